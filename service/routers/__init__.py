@@ -1,0 +1,18 @@
+"""The registry of routers: adding a topic is one line here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.routers import health, spectra
+
+ROUTERS: list[APIRouter] = [
+    health.router,
+    spectra.router,
+]
+
+TAGS = [
+    {"name": "health", "description": "Liveness and readiness probes."},
+    {"name": "spectra", "description": "Limiting eigenvalue distributions of random matrices."},
+    {"name": "predictions", "description": "Predicted errors of learning algorithms."},
+]

@@ -1,0 +1,50 @@
+"""The application factory: ``create_app(settings)`` builds a fully configured FastAPI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service.compute import Compute
+from service.exception_handlers import install_exception_handlers
+from service.middleware import BodySizeLimitMiddleware
+from service.routers import ROUTERS, TAGS
+from service.settings import Settings
+from service.version import SERVICE_VERSION
+
+DESCRIPTION = """\
+Predictions about large machine-learning models from random matrix theory: limiting spectra,
+deterministic equivalents, train/test errors, without training anything.
+
+Every error is `application/problem+json` (RFC 9457). Formulas and conventions: `docs/` and the
+`provenance.reference` of every answer.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service with ``settings`` (read from ``RMT_*`` environment variables if omitted)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.ready = True
+        yield
+        app.state.ready = False
+
+    app = FastAPI(
+        title="rmt-service",
+        version=SERVICE_VERSION,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.compute = Compute(inline_cost_limit=settings.inline_cost_limit)
+    app.state.ready = False
+    install_exception_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,154 @@
+"""The one table that turns exceptions into `application/problem+json` responses (RFC 9457)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from schemas.problem import PROBLEM_MEDIA_TYPE, FieldError, Problem
+from service.problems import ProblemType
+from solvers.exceptions import ConvergenceError, DivergentLimitError, InvalidParameterError
+
+logger = logging.getLogger("rmt_service")
+
+_BACKTICKED = re.compile(r"`([A-Za-z_][\w.]*)`")
+
+
+class LimitExceededError(Exception):
+    """A request is valid but larger than this deployment accepts synchronously (a setting)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def problem_response(
+    *,
+    status: int,
+    type_: ProblemType,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    errors: Iterable[FieldError] = (),
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Build one problem response; the only place a problem body is serialised."""
+    body = Problem(type=type_, title=title, status=status, detail=detail, instance=instance, errors=list(errors))
+    return JSONResponse(
+        body.model_dump(mode="json", exclude_none=True), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def _field_error(error: dict[str, Any]) -> FieldError:
+    location = [part for part in error["loc"]]
+    path = [str(part) for part in location[1:]]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    # A rule spanning several fields is reported on the model that holds them; name the first field
+    # its message cites, so that `field` always points at a field.
+    named = _BACKTICKED.search(message)
+    if named and (not path or named.group(1) != path[-1]):
+        path.append(named.group(1))
+    return FieldError(field=".".join(path) or "(body)", location=location, rule=error["type"], message=message)
+
+
+async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [_field_error(error) for error in exc.errors()]
+    fields = ", ".join(sorted({error.field for error in errors}))
+    noun = "field is" if len(errors) == 1 else "fields are"
+    return problem_response(
+        status=422,
+        type_=ProblemType.VALIDATION_ERROR,
+        title="Invalid request",
+        detail=f"{len(errors)} {noun} invalid: {fields}.",
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+def _single_field_problem(
+    request: Request, *, type_: ProblemType, title: str, field: str, rule: str, message: str
+) -> JSONResponse:
+    error = FieldError(field=field, location=["body", *field.split(".")], rule=rule, message=message)
+    return problem_response(
+        status=422, type_=type_, title=title, detail=message, instance=request.url.path, errors=[error]
+    )
+
+
+async def _invalid_parameter(request: Request, exc: InvalidParameterError) -> JSONResponse:
+    return _single_field_problem(
+        request, type_=ProblemType.INVALID_PARAMETER, title="Parameter outside the formula's domain",
+        field=exc.parameter, rule="domain", message=exc.message,
+    )
+
+
+async def _divergent_limit(request: Request, exc: DivergentLimitError) -> JSONResponse:
+    return _single_field_problem(
+        request, type_=ProblemType.DIVERGENT_LIMIT, title="The limit does not exist",
+        field=exc.parameter, rule="divergent_limit", message=exc.message,
+    )
+
+
+async def _limit_exceeded(request: Request, exc: LimitExceededError) -> JSONResponse:
+    return _single_field_problem(
+        request, type_=ProblemType.LIMIT_EXCEEDED, title="Request larger than this service accepts",
+        field=exc.field, rule="service_limit", message=exc.message,
+    )
+
+
+async def _did_not_converge(request: Request, exc: ConvergenceError) -> JSONResponse:
+    return problem_response(
+        status=422,
+        type_=ProblemType.DID_NOT_CONVERGE,
+        title="The solver did not converge",
+        detail=f"{exc.message} (iterations: {exc.iterations}, residual: {exc.residual:.3g})",
+        instance=request.url.path,
+    )
+
+
+_HTTP_TYPES = {404: (ProblemType.NOT_FOUND, "Not found"), 405: (ProblemType.METHOD_NOT_ALLOWED, "Method not allowed")}
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    type_, title = _HTTP_TYPES.get(exc.status_code, (ProblemType.HTTP_ERROR, "HTTP error"))
+    return problem_response(
+        status=exc.status_code, type_=type_, title=title, detail=str(exc.detail), instance=request.url.path,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Full traceback to the log, nothing of it to the client.
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem_response(
+        status=500,
+        type_=ProblemType.INTERNAL_ERROR,
+        title="Internal error",
+        detail="The service failed unexpectedly; the error was logged.",
+        instance=request.url.path,
+    )
+
+
+#: exception class -> handler. The whole mapping from failures to HTTP lives here.
+EXCEPTION_HANDLERS = {
+    RequestValidationError: _request_validation,
+    InvalidParameterError: _invalid_parameter,
+    DivergentLimitError: _divergent_limit,
+    ConvergenceError: _did_not_converge,
+    LimitExceededError: _limit_exceeded,
+    StarletteHTTPException: _http_error,
+    Exception: _unexpected,
+}
+
+
+def install_exception_handlers(app: FastAPI) -> None:
+    """Register every handler of the table on ``app``."""
+    for exc_class, handler in EXCEPTION_HANDLERS.items():
+        app.add_exception_handler(exc_class, handler)  # type: ignore[arg-type]

@@ -1,0 +1,27 @@
+"""The one configuration object of the service, read from `RMT_*` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Service settings; every field can be set as ``RMT_<FIELD NAME>`` (e.g. ``RMT_MAX_POINTS``).
+
+    The defaults run the service embedded, with nothing external to start.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="RMT_", frozen=True)
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body; larger ones get 413.")
+    max_points: int = Field(default=10_000, ge=1, le=100_000, description="Most evaluation points (`x` or `grid.num`) in one request.")
+    max_grid_size: int = Field(
+        default=10_000, ge=1, le=1_000_000, description="Most combinations in one prediction grid (e.g. ratios × ridge penalties)."
+    )
+    max_population_atoms: int = Field(default=1_000, ge=1, le=100_000, description="Most atoms in a population spectrum.")
+    inline_cost_limit: int = Field(
+        default=2_000,
+        ge=0,
+        description="Work up to this many evaluation points runs on the event loop (sub-millisecond); above, in a worker thread.",
+    )

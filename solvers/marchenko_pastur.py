@@ -1,0 +1,252 @@
+"""The Marchenko–Pastur law: density, CDF, moments and Stieltjes transform.
+
+Conventions follow ``shared/spec/linear.md`` §0–§1: ``X`` is ``p × n`` with i.i.d. entries of
+variance ``variance`` (σ²), columns are samples, ``ratio`` is c = p/n. The *covariance* law is the
+limiting eigenvalue distribution of S = (1/n) X Xᵀ (p × p); the *gram* law is that of the companion
+matrix (1/n) Xᵀ X (n × n), which has the same non-zero eigenvalues.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from math import comb
+from typing import Literal
+
+import numpy as np
+
+from solvers._validation import finite_array, positive, positive_int
+from solvers.exceptions import InvalidParameterError
+
+Matrix = Literal["covariance", "gram"]
+
+REFERENCE = (
+    "Marchenko & Pastur (1967), Math. USSR-Sb. 1(4):457-483; Bai & Silverstein (2010), "
+    "Spectral Analysis of Large Dimensional Random Matrices, Thm 3.6 (density) and Lemma 3.1 "
+    "(moments); Stieltjes transform on the branch of shared/spec/linear.md §1.2"
+)
+
+# Gauss–Legendre nodes for the CDF in the angle variable (spec §1.4): the integrand is smooth
+# in θ, so 200 nodes reach machine precision even at the c = 1 hard edge.
+_CDF_NODES = 200
+MAX_MOMENTS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class MarchenkoPasturSpectrum:
+    """The Marchenko–Pastur law evaluated at the requested points.
+
+    Attributes
+    ----------
+    support_lower, support_upper
+        Edges λ± = σ²(1 ± √c)² of the continuous part.
+    atom_location, atom_mass
+        The atom at 0: (1 − 1/c)⁺ for the covariance law, (1 − c)⁺ for the gram law.
+    x
+        Evaluation points.
+    density
+        Density of the continuous part at ``x``; ``nan`` only where it diverges (x = 0, c = 1).
+    cdf
+        Cumulative distribution function at ``x`` (atom included).
+    moments
+        ``moments[k-1]`` is the k-th moment ∫ tᵏ μ(dt), k = 1..n_moments.
+    stieltjes_at, stieltjes
+        Complex points z (Im z ≠ 0) and m(z) = ∫ μ(dt)/(t − z) there.
+    notes
+        Human-readable remarks (e.g. why a density value is undefined).
+    reference
+        Paper and equation of the formulas.
+    """
+
+    support_lower: float
+    support_upper: float
+    atom_location: float
+    atom_mass: float
+    x: np.ndarray
+    density: np.ndarray
+    cdf: np.ndarray
+    moments: np.ndarray
+    stieltjes_at: np.ndarray
+    stieltjes: np.ndarray
+    notes: tuple[str, ...]
+    reference: str = REFERENCE
+
+
+def marchenko_pastur(
+    *,
+    ratio: float,
+    variance: float = 1.0,
+    matrix: Matrix = "covariance",
+    x: np.ndarray | list[float] = (),
+    n_moments: int = 4,
+    stieltjes_at: np.ndarray | list[complex] = (),
+) -> MarchenkoPasturSpectrum:
+    r"""Evaluate the Marchenko–Pastur law of (1/n)XXᵀ or (1/n)XᵀX.
+
+    The covariance law is
+
+    .. math::
+        \mu_{c,\sigma^2}(dx) = (1 - 1/c)^+ \delta_0 + \frac{\sqrt{(\lambda_+ - x)(x - \lambda_-)}}
+        {2\pi\sigma^2 c x} \mathbf 1_{[\lambda_-, \lambda_+]}(x)\,dx,
+        \qquad \lambda_\pm = \sigma^2(1 \pm \sqrt c)^2,
+
+    (Marchenko & Pastur 1967; Bai & Silverstein 2010, Thm 3.6; talk eq. (17); spec §1.1) and the
+    gram law is :math:`(1-c)\delta_0 + c\,\mu_{c,\sigma^2}` (spec §1.5).
+
+    Parameters
+    ----------
+    ratio
+        c = p/n > 0.
+    variance
+        σ² > 0, the variance of the entries of X.
+    matrix
+        ``"covariance"`` for (1/n)XXᵀ (p × p), ``"gram"`` for (1/n)XᵀX (n × n).
+    x
+        Real points at which to evaluate the density and the CDF.
+    n_moments
+        Number of moments to return (1 ≤ n_moments ≤ 20); Narayana polynomials, spec §1.3.
+    stieltjes_at
+        Complex points with non-zero imaginary part at which to evaluate m(z) (spec §1.2).
+
+    Returns
+    -------
+    MarchenkoPasturSpectrum
+
+    Raises
+    ------
+    InvalidParameterError
+        If a parameter is outside its domain; the message names it.
+    """
+    ratio = positive("ratio", ratio)
+    variance = positive("variance", variance)
+    if matrix not in ("covariance", "gram"):
+        raise InvalidParameterError("matrix", f"`matrix` must be 'covariance' or 'gram', got {matrix!r}.")
+    x = finite_array("x", x)
+    n_moments = positive_int("n_moments", n_moments)
+    if n_moments > MAX_MOMENTS:
+        raise InvalidParameterError("n_moments", f"`n_moments` must be <= {MAX_MOMENTS}, got {n_moments}.")
+    z = np.asarray(stieltjes_at, dtype=np.complex128).reshape(-1)
+    if not np.all(np.isfinite(z)):
+        raise InvalidParameterError("stieltjes_at", "`stieltjes_at` must contain only finite values.")
+    if np.any(z.imag == 0):
+        raise InvalidParameterError(
+            "stieltjes_at", "`stieltjes_at` points must have a non-zero imaginary part (the transform has a cut on the real axis)."
+        )
+
+    lower, upper = mp_edges(ratio=ratio, variance=variance)
+    # The gram law is c·μ plus an atom, so every continuous quantity scales by c (spec §1.5).
+    scale = ratio if matrix == "gram" else 1.0
+    atom = max(0.0, 1.0 - ratio) if matrix == "gram" else max(0.0, 1.0 - 1.0 / ratio)
+
+    notes: list[str] = []
+    density = scale * _covariance_density(x, ratio=ratio, variance=variance)
+    if ratio == 1.0 and np.any(x == 0.0):
+        density[x == 0.0] = np.nan
+        notes.append(
+            "At ratio 1 the density diverges like x^(-1/2) at the hard edge x = 0; its value there is null."
+        )
+    cdf = scale * _covariance_continuous_cdf(x, ratio=ratio, variance=variance) + np.where(x >= 0.0, atom, 0.0)
+
+    moments = scale * mp_moments(ratio=ratio, variance=variance, n_moments=n_moments)
+    if matrix == "gram":
+        # The gram matrix is c times an MP matrix of ratio 1/c (spec §1.5): no cancellation of poles.
+        stieltjes = mp_stieltjes(z / ratio, ratio=1.0 / ratio, variance=variance) / ratio
+    else:
+        stieltjes = mp_stieltjes(z, ratio=ratio, variance=variance)
+
+    return MarchenkoPasturSpectrum(
+        support_lower=lower,
+        support_upper=upper,
+        atom_location=0.0,
+        atom_mass=atom,
+        x=x,
+        density=density,
+        cdf=np.clip(cdf, 0.0, 1.0),
+        moments=moments,
+        stieltjes_at=z,
+        stieltjes=stieltjes,
+        notes=tuple(notes),
+    )
+
+
+def mp_edges(*, ratio: float, variance: float = 1.0) -> tuple[float, float]:
+    """Edges λ± = σ²(1 ± √c)² of the Marchenko–Pastur bulk (spec §1.1)."""
+    root = np.sqrt(ratio)
+    return variance * (1.0 - root) ** 2, variance * (1.0 + root) ** 2
+
+
+def mp_moments(*, ratio: float, variance: float = 1.0, n_moments: int = 4) -> np.ndarray:
+    r"""Moments of the covariance MP law by the Narayana polynomials.
+
+    :math:`M_k = \sigma^{2k}\sum_{r=0}^{k-1}\frac{1}{r+1}\binom kr\binom{k-1}r c^r`
+    (Bai & Silverstein 2010, Lemma 3.1; spec §1.3). The atom at 0 contributes nothing.
+    """
+    return np.array(
+        [variance**k * sum(_narayana(k, r) * ratio**r for r in range(k)) for k in range(1, n_moments + 1)]
+    )
+
+
+@lru_cache(maxsize=None)
+def _narayana(k: int, r: int) -> float:
+    return comb(k, r) * comb(k - 1, r) / (r + 1)
+
+
+def mp_stieltjes(z: np.ndarray, *, ratio: float, variance: float = 1.0) -> np.ndarray:
+    r"""Stieltjes transform m(z) = ∫ μ(dt)/(t − z) of the covariance MP law.
+
+    Root of :math:`\sigma^2 c z m^2 + (z - \sigma^2(1-c)) m + 1 = 0` with Im m > 0 on ℂ⁺
+    (Bai & Silverstein 2010, eq. (3.1.1); spec §1.2). ``R(z)`` is the product of two principal
+    square roots, the branch analytic off [λ₋, λ₊] that behaves like +z at infinity, and of the two
+    algebraically equal forms the one without cancellation is chosen per point.
+    """
+    z = np.asarray(z, dtype=np.complex128)
+    lower, upper = mp_edges(ratio=ratio, variance=variance)
+    root = np.sqrt(z - upper) * np.sqrt(z - lower)
+    a = z - variance * (1.0 - ratio)
+    plus, minus = a + root, root - a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stable = np.where(np.abs(plus) >= np.abs(minus), -2.0 / plus, minus / (2.0 * variance * ratio * z))
+    return stable
+
+
+def _covariance_density(x: np.ndarray, *, ratio: float, variance: float) -> np.ndarray:
+    lower, upper = mp_edges(ratio=ratio, variance=variance)
+    inside = (x > lower) & (x < upper)
+    xi = x[inside]
+    density = np.zeros_like(x)
+    # Two square roots rather than one of the product keep full relative accuracy near either edge.
+    density[inside] = np.sqrt(upper - xi) * np.sqrt(xi - lower) / (2.0 * np.pi * variance * ratio * xi)
+    return density
+
+
+def _covariance_continuous_cdf(x: np.ndarray, *, ratio: float, variance: float) -> np.ndarray:
+    r"""∫_{λ₋}^{x} of the continuous density, in the angle variable of spec §1.4.
+
+    With t = λ₋ + h(1 − cos θ), h = (λ₊ − λ₋)/2, the integrand f(t) dt = h² sin²θ / (2πσ²c t) dθ is
+    smooth on [0, π] (also at the c = 1 hard edge), so Gauss–Legendre converges geometrically.
+    """
+    lower, upper = mp_edges(ratio=ratio, variance=variance)
+    half_width = 0.5 * (upper - lower)
+    total = min(1.0, 1.0 / ratio)
+    cdf = np.where(x >= upper, total, 0.0)
+    inside = (x > lower) & (x < upper)
+    if not np.any(inside):
+        return cdf
+    theta_x = np.arccos(np.clip(1.0 - (x[inside] - lower) / half_width, -1.0, 1.0))
+    nodes, node_weights = _gauss_legendre_unit()
+    theta = theta_x[:, None] * nodes[None, :]
+    # 1 − cos θ = 2 sin²(θ/2) avoids cancellation for small θ (the hard edge at c = 1).
+    t = lower + 2.0 * half_width * np.sin(0.5 * theta) ** 2
+    integrand = half_width**2 * np.sin(theta) ** 2 / (2.0 * np.pi * variance * ratio * t)
+    cdf[inside] = theta_x * (integrand @ node_weights)
+    return cdf
+
+
+@lru_cache(maxsize=1)
+def _gauss_legendre_unit() -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes and weights on [0, 1]."""
+    nodes, weights = np.polynomial.legendre.leggauss(_CDF_NODES)
+    return 0.5 * (nodes + 1.0), 0.5 * weights
+
+
+__all__ = ["MarchenkoPasturSpectrum", "marchenko_pastur", "mp_edges", "mp_moments", "mp_stieltjes"]

@@ -1,0 +1,36 @@
+"""Shared fixtures: an app built in-process for each test module, and an httpx client on it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from service.app import create_app
+from service.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="module")
+def app(settings: Settings) -> Iterator:
+    yield create_app(settings)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    # raise_app_exceptions=False: an unexpected error must reach the client as a 500 problem.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
