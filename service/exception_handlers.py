@@ -113,7 +113,11 @@ async def _did_not_converge(request: Request, exc: ConvergenceError) -> JSONResp
     )
 
 
-_HTTP_TYPES = {404: (ProblemType.NOT_FOUND, "Not found"), 405: (ProblemType.METHOD_NOT_ALLOWED, "Method not allowed")}
+_HTTP_TYPES = {
+    400: (ProblemType.MALFORMED_BODY, "Malformed request body"),
+    404: (ProblemType.NOT_FOUND, "Not found"),
+    405: (ProblemType.METHOD_NOT_ALLOWED, "Method not allowed"),
+}
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -22,6 +22,7 @@ class ProblemType(StrEnum):
     BODY_TOO_LARGE = "urn:rmt-service:problem:body-too-large"
     NOT_FOUND = "urn:rmt-service:problem:not-found"
     METHOD_NOT_ALLOWED = "urn:rmt-service:problem:method-not-allowed"
+    MALFORMED_BODY = "urn:rmt-service:problem:malformed-body"
     HTTP_ERROR = "urn:rmt-service:problem:http-error"
     INTERNAL_ERROR = "urn:rmt-service:problem:internal-error"
 
@@ -32,6 +33,7 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 #: The problem responses of every prediction operation, for ``responses=`` in the routes.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem_response("The body could not be read as JSON (e.g. it is not valid UTF-8)."),
     413: _problem_response("The request body is larger than the service accepts (`max_body_bytes`)."),
     422: _problem_response("The request is invalid: each failing field is listed in `errors` with the rule it broke."),
     500: _problem_response("Unexpected error; the body never contains internals."),
