@@ -1,0 +1,1 @@
+"""Monte Carlo simulators, one module per topic."""
