@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from service.compute import Compute
 from service.exception_handlers import install_exception_handlers
+from service.jobs.manager import JobManager
 from service.middleware import BodySizeLimitMiddleware
 from service.routers import ROUTERS, TAGS
 from service.settings import Settings
@@ -29,9 +30,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The job manager resumes unfinished jobs of an existing database now, but starts Dask
+        # (a LocalCluster, or a client of RMT_DASK_SCHEDULER) only when a job needs it, so apps
+        # that never run a simulation (most tests) pay nothing for it.
+        jobs = JobManager(settings)
+        app.state.jobs = jobs
+        await jobs.start()
         app.state.ready = True
-        yield
-        app.state.ready = False
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            await jobs.close()
 
     app = FastAPI(
         title="rmt-service",

@@ -25,3 +25,18 @@ class Settings(BaseSettings):
         ge=0,
         description="Work up to this many evaluation points runs on the event loop (sub-millisecond); above, in a worker thread.",
     )
+    max_trials: int = Field(default=100_000, ge=1, le=10_000_000, description="Most Monte Carlo trials in one simulation job.")
+    max_simulation_size: int = Field(
+        default=2_000, ge=2, le=100_000, description="Largest finite dimension (n_samples, n_features, ...) of a simulation job."
+    )
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="Address of an existing Dask scheduler (e.g. `tcp://scheduler:8786`); unset, the service starts a "
+        "local cluster of worker processes on the first simulation job.",
+    )
+    dask_workers: int | None = Field(
+        default=None, ge=1, le=1024, description="Worker processes of the local cluster (one thread each); unset, os.cpu_count()."
+    )
+    jobs_database: str = Field(
+        default="rmt-jobs.sqlite3", description="Path of the SQLite database of simulation jobs (WAL mode; created on first use)."
+    )

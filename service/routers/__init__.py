@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.routers import health, spectra
+from service.routers import health, simulations, spectra
 
 ROUTERS: list[APIRouter] = [
     health.router,
     spectra.router,
+    simulations.router,
 ]
 
 TAGS = [
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": "spectra", "description": "Limiting eigenvalue distributions of random matrices."},
     {"name": "predictions", "description": "Predicted errors of learning algorithms."},
+    {"name": "simulations", "description": "Asynchronous Monte Carlo jobs that check a prediction by simulation."},
 ]

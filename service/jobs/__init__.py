@@ -1,0 +1,1 @@
+"""Asynchronous Monte Carlo simulation jobs: kinds registry, SQLite store, Dask runner."""

@@ -1,0 +1,119 @@
+"""The Dask side of the jobs: one asynchronous ``distributed.Client`` per API process.
+
+Embedded mode (default): a ``LocalCluster`` of worker *processes* (one thread each, so BLAS and
+the GIL never make two trials share a core). Remote mode (``RMT_DASK_SCHEDULER=tcp://host:port``):
+a client of an existing cluster. After the client exists both modes take the same path.
+
+The cluster is started lazily, on the first job (or the first job to resume): an app whose
+routes never touch jobs — every other test module — never pays for starting workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from distributed import Client, Event, Future, LocalCluster
+
+from service.jobs.worker import cancel_event_name, run_chunk
+
+logger = logging.getLogger("rmt_service.jobs")
+
+#: Seconds to wait for a remote scheduler (or the local cluster) to answer.
+CONNECT_TIMEOUT = 30.0
+
+
+class DaskRunner:
+    """Owns the Dask client (and the embedded cluster, if any); submits and cancels chunks."""
+
+    def __init__(self, *, scheduler_address: str | None, n_workers: int) -> None:
+        self.scheduler_address = scheduler_address
+        self.n_workers = n_workers
+        self._client: Client | None = None
+        self._cluster: LocalCluster | None = None
+        self._lock = asyncio.Lock()
+        self._starting: asyncio.Task[Client] | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether a client exists (jobs were submitted since start-up)."""
+        return self._client is not None
+
+    async def client(self) -> Client:
+        """The client, connecting (remote) or starting the local cluster (embedded) on first use.
+
+        The start-up runs in its own task: a caller cancelled meanwhile (e.g. at shutdown) never
+        leaves a half-started cluster behind, and :meth:`close` waits for it before closing.
+        """
+        async with self._lock:
+            failed = self._starting is not None and self._starting.done() and (self._starting.cancelled() or self._starting.exception() is not None)
+            if self._starting is None or failed:  # a failed attempt is retried by the next job
+                self._starting = asyncio.create_task(self._connect(), name="rmt-dask-start")
+            starting = self._starting
+        return await asyncio.shield(starting)
+
+    async def _connect(self) -> Client:
+        if self.scheduler_address:
+            logger.info("connecting to the Dask scheduler at %s", self.scheduler_address)
+            self._client = await Client(self.scheduler_address, asynchronous=True, timeout=CONNECT_TIMEOUT)
+        else:
+            logger.info("starting a local Dask cluster of %d worker processes", self.n_workers)
+            self._cluster = await LocalCluster(
+                n_workers=self.n_workers,
+                threads_per_worker=1,
+                processes=True,
+                asynchronous=True,
+                dashboard_address=None,
+                worker_dashboard_address=None,
+            )
+            self._client = await Client(self._cluster, asynchronous=True, timeout=CONNECT_TIMEOUT)
+        return self._client
+
+    async def wait_started(self) -> None:
+        """Wait for a start-up in progress (if any) to end, successfully or not."""
+        if self._starting is not None:
+            await asyncio.gather(asyncio.shield(self._starting), return_exceptions=True)
+
+    async def submit(
+        self, *, job_id: str, trial: Any, problem: dict[str, Any], entropy: int, chunks: Iterable[tuple[int, int]], cdf_grid: list[float] | None
+    ) -> dict[Future, int]:
+        """Submit ``(chunk_index, trials)`` pairs; returns future → chunk index."""
+        client = await self.client()
+        futures: dict[Future, int] = {}
+        for index, trials in chunks:
+            future = client.submit(
+                run_chunk, trial, problem, entropy, index, trials, cdf_grid, job_id,
+                key=f"rmt-chunk-{job_id}-{index}", pure=False, retries=1,
+            )
+            futures[future] = index
+        return futures
+
+    async def release(self, futures: Iterable[Future]) -> None:
+        """Drop futures that are still queued (running ones finish their current trial, then stop)."""
+        pending = [f for f in futures if not f.done()]
+        if pending and self._client is not None:
+            await self._client.cancel(pending)
+
+    async def cancel(self, job_id: str) -> None:
+        """Set the job's cancellation flag, which running chunks check between trials."""
+        if self._client is not None:
+            await Event(cancel_event_name(job_id), client=self._client).set()
+
+    async def busy_workers(self) -> int:
+        """How many workers are executing a task right now (for tests and health)."""
+        if self._client is None:
+            return 0
+        processing = await self._client.processing()
+        return sum(1 for tasks in processing.values() if tasks)
+
+    async def close(self) -> None:
+        """Close the client, and the local cluster if this process started it."""
+        await self.wait_started()
+        client, cluster = self._client, self._cluster
+        self._client = self._cluster = self._starting = None
+        if client is not None:
+            await client.close()
+        if cluster is not None:
+            await cluster.close()

@@ -1,0 +1,286 @@
+"""HTTP tests of `/v1/simulations`: lifecycle, cancellation, restart, remote cluster, many jobs,
+determinism across worker counts, and validation.
+
+Every app here gets its own SQLite file under `tmp_path` and its own Dask cluster (a LocalCluster of
+1–2 worker processes, or subprocesses for the remote test); every wait is bounded. Sizes are small
+(n ≤ 400 except the cancellation test) so the module stays well under a minute of compute on 2 cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from schemas.jobs import SimulationJob
+from service.app import create_app
+from service.jobs import manager as manager_module
+from service.jobs.store import JobStore
+from service.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+URL = "/v1/simulations"
+PROBLEM = "application/problem+json"
+FINAL = {"successful", "failed", "dismissed"}
+
+
+def mp_job(*, trials: int, n_samples: int, seed: int | None = 2026, **params: Any) -> dict[str, Any]:
+    """A Marchenko–Pastur simulation request (c = 0.5, σ² = 1.5 unless overridden)."""
+    body = {"ratio": 0.5, "variance": 1.5, "x": [1.0], "n_moments": 3, **params}
+    return {"kind": "marchenko_pastur", "params": body, "trials": trials, "seed": seed, "size": {"n_samples": n_samples}}
+
+
+@contextlib.asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    """The app with its lifespan entered (closing it stops Dask), and an in-process client."""
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http, app
+
+
+async def poll(http: httpx.AsyncClient, url: str, until: Callable[[dict], bool], *, timeout: float, seen: list | None = None) -> dict:
+    """GET ``url`` every 20 ms until ``until(body)``; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = await http.get(url)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        if seen is not None:
+            seen.append(body)
+        if until(body):
+            return body
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting on {url}: {body['status']} {body['progress']}"
+        await asyncio.sleep(0.02)
+
+
+async def submit(http: httpx.AsyncClient, payload: dict) -> str:
+    response = await http.post(URL, json=payload)
+    assert response.status_code == 202, response.text
+    assert response.headers["location"] == f"{URL}/{response.json()['id']}"
+    SimulationJob.model_validate(response.json())
+    return response.headers["location"]
+
+
+def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
+    return Settings(jobs_database=str(tmp_path / "jobs.sqlite3"), **{"dask_workers": 2, **overrides})
+
+
+def assert_agrees_with_marchenko_pastur(result: dict, *, n_samples: int, n_features: int) -> None:
+    # The tolerances of tests/solvers/test_marchenko_pastur.py::test_monte_carlo_spectrum: moments within
+    # 3 SE + (k²/n)·M_k (O(1/n) finite-size bias), KS of the pooled ESD below 5/dim (spec §6: ∝ 1/p),
+    # plus the grid's resolution since the KS here is taken on a 1024-point grid.
+    for k, quantity in enumerate(result["quantities"], start=1):
+        assert quantity["name"] == f"moment_{k}"
+        bound = 3 * quantity["standard_error"] + k**2 / n_samples * quantity["prediction"]
+        assert quantity["absolute_difference"] <= bound, quantity
+        assert quantity["z_score"] == pytest.approx((quantity["empirical_mean"] - quantity["prediction"]) / quantity["standard_error"])
+    spectrum = result["spectrum"]
+    assert spectrum["ks_distance"] < 5.0 / n_features + spectrum["resolution"]
+    assert result["provenance"]["sizes"] == {"n_features": n_features, "n_samples": n_samples}
+
+
+async def test_lifecycle_submit_progress_result(tmp_path):
+    # n = 400, p = 200, 192 trials in 64 chunks of 3: ~2 s of work on 2 workers, long enough to see
+    # progress between submission and the end.
+    async with running_app(settings_for(tmp_path)) as (http, _):
+        location = await submit(http, mp_job(trials=192, n_samples=400))
+        seen: list[dict] = []
+        body = await poll(http, location, lambda b: b["status"] in FINAL, timeout=90, seen=seen)
+    assert body["status"] == "successful", body
+    statuses = [b["status"] for b in seen]
+    assert statuses.index("running") < statuses.index("successful")
+    done = [b["progress"]["trials_done"] for b in seen]
+    assert done == sorted(done), "progress never goes back"
+    assert any(b["status"] == "running" and 0 < b["progress"]["trials_done"] < 192 for b in seen), "no intermediate progress seen"
+    assert any(b["progress"]["eta_seconds"] is not None for b in seen if b["status"] == "running")
+    assert body["progress"] == {"trials_done": 192, "trials_total": 192, "chunks_done": 64, "chunks_total": 64, "fraction": 1.0, "eta_seconds": 0.0}
+    assert body["finished"] >= body["started"] >= body["created"]
+    assert body["result"]["provenance"]["seed_entropy"] == 2026 and body["result"]["provenance"]["trials"] == 192
+    assert_agrees_with_marchenko_pastur(body["result"], n_samples=400, n_features=200)
+
+
+async def test_cancel_while_running_frees_the_workers(tmp_path):
+    # n = 2000 (p = 1000): ~0.3–0.5 s per trial, 20 trials per chunk, so a chunk would keep its worker
+    # busy for several seconds if the cancellation flag were not checked between trials.
+    async with running_app(settings_for(tmp_path)) as (http, app):
+        location = await submit(http, mp_job(trials=1280, n_samples=2000))
+        await poll(http, location, lambda b: b["status"] == "running", timeout=60)
+        await asyncio.sleep(1.0)  # both workers are inside a chunk now
+        response = await http.delete(location)
+        cancelled_at = time.monotonic()
+        assert response.status_code == 200 and response.json()["status"] == "dismissed"
+        # Workers are free within a few seconds: a small job submitted now finishes quickly.
+        small = await submit(http, mp_job(trials=4, n_samples=50))
+        body = await poll(http, small, lambda b: b["status"] in FINAL, timeout=20)
+        assert body["status"] == "successful"
+        assert time.monotonic() - cancelled_at < 5.0
+        assert (await http.get(location)).json()["status"] == "dismissed"
+        # DELETE of a finished (here dismissed) job removes it.
+        assert (await http.delete(location)).status_code == 204
+        gone = await http.get(location)
+        assert gone.status_code == 404 and gone.headers["content-type"].startswith(PROBLEM)
+        assert gone.json()["type"] == "urn:rmt-service:problem:not-found"
+
+
+async def test_restart_resumes_and_equals_an_uninterrupted_run(tmp_path, monkeypatch):
+    # 1 worker before the restart, 2 after: the result must not depend on either. n = 400, 192 trials.
+    monkeypatch.setattr(manager_module, "SHUTDOWN_GRACE", 0.0)
+    request = mp_job(trials=192, n_samples=400, seed=99)
+    async with running_app(settings_for(tmp_path, dask_workers=1)) as (http, _):
+        location = await submit(http, request)
+        await poll(http, location, lambda b: b["progress"]["chunks_done"] >= 2, timeout=60)
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    job = store.get(location.rsplit("/", 1)[1])
+    store.close()
+    assert job is not None and job.status == "running" and 2 <= job.chunks_done < 64, job
+
+    async with running_app(settings_for(tmp_path, dask_workers=2)) as (http, _):
+        resumed = await poll(http, location, lambda b: b["status"] in FINAL, timeout=90)
+        fresh = await poll(http, await submit(http, request), lambda b: b["status"] in FINAL, timeout=90)
+    assert resumed["status"] == fresh["status"] == "successful"
+    assert resumed["result"] == fresh["result"]  # bit-identical, including the KS distance
+
+
+async def test_one_and_two_workers_give_the_same_result(tmp_path):
+    request = mp_job(trials=40, n_samples=120, seed=5, matrix="gram")
+    results = []
+    for workers in (1, 2):
+        async with running_app(settings_for(tmp_path / str(workers), dask_workers=workers)) as (http, _):
+            body = await poll(http, await submit(http, request), lambda b: b["status"] in FINAL, timeout=60)
+        assert body["status"] == "successful"
+        results.append(body["result"])
+    assert results[0] == results[1]
+
+
+async def test_twenty_jobs_at_once_all_finish_and_the_store_is_consistent(tmp_path):
+    async with running_app(settings_for(tmp_path)) as (http, _):
+        payloads = [mp_job(trials=6, n_samples=60, seed=i) for i in range(20)]
+        locations = await asyncio.gather(*(submit(http, p) for p in payloads))
+        bodies = await asyncio.gather(*(poll(http, url, lambda b: b["status"] in FINAL, timeout=90) for url in locations))
+        assert all(b["status"] == "successful" for b in bodies)
+        assert len({b["result"]["quantities"][0]["empirical_mean"] for b in bodies}) == 20  # different seeds
+
+        listing = (await http.get(URL, params={"status": "successful", "limit": 7})).json()
+        assert listing["total"] == 20 and len(listing["items"]) == 7 and listing["next"].endswith("offset=7&status=successful")
+        last = (await http.get(URL, params={"status": "successful", "limit": 7, "offset": 14})).json()
+        assert len(last["items"]) == 6 and last["next"] is None
+        assert (await http.get(URL, params={"status": "running"})).json()["total"] == 0
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    try:
+        assert store.check() == []
+        assert all(len(store.chunks(url.rsplit("/", 1)[1])) == 6 for url in locations)
+    finally:
+        store.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+async def test_remote_scheduler_and_worker(tmp_path):
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask = [sys.executable, "-m", "dask"]
+    log = (tmp_path / "dask.log").open("w")
+    scheduler = subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], stdout=log, stderr=log)
+    worker = None
+    try:
+        worker = subprocess.Popen(
+            [*dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"], stdout=log, stderr=log
+        )
+        async with running_app(settings_for(tmp_path, dask_scheduler=address)) as (http, app):
+            location = await submit(http, mp_job(trials=64, n_samples=200))
+            body = await poll(http, location, lambda b: b["status"] in FINAL, timeout=90)
+            assert body["status"] == "successful", body
+            assert_agrees_with_marchenko_pastur(body["result"], n_samples=200, n_features=100)
+            assert app.state.jobs.runner._cluster is None  # no local cluster was started
+    finally:
+        if worker is not None:
+            stop(worker)
+        stop(scheduler)
+        log.close()
+
+
+# --- validation (no cluster is started: it is only started by the first accepted job) --------------
+
+
+@pytest.fixture
+async def http(tmp_path) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_app(settings_for(tmp_path, max_trials=1_000, max_simulation_size=500)) as (client, app):
+        yield client
+        assert not app.state.jobs.runner.started
+
+
+def assert_problem(response: httpx.Response, status: int, field: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    if field is not None:
+        assert field in {error["field"] for error in body["errors"]}, body
+    return body
+
+
+GOOD = mp_job(trials=10, n_samples=100)
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({**GOOD, "kind": "tracy_widom"}, "kind"),
+        ({k: v for k, v in GOOD.items() if k != "kind"}, "kind"),
+        ({**GOOD, "params": {**GOOD["params"], "ratio": -1.0}}, "params.ratio"),
+        ({**GOOD, "params": {"ratio": 0.5}}, "params.x"),
+        ({**GOOD, "params": {**GOOD["params"], "colour": "blue"}}, "params.colour"),
+        ({**GOOD, "params": {**GOOD["params"], "n_features": 10, "n_samples": 20}}, "params.ratio"),
+        ({**GOOD, "params": {**GOOD["params"], "matrix": "square"}}, "params.matrix"),
+        ({**GOOD, "trials": 0}, "trials"),
+        ({**GOOD, "trials": 1_001}, "trials"),
+        ({**GOOD, "size": {"n_samples": 501}}, "size.n_samples"),
+        ({**GOOD, "size": {"n_samples": 1}}, "size.n_samples"),
+        ({**GOOD, "size": None, "params": {**GOOD["params"], "ratio": 10.0}}, "params.ratio"),
+        ({**GOOD, "seed": -1}, "seed"),
+        ({**GOOD, "priority": "high"}, "priority"),
+    ],
+)
+async def test_bad_submissions_are_422_naming_the_field(http, payload, field):
+    assert_problem(await http.post(URL, json=payload), 422, field)
+
+
+async def test_unknown_job_is_a_404_problem(http):
+    for method in ("GET", "DELETE"):
+        body = assert_problem(await http.request(method, f"{URL}/no-such-job"), 404)
+        assert body["type"] == "urn:rmt-service:problem:not-found"
+
+
+async def test_list_is_empty_and_filters_are_validated(http):
+    assert (await http.get(URL)).json() == {"items": [], "total": 0, "limit": 20, "offset": 0, "next": None}
+    assert_problem(await http.get(URL, params={"status": "paused"}), 422, "status.0")
+    assert_problem(await http.get(URL, params={"limit": 0}), 422, "limit")
+
+
+async def test_kinds_are_listed(http):
+    kinds = {k["kind"]: k for k in (await http.get(f"{URL}/kinds")).json()}
+    assert kinds["marchenko_pastur"]["params_schema"] == "MarchenkoPasturRequest"
