@@ -7,9 +7,10 @@ its settings (they are named in its 422 answers).
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+import math
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
 from schemas._base import RequestModel, ResponseModel
@@ -28,22 +29,33 @@ Variance = Annotated[float, Field(gt=0, le=1e12, description="Variance σ² of t
 
 
 class Grid(RequestModel):
-    """`num` evenly spaced points from `start` to `stop` inclusive (like `numpy.linspace`)."""
+    """`num` points from `start` to `stop` inclusive, evenly spaced on a linear or a log scale."""
 
     start: float = Field(description="First point.", examples=[0.0])
     stop: float = Field(description="Last point (included).", examples=[3.0])
     num: int = Field(ge=1, le=MAX_POINTS, description="Number of points (capped by the service setting `max_points`).", examples=[200])
+    scale: Literal["linear", "log"] = Field(
+        default="linear",
+        description="`linear` (like `numpy.linspace`) or `log` (like `numpy.geomspace`; needs `start` > 0).",
+        examples=["linear"],
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.num > 1 and not self.stop > self.start:
             raise PydanticCustomError("ordered_grid", "`stop` must be greater than `start` when `num` > 1")
+        if self.scale == "log" and not self.start > 0:
+            raise PydanticCustomError("positive_log_grid", "`start` must be > 0 for a log-scale grid")
         return self
 
     def points(self) -> list[float]:
-        """The grid as a list (the same values as ``numpy.linspace``)."""
+        """The grid as a list (the values of ``numpy.linspace`` or ``numpy.geomspace``)."""
         if self.num == 1:
             return [self.start]
+        if self.scale == "log":
+            low, high = math.log(self.start), math.log(self.stop)
+            step = (high - low) / (self.num - 1)
+            return [self.start] + [math.exp(low + i * step) for i in range(1, self.num - 1)] + [self.stop]
         step = (self.stop - self.start) / (self.num - 1)
         return [self.start + i * step for i in range(self.num - 1)] + [self.stop]
 
@@ -148,3 +160,61 @@ class Provenance(ResponseModel):
     reference: str = Field(description="Paper and equation (or section) of the formula used.")
     service_version: str = Field(description="Version of rmt-service that computed the answer.")
     diagnostics: Diagnostics | None = Field(default=None, description="Solver diagnostics where a solver iterates; null for closed forms.")
+
+
+MAX_POPULATION_ATOMS = 100_000
+
+
+class Population(RequestModel):
+    """A discrete population spectrum H = Σ_k w_k δ_{t_k} (eigenvalues t_k of Σ with weights w_k)."""
+
+    eigenvalues: list[Annotated[float, Field(gt=0, le=1e12)]] = Field(
+        min_length=1,
+        max_length=MAX_POPULATION_ATOMS,
+        description="Population eigenvalues t_k > 0 (capped by the setting `max_population_atoms`).",
+        examples=[[1.0, 3.0, 10.0]],
+    )
+    weights: list[Annotated[float, Field(gt=0, le=1)]] = Field(
+        min_length=1,
+        max_length=MAX_POPULATION_ATOMS,
+        description="Weights w_k > 0 of the eigenvalues (fractions of p), summing to 1 within 1e-9.",
+        examples=[[0.5, 0.3, 0.2]],
+    )
+
+    @model_validator(mode="after")
+    def _a_probability(self) -> Self:
+        if len(self.weights) != len(self.eigenvalues):
+            raise PydanticCustomError(
+                "same_length", "`weights` must have one entry per eigenvalue ({w} weights, {t} eigenvalues)",
+                {"w": len(self.weights), "t": len(self.eigenvalues)},
+            )
+        total = math.fsum(self.weights)
+        if abs(total - 1.0) > 1e-9:
+            raise PydanticCustomError("sums_to_one", "`weights` must sum to 1 within 1e-9, got {total}", {"total": total})
+        return self
+
+
+#: Location tags of the members of a `one_or_many` union; the error handler drops them from a field's path.
+UNION_MEMBER_TAGS = frozenset({"one-value", "list-of-values", "grid-of-values"})
+
+
+def _shape_of(value: object) -> str:
+    if isinstance(value, (dict, Grid)):
+        return "grid-of-values"
+    if isinstance(value, list):
+        return "list-of-values"
+    return "one-value"
+
+
+def one_or_many(item: object, *, max_length: int = MAX_POINTS) -> object:
+    """A field that takes one value, a list of values, or a `Grid`.
+
+    The union is discriminated by the JSON shape, so an invalid value gets one error about the
+    shape it was given (not one per union member).
+    """
+    return Annotated[
+        Annotated[item, Tag("one-value")]
+        | Annotated[list[item], Field(min_length=1, max_length=max_length), Tag("list-of-values")]  # type: ignore[valid-type]
+        | Annotated[Grid, Tag("grid-of-values")],
+        Discriminator(_shape_of),
+    ]

@@ -23,3 +23,13 @@ class Diagnostics:
     iterations: int
     residual: float
     converged: bool
+
+
+def combine_diagnostics(*parts: Diagnostics) -> Diagnostics:
+    """One summary of several solves: most iterations, largest residual, all converged."""
+    residuals = [part.residual for part in parts]
+    return Diagnostics(
+        iterations=max(part.iterations for part in parts),
+        residual=max(residuals, key=lambda r: (r != r, r)),  # a NaN residual wins: it must be seen
+        converged=all(part.converged for part in parts),
+    )
