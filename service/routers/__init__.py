@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.routers import health, simulations, spectra
+from service.routers import dynamics, health, linear_regression, simulations, spectra
 
 ROUTERS: list[APIRouter] = [
     health.router,
     spectra.router,
     simulations.router,
+    linear_regression.router,
+    dynamics.router,
 ]
 
 TAGS = [
