@@ -17,7 +17,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from schemas.jobs import SimulationSize
+from schemas.linear_regression import LinearRidgeRequest
 from schemas.spectra import MarchenkoPasturRequest
+from solvers.exceptions import InvalidParameterError
 from solvers.montecarlo import jobs_trials as trials
 
 #: n when neither `size` nor the counts in `params` give it.
@@ -26,13 +28,26 @@ DEFAULT_N_SAMPLES = 400
 Dimensions = Callable[[BaseModel, SimulationSize | None], dict[str, int]]
 
 
+def _one_ratio(params: BaseModel) -> float:
+    ratio = getattr(params, "aspect_ratio", None)
+    if ratio is None:
+        ratios = params.ratios  # type: ignore[attr-defined]
+        if len(ratios) != 1:
+            raise InvalidParameterError("params.ratio", f"`ratio` must be one value for a simulation, got {len(ratios)}.")
+        ratio = ratios[0]
+    return float(ratio)
+
+
 def ratio_dimensions(params: BaseModel, size: SimulationSize | None) -> dict[str, int]:
-    """p × n from a `DimensionsMixin` request: n from `size` (else the counts, else 400), p = round(c·n)."""
+    """p × n from a request with `ratio` (one value) or `n_features` + `n_samples`.
+
+    n from `size` (else the counts, else 400), p = round(c·n).
+    """
     counts = getattr(params, "n_samples", None), getattr(params, "n_features", None)
     if size is None and all(v is not None for v in counts):
         return {"n_features": int(counts[1]), "n_samples": int(counts[0])}  # type: ignore[arg-type]
     n_samples = size.n_samples if size is not None else DEFAULT_N_SAMPLES
-    return {"n_features": max(1, round(params.aspect_ratio * n_samples)), "n_samples": n_samples}  # type: ignore[attr-defined]
+    return {"n_features": max(1, round(_one_ratio(params) * n_samples)), "n_samples": n_samples}
 
 
 @dataclass(frozen=True)
@@ -55,5 +70,6 @@ class Kind:
 # fmt: off
 KINDS: dict[str, Kind] = {
     "marchenko_pastur": Kind(MarchenkoPasturRequest, trials.marchenko_pastur_trial, trials.marchenko_pastur_prediction, ratio_dimensions, "S = (1/n)XXᵀ, X p×n Gaussian: moments M₁..M_K, KS distance of the pooled ESD to the MP law."),
+    "linear_ridge": Kind(LinearRidgeRequest, trials.linear_ridge_trial, trials.linear_ridge_prediction, ratio_dimensions, "Gaussian design X = ZΣ^½ and β: exact conditional bias, variance, risk, test MSE and training error per ridge penalty."),
 }
 # fmt: on

@@ -27,7 +27,9 @@ import numpy as np
 
 from solvers._validation import positive, positive_int
 from solvers.exceptions import InvalidParameterError
+from solvers.linear_regression import _spectrum, ridge_regression_risk
 from solvers.marchenko_pastur import marchenko_pastur, mp_edges
+from solvers.montecarlo.linear_regression import _conditional_risks, _feature_counts
 
 #: Points of the grid on which the predicted and empirical spectral CDFs are compared.
 CDF_GRID_POINTS = 1024
@@ -207,9 +209,12 @@ def simulate_chunk(
             spectrum = np.sort(np.asarray(draw.spectrum, dtype=np.float64).reshape(-1))
             counts += np.searchsorted(spectrum, grid, side="right")
             eigenvalues += spectrum.size
-    values = np.array(rows, dtype=np.float64).reshape(len(rows), -1)
-    mean = values.mean(axis=0) if len(rows) else np.zeros(values.shape[1])
-    m2 = ((values - mean) ** 2).sum(axis=0)
+    if rows:
+        values = np.array(rows, dtype=np.float64)
+        mean = values.mean(axis=0)
+        m2 = ((values - mean) ** 2).sum(axis=0)
+    else:  # stopped before the first trial
+        mean = m2 = np.zeros(0)
     return ChunkStatistics(
         count=len(rows),
         mean=mean,
@@ -321,6 +326,97 @@ def marchenko_pastur_prediction(
     )
 
 
+# --- Ridge / min-norm linear regression ----------------------------------------------------------
+
+_RIDGE_QUANTITIES = ("bias", "variance", "risk", "test_mse", "train_error")
+
+
+def _points(values: Any) -> np.ndarray:
+    """A float, a list, or a grid ``{"start", "stop", "num"}`` (the contract's forms) as a 1-D array."""
+    if isinstance(values, Mapping):
+        num = int(values["num"])
+        if num == 1:
+            return np.array([float(values["start"])])
+        step = (float(values["stop"]) - float(values["start"])) / (num - 1)
+        return np.array([float(values["start"]) + i * step for i in range(num - 1)] + [float(values["stop"])])
+    return np.atleast_1d(np.asarray(values, dtype=np.float64))
+
+
+def _population(population: Mapping[str, Any] | None) -> tuple[Any, Any]:
+    return (None, None) if population is None else (population["eigenvalues"], population["weights"])
+
+
+def linear_ridge_trial(
+    *,
+    rng: np.random.Generator,
+    n_features: int,
+    n_samples: int,
+    ridge_penalty: Any,
+    signal_strength: float = 1.0,
+    noise_variance: float = 1.0,
+    population: Mapping[str, Any] | None = None,
+    signal_weights: Sequence[float] | None = None,
+) -> TrialDraw:
+    """One draw of (X, β) of :func:`solvers.montecarlo.linear_regression.simulate_ridge_regression`.
+
+    Returns, for each ridge penalty λ in order, the exact conditional (given X) bias, variance,
+    risk = bias + variance, test MSE = risk + σ² and expected training error (Hastie et al. 2022 §2;
+    spec linear.md §4.1, §6).
+    """
+    lam = _points(ridge_penalty)
+    spectrum = _spectrum(*_population(population), signal_weights)
+    counts = _feature_counts(n_features, spectrum.weights)
+    if np.any(counts == 0):
+        raise InvalidParameterError("n_features", f"`n_features` = {n_features} is too small to give every eigenvalue a feature.")
+    sigma_diagonal = np.repeat(spectrum.eigenvalues, counts)
+    block_id = np.repeat(np.arange(counts.size), counts)
+    block_energy = np.repeat(np.sqrt(spectrum.signal_weights * signal_strength), counts)
+    # Same draws, in the same order, as simulate_ridge_regression.
+    z = rng.standard_normal((n_samples, n_features))
+    direction = rng.standard_normal(n_features)
+    norms = np.sqrt(np.bincount(block_id, weights=direction**2))
+    beta = block_energy * direction / norms[block_id]
+    design = z * (np.sqrt(sigma_diagonal) / np.sqrt(n_samples))
+    bias, variance, train = _conditional_risks(design, beta, sigma_diagonal, lam, noise_variance)
+    risk = bias + variance
+    values = np.stack([bias, variance, risk, risk + noise_variance, train], axis=1)  # (λ, quantity)
+    return TrialDraw(values=values.reshape(-1))
+
+
+def linear_ridge_prediction(
+    *,
+    n_features: int,
+    n_samples: int,
+    ridge_penalty: Any,
+    signal_strength: float = 1.0,
+    noise_variance: float = 1.0,
+    population: Mapping[str, Any] | None = None,
+    signal_weights: Sequence[float] | None = None,
+) -> SimulationPrediction:
+    """Limiting bias, variance, risk, test MSE and training error at γ = p/n for each λ.
+
+    :func:`solvers.linear_regression.ridge_regression_risk` (Hastie, Montanari, Rosset & Tibshirani
+    2022; Dobriban & Wager 2018; spec linear.md §4).
+    """
+    n_features = positive_int("n_features", n_features)
+    n_samples = positive_int("n_samples", n_samples)
+    lam = _points(ridge_penalty)
+    eigenvalues, weights = _population(population)
+    law = ridge_regression_risk(
+        ratio=[n_features / n_samples],
+        ridge_penalty=lam,
+        signal_strength=signal_strength,
+        noise_variance=noise_variance,
+        eigenvalues=eigenvalues,
+        weights=weights,
+        signal_weights=signal_weights,
+    )
+    values = np.stack([np.asarray(getattr(law, q), dtype=np.float64).reshape(-1) for q in _RIDGE_QUANTITIES], axis=1)
+    names = tuple(f"{q}[ridge_penalty={penalty:g}]" for penalty in lam.tolist() for q in _RIDGE_QUANTITIES)
+    notes = (f"Predicted at the simulated ratio p/n = {n_features}/{n_samples} = {n_features / n_samples:.6g}.", *law.notes)
+    return SimulationPrediction(names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference, notes=notes)
+
+
 __all__ = [
     "CDF_GRID_POINTS",
     "ChunkStatistics",
@@ -329,6 +425,8 @@ __all__ = [
     "TrialDraw",
     "chunk_seed",
     "chunk_sizes",
+    "linear_ridge_prediction",
+    "linear_ridge_trial",
     "marchenko_pastur_prediction",
     "marchenko_pastur_trial",
     "merge_chunks",

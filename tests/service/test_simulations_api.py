@@ -91,13 +91,35 @@ def assert_agrees_with_marchenko_pastur(result: dict, *, n_samples: int, n_featu
     assert result["provenance"]["sizes"] == {"n_features": n_features, "n_samples": n_samples}
 
 
+RIDGE_JOB = {
+    "kind": "linear_ridge",
+    "params": {"ratio": 0.5, "ridge_penalty": [0.0, 0.5], "signal_strength": 1.0, "noise_variance": 0.25},
+    "trials": 64,
+    "seed": 3,
+    "size": {"n_samples": 200},
+}
+
+
+def assert_agrees_with_ridge_prediction(body: dict, *, n_samples: int) -> None:
+    # n = 200, p = 100, 64 designs. Tolerance 3 SE + (3/n)·|prediction|: the finite-n bias is O(1/n),
+    # e.g. the ridgeless variance is exactly σ²p/(n − p − 1) = (1 + 1/99)·σ²γ/(1 − γ) here.
+    assert body["status"] == "successful", body
+    quantities = body["result"]["quantities"]
+    assert {q["name"] for q in quantities} >= {"risk[ridge_penalty=0]", "train_error[ridge_penalty=0.5]"}
+    for q in quantities:
+        assert q["absolute_difference"] <= 3 * (q["standard_error"] or 0.0) + 3.0 / n_samples * abs(q["prediction"]) + 1e-12, q
+
+
 async def test_lifecycle_submit_progress_result(tmp_path):
     # n = 400, p = 200, 192 trials in 64 chunks of 3: ~2 s of work on 2 workers, long enough to see
     # progress between submission and the end.
     async with running_app(settings_for(tmp_path)) as (http, _):
         location = await submit(http, mp_job(trials=192, n_samples=400))
+        ridge = await submit(http, RIDGE_JOB)
         seen: list[dict] = []
         body = await poll(http, location, lambda b: b["status"] in FINAL, timeout=90, seen=seen)
+        ridge_body = await poll(http, ridge, lambda b: b["status"] in FINAL, timeout=90)
+    assert_agrees_with_ridge_prediction(ridge_body, n_samples=200)
     assert body["status"] == "successful", body
     statuses = [b["status"] for b in seen]
     assert statuses.index("running") < statuses.index("successful")

@@ -1,0 +1,93 @@
+"""The job store and the chunk statistics, without Dask: seeds, merging, stopping, consistency."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from service.jobs.kinds import KINDS
+from service.jobs.store import JobStore
+from solvers.montecarlo.jobs_trials import (
+    chunk_seed,
+    chunk_sizes,
+    marchenko_pastur_prediction,
+    marchenko_pastur_trial,
+    merge_chunks,
+    simulate_chunk,
+)
+
+PROBLEM = {"n_features": 20, "n_samples": 40, "variance": 1.0, "matrix": "covariance", "n_moments": 2}
+
+
+def test_chunk_seed_is_the_spawned_child():
+    children = np.random.SeedSequence(1234).spawn(5)
+    for index, child in enumerate(children):
+        assert chunk_seed(1234, index).generate_state(4).tolist() == child.generate_state(4).tolist()
+
+
+def test_chunk_sizes_depend_on_trials_only():
+    assert chunk_sizes(10) == [1] * 10
+    assert chunk_sizes(130) == [3, 3] + [2] * 62 and sum(chunk_sizes(130)) == 130
+    assert len(chunk_sizes(10**6)) == 64
+
+
+def test_merging_chunks_equals_one_pass_statistics():
+    grid = marchenko_pastur_prediction(**PROBLEM).cdf_grid
+    chunks = [simulate_chunk(marchenko_pastur_trial, problem=PROBLEM, seed=chunk_seed(7, i), trials=n, cdf_grid=grid) for i, n in enumerate([3, 2, 4])]
+    merged = merge_chunks(chunks, cdf=np.zeros_like(grid))
+    rows = []
+    for i, n in enumerate([3, 2, 4]):
+        rng = np.random.default_rng(chunk_seed(7, i))
+        rows += [marchenko_pastur_trial(rng=rng, **PROBLEM).values for _ in range(n)]
+    values = np.array(rows)
+    np.testing.assert_allclose(merged.mean, values.mean(axis=0), rtol=1e-14)
+    np.testing.assert_allclose(merged.standard_error, values.std(axis=0, ddof=1) / 3.0, rtol=1e-12)
+    assert merged.count == 9 and merged.eigenvalues == 9 * 20
+
+
+def test_should_stop_ends_a_chunk_between_trials(monkeypatch):
+    monkeypatch.setattr("solvers.montecarlo.jobs_trials.STOP_CHECK_INTERVAL", 0.0)
+    stats = simulate_chunk(marchenko_pastur_trial, problem=PROBLEM, seed=1, trials=50, should_stop=lambda: True)
+    assert not stats.completed and stats.count == 0
+
+
+def test_every_kind_names_its_arguments():
+    for name, kind in KINDS.items():
+        assert kind.params.model_json_schema().get("examples"), name
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    yield store
+    store.close()
+
+
+def _job(store: JobStore, job_id: str = "a", chunks: int = 3):
+    return store.create(job_id=job_id, kind="marchenko_pastur", params={}, trials=chunks, seed=2**62 + 1, plan={"cdf": None}, chunk_trials=[1] * chunks)
+
+
+def test_store_lifecycle_and_guards(store):
+    job = _job(store)
+    assert job.status == "accepted" and job.seed == 2**62 + 1 and store.unfinished()[0].id == "a"
+    stats = simulate_chunk(marchenko_pastur_trial, problem=PROBLEM, seed=1, trials=1)
+    assert store.mark_running("a")
+    assert store.save_chunk("a", 0, stats) and store.save_chunk("a", 0, stats)  # idempotent
+    assert store.get("a").trials_done == 1 and store.chunk_indices("a") == {0}
+    assert store.check() == []
+    assert not store.delete("a")  # unfinished jobs are dismissed, not deleted
+    assert store.dismiss("a") and not store.dismiss("a")
+    assert not store.save_chunk("a", 1, stats) and not store.succeed("a", {})  # nothing lands on a dismissed job
+    assert store.get("a").status == "dismissed" and store.check() == []
+    assert store.delete("a") and store.get("a") is None and store.chunks("a") == []
+
+
+def test_store_pages_newest_first(store):
+    for i in range(5):
+        _job(store, f"j{i}")
+    store.dismiss("j1")
+    rows, total = store.page(limit=2, offset=0)
+    assert [r.id for r in rows] == ["j4", "j3"] and total == 5
+    rows, total = store.page(statuses=["dismissed"], limit=10, offset=0)
+    assert [r.id for r in rows] == ["j1"] and total == 1
+    assert store.path.with_suffix(".sqlite3-wal").exists()  # WAL mode
