@@ -244,9 +244,10 @@ def _solve_companion(
     bulk = pop.tmax * (1.0 + math.sqrt(c)) ** 2
     scale = bulk + np.abs(x)
     real = eta == 0
-    # The floor is relative to the local scale: near the c = 1 hard edge m̲ ~ x^{-1/2}, so an
-    # η-error is O(η/x) and the floor must shrink with x (costs a few more levels there only).
-    local = np.minimum(scale, np.abs(x)) if c == 1.0 else scale
+    # The floor is relative to the local scale: near the c = 1 hard edge (and the tiny left edge
+    # σ²(1 − √c)² when c ≈ 1) m̲ varies on the scale x, so an η-error is O(η/x) and the floor must
+    # shrink with x (costs a few more levels for small x only).
+    local = np.minimum(scale, np.abs(x))
     floor = _ETA_FLOOR * np.where(local > 0, local, scale)
     eta_target = np.where(real, floor, eta)
     # Start above the whole spectrum (and above the target), where T is a strong contraction.

@@ -203,6 +203,16 @@ def test_hard_edge_at_ratio_one():
     assert res.support_intervals[0][0] == 0.0 and res.atom_mass == 0.0
 
 
+@pytest.mark.parametrize("ratio", [1 - 1e-9, 1 + 1e-9])
+def test_ratio_next_to_one_keeps_mass(ratio):
+    # The left edge (≈ 5e-19 here) is far below the spectral scale: the η floor must
+    # follow the local scale x there, or the CDF left of the bulk is off by 1e-5.
+    res = sample_covariance_spectrum(ratio=ratio, x=np.linspace(0, 30, 200), **THREE)
+    assert 0 < res.support_intervals[0][0] < 1e-15
+    assert res.atom_mass + sum(res.interval_masses) == pytest.approx(1.0, abs=1e-12)
+    assert np.all(np.isfinite(res.density))
+
+
 def test_ratio_above_one_has_atom_and_positive_left_edge():
     res = sample_covariance_spectrum(ratio=4.0, x=np.linspace(-1, 60, 500), **THREE)
     assert res.atom_mass == pytest.approx(0.75)
