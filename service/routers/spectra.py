@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from schemas.spectra import MarchenkoPasturRequest, MarchenkoPasturResponse
+from schemas.spectra import (
+    MarchenkoPasturRequest,
+    MarchenkoPasturResponse,
+    SampleCovarianceRequest,
+    SampleCovarianceResponse,
+    SpikedCovarianceRequest,
+    SpikedCovarianceResponse,
+    SpikePrediction,
+)
 from service import serialize
 from service.dependencies import ComputeDep, SettingsDep, check_cap
 from service.problems import PROBLEM_RESPONSES
 from solvers.marchenko_pastur import marchenko_pastur
+from solvers.sample_covariance import sample_covariance_spectrum
+from solvers.spiked_covariance import spiked_covariance
 
 router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES)
 
@@ -44,6 +54,82 @@ async def marchenko_pastur_spectrum(
         cdf=serialize.floats(result.cdf),
         moments=serialize.floats(result.moments),
         stieltjes=serialize.stieltjes_values(result.stieltjes_at, result.stieltjes),
+        notes=list(result.notes),
+        provenance=serialize.provenance(result.reference),
+    )
+
+
+@router.post(
+    "/sample-covariance",
+    operation_id="getSampleCovarianceSpectrum",
+    summary="Generalized Marchenko–Pastur law for a population covariance spectrum",
+)
+async def sample_covariance(
+    request: SampleCovarianceRequest, settings: SettingsDep, compute: ComputeDep
+) -> SampleCovarianceResponse:
+    """Eigenvalue law of (1/n)Σ^½ZZᵀΣ^½ from the Silverstein equation; support by Silverstein–Choi.
+
+    Silverstein (1995); Silverstein & Choi (1995); shared/spec/linear.md §2.
+    """
+    check_cap(field="grid.num" if request.grid else "x", size=request.n_points, cap=settings.max_points, what="points")
+    atoms = len(request.population.eigenvalues)
+    check_cap(field="population.eigenvalues", size=atoms, cap=settings.max_population_atoms, what="atoms")
+    # Each point runs ~35 continuation levels over all atoms: well above a closed form, so it is
+    # weighted accordingly and large requests leave the event loop.
+    result = await compute(
+        sample_covariance_spectrum,
+        cost=(request.n_points + len(request.stieltjes_at)) * (10 + atoms),
+        ratio=request.aspect_ratio,
+        eigenvalues=request.population.eigenvalues,
+        weights=request.population.weights,
+        x=request.points,
+        stieltjes_at=[complex(z.re, z.im) for z in request.stieltjes_at],
+    )
+    return SampleCovarianceResponse(
+        support_intervals=[serialize.interval(lower, upper) for lower, upper in result.support_intervals],
+        interval_masses=serialize.floats(result.interval_masses),
+        atom=serialize.atom(result.atom_location, result.atom_mass),
+        x=serialize.floats(result.x),
+        density=serialize.floats(result.density),
+        cdf=serialize.floats(result.cdf),
+        moments=serialize.floats(result.moments),
+        stieltjes=serialize.stieltjes_values(result.stieltjes_at, result.stieltjes),
+        notes=list(result.notes),
+        provenance=serialize.provenance(result.reference, result.diagnostics),
+    )
+
+
+@router.post(
+    "/spiked-covariance",
+    operation_id="getSpikedCovarianceOutliers",
+    summary="Spiked covariance: outlier eigenvalues and eigenvector alignments (BBP transition)",
+)
+async def spiked_covariance_outliers(request: SpikedCovarianceRequest, compute: ComputeDep) -> SpikedCovarianceResponse:
+    """Where each spike's sample eigenvalue goes, and how well its eigenvector aligns.
+
+    Baik, Ben Arous & Péché (2005); Baik & Silverstein (2006); Paul (2007); shared/spec/linear.md §3.
+    """
+    result = await compute(
+        spiked_covariance, cost=len(request.spikes), ratio=request.aspect_ratio, spikes=request.spikes, variance=request.variance
+    )
+    spikes = [
+        SpikePrediction(
+            spike=spike, separated=separated, eigenvalue=eigenvalue, alignment=alignment, sample_side_alignment=side
+        )
+        for spike, separated, eigenvalue, alignment, side in zip(
+            result.spike.tolist(),
+            result.separated.tolist(),
+            result.eigenvalue.tolist(),
+            result.alignment.tolist(),
+            result.sample_side_alignment.tolist(),
+            strict=True,
+        )
+    ]
+    return SpikedCovarianceResponse(
+        support=serialize.interval(*result.support),
+        atom=serialize.atom(0.0, result.atom_mass),
+        threshold=result.threshold,
+        spikes=spikes,
         notes=list(result.notes),
         provenance=serialize.provenance(result.reference),
     )

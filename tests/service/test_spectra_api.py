@@ -1,4 +1,4 @@
-"""HTTP tests of `/v1/spectra/marchenko-pastur`: answers, and every kind of bad input."""
+"""HTTP tests of `/v1/spectra/...`: answers agree with the solvers, and every kind of bad input is a problem."""
 
 from __future__ import annotations
 
@@ -6,22 +6,12 @@ import math
 
 import pytest
 
-from schemas.spectra import MarchenkoPasturResponse
+from schemas.spectra import MarchenkoPasturResponse, SampleCovarianceResponse, SpikedCovarianceResponse
+from tests.service.problems import PROBLEM, assert_problem
 
 pytestmark = pytest.mark.anyio
 
 URL = "/v1/spectra/marchenko-pastur"
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response, status: int, field: str) -> dict:
-    """The response is an RFC 9457 problem of ``status`` whose errors name ``field``."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status and body["type"].startswith("urn:rmt-service:problem:")
-    assert field in {error["field"] for error in body["errors"]}, body
-    return body
 
 
 async def test_answer_validates_and_matches_closed_form(client):
@@ -104,3 +94,73 @@ async def test_json_never_carries_non_finite_numbers(client):
     response = await client.post(URL, json={"ratio": 1.0, "grid": {"start": 0.0, "stop": 4.0, "num": 401}})
     assert "NaN" not in response.text and "Infinity" not in response.text
     assert all(v is None or math.isfinite(v) for v in response.json()["density"])
+
+
+# --- /v1/spectra/sample-covariance -------------------------------------------------------------
+
+GMP = "/v1/spectra/sample-covariance"
+POPULATION = {"eigenvalues": [1.0, 3.0, 10.0], "weights": [0.5, 0.3, 0.2]}
+
+
+async def test_sample_covariance_with_one_atom_is_marchenko_pastur(client):
+    x = [0.2, 1.0, 2.5, 4.0]
+    general = (await client.post(GMP, json={"ratio": 0.5, "population": {"eigenvalues": [2.0], "weights": [1.0]}, "x": x})).json()
+    plain = (await client.post(URL, json={"ratio": 0.5, "variance": 2.0, "x": x})).json()
+    assert general["support_intervals"] == [pytest.approx(plain["support"], rel=1e-8)]
+    assert general["density"] == pytest.approx(plain["density"], rel=1e-6, abs=1e-12)
+    assert general["cdf"] == pytest.approx(plain["cdf"], abs=1e-8)
+
+
+async def test_sample_covariance_resolves_gaps_and_reports_diagnostics(client):
+    response = await client.post(GMP, json={"ratio": 0.1, "population": POPULATION, "grid": {"start": 0, "stop": 14, "num": 50}})
+    body = SampleCovarianceResponse.model_validate(response.json())
+    assert len(body.support_intervals) == 3
+    assert body.interval_masses == pytest.approx([0.5, 0.3, 0.2], abs=1e-9)
+    assert body.provenance.diagnostics is not None and body.provenance.diagnostics.converged
+    assert body.moments[0] == pytest.approx(0.5 * 1 + 0.3 * 3 + 0.2 * 10)
+
+
+@pytest.mark.parametrize(
+    ("population", "field"),
+    [
+        ({"eigenvalues": [1.0, 2.0], "weights": [0.5, 0.4]}, "population.weights"),
+        ({"eigenvalues": [1.0, 2.0], "weights": [1.0]}, "population.weights"),
+        ({"eigenvalues": [0.0], "weights": [1.0]}, "population.eigenvalues.0"),
+        ({"eigenvalues": [1.0], "weights": [-1.0]}, "population.weights.0"),
+        ({"eigenvalues": [], "weights": []}, "population.eigenvalues"),
+        ({"eigenvalues": [1.0] * 1001, "weights": [1 / 1001] * 1001}, "population.eigenvalues"),
+    ],
+)
+async def test_sample_covariance_bad_population(client, population, field):
+    assert_problem(await client.post(GMP, json={"ratio": 0.5, "population": population, "x": [1.0]}), 422, field)
+
+
+# --- /v1/spectra/spiked-covariance -------------------------------------------------------------
+
+SPIKED = "/v1/spectra/spiked-covariance"
+
+
+async def test_spiked_covariance_closed_forms(client):
+    response = await client.post(SPIKED, json={"n_features": 500, "n_samples": 1000, "variance": 2.0, "spikes": [3.0, 0.5]})
+    body = SpikedCovarianceResponse.model_validate(response.json())
+    c = 0.5
+    above, below = body.spikes
+    # spec §3: σ²(1 + ℓ)(1 + c/ℓ) and (1 − c/ℓ²)/(1 + c/ℓ) above √c; the edge and 0 below.
+    assert above.separated and above.eigenvalue == pytest.approx(2.0 * 4.0 * (1 + c / 3.0))
+    assert above.alignment == pytest.approx((1 - c / 9.0) / (1 + c / 3.0))
+    assert not below.separated and below.eigenvalue == pytest.approx(body.support.upper) and below.alignment == 0.0
+    assert body.threshold == pytest.approx(c**0.5)
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"ratio": 0.5, "spikes": []}, "spikes"),
+        ({"ratio": 0.5, "spikes": [0.0]}, "spikes.0"),
+        ({"ratio": 0.5, "spikes": [-1.0]}, "spikes.0"),
+        ({"ratio": 0.5, "spikes": [1.0] * 101}, "spikes"),
+        ({"spikes": [1.0]}, "ratio"),
+    ],
+)
+async def test_spiked_covariance_bad_input(client, payload, field):
+    assert_problem(await client.post(SPIKED, json=payload), 422, field)
