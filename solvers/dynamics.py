@@ -55,6 +55,7 @@ _MAX_NODES = 1 << 18
 _CHUNK_ELEMENTS = 1 << 20  # nodes × times per block: 8 MB per float64 array
 _SEARCH_POINTS = 161
 _MAX_SEARCH_TIME = 1.0e6  # in units of αt (flow) or steps (gd)
+_MIN_LEARNING_RATE = 1e-250  # the search spans αt up to 1e6: t = 1e6/α must stay finite
 _V_CLIP = 1e-12  # spec §5: a variance ≤ 1e-12 E² is rounding noise around 0
 _NEAR_UNSTABLE = 1.9  # α(λmax + γ) above this: finite-n GD is fragile (spec §5)
 
@@ -279,6 +280,12 @@ def _dynamics_iv(*, ratio, ridge_penalty, learning_rate, init_variance, mode) ->
     ratio = positive("ratio", ratio)
     ridge_penalty = non_negative("ridge_penalty", ridge_penalty)
     learning_rate = positive("learning_rate", learning_rate)
+    if learning_rate < _MIN_LEARNING_RATE:
+        raise InvalidParameterError(
+            "learning_rate",
+            f"`learning_rate` must be >= {_MIN_LEARNING_RATE:g} (smaller rates overflow the time axis of "
+            f"the stopping-time search), got {learning_rate!r}.",
+        )
     init_variance = non_negative("init_variance", init_variance)
     mode = _mode_iv(mode)
     root = math.sqrt(ratio)
@@ -505,12 +512,8 @@ def _classification_limit(p: _Classification, notes: list[str]) -> Classificatio
     c, rho, gamma = p.dyn.ratio, p.rho, p.dyn.ridge_penalty
     u, du = _shifted_stieltjes(c, gamma)
     k_s = (rho + c) * u / (1.0 + rho * u)  # k ∫ dω/(x + γ)
-    if math.isinf(du):
-        k_ds = math.inf
-        gamma_k_ds = 0.0  # γ = 0
-    else:
-        k_ds = (rho + c) * du / (1.0 + rho * u) ** 2  # k ∫ dω/(x + γ)²
-        gamma_k_ds = gamma * k_ds
+    k_ds = (rho + c) * du / (1.0 + rho * u) ** 2 if math.isfinite(du) else math.inf  # k ∫ dω/(x + γ)²
+    gamma_k_ds = gamma * k_ds if math.isfinite(k_ds) else 0.0  # γ k_ds → 0 as γ → 0 at c = 1
     frozen = p.sigma2 * max(0.0, 1.0 - 1.0 / c) if gamma == 0.0 else 0.0
     e_train = k_s
     e_test = rho / (rho + c) * k_s
@@ -519,8 +522,8 @@ def _classification_limit(p: _Classification, notes: list[str]) -> Classificatio
         v_test = math.nan
         test_error = 0.5
         notes.append(
-            "limit: at c = 1 with γ = 0 the norm of the ridgeless classifier diverges (V_test = ∞), "
-            "so the t → ∞ test error is 1/2 and v_test is null."
+            "limit: at c = 1 with γ = 0 (or γ so small that it overflows) the norm of the ridgeless "
+            "classifier diverges (V_test = ∞), so the t → ∞ test error is 1/2 and v_test is null."
         )
     else:
         v_test = k_ds + frozen
@@ -751,7 +754,8 @@ def _regression_moments(p: _Regression, t: np.ndarray, node_scale: float = 1.0) 
         out[1, idx] = p.noise * variance
         out[2, idx] = d.init_variance * init
         out[3, idx] = train
-    return out
+    # Sums of squares: a value of −1e-16 is rounding around an exact 0 (e.g. interpolation).
+    return np.maximum(out, 0.0)
 
 
 def _regression_limit(p: _Regression, notes: list[str]) -> RegressionLimit:
@@ -761,7 +765,7 @@ def _regression_limit(p: _Regression, notes: list[str]) -> RegressionLimit:
         a = 1.0 - c - gamma
         root = math.sqrt(a * a + 4.0 * gamma)
         kappa = 2.0 * gamma / (a + root) if a > 0 else 0.5 * (root - a)
-        denom = (1.0 + kappa) ** 2 - c
+        denom = (1.0 - c) + kappa * (2.0 + kappa)  # (1 + κ)² − c without cancellation as κ → 0
         bias = r2 * kappa**2 / denom
         variance = s2 * c / denom
         init = 0.0

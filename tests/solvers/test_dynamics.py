@@ -518,3 +518,16 @@ def test_regression_unstable_gd_is_refused():
     with pytest.raises(InvalidParameterError) as err:
         gradient_descent_regression(**{**kw, "time": [-3]}, learning_rate=0.5 * bound)
     assert err.value.parameter == "time"
+
+
+def test_extreme_inputs_stay_finite_or_are_refused():
+    # Found by fuzzing the HTTP contract: a subnormal γ at c = 1 (κ underflows in (1 + κ)² − c)
+    # and a learning rate so small that the stopping-time search overflows the time axis.
+    r = gradient_descent_regression(ratio=1.0, signal_strength=1.0, noise_variance=1.0, ridge_penalty=5e-324,
+                                    learning_rate=0.25, time=[0.0, 3.0], mode="gd")
+    assert np.all(np.isfinite(r.risk)) and r.limit.train_error >= 0
+    c = gradient_descent_classification(ratio=1.0, mean_norm_squared=1.0, ridge_penalty=5e-324, time=[1.0])
+    assert np.isfinite(c.test_error[0]) and c.limit.test_error == 0.5
+    with pytest.raises(InvalidParameterError) as err:
+        gradient_descent_regression(ratio=1.0, signal_strength=1.0, noise_variance=1.0, learning_rate=5e-324, time=[0.0])
+    assert err.value.parameter == "learning_rate"
