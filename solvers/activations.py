@@ -1,0 +1,675 @@
+"""Activation catalogue, expected kernels and Gaussian moments of activations.
+
+The expected kernel of a random-features layer with i.i.d. standard Gaussian weights,
+``K(x, y) = E_w[σ(wᵀx) σ(wᵀy)]``, depends on ``x`` and ``y`` only through
+``a = ‖x‖²``, ``b = ‖y‖²`` and ``c = xᵀy`` (the pre-activations form a centred Gaussian pair).
+Closed forms are used whenever they exist; the other smooth activations go through the
+Mehler (Hermite-series) expansion with trapezoid coefficients and a computable error bound.
+
+Conventions follow ``../shared/spec/random_features.md`` (§0, §1): the weights have unit
+variance (no ``1/p`` factor), and **rows of** ``x`` **are samples** (the HTTP contract), so
+the kernel matrix is ``K = E_w[σ(x w) σ(x w)ᵀ]``, i.e. the paper's ``Φ = E[σ(Xᵀw)σ(wᵀX)]``
+with ``X = xᵀ``.
+
+References
+----------
+Louart, Liao & Couillet (2018), "A random matrix approach to neural networks",
+Ann. Appl. Probab. 28(2), Sec. 3.3 (table of Φ_ab); Williams (1996) for erf;
+Cho & Saul (2009) for the arc-cosine kernels (step, ReLU).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from solvers import _validation as v
+from solvers.exceptions import InvalidParameterError
+
+__all__ = [
+    "Activation",
+    "ActivationMoments",
+    "ExpectedKernel",
+    "activation_moments",
+    "activation_names",
+    "expected_kernel",
+    "make_activation",
+]
+
+_REFERENCE_KERNEL = (
+    "Louart, Liao & Couillet (2018), Ann. Appl. Probab. 28(2), Sec. 3.3 (table of Phi_ab); "
+    "spec random_features.md §1"
+)
+_REFERENCE_SERIES = (
+    "Louart, Liao & Couillet (2018), Ann. Appl. Probab. 28(2), Sec. 3.3; Mehler/Hermite series "
+    "with trapezoid coefficients, spec random_features.md §1.1"
+)
+_REFERENCE_MOMENTS = (
+    "Louart, Liao & Couillet (2018), Ann. Appl. Probab. 28(2), Sec. 3.3; Gaussian moments "
+    "(Stein: E[σ'(ξ)] = E[ξσ(ξ)]), spec random_features.md §1"
+)
+
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+# --------------------------------------------------------------------------------------
+# Closed-form kernels. Each takes broadcastable a = ‖x‖², b = ‖y‖², c = xᵀy and the clipped
+# correlation rho = c / sqrt(ab) (0 where a or b is 0), plus the activation's parameters.
+# Calling one with (a, a, a, 1) gives the exact diagonal K(x, x) (spec §6, pitfall 2).
+# --------------------------------------------------------------------------------------
+
+
+def _sqrt1m(rho: np.ndarray) -> np.ndarray:
+    """√(1 − ρ²) ≥ 0, in place on one temporary (these kernels run on n² entries)."""
+    out = np.multiply(rho, rho)
+    np.subtract(1.0, out, out=out)
+    np.maximum(out, 0.0, out=out)
+    return np.sqrt(out, out=out)
+
+
+def _k_linear(a, b, c, rho, p):
+    return c * np.ones_like(rho)
+
+
+def _k_relu(a, b, c, rho, p):
+    out = _sqrt1m(rho)
+    angle = np.arccos(rho)
+    np.subtract(math.pi, angle, out=angle)
+    angle *= rho
+    out += angle
+    out *= np.sqrt(a) * np.sqrt(b)  # symmetric in (a, b) to the last bit
+    out *= 1.0 / (2.0 * math.pi)
+    return out
+
+
+def _k_abs(a, b, c, rho, p):
+    return 2.0 * np.sqrt(a * b) / math.pi * (_sqrt1m(rho) + rho * np.arcsin(rho))
+
+
+def _k_leaky_relu(a, b, c, rho, p):
+    alpha = p["negative_slope"]
+    theta = np.arccos(rho)
+    one_m = (1.0 - alpha) ** 2
+    return (
+        np.sqrt(a * b)
+        / (2.0 * math.pi)
+        * (one_m * _sqrt1m(rho) + rho * ((1.0 + alpha**2) * math.pi - one_m * theta))
+    )
+
+
+def _k_quadratic(a, b, c, rho, p):
+    qa, qb, qc = p["a"], p["b"], p["c"]
+    return qa**2 * (a * b + 2.0 * c * c) + qb**2 * c + qa * qc * (a + b) + qc**2 + 0.0 * rho
+
+
+def _k_erf(a, b, c, rho, p):
+    arg = 2.0 * c / np.sqrt((1.0 + 2.0 * a) * (1.0 + 2.0 * b))
+    return 2.0 / math.pi * np.arcsin(np.clip(arg, -1.0, 1.0))
+
+
+def _k_sign(a, b, c, rho, p):
+    # rho is 0 where a or b is 0, which gives K = 0 as required (sign(0) = 0).
+    return 2.0 / math.pi * np.arcsin(rho)
+
+
+def _k_step(a, b, c, rho, p):
+    value = (math.pi - np.arccos(rho)) / (2.0 * math.pi)
+    return np.where((a * b) > 0, value, 0.0)
+
+
+def _dist2(a, b, c):
+    minus = np.maximum(a + b - 2.0 * c, 0.0)
+    plus = np.maximum(a + b + 2.0 * c, 0.0)
+    return minus, plus
+
+
+def _k_cos(a, b, c, rho, p):
+    # distance forms: e^{-(a+b)/2} cosh c overflows for large c (spec §6, pitfall 3)
+    minus, plus = _dist2(a, b, c)
+    return 0.5 * (np.exp(-0.5 * minus) + np.exp(-0.5 * plus))
+
+
+def _k_sin(a, b, c, rho, p):
+    minus, plus = _dist2(a, b, c)
+    return 0.5 * (np.exp(-0.5 * minus) - np.exp(-0.5 * plus))
+
+
+def _k_gaussian(a, b, c, rho, p):
+    det = np.maximum((1.0 + a) * (1.0 + b) - c * c, 1.0)  # ≥ 1 by Cauchy–Schwarz
+    return 1.0 / np.sqrt(det)
+
+
+# --------------------------------------------------------------------------------------
+# Closed-form moments (mean, mean_square, mean_derivative, second_hermite) for ξ ~ N(0, 1).
+# --------------------------------------------------------------------------------------
+
+
+def _m_leaky(p):
+    al = p["negative_slope"]
+    return ((1 - al) * _INV_SQRT_2PI, (1 + al**2) / 2, (1 + al) / 2, (1 - al) * _INV_SQRT_2PI)
+
+
+def _m_quadratic(p):
+    qa, qb, qc = p["a"], p["b"], p["c"]
+    return (qa + qc, 3 * qa**2 + qb**2 + qc**2 + 2 * qa * qc, qb, 2 * qa)
+
+
+_CLOSED_MOMENTS: dict[str, Callable[[Mapping[str, float]], tuple[float, float, float, float]]] = {
+    "linear": lambda p: (0.0, 1.0, 1.0, 0.0),
+    "relu": lambda p: (_INV_SQRT_2PI, 0.5, 0.5, _INV_SQRT_2PI),
+    "abs": lambda p: (2 * _INV_SQRT_2PI, 1.0, 0.0, 2 * _INV_SQRT_2PI),
+    "leaky_relu": _m_leaky,
+    "quadratic": _m_quadratic,
+    "erf": lambda p: (0.0, 2 / math.pi * math.asin(2 / 3), 2 / math.sqrt(3 * math.pi), 0.0),
+    "sign": lambda p: (0.0, 1.0, 2 * _INV_SQRT_2PI, 0.0),
+    "step": lambda p: (0.5, 0.5, _INV_SQRT_2PI, 0.0),
+    "cos": lambda p: (math.exp(-0.5), 0.5 * (1 + math.exp(-2.0)), 0.0, -math.exp(-0.5)),
+    "sin": lambda p: (0.0, 0.5 * (1 - math.exp(-2.0)), math.exp(-0.5), 0.0),
+    "gaussian": lambda p: (1 / math.sqrt(2), 1 / math.sqrt(3), 0.0, -1 / (2 * math.sqrt(2))),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    function: Callable[[np.ndarray, Mapping[str, float]], np.ndarray]
+    defaults: Mapping[str, float]
+    smooth: bool  # analytic: the Hermite/trapezoid method is accurate (spec §1.1)
+    lipschitz: bool  # hypothesis of [LLC18, Thm. 1]
+    kernel: Callable[..., np.ndarray] | None
+
+
+_CATALOGUE: dict[str, _Entry] = {
+    "linear": _Entry(lambda t, p: t, {}, True, True, _k_linear),
+    "relu": _Entry(lambda t, p: np.maximum(t, 0.0), {}, False, True, _k_relu),
+    "abs": _Entry(lambda t, p: np.abs(t), {}, False, True, _k_abs),
+    "leaky_relu": _Entry(
+        lambda t, p: np.where(t > 0, t, p["negative_slope"] * t),
+        {"negative_slope": 0.01},
+        False,
+        True,
+        _k_leaky_relu,
+    ),
+    "quadratic": _Entry(
+        lambda t, p: (p["a"] * t + p["b"]) * t + p["c"],
+        {"a": 1.0, "b": 0.0, "c": 0.0},
+        True,
+        False,
+        _k_quadratic,
+    ),
+    "erf": _Entry(lambda t, p: special.erf(t), {}, True, True, _k_erf),
+    "sign": _Entry(lambda t, p: np.sign(t), {}, False, False, _k_sign),
+    "step": _Entry(lambda t, p: (t > 0).astype(np.float64), {}, False, False, _k_step),
+    "cos": _Entry(lambda t, p: np.cos(t), {}, True, True, _k_cos),
+    "sin": _Entry(lambda t, p: np.sin(t), {}, True, True, _k_sin),
+    "gaussian": _Entry(lambda t, p: np.exp(-0.5 * t * t), {}, True, True, _k_gaussian),
+    "tanh": _Entry(lambda t, p: np.tanh(t), {}, True, True, None),
+    "sigmoid": _Entry(lambda t, p: special.expit(t), {}, True, True, None),
+    "gelu": _Entry(lambda t, p: t * special.ndtr(t), {}, True, True, None),
+    "softplus": _Entry(lambda t, p: np.logaddexp(0.0, t), {}, True, True, None),
+    "swish": _Entry(lambda t, p: t * special.expit(t), {}, True, True, None),
+}
+
+
+def activation_names() -> tuple[str, ...]:
+    """Names of the catalogue, closed-form kernels first (spec random_features.md §1)."""
+    closed = tuple(k for k, e in _CATALOGUE.items() if e.kernel is not None)
+    return closed + tuple(k for k, e in _CATALOGUE.items() if e.kernel is None)
+
+
+@dataclass(frozen=True, slots=True)
+class Activation:
+    """An entrywise activation σ of the catalogue, with its parameters.
+
+    Build it with :func:`make_activation`, which validates the parameters.
+
+    Attributes
+    ----------
+    name
+        Catalogue name (``"relu"``, ``"leaky_relu"``, ``"tanh"``, ...).
+    parameters
+        Sorted ``(name, value)`` pairs, e.g. ``(("negative_slope", 0.1),)``; every parameter
+        of the activation is present (defaults filled in).
+    """
+
+    name: str
+    parameters: tuple[tuple[str, float], ...] = ()
+
+    def __call__(self, t: np.ndarray) -> np.ndarray:
+        """Evaluate σ entrywise in float64."""
+        t = np.asarray(t, dtype=np.float64)
+        return _CATALOGUE[self.name].function(t, dict(self.parameters))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The activation as the HTTP contract writes it: ``{"name": ..., **parameters}``."""
+        return {"name": self.name, **dict(self.parameters)}
+
+    @property
+    def has_closed_form_kernel(self) -> bool:
+        """``True`` when :func:`expected_kernel` uses an exact formula (spec §1 table)."""
+        return _CATALOGUE[self.name].kernel is not None
+
+    @property
+    def is_smooth(self) -> bool:
+        """``True`` for analytic σ, for which the Hermite-series method is accurate (spec §1.1)."""
+        return _CATALOGUE[self.name].smooth
+
+    @property
+    def is_lipschitz(self) -> bool:
+        """``True`` when σ satisfies the Lipschitz hypothesis of [LLC18, Thm. 1]."""
+        return _CATALOGUE[self.name].lipschitz
+
+
+def make_activation(name: str, **parameters: float) -> Activation:
+    """Validate and build an activation of the catalogue.
+
+    Parameters
+    ----------
+    name
+        One of :func:`activation_names`: closed-form kernels ``linear``, ``relu``, ``abs``,
+        ``leaky_relu``, ``quadratic``, ``erf``, ``sign``, ``step``, ``cos``, ``sin``,
+        ``gaussian`` (σ(t) = exp(-t²/2)); Hermite-series kernels ``tanh``, ``sigmoid``,
+        ``gelu`` (t Φ(t)), ``softplus``, ``swish`` (t·sigmoid(t)).
+    **parameters
+        ``negative_slope`` (α, default 0.01) for ``leaky_relu`` (σ(t) = max(t,0) + α min(t,0));
+        ``a``, ``b``, ``c`` (defaults 1, 0, 0) for ``quadratic`` (σ(t) = a t² + b t + c).
+
+    Returns
+    -------
+    Activation
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown name (parameter ``activation``), unknown or non-finite parameter (named).
+
+    Notes
+    -----
+    Catalogue of Louart, Liao & Couillet (2018), Ann. Appl. Probab., Sec. 3.3, extended as in
+    spec random_features.md §1.
+    """
+    if not isinstance(name, str) or name not in _CATALOGUE:
+        raise InvalidParameterError(
+            "activation",
+            f"`activation` must be one of {', '.join(activation_names())}; got {name!r}.",
+        )
+    entry = _CATALOGUE[name]
+    unknown = sorted(set(parameters) - set(entry.defaults))
+    if unknown:
+        allowed = ", ".join(f"`{k}`" for k in entry.defaults) or "no parameters"
+        raise InvalidParameterError(
+            unknown[0], f"`{unknown[0]}` is not a parameter of activation {name!r} (it takes {allowed})."
+        )
+    values = {k: v.finite_scalar(k, parameters.get(k, default)) for k, default in entry.defaults.items()}
+    return Activation(name=name, parameters=tuple(sorted(values.items())))
+
+
+def _as_activation(activation: Activation | str | Mapping[str, Any]) -> Activation:
+    if isinstance(activation, Activation):
+        return activation
+    if isinstance(activation, str):
+        return make_activation(activation)
+    if isinstance(activation, Mapping):
+        params = dict(activation)
+        name = params.pop("name", None)
+        return make_activation(name, **params)
+    raise InvalidParameterError("activation", f"`activation` must be an Activation, got {type(activation).__name__}.")
+
+
+# --------------------------------------------------------------------------------------
+# Hermite-series (Mehler) machinery, spec §1.1.
+# --------------------------------------------------------------------------------------
+
+_TRUNCATION = 13.0  # |z| ≤ 13: e^{-z²/4} ≤ 6e-19 bounds the weighted Hermite functions beyond
+_MAX_ORDER = 600
+
+
+def _trapezoid(step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Truncated trapezoid rule for E[f(z)], z ~ N(0,1), on [-13, 13] (spec §1.1 table)."""
+    m = int(math.ceil(_TRUNCATION / step))
+    z = np.arange(-m, m + 1, dtype=np.float64) * step
+    w = step * _INV_SQRT_2PI * np.exp(-0.5 * z * z)
+    return z, w
+
+
+def _step_for(scale: float) -> float:
+    # σ(s z) with poles at distance ~π/(2s) from the real axis: trapezoid error ~ exp(-π²/(s h)),
+    # so h = 0.2/s gives ~e^{-49}; h ≤ 0.05 resolves Hermite functions up to order ~600.
+    return min(0.05, 0.2 / max(scale, 1e-12))
+
+
+def _hermite_table(z: np.ndarray, order: int) -> np.ndarray:
+    """Orthonormal Hermite polynomials h_k = He_k/√k! at ``z``, shape (order+1, len(z))."""
+    h = np.empty((order + 1, z.size))
+    h[0] = 1.0
+    if order >= 1:
+        h[1] = z
+    for k in range(1, order):
+        h[k + 1] = (z * h[k] - math.sqrt(k) * h[k - 1]) / math.sqrt(k + 1)
+    return h
+
+
+@dataclass(frozen=True, slots=True)
+class _Series:
+    coefficients: np.ndarray  # (m, L+1): c_k(s_i) = E[σ(s_i z) h_k(z)]
+    mean_square: np.ndarray  # (m,): E[σ(s_i z)²]
+    tail: np.ndarray  # (m,): t_i = E σ² - Σ_{k≤L} c_k², ≥ 0
+    quadrature_error: float  # |rule(h) - rule(2h)| on E σ², an estimate of the 1-D rule error
+
+
+def _hermite_series(activation: Activation, norms: np.ndarray, tol: float) -> _Series:
+    """Coefficients c_k(s) of σ(s z) in orthonormal Hermite polynomials (spec §1.1)."""
+    scale = float(norms.max(initial=0.0))
+    z, w = _trapezoid(_step_for(scale))
+    values = activation(norms[:, None] * z[None, :])  # (m, q)
+    mean_square = (values * values) @ w
+    # Same rule with step 2h (every other node): its difference estimates the rule's error.
+    half = (values[:, ::2] ** 2) @ (2.0 * w[::2])
+    quad_err = float(np.max(np.abs(half - mean_square), initial=0.0))
+    weighted = values * w[None, :]
+    order, coeffs = 32, None
+    big = float(np.max(mean_square, initial=0.0))
+    while True:
+        table = _hermite_table(z, order)
+        coeffs = weighted @ table.T
+        tails = mean_square[:, None] - np.cumsum(coeffs * coeffs, axis=1)
+        ok = np.nonzero(np.max(tails, axis=0) <= tol * max(big, 1.0))[0]
+        if ok.size or order >= _MAX_ORDER:
+            L = int(ok[0]) if ok.size else order
+            break
+        order = min(2 * order, _MAX_ORDER)
+    tail = np.maximum(tails[:, L], 0.0)
+    return _Series(np.ascontiguousarray(coeffs[:, : L + 1]), mean_square, tail, quad_err)
+
+
+def _mehler(ci: np.ndarray, cj: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """Σ_k c_k(i) c_k(j) ρ_ij^k by Horner, in place (spec §1.1)."""
+    L = ci.shape[1] - 1
+    out = np.multiply.outer(ci[:, L], cj[:, L])
+    tmp = np.empty_like(out)
+    for k in range(L - 1, -1, -1):
+        out *= rho
+        np.multiply.outer(ci[:, k], cj[:, k], out=tmp)
+        out += tmp
+    return out
+
+
+def _pair_quadrature(activation: Activation, si, sj, rho) -> np.ndarray:
+    """2-D trapezoid rule for E[σ(s_i u) σ(s_j v)], corr(u, v) = ρ, pair by pair (spec §1.1)."""
+    z, w = _trapezoid(_step_for(float(max(np.max(si), np.max(sj)))))
+    keep = np.abs(z) <= 9.5  # the joint weight is e^{-(z1²+z2²)/2}: 9.5 is ample (e^{-45})
+    z, w = z[keep], w[keep]
+    out = np.empty(si.size)
+    chunk = max(1, 2_000_000 // (z.size * z.size))
+    fi = activation(si[:, None] * z[None, :])  # (P, q): σ(s_i z1)
+    for start in range(0, si.size, chunk):
+        sl = slice(start, start + chunk)
+        r = rho[sl, None, None]
+        v = r * z[None, :, None] + np.sqrt(np.maximum(1.0 - r * r, 0.0)) * z[None, None, :]
+        fj = activation(sj[sl, None, None] * v)  # (P, q1, q2)
+        out[sl] = np.einsum("pa,pab,a,b->p", fi[sl], fj, w, w, optimize=True)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedKernel:
+    """Expected kernel matrices of a random-features layer.
+
+    Attributes
+    ----------
+    kernel
+        ``K`` (n × n), ``K_ij = E_w[σ(wᵀx_i) σ(wᵀx_j)]`` over ``w ~ N(0, I_p)``, rows of ``x``
+        being the samples ``x_i`` (the paper's Φ = E[σ(Xᵀw)σ(wᵀX)] with X = xᵀ).
+    cross_kernel
+        ``K_{X X̂}`` (n × n_test), ``E_w[σ(wᵀx_i) σ(wᵀx̂_j)]``; ``None`` without ``x_test``.
+    test_diagonal
+        Diagonal of ``K_{X̂ X̂}`` (n_test,), ``E_w[σ(wᵀx̂_j)²]``; ``None`` without ``x_test``.
+    method
+        ``"closed_form"`` or ``"hermite_series"``.
+    series_order
+        Truncation order L of the Mehler series (0 for closed forms).
+    error_bound
+        Bound on the absolute error of every entry: 0 for closed forms (exact up to rounding);
+        for the series, max over pairs of ``|ρ_ij|^{L+1} √(t_i t_j)`` (spec §1.1, pairs above
+        the tolerance recomputed by the 2-D rule) plus the estimated 1-D quadrature error.
+    reference
+        Paper and section of the formulas.
+    """
+
+    kernel: np.ndarray
+    cross_kernel: np.ndarray | None
+    test_diagonal: np.ndarray | None
+    method: str
+    series_order: int
+    error_bound: float
+    reference: str
+
+
+def _expected_kernel_iv(activation, x, x_test, method, tolerance):
+    activation = _as_activation(activation)
+    x = v.finite_array("x", x, ndim=2)
+    if x.shape[0] < 1 or x.shape[1] < 1:
+        raise InvalidParameterError("x", f"`x` must have at least one row and one column, got shape {x.shape}.")
+    if x_test is not None:
+        x_test = v.finite_array("x_test", x_test, ndim=2)
+        if x_test.shape[1] != x.shape[1]:
+            raise InvalidParameterError(
+                "x_test",
+                f"`x_test` must have as many columns as `x` ({x.shape[1]} features), got shape {x_test.shape}.",
+            )
+    if method not in ("auto", "closed_form", "hermite_series"):
+        raise InvalidParameterError(
+            "method", f"`method` must be 'auto', 'closed_form' or 'hermite_series', got {method!r}."
+        )
+    entry = _CATALOGUE[activation.name]
+    if method == "closed_form" and entry.kernel is None:
+        raise InvalidParameterError("method", f"`method` 'closed_form' is not available for {activation.name!r}.")
+    if method == "hermite_series" and not entry.smooth:
+        raise InvalidParameterError(
+            "method",
+            f"`method` 'hermite_series' is refused for the non-smooth activation {activation.name!r}: "
+            "quadrature errors reach 1e-3..5e-2 there (spec §1.1); use its closed form.",
+        )
+    tolerance = v.positive("tolerance", tolerance)
+    return activation, x, x_test, method, tolerance
+
+
+def _correlation(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """ρ = c/√(ab) clipped to [-1, 1], 0 where a or b vanishes (spec §6, pitfall 1)."""
+    denom = np.sqrt(a)[:, None] * np.sqrt(b)[None, :]
+    rho = np.divide(c, denom, out=np.zeros_like(c), where=denom > 0)
+    return np.clip(rho, -1.0, 1.0, out=rho)
+
+
+def expected_kernel(
+    *,
+    activation: Activation | str | Mapping[str, Any],
+    x: np.ndarray,
+    x_test: np.ndarray | None = None,
+    method: str = "auto",
+    tolerance: float = 1e-13,
+) -> ExpectedKernel:
+    """Expected kernel ``K = E_w[σ(Xᵀw) σ(wᵀX)]`` and the cross-kernel with test points.
+
+    Parameters
+    ----------
+    activation
+        An :class:`Activation` (or a name, or ``{"name": ..., **parameters}``).
+    x
+        Training inputs, shape (n, p), **one sample per row** (the paper's X is ``x.T``).
+        The theory expects rows of norm O(1) (standardised features divided by √p).
+    x_test
+        Optional test inputs, shape (n_test, p).
+    method
+        ``"auto"`` (closed form when available, else Hermite series), ``"closed_form"`` or
+        ``"hermite_series"`` (smooth activations only; used to cross-check closed forms).
+    tolerance
+        Target truncation error of the Hermite series, relative to max E[σ(‖x_i‖z)²].
+
+    Returns
+    -------
+    ExpectedKernel
+
+    Notes
+    -----
+    With ``a = ‖x‖², b = ‖y‖², c = xᵀy`` and ``ρ = c/√(ab)``, the closed forms are the table of
+    Φ_ab in Louart, Liao & Couillet (2018), Ann. Appl. Probab., Sec. 3.3, as written in spec
+    random_features.md §1 (diagonal computed with ρ = 1 exactly, §6 pitfall 2). Other smooth
+    activations use Mehler's formula ``K_ij = Σ_k c_k(‖x_i‖) c_k(‖x_j‖) ρ_ij^k`` (spec §1.1)
+    with the Cauchy–Schwarz tail bound ``|ρ|^{L+1}√(t_i t_j)``; pairs whose bound exceeds the
+    tolerance are recomputed with a 2-D trapezoid rule and diagonals come from a 1-D rule.
+    """
+    activation, x, x_test, method, tolerance = _expected_kernel_iv(activation, x, x_test, method, tolerance)
+    entry = _CATALOGUE[activation.name]
+    params = dict(activation.parameters)
+    gram = x @ x.T  # numpy calls BLAS syrk for x @ x.T: exactly symmetric
+    a = np.einsum("ij,ij->i", x, x)
+    np.fill_diagonal(gram, a)
+    rho = _correlation(a, a, gram)
+    np.fill_diagonal(rho, np.where(a > 0, 1.0, 0.0))
+    if x_test is not None:
+        cross = x @ x_test.T
+        b = np.einsum("ij,ij->i", x_test, x_test)
+        rho_cross = _correlation(a, b, cross)
+
+    use_closed = entry.kernel is not None and method != "hermite_series"
+    if use_closed:
+        k = entry.kernel
+        kernel = k(a[:, None], a[None, :], gram, rho, params)
+        diag = k(a, a, a, np.where(a > 0, 1.0, 0.0), params)
+        np.fill_diagonal(kernel, diag)  # symmetric: every formula is symmetric in (a, b), c = cᵀ
+        cross_kernel = test_diagonal = None
+        if x_test is not None:
+            cross_kernel = k(a[:, None], b[None, :], cross, rho_cross, params)
+            test_diagonal = k(b, b, b, np.where(b > 0, 1.0, 0.0), params)
+        return ExpectedKernel(kernel, cross_kernel, test_diagonal, "closed_form", 0, 0.0, _REFERENCE_KERNEL)
+
+    n = x.shape[0]
+    norms = np.sqrt(a) if x_test is None else np.sqrt(np.concatenate([a, b]))
+    series = _hermite_series(activation, norms, tolerance)
+    scale = max(float(np.max(series.mean_square, initial=0.0)), 1.0)
+    tol_abs = tolerance * scale
+    c_train, t_train = series.coefficients[:n], series.tail[:n]
+    kernel = _mehler(c_train, c_train, rho)
+    order = series.coefficients.shape[1] - 1
+    worst = _fix_pairs(activation, kernel, np.sqrt(a), np.sqrt(a), rho, t_train, t_train, order, tol_abs, True)
+    np.fill_diagonal(kernel, series.mean_square[:n])
+    kernel = 0.5 * (kernel + kernel.T)
+    cross_kernel = test_diagonal = None
+    if x_test is not None:
+        c_test, t_test = series.coefficients[n:], series.tail[n:]
+        cross_kernel = _mehler(c_train, c_test, rho_cross)
+        worst = max(
+            worst,
+            _fix_pairs(activation, cross_kernel, np.sqrt(a), np.sqrt(b), rho_cross, t_train, t_test, order, tol_abs, False),
+        )
+        test_diagonal = series.mean_square[n:].copy()
+    bound = worst + series.quadrature_error
+    return ExpectedKernel(kernel, cross_kernel, test_diagonal, "hermite_series", order, bound, _REFERENCE_SERIES)
+
+
+def _fix_pairs(activation, kernel, si, sj, rho, ti, tj, order, tol_abs, symmetric) -> float:
+    """Recompute by the 2-D rule every pair whose series tail bound exceeds ``tol_abs``."""
+    bound = np.abs(rho) ** (order + 1) * np.sqrt(np.multiply.outer(ti, tj))
+    if symmetric:
+        np.fill_diagonal(bound, 0.0)  # diagonal comes from the 1-D rule
+    bad = bound > tol_abs
+    if np.any(bad):
+        ii, jj = np.nonzero(np.triu(bad) if symmetric else bad)
+        values = _pair_quadrature(activation, si[ii], sj[jj], rho[ii, jj])
+        kernel[ii, jj] = values
+        if symmetric:
+            kernel[jj, ii] = values
+        bound[bad] = 0.0
+    return float(np.max(bound, initial=0.0))
+
+
+# --------------------------------------------------------------------------------------
+# Moments.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ActivationMoments:
+    """Gaussian moments of an activation, ξ ~ N(0, 1).
+
+    Attributes
+    ----------
+    mean
+        E[σ(ξ)].
+    mean_square
+        E[σ(ξ)²].
+    mean_derivative
+        E[σ'(ξ)] = E[ξ σ(ξ)] (Stein's lemma; defined for non-differentiable σ through the
+        right-hand side, e.g. √(2/π) for sign).
+    second_hermite
+        E[(ξ² − 1) σ(ξ)] (= E[σ''(ξ)] for smooth σ).
+    method
+        ``"closed_form"`` or ``"quadrature"`` (trapezoid rule on [-13, 13]).
+    error_bound
+        0 for closed forms; for quadrature, the difference between the rule and the rule with
+        twice the step (an upper estimate of the error of the finer rule).
+    reference
+        Paper and section.
+    """
+
+    mean: float
+    mean_square: float
+    mean_derivative: float
+    second_hermite: float
+    method: str
+    error_bound: float
+    reference: str
+
+
+def activation_moments(
+    *, activation: Activation | str | Mapping[str, Any], method: str = "auto"
+) -> ActivationMoments:
+    """Gaussian moments E[σ], E[σ²], E[σ'] = E[ξσ], E[(ξ²−1)σ] of an activation.
+
+    Parameters
+    ----------
+    activation
+        An :class:`Activation` (or a name, or ``{"name": ..., **parameters}``).
+    method
+        ``"auto"`` (closed form when known, else quadrature), ``"closed_form"`` or
+        ``"quadrature"`` (smooth activations only).
+
+    Returns
+    -------
+    ActivationMoments
+
+    Notes
+    -----
+    These are the Hermite coefficients c_0, E σ², c_1 and √2 c_2 of σ that enter the
+    linearisation of the random-features Gram matrix in Louart, Liao & Couillet (2018),
+    Ann. Appl. Probab., Sec. 3.3 (and spec random_features.md §1, §1.1 for the trapezoid rule,
+    whose error on these analytic integrands is below 1e-15, spec §1.1 table).
+    """
+    activation = _as_activation(activation)
+    entry = _CATALOGUE[activation.name]
+    if method not in ("auto", "closed_form", "quadrature"):
+        raise InvalidParameterError("method", f"`method` must be 'auto', 'closed_form' or 'quadrature', got {method!r}.")
+    has_closed = activation.name in _CLOSED_MOMENTS
+    if method == "closed_form" and not has_closed:
+        raise InvalidParameterError("method", f"`method` 'closed_form' is not available for {activation.name!r}.")
+    if method == "quadrature" and not entry.smooth:
+        raise InvalidParameterError(
+            "method", f"`method` 'quadrature' is refused for the non-smooth activation {activation.name!r}."
+        )
+    if has_closed and method != "quadrature":
+        m = _CLOSED_MOMENTS[activation.name](dict(activation.parameters))
+        return ActivationMoments(*(float(t) for t in m), "closed_form", 0.0, _REFERENCE_MOMENTS)
+
+    def rule(step):
+        z, w = _trapezoid(step)
+        s = activation(z)
+        return np.array([s @ w, (s * s) @ w, (z * s) @ w, ((z * z - 1.0) * s) @ w])
+
+    fine, coarse = rule(1.0 / 32.0), rule(1.0 / 16.0)
+    err = float(np.max(np.abs(fine - coarse)))
+    return ActivationMoments(*(float(t) for t in fine), "quadrature", err, _REFERENCE_MOMENTS)

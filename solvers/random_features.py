@@ -1,0 +1,913 @@
+"""Random-features ridge regression: deterministic equivalent and asymptotic train/test MSE.
+
+A two-layer network ``x ↦ βᵀσ(Wx)`` with a random frozen first layer ``W`` (N × p, i.i.d.
+N(0, 1) entries, no 1/p factor) and a ridge-trained second layer
+``β = (1/n) Σ((1/n)ΣᵀΣ + γI_n)⁻¹ y``, ``Σ = σ(WX)``. Its errors are predicted from the
+expected kernel ``K`` alone (Louart, Liao & Couillet 2018). Everything is evaluated in the
+effective-ridge form of spec ``random_features.md`` §2.1 and §3.1: one eigendecomposition
+``K = UΛUᵀ`` serves a whole grid of (N, γ), each point costing O(n) plus one column of a GEMM
+of size n_test × n.
+
+Data conventions: arrays have **one sample per row** (``x``: n × p, ``y``: n or n × d); the
+paper's X is ``x.T``. Samples should have norm O(1): standardised features divided by √p
+(spec §0). :func:`regime_warnings` says when the data are far from that regime.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from solvers import _validation as v
+from solvers._results import Diagnostics
+from solvers.activations import Activation, _as_activation, expected_kernel
+from solvers.exceptions import ConvergenceError, InvalidParameterError
+
+__all__ = [
+    "DeterministicEquivalent",
+    "EffectiveRidge",
+    "GaussianMixtureData",
+    "OptimalRidge",
+    "RidgePredictions",
+    "SpectralData",
+    "deterministic_equivalent",
+    "gaussian_mixture",
+    "random_features_ridge",
+    "regime_warnings",
+    "solve_effective_ridge",
+    "spectral_data",
+]
+
+_REFERENCE_DE = (
+    "Louart, Liao & Couillet (2018), Ann. Appl. Probab. 28(2), Thm. 1 (Sec. 3.1); "
+    "effective-ridge form, spec random_features.md §2.1"
+)
+_REFERENCE_MSE = (
+    "Louart, Liao & Couillet (2018), Ann. Appl. Probab. 28(2), Thm. 2 (Sec. 3.1) and Thm. 3 "
+    "(Sec. 3.2); effective-ridge spectral form, spec random_features.md §3.1 and §5"
+)
+_EPS = np.finfo(np.float64).eps
+_MAX_NEWTON = 100
+
+
+# --------------------------------------------------------------------------------------
+# Effective ridge κ: the convex equation F(κ) = κ(N − Σ λ_i/(λ_i+κ)) − nγ = 0.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveRidge:
+    """Solution of the effective-ridge equation on a grid of (N, γ).
+
+    Attributes
+    ----------
+    effective_ridge
+        κ = γ (n/N)(1 + δ), the unique positive root of
+        ``F(κ) = κ(N − Σ_i λ_i/(λ_i+κ)) − nγ`` (shape of the broadcast of the inputs).
+    delta
+        δ = (1/n) tr(K Q̄) = κ/(nγ) Σ_i λ_i/(λ_i+κ).
+    normalized_trace
+        (1/n) tr Q̄ = (κ/γ)(1/n) Σ_i 1/(λ_i+κ), with Q̄ = ((N/n) K/(1+δ) + γI)⁻¹.
+    diagnostics
+        Newton iterations (max over the grid), largest |F(κ)|/(nγ), convergence flag.
+    """
+
+    effective_ridge: np.ndarray
+    delta: np.ndarray
+    normalized_trace: np.ndarray
+    diagnostics: Diagnostics
+
+
+def _newton_kappa(lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray) -> tuple[np.ndarray, Diagnostics]:
+    """Safeguarded Newton on the convex F, vectorised over the flat grid (spec §2.1).
+
+    The reported residual is |F(κ)|/(κN), the relative residual of κN = κΣλ/(λ+κ) + nγ
+    (equivalently of δ = (1/n) tr K Q̄), which stays at rounding level even when γ → 0.
+    """
+    target = lam.size * ridge
+    kappa = (target + float(lam.sum())) / n_neurons  # F(κ0) ≥ 0: right of the root
+    lower = np.zeros_like(kappa)  # F(lower) < 0 since F(0+) = −nγ
+    upper = kappa.copy()  # F(upper) ≥ 0
+    active = np.ones(kappa.shape, dtype=bool)
+    previous = np.full(kappa.shape, np.inf)  # |last Newton step|
+    iterations = 0
+    for iterations in range(1, _MAX_NEWTON + 1):
+        idx = np.nonzero(active)[0]
+        k, nn = kappa[idx], n_neurons[idx]
+        frac = lam[None, :] / (lam[None, :] + k[:, None])
+        s1 = frac.sum(axis=1)
+        f = k * (nn - s1) - target[idx]
+        fprime = nn - np.einsum("ij,ij->i", frac, frac)
+        lo = np.where(f < 0, np.maximum(lower[idx], k), lower[idx])
+        up = np.where(f >= 0, np.minimum(upper[idx], k), upper[idx])
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            new = k - f / fprime
+        step = np.abs(new - k)
+        # Stop when the step is below the rounding floor of F: F is evaluated with an absolute
+        # error ~ ε κ (N + Σλ/(λ+κ)) (the cancellation of spec §6 pitfall 8), i.e. a floor of
+        # that over F' on κ; or when a small step stops shrinking (quadratic phase is over).
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            floor = 8.0 * _EPS * k * (nn + s1) / np.abs(fprime)
+        done = np.isfinite(new) & (
+            (step <= np.maximum(4.0 * _EPS * k, floor))
+            | (f == 0)
+            | ((step <= 1e-8 * k) & (step >= 0.5 * previous[idx]))
+        )
+        previous[idx] = step
+        # Safeguard: for convex F, Newton from the right decreases monotonically to the root;
+        # rounding can still push an iterate out of the bracket: bisect (geometrically) then.
+        outside = ~np.isfinite(new) | (new < lo) | (new > up) | (new <= 0)
+        new = np.where(outside, np.where(lo > 0, np.sqrt(lo * up), 0.5 * up), new)
+        kappa[idx] = np.where(done, k, new)
+        lower[idx], upper[idx] = lo, up
+        active[idx[done]] = False
+        if not active.any():
+            break
+    frac = lam[None, :] / (lam[None, :] + kappa[:, None])
+    f = kappa * (n_neurons - frac.sum(axis=1)) - target
+    worst = float(np.max(np.abs(f) / (kappa * n_neurons), initial=0.0))
+    return kappa, Diagnostics(iterations=iterations, residual=worst, converged=bool(not active.any()))
+
+
+def _validate_grid(name: str, values: Any, *, integer: bool) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    if arr.ndim != 1 or arr.size == 0:
+        raise InvalidParameterError(name, f"`{name}` must be a number or a non-empty 1-D list, got shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise InvalidParameterError(name, f"`{name}` must contain only finite values.")
+    if np.any(arr <= 0):
+        raise InvalidParameterError(name, f"`{name}` must be > 0, got {float(arr[arr <= 0][0])!r}.")
+    if integer and np.any(arr != np.round(arr)):
+        raise InvalidParameterError(name, f"`{name}` must contain integers, got {float(arr[arr != np.round(arr)][0])!r}.")
+    return arr
+
+
+def solve_effective_ridge(
+    *, eigenvalues: np.ndarray, n_neurons: Any, ridge_penalty: Any
+) -> EffectiveRidge:
+    """Effective ridge κ, δ and (1/n) tr Q̄ from the spectrum of K, vectorised over (N, γ).
+
+    Parameters
+    ----------
+    eigenvalues
+        Eigenvalues λ_i ≥ 0 of the expected kernel K (n of them; negative round-off is clipped).
+    n_neurons
+        N, scalar or array; broadcast against ``ridge_penalty``.
+    ridge_penalty
+        γ > 0, scalar or array.
+
+    Returns
+    -------
+    EffectiveRidge
+
+    Raises
+    ------
+    ConvergenceError
+        If the safeguarded Newton iteration did not converge (not observed: F is convex).
+
+    Notes
+    -----
+    Louart, Liao & Couillet (2018), Ann. Appl. Probab., Thm. 1: Q̄ = ((N/n) K/(1+δ) + γI)⁻¹,
+    δ = (1/n) tr K Q̄. With κ = γ(n/N)(1+δ) this is the convex equation
+    F(κ) = κ(N − Σλ_i/(λ_i+κ)) − nγ = 0 of spec random_features.md §2.1, solved by Newton
+    from κ0 = (nγ + tr K)/N (monotone, quadratic convergence), bracketed against rounding.
+    """
+    lam = v.finite_array("eigenvalues", eigenvalues, ndim=1)
+    if lam.size == 0:
+        raise InvalidParameterError("eigenvalues", "`eigenvalues` must not be empty.")
+    lam = np.maximum(lam, 0.0)
+    arrays = []
+    for name, value in (("n_neurons", n_neurons), ("ridge_penalty", ridge_penalty)):
+        arr = np.asarray(value, dtype=np.float64)
+        if not np.all(np.isfinite(arr)) or np.any(arr <= 0) or arr.size == 0:
+            raise InvalidParameterError(name, f"`{name}` must be finite and > 0.")
+        arrays.append(arr)
+    try:
+        nn_b, gg_b = np.broadcast_arrays(*arrays)
+    except ValueError:
+        raise InvalidParameterError(
+            "ridge_penalty", "`ridge_penalty` must broadcast against `n_neurons`."
+        ) from None
+    return _effective_ridge(lam, nn_b.ravel().copy(), gg_b.ravel().copy(), nn_b.shape)
+
+
+def _effective_ridge(lam, nn, gg, shape) -> EffectiveRidge:
+    n = lam.size
+    kappa, diag = _newton_kappa(lam, nn, gg)
+    if not diag.converged:
+        raise ConvergenceError(
+            "Newton iteration for the effective ridge did not converge.",
+            iterations=diag.iterations,
+            residual=diag.residual,
+        )
+    frac = lam[None, :] / (lam[None, :] + kappa[:, None])
+    delta = kappa / (n * gg) * frac.sum(axis=1)
+    ntrace = kappa / gg * (1.0 / (lam[None, :] + kappa[:, None])).mean(axis=1)
+    return EffectiveRidge(kappa.reshape(shape), delta.reshape(shape), ntrace.reshape(shape), diag)
+
+
+# --------------------------------------------------------------------------------------
+# Data validation.
+# --------------------------------------------------------------------------------------
+
+
+def _targets(name: str, y: Any, n: int, ref: str) -> np.ndarray:
+    arr = np.asarray(y, dtype=np.float64)
+    if arr.ndim not in (1, 2):
+        raise InvalidParameterError(name, f"`{name}` must be 1-D (n,) or 2-D (n, d), got shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise InvalidParameterError(name, f"`{name}` must contain only finite values.")
+    if arr.shape[0] != n:
+        raise InvalidParameterError(
+            name, f"`{name}` must have one entry per row of `{ref}` ({n}), got {arr.shape[0]}."
+        )
+    return arr.reshape(n, -1)
+
+
+def _inputs(x: Any, x_test: Any | None) -> tuple[np.ndarray, np.ndarray | None]:
+    x = v.finite_array("x", x, ndim=2)
+    if x.shape[0] < 2 or x.shape[1] < 1:
+        raise InvalidParameterError("x", f"`x` must have at least 2 rows and 1 column, got shape {x.shape}.")
+    if x_test is not None:
+        x_test = v.finite_array("x_test", x_test, ndim=2)
+        if x_test.shape[1] != x.shape[1] or x_test.shape[0] < 1:
+            raise InvalidParameterError(
+                "x_test",
+                f"`x_test` must have at least one row and {x.shape[1]} columns like `x`, got shape {x_test.shape}.",
+            )
+    return x, x_test
+
+
+# --------------------------------------------------------------------------------------
+# Deterministic equivalent.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeterministicEquivalent:
+    """Deterministic equivalent Q̄ of the resolvent of the random-features Gram matrix.
+
+    Attributes
+    ----------
+    n_neurons
+        N.
+    ridge_penalty
+        γ.
+    delta
+        δ, the unique positive solution of δ = (1/n) tr(K Q̄).
+    effective_ridge
+        κ = γ (n/N)(1 + δ); Q̄ = (κ/γ)(K + κI)⁻¹.
+    normalized_trace
+        (1/n) tr Q̄.
+    diagnostics
+        Newton iterations, residual |F(κ)|/(nγ), convergence.
+    warnings
+        Messages of :func:`regime_warnings` on the data and activation.
+    reference
+        Paper, theorem and spec section.
+    """
+
+    n_neurons: int
+    ridge_penalty: float
+    delta: float
+    effective_ridge: float
+    normalized_trace: float
+    diagnostics: Diagnostics
+    warnings: tuple[str, ...]
+    reference: str
+
+
+def deterministic_equivalent(
+    *,
+    activation: Activation | str | Mapping[str, Any],
+    x: np.ndarray,
+    n_neurons: int,
+    ridge_penalty: float,
+) -> DeterministicEquivalent:
+    """δ, effective ridge κ and (1/n) tr Q̄ of the random-features resolvent.
+
+    Parameters
+    ----------
+    activation
+        Activation σ (see :func:`solvers.activations.make_activation`).
+    x
+        Training inputs, n × p, one sample per row, rows of norm O(1).
+    n_neurons
+        N ≥ 1, number of random features.
+    ridge_penalty
+        γ > 0.
+
+    Returns
+    -------
+    DeterministicEquivalent
+
+    Notes
+    -----
+    Louart, Liao & Couillet (2018), Ann. Appl. Probab., Thm. 1 (Sec. 3.1):
+    E[Q] ≈ Q̄ = ((N/n) K/(1+δ) + γI_n)⁻¹ for Q = ((1/n)ΣᵀΣ + γI_n)⁻¹, solved through the
+    convex effective-ridge equation of spec random_features.md §2.1.
+    """
+    activation = _as_activation(activation)
+    x, _ = _inputs(x, None)
+    n_neurons = v.positive_int("n_neurons", n_neurons)
+    ridge_penalty = v.positive("ridge_penalty", ridge_penalty)
+    kernel = expected_kernel(activation=activation, x=x).kernel
+    lam = _clean_spectrum(np.linalg.eigvalsh(kernel))
+    sol = _effective_ridge(lam, np.array([float(n_neurons)]), np.array([ridge_penalty]), ())
+    return DeterministicEquivalent(
+        n_neurons=n_neurons,
+        ridge_penalty=ridge_penalty,
+        delta=float(sol.delta),
+        effective_ridge=float(sol.effective_ridge),
+        normalized_trace=float(sol.normalized_trace),
+        diagnostics=sol.diagnostics,
+        warnings=regime_warnings(x=x, activation=activation),
+        reference=_REFERENCE_DE,
+    )
+
+
+def _clean_spectrum(lam: np.ndarray) -> np.ndarray:
+    """Clip round-off: λ ≤ 10 n ε λ_max are exact zeros (spec §6, pitfall 5)."""
+    lam = np.maximum(lam, 0.0)
+    floor = 10.0 * lam.size * _EPS * float(lam.max(initial=0.0))
+    return np.where(lam <= floor, 0.0, lam)
+
+
+# --------------------------------------------------------------------------------------
+# Spectral precomputation and MSE on a grid.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SpectralData:
+    """Everything the MSE formulas need, from one eigendecomposition (spec §5 steps 1–3).
+
+    Attributes
+    ----------
+    eigenvalues
+        λ_i of K (cleaned: clipped at 0, ≤ 10nελ_max set to 0), shape (n,).
+    y_weights
+        a_i = Σ_outputs (Uᵀy)_i², shape (n,).
+    projected_y
+        u = Uᵀy, shape (n, d).
+    projected_cross
+        A = UᵀK_{XX̂} with rows of zero eigenvalues zeroed, shape (n, n_test).
+    cross_weights
+        d_i = Σ_j A_ij², shape (n,).
+    y_test
+        ŷ, shape (n_test, d).
+    test_trace
+        tr K_{X̂X̂}.
+    """
+
+    eigenvalues: np.ndarray
+    y_weights: np.ndarray
+    projected_y: np.ndarray
+    projected_cross: np.ndarray
+    cross_weights: np.ndarray
+    y_test: np.ndarray
+    test_trace: float
+
+
+def spectral_data(
+    *,
+    activation: Activation | str | Mapping[str, Any],
+    x: np.ndarray,
+    y: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+) -> SpectralData:
+    """Kernels, one eigendecomposition of K and the projections Uᵀy, UᵀK_{XX̂}.
+
+    Parameters
+    ----------
+    activation, x, y, x_test, y_test
+        As in :func:`random_features_ridge`.
+
+    Returns
+    -------
+    SpectralData
+
+    Notes
+    -----
+    Steps 1–3 of spec random_features.md §5 (Louart, Liao & Couillet 2018, Ann. Appl. Probab.,
+    Thm. 2–3 evaluated spectrally).
+    """
+    activation = _as_activation(activation)
+    x, x_test = _inputs(x, x_test)
+    if x_test is None:
+        raise InvalidParameterError("x_test", "`x_test` is required.")
+    y = _targets("y", y, x.shape[0], "x")
+    y_test = _targets("y_test", y_test, x_test.shape[0], "x_test")
+    if y_test.shape[1] != y.shape[1]:
+        raise InvalidParameterError(
+            "y_test", f"`y_test` must have {y.shape[1]} output(s) like `y`, got {y_test.shape[1]}."
+        )
+    kern = expected_kernel(activation=activation, x=x, x_test=x_test)
+    return _spectral(kern.kernel, kern.cross_kernel, kern.test_diagonal, y, y_test)
+
+
+def _spectral(kernel, cross, test_diag, y, y_test) -> SpectralData:
+    lam, vecs = np.linalg.eigh(kernel)
+    lam = _clean_spectrum(lam)
+    u = vecs.T @ y
+    a_mat = vecs.T @ cross
+    a_mat[lam == 0.0] = 0.0
+    return SpectralData(
+        eigenvalues=lam,
+        y_weights=np.einsum("ij,ij->i", u, u),
+        projected_y=u,
+        projected_cross=a_mat,
+        cross_weights=np.einsum("ij,ij->i", a_mat, a_mat),
+        y_test=y_test,
+        test_trace=float(np.sum(test_diag)),
+    )
+
+
+def _mse(
+    sd: SpectralData, n_neurons: np.ndarray, ridge: np.ndarray, kappa: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Train/test MSE of spec §3.1 for flat arrays (N_g, κ_g): O(n) + a column of one GEMM each."""
+    lam = sd.eigenvalues
+    n = lam.size
+    n_test = sd.y_test.shape[0]
+    r = 1.0 / (lam[None, :] + kappa[:, None])  # (G, n)
+    lr2 = lam[None, :] * r * r
+    # D = F'(κ)/N = (N − Σλr + κΣλr²)/N, and N − Σλr = nγ/κ at the root: D = (nγ/κ + κΣλr²)/N,
+    # a sum of positive terms free of the cancellation of spec §6 pitfall 8 (D ≥ nγ/(Nκ) > 0).
+    d_big = (n * ridge / kappa + kappa * lr2.sum(axis=1)) / n_neurons
+    theta = lr2.sum(axis=1) / n_neurons / d_big
+    train = kappa**2 / n * (sd.y_weights[None, :] * r * r * (1.0 + theta[:, None] * lam[None, :])).sum(axis=1)
+    # bias term: (1/n̂)‖ŷ − Aᵀ(r⊙u)‖², a single GEMM for all points, chunked for memory
+    d = sd.projected_y.shape[1]
+    bias = np.empty(kappa.size)
+    chunk = max(1, 4_000_000 // max(1, n_test * d))
+    for start in range(0, kappa.size, chunk):
+        rs = r[start : start + chunk]  # (g, n)
+        coef = (rs[:, :, None] * sd.projected_y[None, :, :]).transpose(1, 0, 2).reshape(n, -1)
+        pred = sd.projected_cross.T @ coef  # (n̂, g·d)
+        resid = pred.reshape(n_test, rs.shape[0], d) - sd.y_test[:, None, :]
+        bias[start : start + chunk] = np.einsum("igd,igd->g", resid, resid) / n_test
+    bracket = sd.test_trace - (sd.cross_weights[None, :] * r * (1.0 + kappa[:, None] * r)).sum(axis=1)
+    bracket = np.maximum(bracket, 0.0) / n_test  # ≥ 0 exactly (Schur complement), clip round-off
+    variance = (sd.y_weights[None, :] * lr2).sum(axis=1) / n_neurons / d_big * bracket
+    return train, bias + variance
+
+
+@dataclass(frozen=True, slots=True)
+class OptimalRidge:
+    """Best ridge per number of neurons and overall.
+
+    Attributes
+    ----------
+    n_neurons
+        The N values of the grid, shape (J,).
+    ridge_penalty
+        γ*(N), minimiser of the predicted test MSE over the γ interval ``bounds``, shape (J,).
+    test_mse, train_mse
+        Predicted errors at (N, γ*(N)), shape (J,).
+    best_n_neurons, best_ridge_penalty, best_test_mse
+        The combination with the lowest predicted test MSE.
+    bounds
+        The γ interval searched (the span of the requested γ values, or γ·[1e-3, 1e3] for one
+        value).
+    """
+
+    n_neurons: np.ndarray
+    ridge_penalty: np.ndarray
+    test_mse: np.ndarray
+    train_mse: np.ndarray
+    best_n_neurons: int
+    best_ridge_penalty: float
+    best_test_mse: float
+    bounds: tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class RidgePredictions:
+    """Predicted train and test MSE of random-features ridge regression on a grid.
+
+    Attributes
+    ----------
+    n_neurons
+        N values, shape (J,).
+    ridge_penalty
+        γ values, shape (L,).
+    train_mse, test_mse
+        Ē_train, Ē_test, shape (J, L) (row j ↔ N_j, column l ↔ γ_l); ``nan`` where a point
+        could not be evaluated (see ``notes``).
+    effective_ridge, delta
+        κ and δ on the grid, shape (J, L).
+    optimal
+        γ*(N) per N and the overall best combination, or ``None`` when not requested.
+    diagnostics
+        Newton solve for κ over the whole grid.
+    warnings
+        :func:`regime_warnings` on the data (the theorem's scaling, activation hypotheses).
+    notes
+        Human-readable notes on individual points.
+    reference
+        Paper, theorems and spec sections.
+    """
+
+    n_neurons: np.ndarray
+    ridge_penalty: np.ndarray
+    train_mse: np.ndarray
+    test_mse: np.ndarray
+    effective_ridge: np.ndarray
+    delta: np.ndarray
+    optimal: OptimalRidge | None
+    diagnostics: Diagnostics
+    warnings: tuple[str, ...]
+    notes: tuple[str, ...]
+    reference: str
+
+
+def random_features_ridge(
+    *,
+    activation: Activation | str | Mapping[str, Any],
+    x: np.ndarray,
+    y: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    n_neurons: int | Sequence[int] | np.ndarray,
+    ridge_penalty: float | Sequence[float] | np.ndarray,
+    optimize: bool = True,
+) -> RidgePredictions:
+    """Asymptotic train and test MSE of random-features ridge regression over a (N, γ) grid.
+
+    Parameters
+    ----------
+    activation
+        Activation σ.
+    x, x_test
+        Training (n × p) and test (n_test × p) inputs, one sample per row, rows of norm O(1).
+    y, y_test
+        Targets, shape (n,) / (n_test,) or (n, d) / (n_test, d) for d outputs (errors are then
+        summed over outputs: squared Frobenius norms divided by n or n_test).
+    n_neurons
+        N: an integer or a 1-D list of integers ≥ 1.
+    ridge_penalty
+        γ > 0: a number or a 1-D list.
+    optimize
+        Also compute γ*(N) for every N and the best combination (bounded 1-D minimisation in
+        log γ over the span of ``ridge_penalty``).
+
+    Returns
+    -------
+    RidgePredictions
+
+    Notes
+    -----
+    Louart, Liao & Couillet (2018), Ann. Appl. Probab., Thm. 2 (training MSE, Sec. 3.1) and
+    Thm. 3 (test MSE, Sec. 3.2), with all kernels normalised as K̄ = (N/n) K/(1+δ) (paper's Ψ;
+    spec random_features.md §3 and the slide typos of §3.3), evaluated in the effective-ridge
+    spectral form of spec §3.1: with R = (K + κI)⁻¹,
+    Ē_train = (κ²/n)[yᵀR²y + Θ yᵀRKRy], Θ = (1/N) tr(KR²)/D, D = 1 − (1/N) tr (KR)²,
+    Ē_test = (1/n̂)‖ŷ − K_{X̂X}Ry‖² + (1/N) yᵀRKRy / D · (1/n̂)[tr K_{X̂X̂} − tr K_{X̂X}(R + κR²)K_{XX̂}].
+    Cost (spec §5): one eigh of K, then O(n) per grid point plus one GEMM (n̂ × n)·(n × G d).
+    """
+    nn = _validate_grid("n_neurons", n_neurons, integer=True)
+    gg = _validate_grid("ridge_penalty", ridge_penalty, integer=False)
+    activation = _as_activation(activation)
+    sd = spectral_data(activation=activation, x=x, y=y, x_test=x_test, y_test=y_test)
+    return _predict(sd, nn, gg, optimize, regime_warnings(x=x, activation=activation, x_test=x_test))
+
+
+def _predict(sd: SpectralData, nn: np.ndarray, gg: np.ndarray, optimize: bool, warnings) -> RidgePredictions:
+    lam = sd.eigenvalues
+    n = lam.size
+    big_n, big_g = np.meshgrid(nn, gg, indexing="ij")
+    sol = _effective_ridge(lam, big_n.ravel(), big_g.ravel(), big_n.shape)
+    kappa = sol.effective_ridge.ravel()
+    with np.errstate(all="ignore"):
+        train, test = _mse(sd, big_n.ravel(), big_g.ravel(), kappa)
+    notes: list[str] = []
+    bad = ~(np.isfinite(train) & np.isfinite(test))
+    if bad.any():
+        train[bad] = np.nan
+        test[bad] = np.nan
+        notes.append(f"{int(bad.sum())} grid point(s) overflowed (γ far too small near N = rank K) and are null.")
+    rank = int(np.count_nonzero(lam))
+    if rank < n:
+        notes.append(f"K has rank {rank} < n = {n}: the interpolation threshold is at N = {rank}.")
+    optimal = _optimise(sd, nn, gg, test.reshape(big_n.shape)) if optimize else None
+    return RidgePredictions(
+        n_neurons=nn.astype(np.int64),
+        ridge_penalty=gg,
+        train_mse=train.reshape(big_n.shape),
+        test_mse=test.reshape(big_n.shape),
+        effective_ridge=sol.effective_ridge,
+        delta=sol.delta,
+        optimal=optimal,
+        diagnostics=sol.diagnostics,
+        warnings=tuple(warnings),
+        notes=tuple(notes),
+        reference=_REFERENCE_MSE,
+    )
+
+
+_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+
+
+def _test_at(sd: SpectralData, nn: np.ndarray, log_g: np.ndarray) -> np.ndarray:
+    g = np.exp(log_g)
+    kappa, _ = _newton_kappa(sd.eigenvalues, nn, g)
+    with np.errstate(all="ignore"):
+        _, test = _mse(sd, nn, g, kappa)
+    return np.where(np.isfinite(test), test, np.inf)
+
+
+def _optimise(sd: SpectralData, nn: np.ndarray, gg: np.ndarray, grid_test: np.ndarray | None = None) -> OptimalRidge:
+    """γ*(N): bracket from a log scan (the requested grid when it has ≥ 3 values), then a
+    golden-section search in log γ to 1e-4 relative, vectorised over all N at once."""
+    lo, hi = (float(gg.min()), float(gg.max())) if gg.size > 1 else (float(gg[0]) * 1e-3, float(gg[0]) * 1e3)
+    J = nn.size
+    if grid_test is not None and gg.size >= 3:
+        order = np.argsort(gg)
+        scan = np.log(gg[order])
+        values = np.where(np.isfinite(grid_test[:, order]), grid_test[:, order], np.inf)
+    else:
+        scan = np.linspace(math.log(lo), math.log(hi), 25)
+        values = _test_at(sd, np.repeat(nn, scan.size), np.tile(scan, J)).reshape(J, scan.size)
+    k = np.argmin(values, axis=1)
+    left = scan[np.maximum(k - 1, 0)]
+    right = scan[np.minimum(k + 1, scan.size - 1)]
+    # golden section on [left, right] for every N at once (bounded 1-D minimisation)
+    c = right - _GOLDEN * (right - left)
+    d = left + _GOLDEN * (right - left)
+    fc, fd = _test_at(sd, nn, c), _test_at(sd, nn, d)
+    for _ in range(60):
+        if np.all(right - left <= 1e-4):
+            break
+        go_left = fc < fd
+        right = np.where(go_left, d, right)
+        left = np.where(go_left, left, c)
+        new_c = right - _GOLDEN * (right - left)
+        new_d = left + _GOLDEN * (right - left)
+        c_next = np.where(go_left, new_c, d)
+        d_next = np.where(go_left, c, new_d)
+        f_eval = _test_at(sd, nn, np.where(go_left, new_c, new_d))
+        fc, fd = np.where(go_left, f_eval, fd), np.where(go_left, fc, f_eval)
+        c, d = c_next, d_next
+    best_log = np.where(fc < fd, c, d)
+    # keep the scan's best point if it is better (e.g. minimum at a bound)
+    scan_best = values[np.arange(J), k]
+    best_val = np.minimum(fc, fd)
+    best_log = np.where(scan_best < best_val, scan[k], best_log)
+    gamma_star = np.exp(best_log)
+    kappa, _ = _newton_kappa(sd.eigenvalues, nn, gamma_star)
+    with np.errstate(all="ignore"):
+        train, test = _mse(sd, nn, gamma_star, kappa)
+    j = int(np.nanargmin(np.where(np.isfinite(test), test, np.nan))) if np.isfinite(test).any() else 0
+    return OptimalRidge(
+        n_neurons=nn.astype(np.int64),
+        ridge_penalty=gamma_star,
+        test_mse=test,
+        train_mse=train,
+        best_n_neurons=int(nn[j]),
+        best_ridge_penalty=float(gamma_star[j]),
+        best_test_mse=float(test[j]),
+        bounds=(lo, hi),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Regime checks.
+# --------------------------------------------------------------------------------------
+
+
+def regime_warnings(
+    *,
+    x: np.ndarray,
+    activation: Activation | str | Mapping[str, Any],
+    x_test: np.ndarray | None = None,
+) -> tuple[str, ...]:
+    """Warnings when the data or activation are far from the hypotheses of the theorem.
+
+    Parameters
+    ----------
+    x
+        Training inputs, n × p, one sample per row.
+    activation
+        Activation σ.
+    x_test
+        Optional test inputs.
+
+    Returns
+    -------
+    tuple of str
+        Empty when nothing is suspicious.
+
+    Notes
+    -----
+    Louart, Liao & Couillet (2018), Ann. Appl. Probab., Thm. 1 assumes σ Lipschitz, ‖X‖
+    bounded (samples of norm O(1): standardised features divided by √p) and n, p, N large and
+    proportional; spec random_features.md §0 and §4 (finite-size gaps of several % at n = 128,
+    larger for p ≪ n).
+    """
+    activation = _as_activation(activation)
+    x = np.asarray(x, dtype=np.float64)
+    out: list[str] = []
+    n, p = x.shape
+    rows = x if x_test is None else np.vstack([x, np.asarray(x_test, dtype=np.float64)])
+    norms = np.linalg.norm(rows, axis=1)
+    median = float(np.median(norms))
+    if p >= 16 and median > 0.3 * math.sqrt(p) and median > 3.0:
+        out.append(
+            f"Samples have median norm {median:.3g} ≈ √p = {math.sqrt(p):.3g}: these look like raw "
+            "(unnormalised) features. The theorem assumes samples of norm O(1): standardise the "
+            "features and divide by √p."
+        )
+    elif median > 5.0:
+        out.append(
+            f"Samples have median norm {median:.3g}; the theorem assumes norm O(1) (standardised "
+            "features divided by √p)."
+        )
+    elif median < 0.05:
+        out.append(
+            f"Samples have median norm {median:.3g}; at this scale every activation is close to "
+            "linear. The theorem assumes norm O(1) (standardised features divided by √p)."
+        )
+    if median > 3.0 and activation.name in ("tanh", "sigmoid", "erf", "sign", "step", "cos", "sin", "gaussian"):
+        out.append(
+            f"The bounded activation {activation.name!r} saturates at sample norm {median:.3g}: "
+            "the random features are nearly binary and the predictions leave the regime of the theorem."
+        )
+    if not activation.is_lipschitz:
+        out.append(
+            f"The activation {activation.name!r} is not Lipschitz; the deterministic equivalent is "
+            "proved for Lipschitz σ only."
+        )
+    if n < 128:
+        out.append(f"n = {n} samples: finite-size gaps of several % are expected below n ≈ 256 (spec §4).")
+    ratio = p / n
+    if ratio < 0.05 or ratio > 20:
+        out.append(
+            f"p/n = {ratio:.3g}: far from the proportional regime (n, p, N large together); "
+            "expect gaps of up to ~10 % at small γ (spec §4, digits data)."
+        )
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------------------
+# Gaussian-mixture data.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GaussianMixtureData:
+    """A Gaussian-mixture classification data set in the theorem's scaling.
+
+    Attributes
+    ----------
+    x, x_test
+        Inputs, (n, p) and (n_test, p), one sample per row: x_i = (μ_{c_i} + s_{c_i} z_i)/√p,
+        z_i ~ N(0, I_p), s_c² the class noise variance; rows have norm ≈ √(s² + ‖μ‖²/p).
+    y, y_test
+        Labels: ±1 (shape (n,)) for two classes (class 0 → +1, class 1 → −1), one-hot
+        (shape (n, k)) otherwise.
+    labels, labels_test
+        Class indices.
+    means
+        Class means μ_c in raw units (before the 1/√p), shape (k, p).
+    seed_entropy
+        Entropy of the SeedSequence when ``rng`` was a seed (SPEC 7), else ``None``.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    labels: np.ndarray
+    labels_test: np.ndarray
+    means: np.ndarray
+    seed_entropy: int | None
+
+
+def _counts(n: int, proportions: np.ndarray) -> np.ndarray:
+    """Largest-remainder rounding of n·proportions (deterministic)."""
+    raw = n * proportions
+    counts = np.floor(raw).astype(np.int64)
+    order = np.argsort(-(raw - counts), kind="stable")
+    counts[order[: n - counts.sum()]] += 1
+    return counts
+
+
+def gaussian_mixture(
+    *,
+    n_samples: int,
+    n_test: int,
+    n_features: int,
+    n_classes: int = 2,
+    means: np.ndarray | None = None,
+    mean_norm: float = 3.0,
+    noise_variance: float | Sequence[float] = 1.0,
+    proportions: Sequence[float] | None = None,
+    rng: np.random.Generator | int | np.random.SeedSequence | None = None,
+) -> GaussianMixtureData:
+    """Draw a k-class Gaussian mixture, scaled so that samples have norm O(1).
+
+    Parameters
+    ----------
+    n_samples, n_test, n_features
+        n, n_test, p.
+    n_classes
+        k ≥ 2.
+    means
+        Class means μ_c, shape (k, p), in raw units (norm O(1) gives a non-trivial problem).
+        If ``None`` they are drawn: for k = 2, ±μ with μ uniform on the sphere of radius
+        ``mean_norm``; for k > 2, k independent uniform directions of norm ``mean_norm``.
+    mean_norm
+        ‖μ_c‖ of drawn means (default 3, the setting of spec §4).
+    noise_variance
+        s² ≥ 0, one value or one per class (spec §4 uses 1 and 1 + 4/√p).
+    proportions
+        Class proportions (non-negative, summing to 1); default equal. Class counts are
+        n·proportions rounded by largest remainder; sample order is shuffled.
+    rng
+        Seed, SeedSequence or Generator (SPEC 7). The draw order is fixed (means, then
+        training labels and noise, then test labels and noise), so a seed reproduces the data
+        bit for bit.
+
+    Returns
+    -------
+    GaussianMixtureData
+
+    Notes
+    -----
+    The data model of spec random_features.md §4 (two-class GMM ±μ, ‖μ‖ = 3, columns of norm ≈ 1),
+    in the scaling assumed by Louart, Liao & Couillet (2018), Ann. Appl. Probab., Sec. 3 (‖X‖
+    bounded).
+    """
+    n_samples = v.positive_int("n_samples", n_samples)
+    n_test = v.positive_int("n_test", n_test)
+    p = v.positive_int("n_features", n_features)
+    k = v.positive_int("n_classes", n_classes)
+    if k < 2:
+        raise InvalidParameterError("n_classes", f"`n_classes` must be >= 2, got {k}.")
+    mean_norm = v.non_negative("mean_norm", mean_norm)
+    var = np.atleast_1d(np.asarray(noise_variance, dtype=np.float64))
+    if var.ndim != 1 or var.size not in (1, k) or not np.all(np.isfinite(var)) or np.any(var < 0):
+        raise InvalidParameterError(
+            "noise_variance", f"`noise_variance` must be one finite value >= 0 or {k} of them, got {noise_variance!r}."
+        )
+    var = np.broadcast_to(var, (k,)).copy()
+    if proportions is None:
+        props = np.full(k, 1.0 / k)
+    else:
+        props = np.asarray(proportions, dtype=np.float64)
+        if props.shape != (k,) or not np.all(np.isfinite(props)) or np.any(props < 0) or abs(props.sum() - 1) > 1e-9:
+            raise InvalidParameterError(
+                "proportions", f"`proportions` must be {k} non-negative numbers summing to 1, got {proportions!r}."
+            )
+        props = props / props.sum()
+    if means is not None:
+        means = np.asarray(means, dtype=np.float64)
+        if means.shape != (k, p) or not np.all(np.isfinite(means)):
+            raise InvalidParameterError(
+                "means", f"`means` must be a finite array of shape ({k}, {p}), got shape {means.shape}."
+            )
+    seed_entropy = None
+    if not isinstance(rng, np.random.Generator):
+        seq = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(rng)
+        seed_entropy = int(seq.entropy) if isinstance(seq.entropy, int) else None
+        rng = np.random.default_rng(seq)
+    if means is None:
+        if k == 2:
+            mu = rng.standard_normal(p)
+            mu *= mean_norm / np.linalg.norm(mu)
+            means = np.stack([mu, -mu])
+        else:
+            means = rng.standard_normal((k, p))
+            means *= mean_norm / np.linalg.norm(means, axis=1, keepdims=True)
+
+    def draw(count: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = np.repeat(np.arange(k), _counts(count, props))
+        labels = labels[rng.permutation(count)]
+        noise = rng.standard_normal((count, p))
+        xs = (means[labels] + np.sqrt(var[labels])[:, None] * noise) / math.sqrt(p)
+        return xs, labels
+
+    x, labels = draw(n_samples)
+    x_test, labels_test = draw(n_test)
+
+    def encode(lab: np.ndarray) -> np.ndarray:
+        if k == 2:
+            return np.where(lab == 0, 1.0, -1.0)
+        return np.eye(k)[lab]
+
+    return GaussianMixtureData(
+        x=x,
+        y=encode(labels),
+        x_test=x_test,
+        y_test=encode(labels_test),
+        labels=labels,
+        labels_test=labels_test,
+        means=means,
+        seed_entropy=seed_entropy,
+    )
