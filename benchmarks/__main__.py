@@ -38,6 +38,7 @@ def discover(patterns: list[str]) -> list[str]:
 
 def run_one_inprocess(module_name: str, out_path: str) -> int:
     """Child side: import the module, call ``run()``, validate, dump the rows to ``out_path``."""
+    result: object = None
     try:
         module = importlib.import_module(f"benchmarks.{module_name}")
         result = module.run()
@@ -45,7 +46,10 @@ def run_one_inprocess(module_name: str, out_path: str) -> int:
         status = 0
     except BaseException as error:  # noqa: BLE001 - a benchmark must never take the runner down
         traceback.print_exc()
-        rows = [failed(module_name, "-", f"{type(error).__name__}: {error}")]
+        why = f"{type(error).__name__}: {error}"
+        if isinstance(result, dict):
+            why += f" (it returned a dict with keys {sorted(result)[:12]}; kept as 'raw' in results.json)"
+        rows = [failed(module_name, "-", why, raw=result) if result is not None else failed(module_name, "-", why)]
         status = 1
     with open(out_path, "w", encoding="utf-8") as handle:
         json.dump({"benchmarks": rows}, handle, default=_jsonable)

@@ -66,10 +66,10 @@ def skipped(name: str, target: str, why: str) -> dict:
                  notes=why, status="skipped")
 
 
-def failed(name: str, target: str, why: str) -> dict:
+def failed(name: str, target: str, why: str, **extra: object) -> dict:
     """A row for a benchmark that raised or whose worker died."""
     return entry(name, ours_seconds=None, reference_seconds=None, ratio=None, target=target, met=None,
-                 notes=why, status="failed")
+                 notes=why, status="failed", **extra)
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,6 +124,7 @@ def summarize(ours: Sequence[float], reference: Sequence[float]) -> dict:
     convention: noise only ever adds time).
     """
     per_round = [o / r for o, r in zip(ours, reference)]
+    quartiles = statistics.quantiles(per_round, n=4) if len(per_round) >= 2 else [per_round[0]] * 3
     return {
         "ours_seconds": statistics.median(ours),
         "reference_seconds": statistics.median(reference),
@@ -131,6 +132,7 @@ def summarize(ours: Sequence[float], reference: Sequence[float]) -> dict:
         "reference_best_seconds": min(reference),
         "ratio": statistics.median(per_round),
         "ratio_best": min(ours) / min(reference),
+        "ratio_quartiles": [quartiles[0], quartiles[2]],
         "rounds": len(per_round),
     }
 

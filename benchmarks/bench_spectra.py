@@ -215,7 +215,7 @@ def worker_mp(competitor: str) -> dict:
     with np.errstate(divide="ignore", invalid="ignore"):
         samples = h.interleaved_timings(
             {"ours_density": ours_mp_density, "ours_formula": ours_mp_formula, "ours_full": ours_mp_full, "theirs": theirs},
-            rounds=15,
+            rounds=31,
             min_time=0.02,
         )
     return {"samples": samples, "agreement": agreement, "versions": versions, "env": h.environment_notes()}
@@ -296,6 +296,7 @@ def bench_mp() -> list[dict]:
                 notes=(
                     f"like with like: our density path (validation + formula of marchenko_pastur) vs "
                     f"{'MarchenkoPastur(c).density(x)' if primary else 'MarchenkoPasturDistribution(...).pdf(x), object prebuilt'}; "
+                    f"per-round ratios' quartiles {density['ratio_quartiles'][0]:.3g}-{density['ratio_quartiles'][1]:.3g}, "
                     f"best-of-{density['rounds']} ratio {density['ratio_best']:.3g}; same process: {versions}"
                 ),
             )
