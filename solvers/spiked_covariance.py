@@ -113,11 +113,13 @@ def spiked_covariance(*, ratio: float, spikes, variance: float = 1.0) -> SpikedC
     upper = sigma2 * (1.0 + root) ** 2
     lower = sigma2 * (1.0 - root) ** 2
     separated = ell > root
-    # Evaluate the closed forms only where they apply; the subcritical values are the limits,
-    # which makes every quantity continuous at ℓ = √c.
-    eigenvalue = np.where(separated, sigma2 * (1.0 + ell) * (1.0 + c / ell), upper)
-    side = np.where(separated, 1.0 - c / ell**2, 0.0)
-    alignment = np.where(separated, side / (1.0 + c / ell), 0.0)
+    # Below the threshold every quantity is its value at ℓ = √c (the edge λ₊, alignments exactly 0).
+    # The closed forms are evaluated at max(ℓ, √c) so that no branch divides by a tiny ℓ
+    # (ℓ = 5e-324 overflowed c/ℓ), then the subcritical entries take the exact limits.
+    effective = np.maximum(ell, root)
+    eigenvalue = np.where(separated, sigma2 * (1.0 + effective) * (1.0 + c / effective), upper)
+    side = np.where(separated, 1.0 - c / effective**2, 0.0)
+    alignment = np.where(separated, side / (1.0 + c / effective), 0.0)
 
     notes: list[str] = []
     n_critical = int(np.count_nonzero(np.abs(ell - root) < 0.1 * root))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import tempfile
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -11,9 +14,15 @@ from service.app import create_app
 from service.settings import Settings
 
 
+def isolated_settings(**overrides) -> Settings:
+    """Settings with a fresh job database: tests never share or leave behind simulation jobs."""
+    database = Path(tempfile.mkdtemp(prefix="rmt-test-")) / "jobs.sqlite3"
+    return Settings(**{"jobs_database": str(database), **overrides})
+
+
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    return Settings()
+    return isolated_settings()
 
 
 @pytest.fixture(scope="module")

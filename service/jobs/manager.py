@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException
 
 from schemas.jobs import Progress, SimulationJob, SimulationJobList, SimulationRequest, SimulationResult
 from schemas.problem import Problem
-from service.dependencies import check_cap
+from service.limits import check_cap
 from service.settings import Settings
 from solvers.exceptions import DivergentLimitError, InvalidParameterError
 from solvers.montecarlo.jobs_trials import chunk_sizes

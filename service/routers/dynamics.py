@@ -18,7 +18,8 @@ from schemas.dynamics import (
     Spike,
 )
 from service import serialize
-from service.dependencies import ComputeDep, SettingsDep, check_cap
+from service.dependencies import ComputeDep, SettingsDep
+from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
 from solvers.dynamics import gradient_descent_classification, gradient_descent_regression
 

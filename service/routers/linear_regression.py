@@ -6,7 +6,8 @@ from fastapi import APIRouter
 
 from schemas.linear_regression import LinearRidgePoint, LinearRidgeRequest, LinearRidgeResponse, OptimalRidgePoint
 from service import serialize
-from service.dependencies import ComputeDep, SettingsDep, check_cap
+from service.dependencies import ComputeDep, SettingsDep
+from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
 from solvers._results import combine_diagnostics
 from solvers.linear_regression import optimal_ridge_penalty, ridge_regression_risk

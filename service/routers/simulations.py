@@ -9,16 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from schemas.jobs import JobStatus, SimulationJob, SimulationJobList, SimulationKind, SimulationRequest
 from schemas.problem import PROBLEM_MEDIA_TYPE, Problem
 from service.jobs.kinds import KINDS
-from service.jobs.manager import JobManager
+from service.dependencies import JobsDep
 from service.problems import PROBLEM_RESPONSES
 
 
-def get_jobs(request: Request) -> JobManager:
-    """The app's job manager (created in the lifespan)."""
-    return request.app.state.jobs
-
-
-JobsDep = Annotated[JobManager, Depends(get_jobs)]
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No job with this id.", "model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}

@@ -14,7 +14,8 @@ from schemas.spectra import (
     SpikePrediction,
 )
 from service import serialize
-from service.dependencies import ComputeDep, SettingsDep, check_cap
+from service.dependencies import ComputeDep, SettingsDep
+from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
 from solvers.marchenko_pastur import marchenko_pastur
 from solvers.sample_covariance import sample_covariance_spectrum

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from service.app import create_app
+from tests.conftest import isolated_settings
 from service.version import SERVICE_VERSION
 
 pytestmark = pytest.mark.anyio
@@ -22,7 +23,7 @@ async def test_readyz_after_startup(client):
 
 
 async def test_readyz_before_startup():
-    app = create_app()
+    app = create_app(isolated_settings())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         response = await http.get("/readyz")
     assert response.status_code == 503 and response.json() == {"status": "starting"}
@@ -35,7 +36,7 @@ async def test_unknown_route_is_a_problem(client):
 
 
 async def test_unexpected_error_is_a_500_without_internals():
-    app = create_app()
+    app = create_app(isolated_settings())
 
     @app.get("/boom")
     async def boom() -> None:

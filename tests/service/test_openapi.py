@@ -19,9 +19,10 @@ from schemathesis.checks import (
 )
 
 from service.app import create_app
+from tests.conftest import isolated_settings
 from service.routers import ROUTERS
 
-APP = create_app()
+APP = create_app(isolated_settings())
 OPENAPI = APP.openapi()
 OPERATIONS = [
     (path, method, operation)
@@ -92,7 +93,7 @@ def test_every_schema_field_is_described():
     assert not undocumented
 
 
-fuzzed = schemathesis.openapi.from_asgi("/openapi.json", create_app())
+fuzzed = schemathesis.openapi.from_asgi("/openapi.json", create_app(isolated_settings()))
 
 
 @fuzzed.parametrize()

@@ -17,20 +17,6 @@ from solvers.sample_covariance import sample_covariance_spectrum
 from solvers.spiked_covariance import spiked_covariance
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread():
-    """On the shared 2-core machine multi-threaded BLAS oversubscribes the cores (a 500 × 500
-    eigvalsh took 0.6–5 s instead of 30 ms under load); pin BLAS to one thread for this module
-    when threadpoolctl is available (speed only, results are identical)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - speed only
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 def test_largest_remainder_allocation():
     np.testing.assert_array_equal(_allocate(np.array([1 / 3, 1 / 3, 1 / 3]), 100), [34, 33, 33])
     np.testing.assert_array_equal(_allocate(np.array([0.25, 0.75]), 10), [3, 7])  # 2.5, 7.5 → tie by index

@@ -13,20 +13,6 @@ from solvers.exceptions import InvalidParameterError
 from solvers.montecarlo.spectra import simulate_sample_covariance_spectrum
 from solvers.sample_covariance import companion_stieltjes, sample_covariance_spectrum
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread():
-    """On the shared 2-core machine multi-threaded BLAS oversubscribes the cores (a 500 × 500
-    eigvalsh took 0.6–5 s instead of 30 ms under load); pin BLAS to one thread for this module
-    when threadpoolctl is available (speed only, results are identical)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - speed only
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 THREE = dict(eigenvalues=[1.0, 3.0, 10.0], weights=[0.3, 0.4, 0.3])
 TWO_POINT = dict(eigenvalues=[1.0, 4.0], weights=[0.5, 0.5])
 

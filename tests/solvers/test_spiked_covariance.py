@@ -139,3 +139,11 @@ def test_monte_carlo_wide_ratio_uses_gram_side():
     assert abs(sim.sample_side_alignment_mean[0] - theory.sample_side_alignment[0]) <= (
         3 * sim.sample_side_alignment_standard_error[0] + 0.4 / root_n
     )
+
+
+def test_tiny_and_huge_spikes_stay_finite():
+    # Found by fuzzing the endpoint: ℓ = 5e-324 overflowed c/ℓ although the spike is subcritical.
+    result = spiked_covariance(ratio=1.0, spikes=[5e-324, 1e12])
+    assert np.all(np.isfinite(result.eigenvalue)) and np.all(np.isfinite(result.alignment))
+    assert result.eigenvalue[0] == pytest.approx(4.0) and result.alignment[0] == 0.0
+    assert result.alignment[1] == pytest.approx(1.0, abs=1e-11)
