@@ -336,10 +336,15 @@ def _trapezoid(step: float) -> tuple[np.ndarray, np.ndarray]:
     return z, w
 
 
+_MAX_NODES = 4001  # per axis of the 1-D rule: h ≥ 0.0065, accurate for norms up to ~30
+
+
 def _step_for(scale: float) -> float:
     # σ(s z) with poles at distance ~π/(2s) from the real axis: trapezoid error ~ exp(-π²/(s h)),
-    # so h = 0.2/s gives ~e^{-49}; h ≤ 0.05 resolves Hermite functions up to order ~600.
-    return min(0.05, 0.2 / max(scale, 1e-12))
+    # so h = 0.2/s gives ~e^{-49}; h ≤ 0.05 resolves Hermite functions up to order ~600. Far out
+    # of the theorem's regime (norms ≫ 30) the node count is capped and the reported error bound
+    # (rule h vs rule 2h) grows instead of the memory.
+    return max(min(0.05, 0.2 / max(scale, 1e-12)), 2.0 * _TRUNCATION / (_MAX_NODES - 1))
 
 
 def _hermite_table(z: np.ndarray, order: int) -> np.ndarray:
@@ -365,14 +370,20 @@ def _hermite_series(activation: Activation, norms: np.ndarray, tol: float) -> _S
     """Coefficients c_k(s) of σ(s z) in orthonormal Hermite polynomials (spec §1.1)."""
     scale = float(norms.max(initial=0.0))
     z, w = _trapezoid(_step_for(scale))
-    values = activation(norms[:, None] * z[None, :])  # (m, q)
-    mean_square = (values * values) @ w
-    # Same rule with step 2h (every other node): its difference estimates the rule's error.
-    half = (values[:, ::2] ** 2) @ (2.0 * w[::2])
-    quad_err = float(np.max(np.abs(half - mean_square), initial=0.0))
-    weighted = values * w[None, :]
-    order, coeffs = 32, None
+    m = norms.size
+    mean_square = np.empty(m)
+    quad_err = 0.0
+    weighted = np.empty((m, z.size))
+    for start in range(0, m, 256):  # bounded memory: 256 rows of σ(s_i z) at a time
+        rows = slice(start, start + 256)
+        values = activation(norms[rows, None] * z[None, :])
+        mean_square[rows] = (values * values) @ w
+        # Same rule with step 2h (every other node): the difference estimates the rule's error.
+        half = (values[:, ::2] ** 2) @ (2.0 * w[::2])
+        quad_err = max(quad_err, float(np.max(np.abs(half - mean_square[rows]), initial=0.0)))
+        weighted[rows] = values * w[None, :]
     big = float(np.max(mean_square, initial=0.0))
+    order = 32
     while True:
         table = _hermite_table(z, order)
         coeffs = weighted @ table.T
@@ -398,12 +409,23 @@ def _mehler(ci: np.ndarray, cj: np.ndarray, rho: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pair_quadrature(activation: Activation, si, sj, rho) -> np.ndarray:
-    """2-D trapezoid rule for E[σ(s_i u) σ(s_j v)], corr(u, v) = ρ, pair by pair (spec §1.1)."""
-    z, w = _trapezoid(_step_for(float(max(np.max(si), np.max(sj)))))
+_MAX_PAIR_NODES = 401  # per axis of the 2-D rule
+_MAX_FALLBACK_PAIRS = 2000  # pairs recomputed by the 2-D rule (the worst bounds first)
+
+
+def _pair_quadrature(activation: Activation, si, sj, rho) -> tuple[np.ndarray, float]:
+    """2-D trapezoid rule for E[σ(s_i u) σ(s_j v)], corr(u, v) = ρ, pair by pair (spec §1.1).
+
+    Returns the values and an error estimate: the largest difference with the rule of step 2h.
+    """
+    step = max(_step_for(float(max(np.max(si), np.max(sj)))), 19.0 / (_MAX_PAIR_NODES - 1))
+    z, w = _trapezoid(step)
     keep = np.abs(z) <= 9.5  # the joint weight is e^{-(z1²+z2²)/2}: 9.5 is ample (e^{-45})
     z, w = z[keep], w[keep]
+    coarse = np.zeros_like(w)
+    coarse[::2] = 2.0 * w[::2]
     out = np.empty(si.size)
+    err = 0.0
     chunk = max(1, 2_000_000 // (z.size * z.size))
     fi = activation(si[:, None] * z[None, :])  # (P, q): σ(s_i z1)
     for start in range(0, si.size, chunk):
@@ -412,7 +434,9 @@ def _pair_quadrature(activation: Activation, si, sj, rho) -> np.ndarray:
         v = r * z[None, :, None] + np.sqrt(np.maximum(1.0 - r * r, 0.0)) * z[None, None, :]
         fj = activation(sj[sl, None, None] * v)  # (P, q1, q2)
         out[sl] = np.einsum("pa,pab,a,b->p", fi[sl], fj, w, w, optimize=True)
-    return out
+        rough = np.einsum("pa,pab,a,b->p", fi[sl], fj, coarse, coarse, optimize=True)
+        err = max(err, float(np.max(np.abs(rough - out[sl]), initial=0.0)))
+    return out, err
 
 
 @dataclass(frozen=True, slots=True)
@@ -573,19 +597,25 @@ def expected_kernel(
 
 
 def _fix_pairs(activation, kernel, si, sj, rho, ti, tj, order, tol_abs, symmetric) -> float:
-    """Recompute by the 2-D rule every pair whose series tail bound exceeds ``tol_abs``."""
+    """Recompute by the 2-D rule the pairs whose series tail bound exceeds ``tol_abs`` (at most
+    ``_MAX_FALLBACK_PAIRS``, worst first); return the error bound of the result."""
     bound = np.abs(rho) ** (order + 1) * np.sqrt(np.multiply.outer(ti, tj))
     if symmetric:
         np.fill_diagonal(bound, 0.0)  # diagonal comes from the 1-D rule
+        bound = np.triu(bound)
     bad = bound > tol_abs
+    pair_err = 0.0
     if np.any(bad):
-        ii, jj = np.nonzero(np.triu(bad) if symmetric else bad)
-        values = _pair_quadrature(activation, si[ii], sj[jj], rho[ii, jj])
+        ii, jj = np.nonzero(bad)
+        if ii.size > _MAX_FALLBACK_PAIRS:
+            worst = np.argsort(bound[ii, jj])[::-1][:_MAX_FALLBACK_PAIRS]
+            ii, jj = ii[worst], jj[worst]
+        values, pair_err = _pair_quadrature(activation, si[ii], sj[jj], rho[ii, jj])
         kernel[ii, jj] = values
         if symmetric:
             kernel[jj, ii] = values
-        bound[bad] = 0.0
-    return float(np.max(bound, initial=0.0))
+        bound[ii, jj] = 0.0
+    return max(float(np.max(bound, initial=0.0)), pair_err)
 
 
 # --------------------------------------------------------------------------------------

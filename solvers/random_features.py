@@ -315,8 +315,11 @@ def deterministic_equivalent(
     x, _ = _inputs(x, None)
     n_neurons = v.positive_int("n_neurons", n_neurons)
     ridge_penalty = v.positive("ridge_penalty", ridge_penalty)
-    kernel = expected_kernel(activation=activation, x=x).kernel
-    lam = _clean_spectrum(np.linalg.eigvalsh(kernel))
+    kern = expected_kernel(activation=activation, x=x)
+    lam = _clean_spectrum(np.linalg.eigvalsh(kern.kernel))
+    warnings = regime_warnings(x=x, activation=activation)
+    if kern.error_bound > _KERNEL_NOTE_THRESHOLD:
+        warnings = (*warnings, _kernel_note(kern.error_bound))
     sol = _effective_ridge(lam, np.array([float(n_neurons)]), np.array([ridge_penalty]), ())
     return DeterministicEquivalent(
         n_neurons=n_neurons,
@@ -325,7 +328,7 @@ def deterministic_equivalent(
         effective_ridge=float(sol.effective_ridge),
         normalized_trace=float(sol.normalized_trace),
         diagnostics=sol.diagnostics,
-        warnings=regime_warnings(x=x, activation=activation),
+        warnings=warnings,
         reference=_REFERENCE_DE,
     )
 
@@ -362,6 +365,8 @@ class SpectralData:
         ŷ, shape (n_test, d).
     test_trace
         tr K_{X̂X̂}.
+    kernel_error_bound
+        Error bound of the kernels (0 for closed forms; see :class:`ExpectedKernel`).
     """
 
     eigenvalues: np.ndarray
@@ -371,6 +376,7 @@ class SpectralData:
     cross_weights: np.ndarray
     y_test: np.ndarray
     test_trace: float
+    kernel_error_bound: float = 0.0
 
 
 def spectral_data(
@@ -408,10 +414,10 @@ def spectral_data(
             "y_test", f"`y_test` must have {y.shape[1]} output(s) like `y`, got {y_test.shape[1]}."
         )
     kern = expected_kernel(activation=activation, x=x, x_test=x_test)
-    return _spectral(kern.kernel, kern.cross_kernel, kern.test_diagonal, y, y_test)
+    return _spectral(kern.kernel, kern.cross_kernel, kern.test_diagonal, y, y_test, kern.error_bound)
 
 
-def _spectral(kernel, cross, test_diag, y, y_test) -> SpectralData:
+def _spectral(kernel, cross, test_diag, y, y_test, error_bound: float = 0.0) -> SpectralData:
     lam, vecs = np.linalg.eigh(kernel)
     lam = _clean_spectrum(lam)
     u = vecs.T @ y
@@ -425,6 +431,7 @@ def _spectral(kernel, cross, test_diag, y, y_test) -> SpectralData:
         cross_weights=np.einsum("ij,ij->i", a_mat, a_mat),
         y_test=y_test,
         test_trace=float(np.sum(test_diag)),
+        kernel_error_bound=float(error_bound),
     )
 
 
@@ -592,6 +599,8 @@ def _predict(sd: SpectralData, nn: np.ndarray, gg: np.ndarray, optimize: bool, w
         train[bad] = np.nan
         test[bad] = np.nan
         notes.append(f"{int(bad.sum())} grid point(s) overflowed (γ far too small near N = rank K) and are null.")
+    if sd.kernel_error_bound > _KERNEL_NOTE_THRESHOLD:
+        notes.append(_kernel_note(sd.kernel_error_bound))
     rank = int(np.count_nonzero(lam))
     if rank < n:
         notes.append(f"K has rank {rank} < n = {n}: the interpolation threshold is at N = {rank}.")
@@ -612,6 +621,14 @@ def _predict(sd: SpectralData, nn: np.ndarray, gg: np.ndarray, optimize: bool, w
 
 
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+_KERNEL_NOTE_THRESHOLD = 1e-8
+
+
+def _kernel_note(bound: float) -> str:
+    return (
+        f"The Hermite-series kernel is only accurate to {bound:.2g} here (samples of large norm, "
+        "outside the theorem's regime): standardise the features and divide by √p."
+    )
 
 
 def _test_at(sd: SpectralData, nn: np.ndarray, log_g: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.routers import dynamics, health, linear_regression, simulations, spectra
+from service.routers import dynamics, health, linear_regression, random_features, simulations, spectra
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -12,6 +12,7 @@ ROUTERS: list[APIRouter] = [
     simulations.router,
     linear_regression.router,
     dynamics.router,
+    random_features.router,
 ]
 
 TAGS = [

@@ -111,7 +111,7 @@ def test_hermite_series_matches_pairwise_2d_rule(name):
     norms = np.linalg.norm(x, axis=1)
     ii, jj = np.triu_indices(8, k=1)
     rho = np.clip((x @ x.T)[ii, jj] / (norms[ii] * norms[jj]), -1, 1)
-    reference = _pair_quadrature(act, norms[ii], norms[jj], rho)
+    reference, _ = _pair_quadrature(act, norms[ii], norms[jj], rho)
     np.testing.assert_allclose(k.kernel[ii, jj], reference, rtol=0, atol=1e-12)
     assert k.error_bound <= 1e-12
 
@@ -125,7 +125,7 @@ def test_hermite_series_for_large_norms_stays_accurate():
     k = expected_kernel(activation=act, x=x)
     ii, jj = np.triu_indices(12, k=1)
     rho = np.clip((x @ x.T)[ii, jj] / (np.linalg.norm(x, axis=1)[ii] * np.linalg.norm(x, axis=1)[jj]), -1, 1)
-    ref = _pair_quadrature(act, np.linalg.norm(x, axis=1)[ii], np.linalg.norm(x, axis=1)[jj], rho)
+    ref, _ = _pair_quadrature(act, np.linalg.norm(x, axis=1)[ii], np.linalg.norm(x, axis=1)[jj], rho)
     np.testing.assert_allclose(k.kernel[ii, jj], ref, rtol=0, atol=1e-11)
 
 
@@ -242,3 +242,16 @@ def test_validation_names_the_parameter(call, parameter):
         call()
     assert info.value.parameter == parameter
     assert f"`{parameter}`" in info.value.message
+
+
+def test_hermite_series_far_out_of_regime_is_bounded_and_honest():
+    # Raw features (norm ~ √p = 30) and exact duplicates: nodes and 2-D fallbacks are capped, the
+    # answer stays finite and the reported error bound covers the deviation from the 2-D rule.
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((40, 900))
+    x[1] = x[0]
+    k = expected_kernel(activation="tanh", x=x)
+    assert np.all(np.isfinite(k.kernel))
+    norms = np.linalg.norm(x, axis=1)
+    ref, err = _pair_quadrature(make_activation("tanh"), norms[[0, 2]], norms[[1, 3]], np.array([1.0, 0.0]))
+    assert abs(k.kernel[0, 1] - ref[0]) <= k.error_bound + err + 1e-12

@@ -1,0 +1,432 @@
+"""Requests and responses of the random-features predictions (Louart, Liao & Couillet 2018).
+
+Endpoints: `/v1/kernels/expected`, `/v1/activations/moments`,
+`/v1/deterministic-equivalents/random-features` and `/v1/predictions/random-features-ridge`.
+
+Data conventions (spec random_features.md §0): **rows are samples** (`x` is n × p), targets `y`
+have one entry (or one row of d outputs) per sample; the first layer W has i.i.d. N(0, 1)
+entries with no 1/p factor, so the theory expects samples of norm O(1): standardise raw features
+and divide by √p. Inline data are used exactly as given (no hidden rescaling); answers carry a
+`warnings` list when the data are far from that regime.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal, Self
+
+from pydantic import ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from schemas._base import RequestModel, ResponseModel
+from schemas.common import MAX_COUNT, MAX_POINTS, Grid, Interval, Provenance, one_or_many
+
+# Hard caps of the contract (the service's settings can only lower the sizes it accepts).
+MAX_ROWS = 20_000
+MAX_COLUMNS = 100_000
+MAX_DATA_ENTRIES = 10_000_000
+MAX_KERNEL_ENTRIES = 4_000_000
+MAX_VALUE = 1e6
+MAX_CLASSES = 100
+
+ActivationName = Literal[
+    "linear", "relu", "abs", "leaky_relu", "quadratic", "erf", "sign", "step", "cos", "sin", "gaussian",
+    "tanh", "sigmoid", "gelu", "softplus", "swish",
+]
+Entry = Annotated[float, Field(ge=-MAX_VALUE, le=MAX_VALUE)]
+Matrix = Annotated[list[Annotated[list[Entry], Field(min_length=1, max_length=MAX_COLUMNS)]], Field(min_length=1, max_length=MAX_ROWS)]
+Targets = list[Entry] | list[Annotated[list[Entry], Field(min_length=1, max_length=1_000)]]
+NNeurons = Annotated[int, Field(ge=1, le=MAX_COUNT, description="Number of random features (neurons) N.")]
+NeuronsPerSample = Annotated[float, Field(gt=0, le=1e6, description="N/n, neurons per training sample.")]
+RidgePenalty = Annotated[float, Field(gt=0, le=1e12, description="Ridge penalty γ > 0.")]
+
+_PARAMETERS = {"leaky_relu": ("negative_slope",), "quadratic": ("a", "b", "c")}
+
+
+class ActivationSpec(RequestModel):
+    """An entrywise activation σ of the catalogue and its parameters, e.g. `{"name": "leaky_relu", "negative_slope": 0.1}`."""
+
+    name: ActivationName = Field(
+        description="σ: closed-form kernels `linear`, `relu`, `abs`, `leaky_relu` (max(t,0) + α min(t,0)), "
+        "`quadratic` (a t² + b t + c), `erf`, `sign`, `step` (1_{t>0}), `cos`, `sin`, `gaussian` (exp(−t²/2)); "
+        "Hermite-series kernels (error bound reported) `tanh`, `sigmoid`, `gelu` (t Φ(t)), `softplus`, `swish` (t·sigmoid(t)).",
+        examples=["relu"],
+    )
+    negative_slope: float | None = Field(
+        default=None, ge=-MAX_VALUE, le=MAX_VALUE,
+        description="α, slope for t < 0 of `leaky_relu` only (default 0.01).", examples=[0.1],
+    )
+    a: float | None = Field(default=None, ge=-MAX_VALUE, le=MAX_VALUE, description="Coefficient a of t² for `quadratic` only (default 1).", examples=[1.0])
+    b: float | None = Field(default=None, ge=-MAX_VALUE, le=MAX_VALUE, description="Coefficient b of t for `quadratic` only (default 0).", examples=[0.0])
+    c: float | None = Field(default=None, ge=-MAX_VALUE, le=MAX_VALUE, description="Constant c for `quadratic` only (default 0).", examples=[0.0])
+
+    @model_validator(mode="after")
+    def _parameters_of_this_activation(self) -> Self:
+        allowed = _PARAMETERS.get(self.name, ())
+        for field in ("negative_slope", "a", "b", "c"):
+            if getattr(self, field) is not None and field not in allowed:
+                raise PydanticCustomError(
+                    "unexpected_parameter", "`{field}` is not a parameter of activation '{name}'",
+                    {"field": field, "name": self.name},
+                )
+        return self
+
+    def parameters(self) -> dict[str, float]:
+        """The parameters that were given (the solver fills in the defaults)."""
+        return {k: getattr(self, k) for k in _PARAMETERS.get(self.name, ()) if getattr(self, k) is not None}
+
+
+def _rectangular(rows: list[list[float]], field: str) -> None:
+    width = len(rows[0])
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise PydanticCustomError(
+                "rectangular", "`{field}` rows must all have the same length: row 0 has {w}, row {i} has {l}",
+                {"field": field, "w": width, "i": i, "l": len(row)},
+            )
+    if len(rows) * width > MAX_DATA_ENTRIES:
+        raise PydanticCustomError("too_many_entries", "`{field}` has more than {cap} entries", {"field": field, "cap": MAX_DATA_ENTRIES})
+
+
+def _outputs(y: list) -> int:
+    return len(y[0]) if y and isinstance(y[0], list) else 1
+
+
+def _check_targets(y: list, rows: int, field: str, ref: str) -> None:
+    if len(y) != rows:
+        raise PydanticCustomError(
+            "same_length", "`{field}` must have one entry per row of `{ref}` ({rows}), got {n}",
+            {"field": field, "ref": ref, "rows": rows, "n": len(y)},
+        )
+    if y and isinstance(y[0], list) and any(len(r) != len(y[0]) for r in y):
+        raise PydanticCustomError("rectangular", "`{field}` rows must all have the same number of outputs", {"field": field})
+
+
+class InlineData(RequestModel):
+    """Data given inline, one sample per row, used exactly as given."""
+
+    kind: Literal["inline"] = Field(description="`inline`: the arrays are in the request.", examples=["inline"])
+    x: Matrix = Field(
+        description="Training inputs X, n × p, one sample per row (the paper's X is its transpose). Samples should "
+        "have norm O(1): standardised features divided by √p.",
+        examples=[[[0.1, -0.2], [0.3, 0.05], [-0.2, 0.1]]],
+    )
+    y: Targets | None = Field(
+        default=None,
+        description="Targets y: n values, or n rows of d outputs (e.g. one-hot); required for predictions.",
+        examples=[[1.0, -1.0, 1.0]],
+    )
+    x_test: Matrix | None = Field(
+        default=None, description="Test inputs X̂, n̂ × p (same p as `x`); required for predictions.",
+        examples=[[[0.2, 0.1], [-0.1, -0.3]]],
+    )
+    y_test: Targets | None = Field(
+        default=None, description="Test targets ŷ: n̂ values or rows of d outputs like `y`; required for predictions.",
+        examples=[[1.0, -1.0]],
+    )
+
+    @model_validator(mode="after")
+    def _shapes(self) -> Self:
+        _rectangular(self.x, "x")
+        if len(self.x) < 2:
+            raise PydanticCustomError("too_few_samples", "`x` must have at least 2 rows (samples)")
+        if self.y is not None:
+            _check_targets(self.y, len(self.x), "y", "x")
+        if self.x_test is not None:
+            _rectangular(self.x_test, "x_test")
+            if len(self.x_test[0]) != len(self.x[0]):
+                raise PydanticCustomError(
+                    "same_features", "`x_test` must have {p} columns like `x`, got {q}",
+                    {"p": len(self.x[0]), "q": len(self.x_test[0])},
+                )
+        if self.y_test is not None:
+            if self.x_test is None:
+                raise PydanticCustomError("needs_x_test", "`y_test` needs `x_test`")
+            _check_targets(self.y_test, len(self.x_test), "y_test", "x_test")
+            if self.y is not None and _outputs(self.y_test) != _outputs(self.y):
+                raise PydanticCustomError("same_outputs", "`y_test` must have as many outputs as `y`")
+        return self
+
+    @property
+    def n_samples(self) -> int:
+        """n."""
+        return len(self.x)
+
+    @property
+    def n_test(self) -> int:
+        """n̂ (0 without test data)."""
+        return len(self.x_test) if self.x_test is not None else 0
+
+    @property
+    def n_features(self) -> int:
+        """p."""
+        return len(self.x[0])
+
+
+class GaussianMixtureData(RequestModel):
+    """Data drawn from a Gaussian mixture in the theorem's scaling, reproducible bit for bit from `seed`.
+
+    Sample i of class c is x_i = (μ_c + s_c z_i)/√p with z_i ~ N(0, I_p), so rows have norm ≈ √(s² + ‖μ‖²/p).
+    Labels are ±1 (class 0 → +1) for two classes and one-hot otherwise.
+    """
+
+    kind: Literal["gaussian_mixture"] = Field(description="`gaussian_mixture`: the service draws the data.", examples=["gaussian_mixture"])
+    n_samples: int = Field(ge=2, le=MAX_ROWS, description="n, training samples (capped by the setting `max_simulation_size`).", examples=[512])
+    n_test: int = Field(default=256, ge=1, le=MAX_ROWS, description="n̂, test samples.", examples=[256])
+    n_features: int = Field(ge=1, le=MAX_COLUMNS, description="p, input dimension.", examples=[256])
+    n_classes: int = Field(default=2, ge=2, le=MAX_CLASSES, description="k, number of classes.", examples=[2])
+    means: list[Annotated[list[Entry], Field(min_length=1, max_length=MAX_COLUMNS)]] | None = Field(
+        default=None, max_length=MAX_CLASSES,
+        description="Class means μ_c, k × p, in raw units (before the 1/√p). Omitted: drawn uniformly on the sphere "
+        "of radius `mean_norm` (±μ for two classes).",
+        examples=[[[3.0, 0.0], [-3.0, 0.0]]],
+    )
+    mean_norm: float = Field(default=3.0, ge=0, le=MAX_VALUE, description="‖μ_c‖ of drawn means (spec §4 uses 3).", examples=[3.0])
+    noise_variance: Annotated[float, Field(ge=0, le=MAX_VALUE)] | list[Annotated[float, Field(ge=0, le=MAX_VALUE)]] = Field(
+        default=1.0, description="s², noise variance: one value or one per class.", examples=[1.0]
+    )
+    proportions: list[Annotated[float, Field(ge=0, le=1)]] | None = Field(
+        default=None, max_length=MAX_CLASSES,
+        description="Class proportions (k values summing to 1); default equal. Counts are rounded by largest remainder.",
+        examples=[[0.5, 0.5]],
+    )
+    seed: int = Field(default=0, ge=0, le=2**63 - 1, description="Seed of numpy's default_rng (SPEC 7): same seed, same data.", examples=[0])
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        k = self.n_classes
+        if self.means is not None:
+            if len(self.means) != k or any(len(m) != self.n_features for m in self.means):
+                raise PydanticCustomError("means_shape", "`means` must be {k} rows of {p} values", {"k": k, "p": self.n_features})
+        if isinstance(self.noise_variance, list) and len(self.noise_variance) not in (1, k):
+            raise PydanticCustomError("same_length", "`noise_variance` must be one value or {k} values", {"k": k})
+        if self.proportions is not None:
+            if len(self.proportions) != k:
+                raise PydanticCustomError("same_length", "`proportions` must have {k} values", {"k": k})
+            if abs(math.fsum(self.proportions) - 1.0) > 1e-9:
+                raise PydanticCustomError("sums_to_one", "`proportions` must sum to 1 within 1e-9")
+        if (self.n_samples + self.n_test) * self.n_features > MAX_DATA_ENTRIES:
+            raise PydanticCustomError(
+                "too_many_entries", "`n_features` × (`n_samples` + `n_test`) exceeds {cap} entries", {"cap": MAX_DATA_ENTRIES}
+            )
+        return self
+
+
+Data = Annotated[InlineData | GaussianMixtureData, Field(discriminator="kind")]
+
+_GMM_EXAMPLE = {"kind": "gaussian_mixture", "n_samples": 256, "n_test": 128, "n_features": 128, "mean_norm": 3.0, "seed": 7}
+
+
+def _data_description(purpose: str) -> str:
+    return f"{purpose}: inline arrays (`kind: inline`) or a Gaussian mixture drawn by the service (`kind: gaussian_mixture`)."
+
+
+class ExpectedKernelRequest(RequestModel):
+    """Expected kernel K = E_w[σ(Xᵀw)σ(wᵀX)] of a random-features layer, and its cross-kernel with test points."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "activation": {"name": "leaky_relu", "negative_slope": 0.1},
+                    "x": [[0.6, 0.8], [1.0, 0.0], [0.0, -0.5]],
+                    "x_test": [[0.3, 0.4]],
+                }
+            ]
+        }
+    )
+
+    activation: ActivationSpec = Field(description="The activation σ.")
+    x: Matrix = Field(description="Inputs X, n × p, one sample per row (norm O(1) expected).", examples=[[[0.6, 0.8], [1.0, 0.0]]])
+    x_test: Matrix | None = Field(default=None, description="Optional test inputs X̂, n̂ × p.", examples=[[[0.3, 0.4]]])
+
+    @model_validator(mode="after")
+    def _shapes(self) -> Self:
+        _rectangular(self.x, "x")
+        n_test = 0
+        if self.x_test is not None:
+            _rectangular(self.x_test, "x_test")
+            if len(self.x_test[0]) != len(self.x[0]):
+                raise PydanticCustomError(
+                    "same_features", "`x_test` must have {p} columns like `x`, got {q}", {"p": len(self.x[0]), "q": len(self.x_test[0])}
+                )
+            n_test = len(self.x_test)
+        if len(self.x) * (len(self.x) + n_test) > MAX_KERNEL_ENTRIES:
+            raise PydanticCustomError(
+                "too_many_entries", "`x` asks for n·(n + n̂) > {cap} kernel entries", {"cap": MAX_KERNEL_ENTRIES}
+            )
+        return self
+
+
+class ExpectedKernelResponse(ResponseModel):
+    """K, K_{XX̂} and how they were computed."""
+
+    kernel: list[list[float | None]] = Field(description="K (n × n), K_ij = E_w[σ(wᵀx_i)σ(wᵀx_j)], w ~ N(0, I_p).")
+    cross_kernel: list[list[float | None]] | None = Field(description="K_{XX̂} (n × n̂), K_ij = E_w[σ(wᵀx_i)σ(wᵀx̂_j)]; null without `x_test`.")
+    test_diagonal: list[float | None] | None = Field(description="Diagonal of K_{X̂X̂}, E_w[σ(wᵀx̂_j)²]; null without `x_test`.")
+    method: Literal["closed_form", "hermite_series"] = Field(description="Closed form (spec §1 table) or Mehler/Hermite series (spec §1.1).")
+    series_order: int = Field(description="Truncation order L of the Hermite series (0 for closed forms).")
+    error_bound: float = Field(description="Bound on the absolute error of every entry (0: closed form, exact up to rounding).")
+    warnings: list[str] = Field(description="Where the input is far from the theorem's regime (e.g. samples of norm ≫ 1).")
+    provenance: Provenance
+
+
+class ActivationMomentsRequest(RequestModel):
+    """Gaussian moments of an activation, ξ ~ N(0, 1)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"activation": {"name": "tanh"}}]})
+
+    activation: ActivationSpec = Field(description="The activation σ.")
+
+
+class ActivationMomentsResponse(ResponseModel):
+    """E[σ(ξ)], E[σ(ξ)²], E[σ'(ξ)] and E[(ξ²−1)σ(ξ)] for ξ ~ N(0, 1)."""
+
+    mean: float = Field(description="E[σ(ξ)].")
+    mean_square: float = Field(description="E[σ(ξ)²].")
+    mean_derivative: float = Field(description="E[σ'(ξ)] = E[ξσ(ξ)] (Stein's lemma; the right-hand side defines it for non-smooth σ).")
+    second_hermite: float = Field(description="E[(ξ² − 1)σ(ξ)] (= E[σ''(ξ)] for smooth σ).")
+    method: Literal["closed_form", "quadrature"] = Field(description="Closed form, or trapezoid rule on [−13, 13] with step 1/32.")
+    error_bound: float = Field(description="0 for closed forms; for quadrature, |rule(h) − rule(2h)|.")
+    provenance: Provenance
+
+
+class RandomFeaturesDeterministicEquivalentRequest(RequestModel):
+    """Deterministic equivalent Q̄ of the resolvent Q = ((1/n)ΣᵀΣ + γI)⁻¹ of random features Σ = σ(WX)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"activation": {"name": "relu"}, "data": _GMM_EXAMPLE, "n_neurons": 512, "ridge_penalty": 0.01}]
+        }
+    )
+
+    activation: ActivationSpec = Field(description="The activation σ.")
+    data: Data = Field(description=_data_description("Training inputs X (only `x` is used)"))
+    n_neurons: NNeurons = Field(description="N, number of random features (rows of W).", examples=[512])
+    ridge_penalty: RidgePenalty = Field(description="γ > 0 in Q = ((1/n)ΣᵀΣ + γI_n)⁻¹.", examples=[0.01])
+
+
+class RandomFeaturesDeterministicEquivalentResponse(ResponseModel):
+    """δ, κ and (1/n) tr Q̄ (Louart, Liao & Couillet 2018, Thm. 1)."""
+
+    n_neurons: int = Field(description="N.")
+    ridge_penalty: float = Field(description="γ.")
+    delta: float | None = Field(description="δ, unique positive solution of δ = (1/n) tr(K Q̄), Q̄ = ((N/n) K/(1+δ) + γI)⁻¹.")
+    effective_ridge: float | None = Field(description="κ = γ(n/N)(1 + δ); Q̄ = (κ/γ)(K + κI)⁻¹.")
+    normalized_trace: float | None = Field(description="(1/n) tr Q̄.")
+    warnings: list[str] = Field(description="Where data or activation are far from the theorem's hypotheses.")
+    provenance: Provenance
+
+
+class RandomFeaturesRidgeRequest(RequestModel):
+    """Train and test MSE of random-features ridge regression on a grid of N × γ, and the best γ per N."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "activation": {"name": "relu"},
+                    "data": _GMM_EXAMPLE,
+                    "neurons_per_sample": [0.5, 1.0, 2.0],
+                    "ridge_penalty": {"start": 1e-4, "stop": 10.0, "num": 6, "scale": "log"},
+                }
+            ]
+        }
+    )
+
+    activation: ActivationSpec = Field(description="The activation σ.")
+    data: Data = Field(description=_data_description("Training and test data (inline: `y`, `x_test`, `y_test` required)"))
+    n_neurons: one_or_many(NNeurons) | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="N: one value, a list, or a grid (rounded to integers); instead of `neurons_per_sample`.",
+        examples=[[256, 512, 1024]],
+    )
+    neurons_per_sample: one_or_many(NeuronsPerSample) | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="N/n: one value, a list, or a grid (N = round(ratio·n), at least 1); instead of `n_neurons`.",
+        examples=[[0.5, 1.0, 2.0]],
+    )
+    ridge_penalty: one_or_many(RidgePenalty) = Field(  # type: ignore[valid-type]
+        description="γ > 0 of min (1/n)‖y − Σᵀβ‖² + γ‖β‖²: one value, a list, or a grid. γ*(N) is searched in the span of these values.",
+        examples=[[1e-3, 1e-1, 1.0]],
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if (self.n_neurons is None) == (self.neurons_per_sample is None):
+            raise PydanticCustomError("one_form_of_neurons", "give exactly one of `n_neurons` and `neurons_per_sample`")
+        for name in ("n_neurons", "neurons_per_sample", "ridge_penalty"):
+            grid = getattr(self, name)
+            if isinstance(grid, Grid) and not grid.start > 0:
+                raise PydanticCustomError("positive_grid", "`{name}` grid must start at a value > 0", {"name": name})
+        if isinstance(self.n_neurons, Grid) and self.n_neurons.stop > MAX_COUNT:
+            raise PydanticCustomError("n_neurons_grid_domain", "`n_neurons` grid must stop at or below {cap}", {"cap": MAX_COUNT})
+        if isinstance(self.ridge_penalty, Grid) and self.ridge_penalty.stop > 1e12:
+            raise PydanticCustomError("penalty_grid_domain", "`ridge_penalty` grid must stop at or below 1e12")
+        if isinstance(self.data, InlineData) and (self.data.y is None or self.data.x_test is None or self.data.y_test is None):
+            raise PydanticCustomError("needs_targets", "`data.y`, `data.x_test` and `data.y_test` are required for predictions")
+        if len(self.neuron_counts) * len(self.ridge_penalties) > MAX_POINTS:
+            raise PydanticCustomError(
+                "grid_too_large", "`ridge_penalty` × neurons asks for more than {cap} combinations", {"cap": MAX_POINTS}
+            )
+        return self
+
+    @property
+    def ridge_penalties(self) -> list[float]:
+        """The penalties γ, whichever form was given."""
+        return _values(self.ridge_penalty)
+
+    @property
+    def neuron_counts(self) -> list[int]:
+        """The N values (integers, duplicates removed, order kept), whichever form was given."""
+        if self.n_neurons is not None:
+            values = [max(1, round(v)) for v in _values(self.n_neurons)]
+        else:
+            values = [max(1, round(r * self.data.n_samples)) for r in _values(self.neurons_per_sample)]
+        return list(dict.fromkeys(int(v) for v in values))
+
+
+def _values(given: float | list[float] | Grid) -> list[float]:
+    if isinstance(given, Grid):
+        return given.points()
+    if isinstance(given, list):
+        return given
+    return [given]
+
+
+class RandomFeaturesRidgePoint(ResponseModel):
+    """Predicted errors at one (N, γ)."""
+
+    n_neurons: int = Field(description="N.")
+    ridge_penalty: float = Field(description="γ.")
+    train_mse: float | None = Field(description="Ē_train = (1/n)‖y − Σᵀβ‖² in the limit; null if it could not be evaluated (see `notes`).")
+    test_mse: float | None = Field(description="Ē_test = (1/n̂)‖ŷ − Σ̂ᵀβ‖² in the limit; null if it could not be evaluated.")
+    effective_ridge: float | None = Field(description="κ = γ(n/N)(1 + δ).")
+    delta: float | None = Field(description="δ of the deterministic equivalent.")
+
+
+class RandomFeaturesOptimalPoint(ResponseModel):
+    """The test-MSE-minimising γ at one N."""
+
+    n_neurons: int = Field(description="N.")
+    ridge_penalty: float | None = Field(description="γ*(N), by bounded 1-D minimisation in log γ over `search_interval`.")
+    train_mse: float | None = Field(description="Ē_train at γ*.")
+    test_mse: float | None = Field(description="Ē_test at γ*.")
+
+
+class RandomFeaturesOptimum(ResponseModel):
+    """γ*(N) for every N and the best combination."""
+
+    per_n_neurons: list[RandomFeaturesOptimalPoint] = Field(description="γ*(N) and its errors, one entry per N.")
+    best: RandomFeaturesOptimalPoint = Field(description="The (N, γ*) with the lowest predicted test MSE.")
+    search_interval: Interval = Field(description="The γ interval searched (the span of `ridge_penalty`, or γ·[1e-3, 1e3] for one value).")
+
+
+class RandomFeaturesRidgeResponse(ResponseModel):
+    """Predicted train/test MSE on the grid (N-major) and the optimum."""
+
+    points: list[RandomFeaturesRidgePoint] = Field(description="One entry per (N, γ), N-major.")
+    optimal: RandomFeaturesOptimum = Field(description="γ*(N) per N and the overall best combination.")
+    warnings: list[str] = Field(description="Where data or activation are far from the theorem's hypotheses.")
+    notes: list[str] = Field(description="Remarks on individual points (null values, rank-deficient kernel, ...).")
+    provenance: Provenance
