@@ -13,18 +13,22 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 BASE = "http://127.0.0.1:8000"
 
 
-def curl_commands() -> list[str]:
-    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S)
-    commands = []
-    for block in blocks:
-        joined = block.replace("\\\n", " ")
-        commands += [line.strip() for line in joined.splitlines() if line.strip().startswith("curl ")]
+def curl_commands() -> list[list[str]]:
+    """The words of every curl command in the README's ```bash blocks (a quoted body may span lines)."""
+    commands: list[list[str]] = []
+    for block in re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S):
+        command: list[str] | None = None
+        for word in shlex.split(block.replace("\\\n", " "), comments=True):
+            if word == "curl":
+                command = []
+                commands.append(command)
+            if command is not None:
+                command.append(word)
     return commands
 
 
-def parse(command: str) -> tuple[str, str, dict | None]:
-    """Method, path and JSON body of a curl command line."""
-    words = shlex.split(command)
+def parse(words: list[str]) -> tuple[str, str, dict | None]:
+    """Method, path and JSON body of one curl command."""
     method, body, url = "GET", None, None
     for index, word in enumerate(words):
         if word == "-X":
@@ -33,7 +37,7 @@ def parse(command: str) -> tuple[str, str, dict | None]:
             body = json.loads(words[index + 1])
         elif word.startswith(BASE):
             url = word.removeprefix(BASE)
-    assert url is not None, command
+    assert url is not None, words
     return method, url, body
 
 
@@ -47,3 +51,11 @@ async def test_readme_example_answers(client, command):
     method, path, body = parse(command)
     response = await client.request(method, path, json=body)
     assert response.status_code in (200, 201, 202, 204), response.text
+
+
+def test_every_setting_is_documented():
+    from service.settings import Settings
+
+    text = README.read_text()
+    missing = [name for name in Settings.model_fields if f"`RMT_{name.upper()}`" not in text]
+    assert not missing
