@@ -12,6 +12,7 @@ import hashlib
 
 import numpy as np
 import pytest
+import scipy.linalg
 from scipy.optimize import brentq
 
 from solvers.activations import expected_kernel
@@ -308,13 +309,18 @@ def test_linear_activation_rank_deficient_has_no_peak():
 def test_whole_grid_uses_one_eigendecomposition(monkeypatch, relu_case):
     data, _ = relu_case
     calls = []
-    original = np.linalg.eigh
 
-    def counting(a, *args, **kwargs):
-        calls.append(a.shape)
-        return original(a, *args, **kwargs)
+    def counting(original):
+        def wrapped(a, *args, **kwargs):
+            calls.append(a.shape)
+            return original(a, *args, **kwargs)
 
-    monkeypatch.setattr(np.linalg, "eigh", counting)
+        return wrapped
+
+    # every symmetric eigensolver the module could reach
+    monkeypatch.setattr(np.linalg, "eigh", counting(np.linalg.eigh))
+    monkeypatch.setattr(np.linalg, "eigvalsh", counting(np.linalg.eigvalsh))
+    monkeypatch.setattr(scipy.linalg, "eigh", counting(scipy.linalg.eigh))
     grid_n = [32, 64, 128, 200, 256, 300, 512, 1024]
     grid_g = np.logspace(-4, 2, 36)
     res = random_features_ridge(
