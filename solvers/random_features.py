@@ -91,18 +91,23 @@ def _newton_kappa(lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray) -> 
     """
     target = lam.size * ridge
     kappa = (target + float(lam.sum())) / n_neurons  # F(κ0) ≥ 0: right of the root
-    lower = np.zeros_like(kappa)  # F(lower) < 0 since F(0+) = −nγ
+    lower = target / n_neurons  # F(κ) ≤ κN − nγ ≤ 0 there: left of (or at) the root
     upper = kappa.copy()  # F(upper) ≥ 0
     active = np.ones(kappa.shape, dtype=bool)
     previous = np.full(kappa.shape, np.inf)  # |last Newton step|
+    slow = np.zeros(kappa.shape, dtype=bool)  # last step removed ≥ 1/4 of κ
     iterations = 0
+    n = lam.size
     for iterations in range(1, _MAX_NEWTON + 1):
         idx = np.nonzero(active)[0]
         k, nn = kappa[idx], n_neurons[idx]
-        frac = lam[None, :] / (lam[None, :] + k[:, None])
-        s1 = frac.sum(axis=1)
-        f = k * (nn - s1) - target[idx]
-        fprime = nn - np.einsum("ij,ij->i", frac, frac)
+        # N − Σλ/(λ+κ) = (N − n) + Σκ/(λ+κ): no cancellation for N ≥ n (spec §6 pitfall 8), and
+        # F' = N − Σλ²/(λ+κ)² = (N − n) + Σκ(2λ+κ)/(λ+κ)² likewise.
+        comp = k[:, None] / (lam[None, :] + k[:, None])  # κ/(λ+κ) = 1 − λ/(λ+κ)
+        s1 = n - comp.sum(axis=1)
+        gap = (nn - n) + comp.sum(axis=1)
+        f = k * gap - target[idx]
+        fprime = (nn - n) + np.einsum("ij,ij->i", comp, 2.0 - comp)
         lo = np.where(f < 0, np.maximum(lower[idx], k), lower[idx])
         up = np.where(f >= 0, np.minimum(upper[idx], k), upper[idx])
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -119,18 +124,25 @@ def _newton_kappa(lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray) -> 
             | ((step <= 1e-8 * k) & (step >= 0.5 * previous[idx]))
         )
         previous[idx] = step
-        # Safeguard: for convex F, Newton from the right decreases monotonically to the root;
-        # rounding can still push an iterate out of the bracket: bisect (geometrically) then.
-        outside = ~np.isfinite(new) | (new < lo) | (new > up) | (new <= 0)
-        new = np.where(outside, np.where(lo > 0, np.sqrt(lo * up), 0.5 * up), new)
+        # Safeguards. (1) For convex F, Newton from the right decreases monotonically to the root;
+        # rounding can still push an iterate out of the bracket [lo, up]: bisect geometrically.
+        # (2) Where F is locally ~ aκ² − b (N = rank K, γ → 0, root ~ √γ) Newton only halves κ per
+        # step; after two such steps in a row, jump to the geometric midpoint of the bracket.
+        rel = np.divide(step, k, out=np.full_like(k, np.inf), where=k > 0)
+        crawling = (rel >= 0.25) & slow[idx] & (up > 4.0 * lo)
+        slow[idx] = rel >= 0.25
+        outside = ~np.isfinite(new) | (new < lo) | (new > up) | (new <= 0) | crawling
+        new = np.where(outside, np.where(lo > 0, np.sqrt(lo) * np.sqrt(up), 0.5 * up), new)  # no underflow
         kappa[idx] = np.where(done, k, new)
         lower[idx], upper[idx] = lo, up
         active[idx[done]] = False
         if not active.any():
             break
-    frac = lam[None, :] / (lam[None, :] + kappa[:, None])
-    f = kappa * (n_neurons - frac.sum(axis=1)) - target
-    worst = float(np.max(np.abs(f) / (kappa * n_neurons), initial=0.0))
+    comp = kappa[:, None] / (lam[None, :] + kappa[:, None])
+    f = kappa * ((n_neurons - n) + comp.sum(axis=1)) - target
+    scale = kappa * n_neurons
+    residual = np.divide(np.abs(f), scale, out=np.full_like(f, np.inf), where=scale > 0)
+    worst = float(np.max(residual, initial=0.0))
     return kappa, Diagnostics(iterations=iterations, residual=worst, converged=bool(not active.any()))
 
 
@@ -600,7 +612,7 @@ def _predict(sd: SpectralData, nn: np.ndarray, gg: np.ndarray, optimize: bool, w
     if bad.any():
         train[bad] = np.nan
         test[bad] = np.nan
-        notes.append(f"{int(bad.sum())} grid point(s) overflowed (γ far too small near N = rank K) and are null.")
+        notes.append(f"{int(bad.sum())} grid point(s) overflowed in double precision (γ too small: the γ → 0 limit is reached long before) and are null.")
     if sd.kernel_error_bound > _KERNEL_NOTE_THRESHOLD:
         notes.append(_kernel_note(sd.kernel_error_bound))
     rank = int(np.count_nonzero(lam))
