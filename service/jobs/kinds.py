@@ -16,9 +16,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from schemas.dynamics import GradientDescentClassificationRequest, GradientDescentRegressionRequest
 from schemas.jobs import SimulationSize
 from schemas.linear_regression import LinearRidgeRequest
-from schemas.spectra import MarchenkoPasturRequest
+from schemas.random_features import RandomFeaturesDeterministicEquivalentRequest, RandomFeaturesRidgeRequest
+from schemas.spectra import MarchenkoPasturRequest, SampleCovarianceRequest, SpikedCovarianceRequest
 from solvers.exceptions import InvalidParameterError
 from solvers.montecarlo import jobs_trials as trials
 
@@ -50,6 +52,31 @@ def ratio_dimensions(params: BaseModel, size: SimulationSize | None) -> dict[str
     return {"n_features": max(1, round(_one_ratio(params) * n_samples)), "n_samples": n_samples}
 
 
+def data_dimensions(params: BaseModel, size: SimulationSize | None) -> dict[str, int]:
+    """n, p (and n̂) of the request's `data`, and its one number of random features N.
+
+    For kinds whose prediction is conditional on a data set (random features): there is no ratio
+    for `size` to scale, so `size` is refused (a Gaussian mixture's `data.n_samples` sets n), and
+    a job simulates one N (a list of N is a list of problems of different sizes, as a list of
+    ratios is for `linear_ridge`).
+    """
+    data = params.data  # type: ignore[attr-defined]
+    if size is not None:
+        raise InvalidParameterError(
+            "size.n_samples",
+            f"`size` does not apply to this kind: the dimensions are those of `params.data` (n = {data.n_samples}); "
+            "omit `size` (for a Gaussian mixture, set `data.n_samples`).",
+        )
+    dims = {"n_samples": int(data.n_samples), "n_features": int(data.n_features)}
+    counts = getattr(params, "neuron_counts", None)
+    if counts is None:  # the deterministic equivalent: one N, training inputs only
+        return {**dims, "n_neurons": int(params.n_neurons)}  # type: ignore[attr-defined]
+    if len(counts) != 1:
+        field = "n_neurons" if params.n_neurons is not None else "neurons_per_sample"  # type: ignore[attr-defined]
+        raise InvalidParameterError(f"params.{field}", f"`{field}` must give one N for a simulation, got {len(counts)} values of N.")
+    return {**dims, "n_test": int(data.n_test), "n_neurons": int(counts[0])}
+
+
 @dataclass(frozen=True)
 class Kind:
     """One simulation kind: params schema, trial, prediction, dimensions, and a one-line description."""
@@ -71,5 +98,11 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "marchenko_pastur": Kind(MarchenkoPasturRequest, trials.marchenko_pastur_trial, trials.marchenko_pastur_prediction, ratio_dimensions, "S = (1/n)XXᵀ, X p×n Gaussian: moments M₁..M_K, KS distance of the pooled ESD to the MP law."),
     "linear_ridge": Kind(LinearRidgeRequest, trials.linear_ridge_trial, trials.linear_ridge_prediction, ratio_dimensions, "Gaussian design X = ZΣ^½ and β: exact conditional bias, variance, risk, test MSE and training error per ridge penalty."),
+    "sample_covariance": Kind(SampleCovarianceRequest, trials.sample_covariance_trial, trials.sample_covariance_prediction, ratio_dimensions, "S = (1/n)Σ^½ZZᵀΣ^½ with round(w_k p) population eigenvalues t_k: moments M₁..M₃, KS distance of the pooled ESD to the generalized MP law."),
+    "spiked_covariance": Kind(SpikedCovarianceRequest, trials.spiked_covariance_trial, trials.spiked_covariance_prediction, ratio_dimensions, "Σ = σ²(I + Σ ℓ_k e_k e_kᵀ): per spike, the sample eigenvalue of its rank, |⟨û, u⟩|² and the sample-side alignment."),
+    "gradient_descent_classification": Kind(GradientDescentClassificationRequest, trials.gradient_descent_classification_trial, trials.gradient_descent_classification_prediction, ratio_dimensions, "Two-class Gaussian mixture, exact gradient flow / GD from w₀: train and test error rates per time (at most 16 times)."),
+    "gradient_descent_regression": Kind(GradientDescentRegressionRequest, trials.gradient_descent_regression_trial, trials.gradient_descent_regression_prediction, ratio_dimensions, "Gaussian least squares, exact gradient flow / GD from w₀: bias, variance, initialization, risk, test MSE, train error per time (at most 16 times)."),
+    "random_features_ridge": Kind(RandomFeaturesRidgeRequest, trials.random_features_ridge_trial, trials.random_features_ridge_prediction, data_dimensions, "Fixed data, W redrawn per trial, one N: train and test MSE of random-features ridge per γ (at most 16)."),
+    "random_features_deterministic_equivalent": Kind(RandomFeaturesDeterministicEquivalentRequest, trials.random_features_resolvent_trial, trials.random_features_resolvent_prediction, data_dimensions, "Fixed data, W redrawn per trial: (1/n) tr Q of the resolvent Q = ((1/n)ΣᵀΣ + γI)⁻¹ against (1/n) tr Q̄."),
 }
 # fmt: on

@@ -18,6 +18,7 @@ result is bit-identical however the chunks were scheduled.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,10 +27,18 @@ from typing import Any
 import numpy as np
 
 from solvers._validation import positive, positive_int
+from solvers.activations import Activation, make_activation
+from solvers.dynamics import gradient_descent_classification, gradient_descent_regression
 from solvers.exceptions import InvalidParameterError
 from solvers.linear_regression import _spectrum, ridge_regression_risk
 from solvers.marchenko_pastur import marchenko_pastur, mp_edges
+from solvers.montecarlo.dynamics import simulate_gradient_descent_classification, simulate_gradient_descent_regression
 from solvers.montecarlo.linear_regression import _conditional_risks, _feature_counts
+from solvers.montecarlo.random_features import _one_trial
+from solvers.montecarlo.spectra import _allocate, simulate_sample_covariance_spectrum, simulate_spiked_covariance
+from solvers.random_features import _inputs, _targets, deterministic_equivalent, gaussian_mixture, random_features_ridge
+from solvers.sample_covariance import sample_covariance_spectrum
+from solvers.spiked_covariance import spiked_covariance
 
 #: Points of the grid on which the predicted and empirical spectral CDFs are compared.
 CDF_GRID_POINTS = 1024
@@ -37,6 +46,9 @@ CDF_GRID_POINTS = 1024
 _GRID_OVERSHOOT = 1.25
 #: Seconds between two looks at the cancellation flag inside a chunk.
 STOP_CHECK_INTERVAL = 0.2
+#: Most evaluation points (training times, ridge penalties) one job reports: every point is one or
+#: more quantities stored per chunk, so a job's result stays small whatever grid the endpoint accepts.
+MAX_SIMULATED_POINTS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,13 +344,22 @@ _RIDGE_QUANTITIES = ("bias", "variance", "risk", "test_mse", "train_error")
 
 
 def _points(values: Any) -> np.ndarray:
-    """A float, a list, or a grid ``{"start", "stop", "num"}`` (the contract's forms) as a 1-D array."""
+    """A float, a list, or a grid ``{"start", "stop", "num", "scale"}`` (the contract's forms) as a 1-D array.
+
+    A grid gives exactly the floats of the schema's ``Grid.points()`` (linear, or geometric for
+    ``"scale": "log"``), so the simulated points are the ones the prediction endpoint answers at.
+    """
     if isinstance(values, Mapping):
         num = int(values["num"])
+        start, stop = float(values["start"]), float(values["stop"])
         if num == 1:
-            return np.array([float(values["start"])])
-        step = (float(values["stop"]) - float(values["start"])) / (num - 1)
-        return np.array([float(values["start"]) + i * step for i in range(num - 1)] + [float(values["stop"])])
+            return np.array([start])
+        if values.get("scale", "linear") == "log":
+            low, high = math.log(start), math.log(stop)
+            step = (high - low) / (num - 1)
+            return np.array([start] + [math.exp(low + i * step) for i in range(1, num - 1)] + [stop])
+        step = (stop - start) / (num - 1)
+        return np.array([start + i * step for i in range(num - 1)] + [stop])
     return np.atleast_1d(np.asarray(values, dtype=np.float64))
 
 
@@ -417,18 +438,441 @@ def linear_ridge_prediction(
     return SimulationPrediction(names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference, notes=notes)
 
 
+def _ratio_note(n_features: int, n_samples: int) -> str:
+    return f"Predicted at the simulated ratio p/n = {n_features}/{n_samples} = {n_features / n_samples:.6g}."
+
+
+def _at_most(name: str, values: np.ndarray) -> np.ndarray:
+    if values.size > MAX_SIMULATED_POINTS:
+        raise InvalidParameterError(
+            name,
+            f"`{name}` has {values.size} points; a simulation job reports at most {MAX_SIMULATED_POINTS} "
+            "(each is simulated in every trial): ask for fewer points.",
+        )
+    return values
+
+
+# --- Generalized Marchenko–Pastur (sample covariance with a population spectrum) -----------------
+
+#: M₁..M₃: the moments the generalized MP solver returns in closed form (spec linear.md §2).
+_SAMPLE_COVARIANCE_MOMENTS = 3
+
+
+def _realised_population(population: Mapping[str, Any], n_features: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The population spectrum a p = ``n_features`` simulation really has: (t_k, counts_k/p, changed).
+
+    :func:`solvers.montecarlo.spectra.simulate_sample_covariance_spectrum` gives t_k to round(w_k p)
+    coordinates (largest remainder); atoms that get no coordinate are absent from the simulation.
+    """
+    t = np.asarray(population["eigenvalues"], dtype=np.float64)
+    w = np.asarray(population["weights"], dtype=np.float64)
+    counts = _allocate(w, n_features)
+    keep = counts > 0
+    realised = counts[keep] / n_features
+    changed = bool(not keep.all() or np.max(np.abs(realised - w[keep])) > 1e-12)
+    return t[keep], realised, changed
+
+
+def sample_covariance_trial(
+    *,
+    rng: np.random.Generator,
+    n_features: int,
+    n_samples: int,
+    population: Mapping[str, Any],
+) -> TrialDraw:
+    """One draw of S = (1/n)Σ^½ZZᵀΣ^½ by :func:`~solvers.montecarlo.spectra.simulate_sample_covariance_spectrum`.
+
+    Returns M_k = (1/p) tr Sᵏ, k = 1..3, and the p eigenvalues (with the p − n exact zeros when
+    p > n; rounding negatives clamped to 0 as S is positive semi-definite). Silverstein (1995);
+    spec linear.md §2, §6.
+    """
+    simulation = simulate_sample_covariance_spectrum(
+        n_samples=n_samples,
+        n_features=n_features,
+        trials=1,
+        rng=rng,
+        eigenvalues=population["eigenvalues"],
+        weights=population["weights"],
+    )
+    eigenvalues = np.maximum(simulation.eigenvalues[0], 0.0)
+    powers = eigenvalues[None, :] ** np.arange(1, _SAMPLE_COVARIANCE_MOMENTS + 1)[:, None]
+    return TrialDraw(values=powers.mean(axis=1), spectrum=eigenvalues)
+
+
+def sample_covariance_prediction(*, n_features: int, n_samples: int, population: Mapping[str, Any]) -> SimulationPrediction:
+    """Generalized MP moments M₁..M₃ and CDF at the simulated p/n and the simulated population.
+
+    :func:`solvers.sample_covariance.sample_covariance_spectrum` (Silverstein 1995, eq. (1.4);
+    Silverstein & Choi 1995; spec linear.md §2), evaluated at c = p/n and at the weights
+    round(w_k p)/p the simulation has. The CDF is given on ``CDF_GRID_POINTS`` points from 0 to
+    1.25 × the right edge of the support.
+    """
+    n_features = positive_int("n_features", n_features)
+    n_samples = positive_int("n_samples", n_samples)
+    eigenvalues, weights, changed = _realised_population(population, n_features)
+    ratio = n_features / n_samples
+    support = sample_covariance_spectrum(ratio=ratio, eigenvalues=eigenvalues, weights=weights, x=[0.0]).support_intervals
+    grid = np.linspace(0.0, _GRID_OVERSHOOT * support[-1][1], CDF_GRID_POINTS)
+    law = sample_covariance_spectrum(ratio=ratio, eigenvalues=eigenvalues, weights=weights, x=grid)
+    notes = [_ratio_note(n_features, n_samples)]
+    if changed:
+        notes.append(
+            f"Predicted at the population of the simulated Σ: round(w_k p)/p of the p = {n_features} coordinates "
+            f"per eigenvalue, weights {np.round(weights, 6).tolist()} for eigenvalues {eigenvalues.tolist()}."
+        )
+    return SimulationPrediction(
+        names=tuple(f"moment_{k}" for k in range(1, _SAMPLE_COVARIANCE_MOMENTS + 1)),
+        values=np.asarray(law.moments, dtype=np.float64),
+        cdf_grid=grid,
+        cdf=law.cdf,
+        reference=law.reference,
+        notes=(*notes, *law.notes),
+    )
+
+
+# --- Spiked covariance (BBP) ---------------------------------------------------------------------
+
+_SPIKE_QUANTITIES = ("eigenvalue", "alignment", "sample_side_alignment")
+
+
+def spiked_covariance_trial(
+    *,
+    rng: np.random.Generator,
+    n_features: int,
+    n_samples: int,
+    spikes: Sequence[float],
+    variance: float = 1.0,
+) -> TrialDraw:
+    """One draw of :func:`~solvers.montecarlo.spectra.simulate_spiked_covariance`.
+
+    For each spike ℓ_k in the order given: the sample eigenvalue of the same rank among the top
+    K, |⟨û_k, u_k⟩|² and |⟨v̂_k, Zᵀu_k/‖Zᵀu_k‖⟩|² (Baik & Silverstein 2006; Paul 2007; spec linear.md §3).
+    """
+    simulation = simulate_spiked_covariance(
+        n_samples=n_samples, n_features=n_features, spikes=spikes, trials=1, rng=rng, variance=variance
+    )
+    values = np.stack([simulation.eigenvalue[0], simulation.alignment[0], simulation.sample_side_alignment[0]], axis=1)
+    return TrialDraw(values=values.reshape(-1))
+
+
+def spiked_covariance_prediction(
+    *, n_features: int, n_samples: int, spikes: Sequence[float], variance: float = 1.0
+) -> SimulationPrediction:
+    """BBP outlier eigenvalue and both alignments of each spike at the simulated p/n.
+
+    :func:`solvers.spiked_covariance.spiked_covariance` (Baik, Ben Arous & Péché 2005; Baik &
+    Silverstein 2006, Thm 1.1; Paul 2007, Thm 4; spec linear.md §3).
+    """
+    n_features = positive_int("n_features", n_features)
+    n_samples = positive_int("n_samples", n_samples)
+    if len(spikes) > min(n_features, n_samples):
+        raise InvalidParameterError(
+            "spikes", f"`spikes` has {len(spikes)} values, more than min(p, n) = {min(n_features, n_samples)} of the simulation."
+        )
+    law = spiked_covariance(ratio=n_features / n_samples, spikes=spikes, variance=variance)
+    values = np.stack([law.eigenvalue, law.alignment, law.sample_side_alignment], axis=1)
+    names = tuple(f"{q}[spikes[{k}]={ell:g}]" for k, ell in enumerate(spikes) for q in _SPIKE_QUANTITIES)
+    notes = [_ratio_note(n_features, n_samples)]
+    if not np.all(law.separated):
+        notes.append(
+            "Spikes at or below the threshold √c stay in the bulk: their predicted eigenvalue is the edge λ₊, "
+            "approached from below like n^(-2/3) (Tracy–Widom), and their alignments are 0, approached like 1/n; "
+            "their z-scores grow with the number of trials at fixed n."
+        )
+    return SimulationPrediction(
+        names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference, notes=(*notes, *law.notes)
+    )
+
+
+# --- Gradient-descent dynamics -------------------------------------------------------------------
+
+_CLASSIFICATION_QUANTITIES = ("train_error", "test_error")
+_REGRESSION_QUANTITIES = ("bias", "variance", "initialization", "risk", "test_mse", "train_error")
+
+
+def _simulated_times(time: Any, mode: str) -> np.ndarray:
+    """The times of the request as the endpoint answers them (grid points rounded to steps for `gd`)."""
+    values = _points(time)
+    return _at_most("time", np.round(values) if mode == "gd" else values)
+
+
+def gradient_descent_classification_trial(
+    *,
+    rng: np.random.Generator,
+    n_features: int,
+    n_samples: int,
+    mean_norm_squared: float,
+    ridge_penalty: float = 0.0,
+    learning_rate: float = 1.0,
+    init_variance: float = 0.0,
+    time: Any,
+    mode: str = "flow",
+) -> TrialDraw:
+    """One draw of (X, y, w₀) of :func:`~solvers.montecarlo.dynamics.simulate_gradient_descent_classification`.
+
+    For each time in order: the fraction of misclassified training points and the exact test
+    error Q(μᵀw/‖w‖) given w(t) (Liao & Couillet 2018; spec dynamics.md §6).
+    """
+    simulation = simulate_gradient_descent_classification(
+        n_samples=n_samples, n_features=n_features, mean_norm_squared=mean_norm_squared, ridge_penalty=ridge_penalty,
+        learning_rate=learning_rate, init_variance=init_variance, time=_simulated_times(time, mode), mode=mode,
+        trials=1, rng=rng,
+    )
+    return TrialDraw(values=np.stack([simulation.train_error, simulation.test_error], axis=1).reshape(-1))
+
+
+def gradient_descent_classification_prediction(
+    *,
+    n_features: int,
+    n_samples: int,
+    mean_norm_squared: float,
+    ridge_penalty: float = 0.0,
+    learning_rate: float = 1.0,
+    init_variance: float = 0.0,
+    time: Any,
+    mode: str = "flow",
+) -> SimulationPrediction:
+    """Limiting train and test error rates at each time, at the simulated p/n.
+
+    :func:`solvers.dynamics.gradient_descent_classification` (Liao & Couillet, ICML 2018; spec
+    dynamics.md §2). At t = 0 with w₀ = 0 both rates are undefined (``nan``).
+    """
+    n_features = positive_int("n_features", n_features)
+    n_samples = positive_int("n_samples", n_samples)
+    times = _simulated_times(time, mode)
+    law = gradient_descent_classification(
+        ratio=n_features / n_samples, mean_norm_squared=mean_norm_squared, ridge_penalty=ridge_penalty,
+        learning_rate=learning_rate, init_variance=init_variance, time=times, mode=mode,  # type: ignore[arg-type]
+    )
+    values = np.stack([law.train_error, law.test_error], axis=1)
+    names = tuple(f"{q}[time={t:g}]" for t in times.tolist() for q in _CLASSIFICATION_QUANTITIES)
+    return SimulationPrediction(
+        names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference,
+        notes=(_ratio_note(n_features, n_samples), *law.notes),
+    )
+
+
+def gradient_descent_regression_trial(
+    *,
+    rng: np.random.Generator,
+    n_features: int,
+    n_samples: int,
+    signal_strength: float = 1.0,
+    noise_variance: float = 1.0,
+    ridge_penalty: float = 0.0,
+    learning_rate: float = 1.0,
+    init_variance: float = 0.0,
+    time: Any,
+    mode: str = "flow",
+) -> TrialDraw:
+    """One draw of (X, β, ε, w₀) of :func:`~solvers.montecarlo.dynamics.simulate_gradient_descent_regression`.
+
+    For each time in order: the conditional (given X, β) bias, variance and initialization terms,
+    the sampled excess risk ‖w(t) − β‖², test MSE = risk + σ² and training error
+    (docs/derivations/gradient_descent_regression.md; spec dynamics.md §6).
+    """
+    s = simulate_gradient_descent_regression(
+        n_samples=n_samples, n_features=n_features, signal_strength=signal_strength, noise_variance=noise_variance,
+        ridge_penalty=ridge_penalty, learning_rate=learning_rate, init_variance=init_variance,
+        time=_simulated_times(time, mode), mode=mode, trials=1, rng=rng,
+    )
+    values = np.stack([s.bias, s.variance, s.initialization, s.risk, s.test_mse, s.train_error], axis=1)
+    return TrialDraw(values=values.reshape(-1))
+
+
+def gradient_descent_regression_prediction(
+    *,
+    n_features: int,
+    n_samples: int,
+    signal_strength: float = 1.0,
+    noise_variance: float = 1.0,
+    ridge_penalty: float = 0.0,
+    learning_rate: float = 1.0,
+    init_variance: float = 0.0,
+    time: Any,
+    mode: str = "flow",
+) -> SimulationPrediction:
+    """Limiting bias, variance, initialization, risk, test MSE and train error at each time.
+
+    :func:`solvers.dynamics.gradient_descent_regression` at the simulated p/n (Liao & Couillet 2018;
+    Ali, Kolter & Tibshirani 2019; docs/derivations/gradient_descent_regression.md).
+    """
+    n_features = positive_int("n_features", n_features)
+    n_samples = positive_int("n_samples", n_samples)
+    times = _simulated_times(time, mode)
+    law = gradient_descent_regression(
+        ratio=n_features / n_samples, signal_strength=signal_strength, noise_variance=noise_variance,
+        ridge_penalty=ridge_penalty, learning_rate=learning_rate, init_variance=init_variance, time=times, mode=mode,  # type: ignore[arg-type]
+    )
+    values = np.stack([np.asarray(getattr(law, q), dtype=np.float64) for q in _REGRESSION_QUANTITIES], axis=1)
+    names = tuple(f"{q}[time={t:g}]" for t in times.tolist() for q in _REGRESSION_QUANTITIES)
+    return SimulationPrediction(
+        names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference,
+        notes=(_ratio_note(n_features, n_samples), *law.notes),
+    )
+
+
+# --- Random features (Louart, Liao & Couillet 2018) ----------------------------------------------
+
+
+def _activation(activation: Mapping[str, Any]) -> Activation:
+    """The activation of the request's ``{"name", <parameters>}`` (unset parameters take the catalogue defaults)."""
+    parameters = {k: v for k, v in activation.items() if k != "name" and v is not None}
+    return make_activation(activation["name"], **parameters)
+
+
+def _data(data: Mapping[str, Any]) -> tuple[np.ndarray, Any, Any, Any]:
+    """(x, y, x_test, y_test), rows are samples: inline as given, or the mixture drawn from its own `seed`.
+
+    The same arrays as the endpoint's: the data are fixed (the theorem is conditional on them) and
+    only the first layer W is random, so every trial recomputes them bit for bit.
+    """
+    if data["kind"] == "inline":
+        return np.asarray(data["x"], dtype=np.float64), data.get("y"), data.get("x_test"), data.get("y_test")
+    drawn = gaussian_mixture(
+        n_samples=data["n_samples"],
+        n_test=data["n_test"],
+        n_features=data["n_features"],
+        n_classes=data["n_classes"],
+        means=None if data.get("means") is None else np.asarray(data["means"], dtype=np.float64),
+        mean_norm=data["mean_norm"],
+        noise_variance=data["noise_variance"],
+        proportions=data.get("proportions"),
+        rng=data["seed"],
+    )
+    return drawn.x, drawn.y, drawn.x_test, drawn.y_test
+
+
+def _ridge_data(data: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    x, y, x_test, y_test = _data(data)
+    x, x_test = _inputs(x, x_test)
+    if x_test is None or y is None or y_test is None:
+        raise InvalidParameterError("data", "`data` needs `y`, `x_test` and `y_test` for the ridge errors.")
+    y = _targets("y", y, x.shape[0], "x")
+    return x, y, x_test, _targets("y_test", y_test, x_test.shape[0], "x_test")
+
+
+def random_features_ridge_trial(
+    *,
+    rng: np.random.Generator,
+    activation: Mapping[str, Any],
+    data: Mapping[str, Any],
+    n_neurons: int,
+    ridge_penalty: Any,
+) -> TrialDraw:
+    """One draw of W (N × p, i.i.d. N(0, 1)) of :func:`~solvers.montecarlo.random_features.simulate_random_features_ridge`.
+
+    For each ridge penalty γ in order: E_train = (1/n)‖y − Σᵀβ‖² and E_test = (1/n̂)‖ŷ − Σ̂ᵀβ‖² of
+    β = (1/n)Σ((1/n)ΣᵀΣ + γI)⁻¹y, Σ = σ(WX), on the fixed data (Louart, Liao & Couillet 2018,
+    Eq. (1) and Sec. 3.2; spec random_features.md §0, §4).
+    """
+    x, y, x_test, y_test = _ridge_data(data)
+    sigma = _activation(activation)
+    gammas = _at_most("ridge_penalty", _points(ridge_penalty))
+    w = rng.standard_normal((n_neurons, x.shape[1]))
+    train, test = _one_trial(sigma(w @ x.T), sigma(w @ x_test.T), y, y_test, gammas)
+    return TrialDraw(values=np.stack([train, test], axis=1).reshape(-1))
+
+
+def random_features_ridge_prediction(
+    *,
+    activation: Mapping[str, Any],
+    data: Mapping[str, Any],
+    n_neurons: int,
+    ridge_penalty: Any,
+) -> SimulationPrediction:
+    """Deterministic-equivalent train and test MSE for the job's N and each γ, on the same data.
+
+    :func:`solvers.random_features.random_features_ridge` (Louart, Liao & Couillet 2018, Thm. 2–3;
+    spec random_features.md §3).
+    """
+    n_neurons = positive_int("n_neurons", n_neurons)
+    x, y, x_test, y_test = _ridge_data(data)
+    gammas = _at_most("ridge_penalty", _points(ridge_penalty))
+    law = random_features_ridge(
+        activation=_activation(activation), x=x, y=y, x_test=x_test, y_test=y_test,
+        n_neurons=[n_neurons], ridge_penalty=gammas, optimize=False,
+    )
+    values = np.stack([law.train_mse[0], law.test_mse[0]], axis=1)
+    names = tuple(f"{q}[ridge_penalty={g:g}]" for g in gammas.tolist() for q in ("train_mse", "test_mse"))
+    notes = (f"N = {n_neurons} random features on the request's data (n = {x.shape[0]}, p = {x.shape[1]}, "
+             f"n_test = {x_test.shape[0]}); only W is redrawn per trial.",)
+    return SimulationPrediction(
+        names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference,
+        notes=(*notes, *law.warnings, *law.notes),
+    )
+
+
+def random_features_resolvent_trial(
+    *,
+    rng: np.random.Generator,
+    activation: Mapping[str, Any],
+    data: Mapping[str, Any],
+    n_neurons: int,
+    ridge_penalty: float,
+) -> TrialDraw:
+    """One draw of W: the normalized trace (1/n) tr Q of Q = ((1/n)ΣᵀΣ + γI_n)⁻¹, Σ = σ(WX).
+
+    From the eigenvalues of the smaller Gram matrix; when N < n the n − N zero eigenvalues of
+    (1/n)ΣᵀΣ add (n − N)/γ (Louart, Liao & Couillet 2018, Thm. 1; spec random_features.md §2).
+    """
+    x, _ = _inputs(_data(data)[0], None)
+    n = x.shape[0]
+    w = rng.standard_normal((n_neurons, x.shape[1]))
+    features = _activation(activation)(w @ x.T)  # N × n
+    gram = (features.T @ features if n_neurons >= n else features @ features.T) / n
+    eigenvalues = np.maximum(np.linalg.eigvalsh(gram), 0.0)
+    trace = (np.sum(1.0 / (eigenvalues + ridge_penalty)) + max(n - n_neurons, 0) / ridge_penalty) / n
+    return TrialDraw(values=np.array([trace]))
+
+
+def random_features_resolvent_prediction(
+    *,
+    activation: Mapping[str, Any],
+    data: Mapping[str, Any],
+    n_neurons: int,
+    ridge_penalty: float,
+) -> SimulationPrediction:
+    """(1/n) tr Q̄ of the deterministic equivalent, on the same data.
+
+    :func:`solvers.random_features.deterministic_equivalent` (Louart, Liao & Couillet 2018, Thm. 1;
+    spec random_features.md §2.1).
+    """
+    law = deterministic_equivalent(
+        activation=_activation(activation), x=_data(data)[0], n_neurons=n_neurons, ridge_penalty=ridge_penalty
+    )
+    notes = (f"N = {n_neurons} random features on the request's data; only W is redrawn per trial.",)
+    return SimulationPrediction(
+        names=("normalized_trace",), values=np.array([law.normalized_trace]), cdf_grid=None, cdf=None,
+        reference=law.reference, notes=(*notes, *law.warnings),
+    )
+
+
 __all__ = [
     "CDF_GRID_POINTS",
     "ChunkStatistics",
     "MergedStatistics",
     "SimulationPrediction",
     "TrialDraw",
+    "MAX_SIMULATED_POINTS",
     "chunk_seed",
     "chunk_sizes",
+    "gradient_descent_classification_prediction",
+    "gradient_descent_classification_trial",
+    "gradient_descent_regression_prediction",
+    "gradient_descent_regression_trial",
     "linear_ridge_prediction",
     "linear_ridge_trial",
     "marchenko_pastur_prediction",
     "marchenko_pastur_trial",
     "merge_chunks",
+    "random_features_resolvent_prediction",
+    "random_features_resolvent_trial",
+    "random_features_ridge_prediction",
+    "random_features_ridge_trial",
+    "sample_covariance_prediction",
+    "sample_covariance_trial",
     "simulate_chunk",
+    "spiked_covariance_prediction",
+    "spiked_covariance_trial",
 ]
