@@ -74,20 +74,23 @@ class EffectiveRidge:
     normalized_trace
         (1/n) tr Q̄ = (κ/γ)(1/n) Σ_i 1/(λ_i+κ), with Q̄ = ((N/n) K/(1+δ) + γI)⁻¹.
     diagnostics
-        Newton iterations (max over the grid), largest |F(κ)|/(nγ), convergence flag.
+        Newton iterations (max over the grid), largest relative residual of F(κ) = 0, convergence flag.
+    reference
+        Paper, theorem and spec section.
     """
 
     effective_ridge: np.ndarray
     delta: np.ndarray
     normalized_trace: np.ndarray
     diagnostics: Diagnostics
+    reference: str = _REFERENCE_DE
 
 
 def _newton_kappa(lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray) -> tuple[np.ndarray, Diagnostics]:
     """Safeguarded Newton on the convex F, vectorised over the flat grid (spec §2.1).
 
-    The reported residual is |F(κ)|/(κN), the relative residual of κN = κΣλ/(λ+κ) + nγ
-    (equivalently of δ = (1/n) tr K Q̄), which stays at rounding level even when γ → 0.
+    The reported residual is |F(κ)| / (κ|N − n| + κΣκ/(λ+κ) + nγ), F relative to the sum of the
+    magnitudes of its terms: it stays at rounding level for every γ > 0 once converged.
     """
     target = lam.size * ridge
     kappa = (target + float(lam.sum())) / n_neurons  # F(κ0) ≥ 0: right of the root
@@ -113,11 +116,12 @@ def _newton_kappa(lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray) -> 
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             new = k - f / fprime
         step = np.abs(new - k)
-        # Stop when the step is below the rounding floor of F: F is evaluated with an absolute
-        # error ~ ε κ (N + Σλ/(λ+κ)) (the cancellation of spec §6 pitfall 8), i.e. a floor of
-        # that over F' on κ; or when a small step stops shrinking (quadratic phase is over).
+        # Stop when the step is below the rounding floor of F: F = κ(N − n) + κΣκ/(λ+κ) − nγ is
+        # evaluated with an absolute error ~ ε (κ|N − n| + κΣκ/(λ+κ) + nγ) (the cancellation of
+        # spec §6 pitfall 8 when N < n), i.e. that over F' on κ; or when a small step stops
+        # shrinking (the quadratic phase is over).
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            floor = 8.0 * _EPS * k * (nn + s1) / np.abs(fprime)
+            floor = 8.0 * _EPS * (k * (np.abs(nn - n) + (n - s1)) + target[idx]) / np.abs(fprime)
         done = np.isfinite(new) & (
             (step <= np.maximum(4.0 * _EPS * k, floor))
             | (f == 0)
@@ -138,9 +142,9 @@ def _newton_kappa(lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray) -> 
         active[idx[done]] = False
         if not active.any():
             break
-    comp = kappa[:, None] / (lam[None, :] + kappa[:, None])
-    f = kappa * ((n_neurons - n) + comp.sum(axis=1)) - target
-    scale = kappa * n_neurons
+    comp = (kappa[:, None] / (lam[None, :] + kappa[:, None])).sum(axis=1)
+    f = kappa * ((n_neurons - n) + comp) - target
+    scale = kappa * (np.abs(n_neurons - n) + comp) + target  # sum of |terms| of F
     residual = np.divide(np.abs(f), scale, out=np.full_like(f, np.inf), where=scale > 0)
     worst = float(np.max(residual, initial=0.0))
     return kappa, Diagnostics(iterations=iterations, residual=worst, converged=bool(not active.any()))
@@ -277,7 +281,7 @@ class DeterministicEquivalent:
     normalized_trace
         (1/n) tr Q̄.
     diagnostics
-        Newton iterations, residual |F(κ)|/(nγ), convergence.
+        Newton iterations, relative residual of F(κ) = 0, convergence.
     warnings
         Messages of :func:`regime_warnings` on the data and activation.
     reference
@@ -380,6 +384,8 @@ class SpectralData:
         tr K_{X̂X̂}.
     kernel_error_bound
         Error bound of the kernels (0 for closed forms; see :class:`ExpectedKernel`).
+    reference
+        Paper and spec section.
     """
 
     eigenvalues: np.ndarray
@@ -390,6 +396,7 @@ class SpectralData:
     y_test: np.ndarray
     test_trace: float
     kernel_error_bound: float = 0.0
+    reference: str = _REFERENCE_MSE
 
 
 def spectral_data(
@@ -817,6 +824,8 @@ class GaussianMixtureData:
         Class means μ_c in raw units (before the 1/√p), shape (k, p).
     seed_entropy
         Entropy of the SeedSequence when ``rng`` was a seed (SPEC 7), else ``None``.
+    reference
+        The data model and its scaling.
     """
 
     x: np.ndarray
@@ -827,6 +836,10 @@ class GaussianMixtureData:
     labels_test: np.ndarray
     means: np.ndarray
     seed_entropy: int | None
+    reference: str = (
+        "Two-class Gaussian mixture of spec random_features.md §4, scaled as Louart, Liao & Couillet (2018), "
+        "Ann. Appl. Probab., Sec. 3 (samples of norm O(1))"
+    )
 
 
 def _counts(n: int, proportions: np.ndarray) -> np.ndarray:

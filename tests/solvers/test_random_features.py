@@ -122,6 +122,19 @@ def test_effective_ridge_unique_root_and_residuals(name):
             assert np.trace(qbar) / n == pytest.approx(sol.normalized_trace[idx], rel=1e-10)
 
 
+@pytest.mark.parametrize("ratio", [0.5, 0.99, 1.0, 1.01, 2.0, 1e7])
+def test_effective_ridge_converges_for_extreme_penalties(ratio):
+    # Spec §6 pitfalls 6/8: at N = rank K the root is ~√γ (Newton alone only halves κ per step) and
+    # for N > n it is ~nγ/(N−n); the cancellation-free form and the geometric jumps keep ≤ 30 steps.
+    lam = np.clip(np.linalg.eigvalsh(kernels_for_newton()["relu"]), 0, None)
+    gammas = np.array([1e-300, 1e-200, 1e-100, 1e-30, 1e-16, 1e-8, 1.0, 1e6, 1e12])
+    sol = solve_effective_ridge(eigenvalues=lam, n_neurons=np.round(ratio * 256), ridge_penalty=gammas)
+    assert sol.diagnostics.converged and sol.diagnostics.iterations <= 30
+    assert sol.diagnostics.residual <= 1e-13 and np.all(sol.effective_ridge > 0)
+    if ratio == 1.0:  # F ≈ κ² Σ1/λ − nγ near 0: κ ≈ √(nγ / Σ 1/λ)
+        np.testing.assert_allclose(sol.effective_ridge[:3], np.sqrt(256 * gammas[:3] / np.sum(1 / lam)), rtol=1e-6)
+
+
 def test_deterministic_equivalent_result():
     data = gmm(256)
     de = deterministic_equivalent(activation="relu", x=data.x, n_neurons=512, ridge_penalty=0.1)
