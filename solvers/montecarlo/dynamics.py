@@ -10,16 +10,13 @@ in the null space of the data covariance (p > n), which moves only through the r
 All times are evaluated at once from the same factorisation.
 
 The simulators are independent of :mod:`solvers.dynamics` (they share no code), so that the tests
-compare two computations. Spec §6 measured 3–30× slower eigensolvers with multi-threaded BLAS on 2
-shared cores: the draws run with one BLAS thread when numpy's OpenBLAS exposes the control.
+compare two computations. (Spec §6 measured 3–30× slower eigensolvers with multi-threaded BLAS on 2
+shared cores: the callers pin BLAS threads — ``bin/test`` for the tests, Dask's worker environment for
+jobs — rather than a pure function changing process-wide state.)
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import glob
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,36 +126,6 @@ class GradientDescentRegressionSimulation:
 # ------------------------------------------------------------------------------------------------
 # Helpers
 # ------------------------------------------------------------------------------------------------
-
-
-def _openblas():
-    """numpy's bundled OpenBLAS, if its thread control is reachable (else ``None``)."""
-    libs = glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs", "libscipy_openblas*"))
-    for path in libs:
-        try:
-            lib = ctypes.CDLL(path)
-            return lib.scipy_openblas_get_num_threads64_, lib.scipy_openblas_set_num_threads64_
-        except (OSError, AttributeError):
-            continue
-    return None
-
-
-_BLAS = _openblas()
-
-
-@contextlib.contextmanager
-def _one_blas_thread():
-    """Run the block with one BLAS thread and restore the previous setting (spec §6)."""
-    if _BLAS is None:
-        yield
-        return
-    get, set_ = _BLAS
-    before = int(get())
-    set_(1)
-    try:
-        yield
-    finally:
-        set_(before)
 
 
 def _iv(*, n_samples, n_features, ridge_penalty, learning_rate, init_variance, time, mode, trials):
@@ -275,28 +242,27 @@ def simulate_gradient_descent_classification(
     names = ("train", "test", "e_train", "v_train", "e_test", "v_test")
     samples = {k: np.empty((trials, t.size)) for k in names}
     null_f = _null_filter(gamma, t, alpha, mode)
-    with _one_blas_thread():
-        for i in range(trials):
-            y = np.where(gen.random(n) < 0.5, -1.0, 1.0)
-            x = gen.standard_normal((p, n)) + np.outer(mu, y)
-            w0 = gen.standard_normal(p) * np.sqrt(s0 / p)
-            lam, u = _eigenbasis(x, n)
-            keep = lam > 0
-            lam, u = lam[keep], u[:, keep]
-            f, h = _filter(lam + gamma, t, alpha, mode)
-            coef = f * (u.T @ w0)[:, None] + h * (u.T @ (x @ y / n))[:, None]
-            w0_perp = w0 - u @ (u.T @ w0)
-            mu_w = (u.T @ mu) @ coef + null_f * (mu @ w0_perp)
-            norm2 = np.sum(coef * coef, axis=0) + null_f**2 * (w0_perp @ w0_perp)
-            scores = y[:, None] * (x.T @ (u @ coef))  # Xᵀ kills the null-space part
-            samples["train"][i] = np.mean(scores < 0, axis=0) + 0.5 * np.mean(scores == 0, axis=0)
-            positive_norm = norm2 > 0
-            ratio = np.divide(mu_w, np.sqrt(norm2), out=np.zeros_like(mu_w), where=positive_norm)
-            samples["test"][i] = ndtr(-ratio)
-            samples["e_train"][i] = scores.mean(axis=0)
-            samples["v_train"][i] = scores.var(axis=0)
-            samples["e_test"][i] = mu_w
-            samples["v_test"][i] = norm2
+    for i in range(trials):
+        y = np.where(gen.random(n) < 0.5, -1.0, 1.0)
+        x = gen.standard_normal((p, n)) + np.outer(mu, y)
+        w0 = gen.standard_normal(p) * np.sqrt(s0 / p)
+        lam, u = _eigenbasis(x, n)
+        keep = lam > 0
+        lam, u = lam[keep], u[:, keep]
+        f, h = _filter(lam + gamma, t, alpha, mode)
+        coef = f * (u.T @ w0)[:, None] + h * (u.T @ (x @ y / n))[:, None]
+        w0_perp = w0 - u @ (u.T @ w0)
+        mu_w = (u.T @ mu) @ coef + null_f * (mu @ w0_perp)
+        norm2 = np.sum(coef * coef, axis=0) + null_f**2 * (w0_perp @ w0_perp)
+        scores = y[:, None] * (x.T @ (u @ coef))  # Xᵀ kills the null-space part
+        samples["train"][i] = np.mean(scores < 0, axis=0) + 0.5 * np.mean(scores == 0, axis=0)
+        positive_norm = norm2 > 0
+        ratio = np.divide(mu_w, np.sqrt(norm2), out=np.zeros_like(mu_w), where=positive_norm)
+        samples["test"][i] = ndtr(-ratio)
+        samples["e_train"][i] = scores.mean(axis=0)
+        samples["v_train"][i] = scores.var(axis=0)
+        samples["e_test"][i] = mu_w
+        samples["v_test"][i] = norm2
     stats = {k: _mean_se(v) for k, v in samples.items()}
     return GradientDescentClassificationSimulation(
         time=t, n_samples=n, n_features=p, trials=trials,
@@ -370,35 +336,34 @@ def simulate_gradient_descent_regression(
     names = ("risk", "train", "bias", "variance", "init")
     samples = {k: np.empty((trials, t.size)) for k in names}
     null_f = _null_filter(gamma, t, alpha, mode)
-    with _one_blas_thread():
-        for i in range(trials):
-            x = gen.standard_normal((n, p))
-            beta = gen.standard_normal(p)
-            beta *= np.sqrt(r2) / np.linalg.norm(beta)
-            y = x @ beta + np.sqrt(s2) * gen.standard_normal(n)
-            w0 = gen.standard_normal(p) * np.sqrt(s0 / p)
-            lam, u = _eigenbasis(x.T, n)  # eigenbasis of Σ̂ = XᵀX/n (p × p)
-            keep = lam > 0
-            lam, u = lam[keep], u[:, keep]
-            rank = lam.size
-            f, h = _filter(lam + gamma, t, alpha, mode)
-            beta_u = u.T @ beta
-            w0_u = u.T @ w0
-            coef = f * w0_u[:, None] + h * (u.T @ (x.T @ y / n))[:, None]
-            beta_perp = beta - u @ beta_u
-            w0_perp = w0 - u @ w0_u
-            resid_perp = (
-                null_f**2 * (w0_perp @ w0_perp)
-                - 2.0 * null_f * (w0_perp @ beta_perp)
-                + beta_perp @ beta_perp
-            )
-            samples["risk"][i] = np.sum((coef - beta_u[:, None]) ** 2, axis=0) + resid_perp
-            residual = y[:, None] - x @ (u @ coef)  # X kills the null-space part of w
-            samples["train"][i] = np.mean(residual**2, axis=0)
-            shrink = 1.0 - lam[:, None] * h
-            samples["bias"][i] = np.sum((shrink * beta_u[:, None]) ** 2, axis=0) + beta_perp @ beta_perp
-            samples["variance"][i] = s2 / n * np.sum(lam[:, None] * h * h, axis=0)
-            samples["init"][i] = s0 / p * (np.sum(f * f, axis=0) + (p - rank) * null_f**2)
+    for i in range(trials):
+        x = gen.standard_normal((n, p))
+        beta = gen.standard_normal(p)
+        beta *= np.sqrt(r2) / np.linalg.norm(beta)
+        y = x @ beta + np.sqrt(s2) * gen.standard_normal(n)
+        w0 = gen.standard_normal(p) * np.sqrt(s0 / p)
+        lam, u = _eigenbasis(x.T, n)  # eigenbasis of Σ̂ = XᵀX/n (p × p)
+        keep = lam > 0
+        lam, u = lam[keep], u[:, keep]
+        rank = lam.size
+        f, h = _filter(lam + gamma, t, alpha, mode)
+        beta_u = u.T @ beta
+        w0_u = u.T @ w0
+        coef = f * w0_u[:, None] + h * (u.T @ (x.T @ y / n))[:, None]
+        beta_perp = beta - u @ beta_u
+        w0_perp = w0 - u @ w0_u
+        resid_perp = (
+            null_f**2 * (w0_perp @ w0_perp)
+            - 2.0 * null_f * (w0_perp @ beta_perp)
+            + beta_perp @ beta_perp
+        )
+        samples["risk"][i] = np.sum((coef - beta_u[:, None]) ** 2, axis=0) + resid_perp
+        residual = y[:, None] - x @ (u @ coef)  # X kills the null-space part of w
+        samples["train"][i] = np.mean(residual**2, axis=0)
+        shrink = 1.0 - lam[:, None] * h
+        samples["bias"][i] = np.sum((shrink * beta_u[:, None]) ** 2, axis=0) + beta_perp @ beta_perp
+        samples["variance"][i] = s2 / n * np.sum(lam[:, None] * h * h, axis=0)
+        samples["init"][i] = s0 / p * (np.sum(f * f, axis=0) + (p - rank) * null_f**2)
     stats = {k: _mean_se(v) for k, v in samples.items()}
     test = _mean_se(samples["risk"] + s2)
     return GradientDescentRegressionSimulation(

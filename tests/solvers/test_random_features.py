@@ -27,19 +27,6 @@ from solvers.random_features import (
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread():
-    """Spec §6 pitfall 10: on the shared 2-core machine, 2 BLAS threads per process made an n = 1024
-    trial 6× slower; pin BLAS to one thread for this module when threadpoolctl is available."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - speed only
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 def gmm(n=256, p=None, n_test=None, seed=1):
     """Spec §4 data: two classes ±μ, ‖μ‖ = 3, covariances I_p and (1 + 4/√p) I_p, rows of norm ≈ 1."""
     p = p or n // 2

@@ -10,20 +10,6 @@ from solvers.montecarlo.spectra import simulate_spiked_covariance
 from solvers.spiked_covariance import spiked_covariance
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread():
-    """On the shared 2-core machine multi-threaded BLAS oversubscribes the cores (a 500 × 500
-    eigvalsh took 0.6–5 s instead of 30 ms under load); pin BLAS to one thread for this module
-    when threadpoolctl is available (speed only, results are identical)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - speed only
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 def test_closed_form_values():
     res = spiked_covariance(ratio=0.5, spikes=[3.0, 0.5, 2.0], variance=2.0)
     assert res.threshold == pytest.approx(np.sqrt(0.5))
