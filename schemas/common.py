@@ -60,6 +60,17 @@ class Grid(RequestModel):
         return [self.start + i * step for i in range(self.num - 1)] + [self.stop]
 
 
+def check_one_form_of_dimensions(ratio: object, n_features: int | None, n_samples: int | None) -> None:
+    """Exactly one form of dimensions: a ratio, or both counts (the rule of every request with dimensions)."""
+    counts = (n_features, n_samples)
+    if ratio is not None and any(v is not None for v in counts):
+        raise PydanticCustomError(
+            "one_form_of_dimensions", "give either `ratio` or both `n_features` and `n_samples`, not both forms"
+        )
+    if ratio is None and any(v is None for v in counts):
+        raise PydanticCustomError("one_form_of_dimensions", "give either `ratio` or both `n_features` and `n_samples`")
+
+
 class DimensionsMixin(RequestModel):
     """Dimensions as a ratio c = p/n, or as the two counts p and n: exactly one form."""
 
@@ -69,13 +80,7 @@ class DimensionsMixin(RequestModel):
 
     @model_validator(mode="after")
     def _one_form_of_dimensions(self) -> Self:
-        counts = (self.n_features, self.n_samples)
-        if self.ratio is not None and any(v is not None for v in counts):
-            raise PydanticCustomError(
-                "one_form_of_dimensions", "give either `ratio` or both `n_features` and `n_samples`, not both forms"
-            )
-        if self.ratio is None and any(v is None for v in counts):
-            raise PydanticCustomError("one_form_of_dimensions", "give either `ratio` or both `n_features` and `n_samples`")
+        check_one_form_of_dimensions(self.ratio, self.n_features, self.n_samples)
         return self
 
     @property

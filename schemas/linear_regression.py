@@ -9,7 +9,17 @@ from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from schemas._base import RequestModel, ResponseModel
-from schemas.common import MAX_POINTS, MAX_RATIO, Count, Grid, Population, Provenance, Ratio, one_or_many
+from schemas.common import (
+    MAX_POINTS,
+    MAX_RATIO,
+    Count,
+    Grid,
+    Population,
+    Provenance,
+    Ratio,
+    check_one_form_of_dimensions,
+    one_or_many,
+)
 
 RidgePenalty = Annotated[float, Field(ge=0, le=1e12, description="Per-sample ridge penalty λ ≥ 0 (0: min-norm limit).")]
 
@@ -63,13 +73,7 @@ class LinearRidgeRequest(RequestModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        counts = (self.n_features, self.n_samples)
-        if self.ratio is not None and any(v is not None for v in counts):
-            raise PydanticCustomError(
-                "one_form_of_dimensions", "give either `ratio` or both `n_features` and `n_samples`, not both forms"
-            )
-        if self.ratio is None and any(v is None for v in counts):
-            raise PydanticCustomError("one_form_of_dimensions", "give either `ratio` or both `n_features` and `n_samples`")
+        check_one_form_of_dimensions(self.ratio, self.n_features, self.n_samples)
         if isinstance(self.ratio, Grid) and not (0 < self.ratio.start and self.ratio.stop <= MAX_RATIO):
             raise PydanticCustomError("ratio_grid_domain", "`ratio` grid must lie in (0, {cap}]", {"cap": MAX_RATIO})
         if isinstance(self.ridge_penalty, Grid) and self.ridge_penalty.start < 0:
