@@ -1,0 +1,136 @@
+"""Spectra of random neural networks: `/v1/spectra/conjugate-kernel` and `/v1/spectra/one-step-gradient`."""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import APIRouter
+
+from schemas.conjugate_kernel import (
+    CKOutlierPrediction,
+    ConjugateKernelRequest,
+    ConjugateKernelResponse,
+    OneStepGradientRequest,
+    OneStepGradientResponse,
+    OneStepPoint,
+)
+from schemas.random_features import ActivationSpec
+from service import serialize
+from service.dependencies import ComputeDep, SettingsDep
+from service.limits import check_cap
+from service.problems import PROBLEM_RESPONSES
+from solvers.activations import Activation, make_activation
+from solvers.conjugate_kernel import conjugate_kernel_spectrum
+from solvers.one_step_gradient import one_step_gradient_spike
+
+router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES)
+
+# Each point costs ~50 continuation levels of a batched 4 × 4 eigenproblem, and the CDF a few hundred
+# density evaluations per support interval: always off the event loop.
+_COST_PER_POINT = 50
+_CDF_COST = 2_000
+
+
+def _activation(spec: ActivationSpec) -> Activation:
+    return make_activation(spec.name, **spec.parameters())
+
+
+@router.post(
+    "/conjugate-kernel",
+    operation_id="getConjugateKernelSpectrum",
+    summary="Conjugate-kernel spectrum of a random layer: density, CDF, support, atom and outliers",
+)
+async def conjugate_kernel(request: ConjugateKernelRequest, settings: SettingsDep, compute: ComputeDep) -> ConjugateKernelResponse:
+    """Limiting eigenvalue law of (1/n)σ(WX)ᵀσ(WX) from the quartic of Pennington & Worah (2017), Thm 1.
+
+    Benigni & Péché (2021, 2022); spec ck_spectrum.md §1-§4.
+    """
+    check_cap(field="grid.num" if request.grid else "x", size=request.n_points, cap=settings.max_points, what="points")
+    result = await compute(
+        conjugate_kernel_spectrum,
+        cost=_COST_PER_POINT * (request.n_points + _CDF_COST),
+        activation=_activation(request.activation),
+        ratio=request.aspect_ratio,
+        neurons_per_sample=request.neuron_ratio,
+        matrix=request.matrix,
+        x=request.points,
+        weight_distribution=request.weight_distribution,
+        data_distribution=request.data_distribution,
+        subtract_mean=request.subtract_mean,
+        n_neurons=request.n_neurons,
+    )
+    outliers = [
+        CKOutlierPrediction(
+            source=o.source,
+            location=serialize.finite_or_none(o.location),
+            spike_strength=serialize.finite_or_none(o.spike_strength),
+            threshold=serialize.finite_or_none(o.threshold),
+            validity=o.validity,
+            caveat=o.caveat,
+        )
+        for o in result.outliers
+    ]
+    return ConjugateKernelResponse(
+        matrix=result.matrix,
+        theta1=result.theta1,
+        theta2=result.theta2,
+        kappa=result.kappa,
+        activation_mean=result.activation_mean,
+        centred=result.centred,
+        x=serialize.floats(result.x),
+        density=serialize.floats(result.density),
+        cdf=serialize.floats(result.cdf),
+        support=[serialize.interval(lo, hi) for lo, hi in result.support],
+        atom=serialize.atom(result.atom_location, result.atom_mass),
+        outliers=outliers,
+        degree=result.degree,
+        notes=list(result.notes),
+        provenance=serialize.provenance(result.reference, result.diagnostics),
+    )
+
+
+@router.post(
+    "/one-step-gradient",
+    operation_id="getOneStepGradientSpike",
+    summary="One gradient step: top singular value of the first-layer weights versus the step size, and its threshold",
+)
+async def one_step_gradient(request: OneStepGradientRequest, settings: SettingsDep, compute: ComputeDep) -> OneStepGradientResponse:
+    """Spike of W₁ = W₀ + √N η G₀ (Ba et al. 2022, talk eq. (21); Benaych-Georges & Nadakuditi 2012).
+
+    Spec ck_spectrum.md §5.
+    """
+    check_cap(field="learning_rate", size=request.n_learning_rates, cap=settings.max_points, what="step sizes")
+    result = await compute(
+        one_step_gradient_spike,
+        cost=request.n_learning_rates,
+        activation=_activation(request.activation),
+        link=_activation(request.teacher.link),
+        noise_variance=request.teacher.noise_variance,
+        ratio=request.aspect_ratio,
+        neurons_per_sample=request.neuron_ratio,
+        learning_rate=request.learning_rates,
+    )
+    points = [
+        OneStepPoint(learning_rate=eta, spike_strength=theta, top_singular_value=top, separated=sep, alignment=align)
+        for eta, theta, top, sep, align in zip(
+            result.learning_rate.tolist(),
+            result.spike_strength.tolist(),
+            result.top_singular_value.tolist(),
+            result.separated.tolist(),
+            result.alignment.tolist(),
+            strict=True,
+        )
+    ]
+    return OneStepGradientResponse(
+        points=points,
+        threshold=result.threshold if math.isfinite(result.threshold) else None,
+        bulk_edge=result.bulk_edge,
+        slope=result.slope,
+        student_mean_derivative=result.student_mean_derivative,
+        teacher_mean_derivative=result.teacher_mean_derivative,
+        target_mean_square=result.target_mean_square,
+        alignment_validity="heuristic",
+        alignment_caveat=result.alignment_caveat,
+        notes=list(result.notes),
+        provenance=serialize.provenance(result.reference),
+    )
