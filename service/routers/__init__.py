@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.routers import dynamics, health, linear_regression, random_features, simulations, spectra
+from service.routers import conjugate_kernel
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -13,6 +14,7 @@ ROUTERS: list[APIRouter] = [
     linear_regression.router,
     dynamics.router,
     random_features.router,
+    conjugate_kernel.router,
 ]
 
 TAGS = [
