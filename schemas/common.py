@@ -8,7 +8,7 @@ its settings (they are named in its 422 answers).
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, Union, get_args
 
 from pydantic import Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
@@ -199,8 +199,8 @@ class Population(RequestModel):
         return self
 
 
-#: Location tags of the members of a `one_or_many` union; the error handler drops them from a field's path.
-UNION_MEMBER_TAGS = frozenset({"one-value", "list-of-values", "grid-of-values"})
+# Union members are tagged with names that are not Python identifiers (they contain "-" or "="), so
+# that the error handler can drop them from a field's path: field names are always identifiers.
 
 
 def _shape_of(value: object) -> str:
@@ -222,4 +222,24 @@ def one_or_many(item: object, *, max_length: int = MAX_POINTS) -> object:
         | Annotated[list[item], Field(min_length=1, max_length=max_length), Tag("list-of-values")]  # type: ignore[valid-type]
         | Annotated[Grid, Tag("grid-of-values")],
         Discriminator(_shape_of),
+    ]
+
+
+def kind_union(*members: type[RequestModel]) -> object:
+    """A union of request models told apart by their `kind` field (a ``Literal``).
+
+    Like ``Field(discriminator="kind")``, but its members are tagged ``kind=<value>`` so that a field
+    inside one is reported as ``data.y``, not ``data.inline.y``, and an unknown `kind` gets one error
+    naming `kind` and the values it may take.
+    """
+    kinds = {get_args(member.model_fields["kind"].annotation)[0]: member for member in members}
+
+    def tag_of(value: object) -> str | None:
+        kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+        return f"kind={kind}" if isinstance(kind, str) and kind in kinds else None
+
+    choices = ", ".join(f"`{kind}`" for kind in kinds)
+    return Annotated[
+        Union[tuple(Annotated[member, Tag(f"kind={kind}")] for kind, member in kinds.items())],  # noqa: UP007
+        Discriminator(tag_of, custom_error_type="unknown_kind", custom_error_message=f"`kind` must be one of {choices}"),
     ]

@@ -19,7 +19,7 @@ from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from schemas._base import RequestModel, ResponseModel
-from schemas.common import MAX_COUNT, MAX_POINTS, Grid, Interval, Provenance, one_or_many
+from schemas.common import MAX_COUNT, MAX_POINTS, Grid, Interval, Provenance, kind_union, one_or_many
 
 # Hard caps of the contract (the service's settings can only lower the sizes it accepts).
 MAX_ROWS = 20_000
@@ -212,7 +212,7 @@ class GaussianMixtureData(RequestModel):
         return self
 
 
-Data = Annotated[InlineData | GaussianMixtureData, Field(discriminator="kind")]
+Data = kind_union(InlineData, GaussianMixtureData)
 
 _GMM_EXAMPLE = {"kind": "gaussian_mixture", "n_samples": 256, "n_test": 128, "n_features": 128, "mean_norm": 3.0, "seed": 7}
 

@@ -12,7 +12,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from schemas.common import UNION_MEMBER_TAGS
 from schemas.problem import PROBLEM_MEDIA_TYPE, FieldError, Problem
 from service.problems import ProblemType
 from solvers.exceptions import ConvergenceError, DivergentLimitError, InvalidParameterError
@@ -49,8 +48,9 @@ def problem_response(
 
 
 def _field_error(error: dict[str, Any]) -> FieldError:
-    # The tags of union members say which shape was parsed, not where the field is: drop them.
-    location = [part for part in error["loc"] if part not in UNION_MEMBER_TAGS]
+    # Union-member tags ("list-of-values", "kind=inline", pydantic's "function-after[...]") say which
+    # member was tried, not where the field is; field names are identifiers, tags never are.
+    location = [part for part in error["loc"] if not isinstance(part, str) or part.isidentifier()]
     path = [str(part) for part in location[1:]]
     message = str(error["msg"]).removeprefix("Value error, ")
     # A rule spanning several fields is reported on the model that holds them; name the first field
