@@ -211,11 +211,11 @@ def mp_stieltjes(z: np.ndarray, *, ratio: float, variance: float = 1.0) -> np.nd
 
 def _covariance_density(x: np.ndarray, *, ratio: float, variance: float) -> np.ndarray:
     lower, upper = mp_edges(ratio=ratio, variance=variance)
-    inside = (x > lower) & (x < upper)
-    xi = x[inside]
+    # (λ₊ − x)⁺(x − λ₋)⁺ is a product of two exactly computed differences, so its square root keeps
+    # full relative accuracy up to the edges; outside the support it is 0 and so is the density.
+    span = np.maximum(upper - x, 0.0) * np.maximum(x - lower, 0.0)
     density = np.zeros_like(x)
-    # Two square roots rather than one of the product keep full relative accuracy near either edge.
-    density[inside] = np.sqrt(upper - xi) * np.sqrt(xi - lower) / (2.0 * np.pi * variance * ratio * xi)
+    np.divide(np.sqrt(span), (2.0 * np.pi * variance * ratio) * x, out=density, where=span > 0.0)
     return density
 
 
