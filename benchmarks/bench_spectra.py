@@ -324,7 +324,7 @@ def bench_mp() -> list[dict]:
                 met=None,
                 accuracy=accuracy,
                 notes=(
-                    "our public marchenko_pastur(): density + CDF (200-node Gauss-Legendre per point) + 4 moments, "
+                    "our public marchenko_pastur(): density + CDF (closed form) + 4 moments, "
                     f"vs the competitor's density only; best-of-{full['rounds']} ratio {full['ratio_best']:.3g}"
                 ),
             )
