@@ -171,7 +171,7 @@ class GaussianMixtureData(RequestModel):
     """
 
     kind: Literal["gaussian_mixture"] = Field(description="`gaussian_mixture`: the service draws the data.", examples=["gaussian_mixture"])
-    n_samples: int = Field(ge=2, le=MAX_ROWS, description="n, training samples (capped by the setting `max_simulation_size`).", examples=[512])
+    n_samples: int = Field(ge=2, le=MAX_ROWS, description="n, training samples (capped by the setting `max_samples`).", examples=[512])
     n_test: int = Field(default=256, ge=1, le=MAX_ROWS, description="n̂, test samples.", examples=[256])
     n_features: int = Field(ge=1, le=MAX_COLUMNS, description="p, input dimension.", examples=[256])
     n_classes: int = Field(default=2, ge=2, le=MAX_CLASSES, description="k, number of classes.", examples=[2])

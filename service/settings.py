@@ -19,6 +19,13 @@ class Settings(BaseSettings):
     max_grid_size: int = Field(
         default=10_000, ge=1, le=1_000_000, description="Most combinations in one prediction grid (e.g. ratios × ridge penalties)."
     )
+    max_samples: int = Field(
+        default=2_048,
+        ge=2,
+        le=20_000,
+        description="Most samples (n, n̂, and p of generated data) a synchronous random-features request may use: "
+        "it costs an n × n eigendecomposition.",
+    )
     max_population_atoms: int = Field(default=1_000, ge=1, le=100_000, description="Most atoms in a population spectrum.")
     inline_cost_limit: int = Field(
         default=2_000,

@@ -94,8 +94,8 @@ async def expected_kernel_matrix(request: ExpectedKernelRequest, settings: Setti
     shared/spec/random_features.md §1.
     """
     n_test = len(request.x_test) if request.x_test is not None else 0
-    check_cap(field="x", size=len(request.x), cap=settings.max_simulation_size, what="samples")
-    check_cap(field="x_test", size=n_test, cap=settings.max_simulation_size, what="test samples")
+    check_cap(field="x", size=len(request.x), cap=settings.max_samples, what="samples")
+    check_cap(field="x_test", size=n_test, cap=settings.max_samples, what="test samples")
     n = len(request.x)
     result, warnings = await compute(_kernel, cost=n * (n + n_test) + n * len(request.x[0]), request=request)
     return ExpectedKernelResponse(
@@ -153,7 +153,7 @@ async def random_features_deterministic_equivalent(
 
     shared/spec/random_features.md §2.1.
     """
-    _check_sizes(request.data, settings.max_simulation_size, test=False)
+    _check_sizes(request.data, settings.max_samples, test=False)
     n = request.data.n_samples
     result = await compute(_deterministic_equivalent, cost=n * n, request=request)
     return RandomFeaturesDeterministicEquivalentResponse(
@@ -188,7 +188,7 @@ async def random_features_ridge_errors(
 
     shared/spec/random_features.md §3 and §5.
     """
-    _check_sizes(request.data, settings.max_simulation_size, test=True)
+    _check_sizes(request.data, settings.max_samples, test=True)
     neurons, penalties = request.neuron_counts, request.ridge_penalties
     field = "n_neurons" if request.n_neurons is not None else "neurons_per_sample"
     check_cap(field=field, size=len(neurons) * len(penalties), cap=settings.max_grid_size, what="N × γ combinations")
