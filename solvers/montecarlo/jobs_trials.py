@@ -384,7 +384,7 @@ def linear_ridge_trial(
     risk = bias + variance, test MSE = risk + σ² and expected training error (Hastie et al. 2022 §2;
     spec linear.md §4.1, §6).
     """
-    lam = _points(ridge_penalty)
+    lam = _at_most("ridge_penalty", _points(ridge_penalty))
     spectrum = _spectrum(*_population(population), signal_weights)
     counts = _feature_counts(n_features, spectrum.weights)
     if np.any(counts == 0):
@@ -421,7 +421,7 @@ def linear_ridge_prediction(
     """
     n_features = positive_int("n_features", n_features)
     n_samples = positive_int("n_samples", n_samples)
-    lam = _points(ridge_penalty)
+    lam = _at_most("ridge_penalty", _points(ridge_penalty))
     eigenvalues, weights = _population(population)
     law = ridge_regression_risk(
         ratio=[n_features / n_samples],

@@ -264,6 +264,21 @@ async def test_ill_defined_jobs_are_422_naming_the_field(http, payload, field):
     assert_problem(await http.post(URL, json=payload), 422, field)
 
 
+LR = {"kind": "linear_ridge", "params": {"ratio": 0.5, "ridge_penalty": [0.1]}, "trials": 4, "size": {"n_samples": 100}}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({**LR, "params": {**LR["params"], "ridge_penalty": {"start": 1e-3, "stop": 1.0, "num": 17, "scale": "log"}}}, "params.ridge_penalty"),
+        ({**LR, "params": {**LR["params"], "ridge_penalty": [0.1 * k for k in range(1, 18)]}}, "params.ridge_penalty"),
+    ],
+)
+async def test_ridge_penalties_are_capped_like_the_other_kinds(http, payload, field):
+    assert_problem(await http.post(URL, json=payload), 422, field)
+
+
 @pytest.mark.anyio
 async def test_data_larger_than_the_simulation_cap_is_refused(http):
     # max_simulation_size = 600 here: n = 512 passes, n = 700 does not.
