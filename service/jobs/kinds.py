@@ -27,7 +27,26 @@ from solvers.montecarlo import jobs_trials as trials
 #: n when neither `size` nor the counts in `params` give it.
 DEFAULT_N_SAMPLES = 400
 
-Dimensions = Callable[[BaseModel, SimulationSize | None], dict[str, int]]
+
+@dataclass(frozen=True)
+class FiniteDimensions:
+    """The finite dimensions of a job, and the request field each one comes from.
+
+    Attributes
+    ----------
+    sizes
+        Dimension name (``n_samples``, ``n_features``, ``n_neurons``, ...) → value.
+    fields
+        Dimension name → the request field (``params.n_samples``, ``params.data.n_samples``,
+        ``size.n_samples``, ...) a client changes to change it: a 422 for a dimension above
+        ``max_simulation_size`` names it.
+    """
+
+    sizes: dict[str, int]
+    fields: dict[str, str]
+
+
+Dimensions = Callable[[BaseModel, SimulationSize | None], FiniteDimensions]
 
 
 def _one_ratio(params: BaseModel) -> float:
@@ -40,19 +59,27 @@ def _one_ratio(params: BaseModel) -> float:
     return float(ratio)
 
 
-def ratio_dimensions(params: BaseModel, size: SimulationSize | None) -> dict[str, int]:
+def ratio_dimensions(params: BaseModel, size: SimulationSize | None) -> FiniteDimensions:
     """p × n from a request with `ratio` (one value) or `n_features` + `n_samples`.
 
-    n from `size` (else the counts, else 400), p = round(c·n).
+    n from `size` (else the counts, else 400), p = round(c·n). n comes from `size.n_samples` (also
+    when defaulted: `size` is how to change it), p from `params.ratio` or `params.n_features`.
     """
     counts = getattr(params, "n_samples", None), getattr(params, "n_features", None)
     if size is None and all(v is not None for v in counts):
-        return {"n_features": int(counts[1]), "n_samples": int(counts[0])}  # type: ignore[arg-type]
+        return FiniteDimensions(
+            sizes={"n_features": int(counts[1]), "n_samples": int(counts[0])},  # type: ignore[arg-type]
+            fields={"n_features": "params.n_features", "n_samples": "params.n_samples"},
+        )
     n_samples = size.n_samples if size is not None else DEFAULT_N_SAMPLES
-    return {"n_features": max(1, round(_one_ratio(params) * n_samples)), "n_samples": n_samples}
+    ratio_field = "params.ratio" if getattr(params, "ratio", None) is not None else "params.n_features"
+    return FiniteDimensions(
+        sizes={"n_features": max(1, round(_one_ratio(params) * n_samples)), "n_samples": n_samples},
+        fields={"n_features": ratio_field, "n_samples": "size.n_samples"},
+    )
 
 
-def data_dimensions(params: BaseModel, size: SimulationSize | None) -> dict[str, int]:
+def data_dimensions(params: BaseModel, size: SimulationSize | None) -> FiniteDimensions:
     """n, p (and n̂) of the request's `data`, and its one number of random features N.
 
     For kinds whose prediction is conditional on a data set (random features): there is no ratio
@@ -68,13 +95,19 @@ def data_dimensions(params: BaseModel, size: SimulationSize | None) -> dict[str,
             "omit `size` (for a Gaussian mixture, set `data.n_samples`).",
         )
     dims = {"n_samples": int(data.n_samples), "n_features": int(data.n_features)}
+    if data.kind == "inline":
+        fields = {"n_samples": "params.data.x", "n_features": "params.data.x", "n_test": "params.data.x_test"}
+    else:
+        fields = {name: f"params.data.{name}" for name in ("n_samples", "n_features", "n_test")}
     counts = getattr(params, "neuron_counts", None)
     if counts is None:  # the deterministic equivalent: one N, training inputs only
-        return {**dims, "n_neurons": int(params.n_neurons)}  # type: ignore[attr-defined]
+        sizes = {**dims, "n_neurons": int(params.n_neurons)}  # type: ignore[attr-defined]
+        return FiniteDimensions(sizes=sizes, fields={**fields, "n_neurons": "params.n_neurons"})
+    field = "n_neurons" if params.n_neurons is not None else "neurons_per_sample"  # type: ignore[attr-defined]
     if len(counts) != 1:
-        field = "n_neurons" if params.n_neurons is not None else "neurons_per_sample"  # type: ignore[attr-defined]
         raise InvalidParameterError(f"params.{field}", f"`{field}` must give one N for a simulation, got {len(counts)} values of N.")
-    return {**dims, "n_test": int(data.n_test), "n_neurons": int(counts[0])}
+    sizes = {**dims, "n_test": int(data.n_test), "n_neurons": int(counts[0])}
+    return FiniteDimensions(sizes=sizes, fields={**fields, "n_neurons": f"params.{field}"})
 
 
 @dataclass(frozen=True)

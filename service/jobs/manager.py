@@ -142,9 +142,11 @@ class JobManager:
         params = _validated_params(kind, request.params)
         check_cap(field="trials", size=request.trials, cap=self.settings.max_trials, what="trials")
         dump = params.model_dump(mode="json")
-        sizes = kind.dimensions(params, request.size)
+        dimensions = kind.dimensions(params, request.size)
+        sizes = dimensions.sizes
         for name, value in sizes.items():
-            field = "size.n_samples" if request.size is not None else f"params.{name}" if dump.get(name) is not None else "params.ratio"
+            # Each kind says which request field a dimension comes from (params.ratio, params.data.n_samples, size.n_samples, ...).
+            field = dimensions.fields[name]
             check_cap(field=field, size=value, cap=self.settings.max_simulation_size, what=f"as the dimension `{name}`")
         try:
             prediction = await anyio.to_thread.run_sync(

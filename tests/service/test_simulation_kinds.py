@@ -265,6 +265,7 @@ async def test_ill_defined_jobs_are_422_naming_the_field(http, payload, field):
 
 
 LR = {"kind": "linear_ridge", "params": {"ratio": 0.5, "ridge_penalty": [0.1]}, "trials": 4, "size": {"n_samples": 100}}
+DE = {"kind": "random_features_deterministic_equivalent", "params": JOBS["random_features_deterministic_equivalent"]["params"], "trials": 4}
 
 
 @pytest.mark.anyio
@@ -280,11 +281,29 @@ async def test_ridge_penalties_are_capped_like_the_other_kinds(http, payload, fi
 
 
 @pytest.mark.anyio
-async def test_data_larger_than_the_simulation_cap_is_refused(http):
-    # max_simulation_size = 600 here: n = 512 passes, n = 700 does not.
-    params = {**RF["params"], "data": {**RF["params"]["data"], "n_samples": 700}}
-    body = assert_problem(await http.post(URL, json={**RF, "params": params}), 422)
-    assert "`n_samples`" in body["detail"]
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        # max_simulation_size = 600 here. Data kinds: n = 512 passes, n = 700 does not; N = r·n = 2·512.
+        ({**RF, "params": {**RF["params"], "data": {**RF["params"]["data"], "n_samples": 700}}}, "params.data.n_samples"),
+        ({**RF, "params": {**RF["params"], "data": {**RF["params"]["data"], "n_features": 700}}}, "params.data.n_features"),
+        ({**RF, "params": {**RF["params"], "data": {**RF["params"]["data"], "n_test": 700}}}, "params.data.n_test"),
+        ({**RF, "params": {**RF["params"], "neurons_per_sample": 2.0}}, "params.neurons_per_sample"),
+        ({**DE, "params": {**DE["params"], "n_neurons": 700}}, "params.n_neurons"),
+        (
+            {**DE, "params": {**DE["params"], "data": {"kind": "inline", "x": [[1.0, 0.0]] * 601}, "n_neurons": 8}},
+            "params.data.x",
+        ),
+        # Ratio kinds: p = c·n from `params.ratio`; n = 400 by default when the request gives no size.
+        ({"kind": "marchenko_pastur", "params": {"ratio": 2.0, "x": [1.0]}, "trials": 4}, "params.ratio"),
+        ({"kind": "spiked_covariance", "params": {"ratio": 0.5, "spikes": [3.0]}, "trials": 4, "size": {"n_samples": 601}}, "size.n_samples"),
+    ],
+)
+async def test_dimensions_above_the_simulation_cap_name_their_field(http, payload, field):
+    # Each kind says which request field each finite dimension comes from; before, every dimension of a
+    # request without `size` not named like a params field was reported as `params.ratio`.
+    body = assert_problem(await http.post(URL, json=payload), 422, field)
+    assert "at most 600" in body["detail"], body
 
 
 # --- units: the finite-size choices of the trial and prediction functions ------------------------
