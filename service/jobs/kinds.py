@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from schemas.conjugate_kernel import ConjugateKernelRequest, OneStepGradientRequest
 from schemas.dynamics import GradientDescentClassificationRequest, GradientDescentRegressionRequest
 from schemas.jobs import SimulationSize
 from schemas.linear_regression import LinearRidgeRequest
@@ -79,6 +80,21 @@ def ratio_dimensions(params: BaseModel, size: SimulationSize | None) -> FiniteDi
     )
 
 
+def network_dimensions(params: BaseModel, size: SimulationSize | None) -> FiniteDimensions:
+    """n, p and N of a network request (`NetworkDimensionsMixin`): its three counts, or `size` and its ratios.
+
+    Without `size`, the counts n, p, N as given, or n = 400 with p = round(φ n), N = round(r n) for the
+    ratios φ = `ratio`, r = `neurons_per_sample`; with `size`, n = `size.n_samples` and p, N from the
+    request's ratios (given, or those of its counts).
+    """
+    dims = ratio_dimensions(params, size)
+    counts = size is None and params.n_neurons is not None  # type: ignore[attr-defined]
+    n_samples = dims.sizes["n_samples"]
+    n_neurons = int(params.n_neurons) if counts else max(1, round(params.neuron_ratio * n_samples))  # type: ignore[attr-defined]
+    field = "params.neurons_per_sample" if params.neurons_per_sample is not None else "params.n_neurons"  # type: ignore[attr-defined]
+    return FiniteDimensions(sizes={**dims.sizes, "n_neurons": n_neurons}, fields={**dims.fields, "n_neurons": field})
+
+
 def data_dimensions(params: BaseModel, size: SimulationSize | None) -> FiniteDimensions:
     """n, p (and n̂) of the request's `data`, and its one number of random features N.
 
@@ -136,6 +152,8 @@ KINDS: dict[str, Kind] = {
     "gradient_descent_classification": Kind(GradientDescentClassificationRequest, trials.gradient_descent_classification_trial, trials.gradient_descent_classification_prediction, ratio_dimensions, "Two-class Gaussian mixture, exact gradient flow / GD from w₀: train and test error rates per time (at most 16 times)."),
     "gradient_descent_regression": Kind(GradientDescentRegressionRequest, trials.gradient_descent_regression_trial, trials.gradient_descent_regression_prediction, ratio_dimensions, "Gaussian least squares, exact gradient flow / GD from w₀: bias, variance, initialization, risk, test MSE, train error per time (at most 16 times)."),
     "random_features_ridge": Kind(RandomFeaturesRidgeRequest, trials.random_features_ridge_trial, trials.random_features_ridge_prediction, data_dimensions, "Fixed data, W redrawn per trial, one N: train and test MSE of random-features ridge per γ (at most 16)."),
+    "conjugate_kernel": Kind(ConjugateKernelRequest, trials.conjugate_kernel_trial, trials.conjugate_kernel_prediction, network_dimensions, "Σ = σ(WX), W N×p, X p×n: M₁, M₂ of the ESD, predicted outliers (heuristic_* when unverified), top of the bulk vs the upper edge, KS distance of the pooled ESD to the Pennington–Worah law."),
+    "one_step_gradient": Kind(OneStepGradientRequest, trials.one_step_gradient_trial, trials.one_step_gradient_prediction, network_dimensions, "One full gradient step W₁ = W₀ + √N η G₀: realised ϑ/η, and per η (at most 16) s₁(W₁) vs the BBP/BGN limit and the heuristic alignment |⟨v̂₁, β*⟩|²."),
     "random_features_deterministic_equivalent": Kind(RandomFeaturesDeterministicEquivalentRequest, trials.random_features_resolvent_trial, trials.random_features_resolvent_prediction, data_dimensions, "Fixed data, W redrawn per trial: (1/n) tr Q of the resolvent Q = ((1/n)ΣᵀΣ + γI)⁻¹ against (1/n) tr Q̄."),
 }
 # fmt: on
