@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 from distributed import Client, Event, Future, LocalCluster
 
 from service.jobs.worker import cancel_event_name, run_chunk
@@ -81,10 +82,13 @@ class DaskRunner:
     ) -> dict[Future, int]:
         """Submit ``(chunk_index, trials)`` pairs; returns future → chunk index."""
         client = await self.client()
+        # An array is one opaque argument to Dask; a list of 1024 floats is walked element by element
+        # for every chunk's task spec, which cost the API process more CPU than the scheduling itself.
+        grid = None if cdf_grid is None else np.asarray(cdf_grid, dtype=np.float64)
         futures: dict[Future, int] = {}
         for index, trials in chunks:
             future = client.submit(
-                run_chunk, trial, problem, entropy, index, trials, cdf_grid, job_id,
+                run_chunk, trial, problem, entropy, index, trials, grid, job_id,
                 key=f"rmt-chunk-{job_id}-{index}", pure=False, retries=1,
             )
             futures[future] = index
