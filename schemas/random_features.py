@@ -38,7 +38,10 @@ Matrix = Annotated[list[Annotated[list[Entry], Field(min_length=1, max_length=MA
 Targets = list[Entry] | list[Annotated[list[Entry], Field(min_length=1, max_length=1_000)]]
 NNeurons = Annotated[int, Field(ge=1, le=MAX_COUNT, description="Number of random features (neurons) N.")]
 NeuronsPerSample = Annotated[float, Field(gt=0, le=1e6, description="N/n, neurons per training sample.")]
-RidgePenalty = Annotated[float, Field(gt=0, le=1e12, description="Ridge penalty γ > 0.")]
+# Below 1e-300 the deterministic equivalent divides by n·γ in subnormal arithmetic (fuzzing found
+# 5e-324); such a γ is numerically the ridgeless limit anyway.
+MIN_RIDGE_PENALTY = 1e-300
+RidgePenalty = Annotated[float, Field(ge=MIN_RIDGE_PENALTY, le=1e12, description="Ridge penalty γ, 1e-300 ≤ γ ≤ 1e12.")]
 
 _PARAMETERS = {"leaky_relu": ("negative_slope",), "quadratic": ("a", "b", "c")}
 
@@ -361,6 +364,8 @@ class RandomFeaturesRidgeRequest(RequestModel):
                 raise PydanticCustomError("positive_grid", "`{name}` grid must start at a value > 0", {"name": name})
         if isinstance(self.n_neurons, Grid) and self.n_neurons.stop > MAX_COUNT:
             raise PydanticCustomError("n_neurons_grid_domain", "`n_neurons` grid must stop at or below {cap}", {"cap": MAX_COUNT})
+        if isinstance(self.ridge_penalty, Grid) and self.ridge_penalty.start < MIN_RIDGE_PENALTY:
+            raise PydanticCustomError("penalty_grid_domain", "`ridge_penalty` grid must start at or above 1e-300")
         if isinstance(self.ridge_penalty, Grid) and self.ridge_penalty.stop > 1e12:
             raise PydanticCustomError("penalty_grid_domain", "`ridge_penalty` grid must stop at or below 1e12")
         if isinstance(self.data, InlineData) and (self.data.y is None or self.data.x_test is None or self.data.y_test is None):

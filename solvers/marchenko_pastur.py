@@ -204,7 +204,8 @@ def mp_stieltjes(z: np.ndarray, *, ratio: float, variance: float = 1.0) -> np.nd
     root = np.sqrt(z - upper) * np.sqrt(z - lower)
     a = z - variance * (1.0 - ratio)
     plus, minus = a + root, root - a
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # np.where evaluates both forms; only the discarded one can divide by ~0 or overflow.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         stable = np.where(np.abs(plus) >= np.abs(minus), -2.0 / plus, minus / (2.0 * variance * ratio * z))
     return stable
 

@@ -28,6 +28,10 @@ from solvers._results import Diagnostics
 from solvers.activations import Activation, _as_activation, expected_kernel
 from solvers.exceptions import ConvergenceError, InvalidParameterError
 
+#: Smallest ridge penalty accepted: below it n·γ is subnormal and δ = κ/(nγ)·… overflows; such a γ
+#: is numerically the ridgeless limit.
+MIN_RIDGE_PENALTY = 1e-300
+
 __all__ = [
     "DeterministicEquivalent",
     "EffectiveRidge",
@@ -158,6 +162,10 @@ def _validate_grid(name: str, values: Any, *, integer: bool) -> np.ndarray:
         raise InvalidParameterError(name, f"`{name}` must contain only finite values.")
     if np.any(arr <= 0):
         raise InvalidParameterError(name, f"`{name}` must be > 0, got {float(arr[arr <= 0][0])!r}.")
+    if name == "ridge_penalty" and np.any(arr < MIN_RIDGE_PENALTY):
+        raise InvalidParameterError(
+            name, f"`{name}` must be >= {MIN_RIDGE_PENALTY:g} (below, n·γ is subnormal), got {float(arr.min())!r}."
+        )
     if integer and np.any(arr != np.round(arr)):
         raise InvalidParameterError(name, f"`{name}` must contain integers, got {float(arr[arr != np.round(arr)][0])!r}.")
     return arr
@@ -202,6 +210,8 @@ def solve_effective_ridge(
         arr = np.asarray(value, dtype=np.float64)
         if not np.all(np.isfinite(arr)) or np.any(arr <= 0) or arr.size == 0:
             raise InvalidParameterError(name, f"`{name}` must be finite and > 0.")
+        if name == "ridge_penalty" and np.any(arr < MIN_RIDGE_PENALTY):
+            raise InvalidParameterError(name, f"`{name}` must be >= {MIN_RIDGE_PENALTY:g} (below, n·γ is subnormal).")
         arrays.append(arr)
     try:
         nn_b, gg_b = np.broadcast_arrays(*arrays)
@@ -222,8 +232,11 @@ def _effective_ridge(lam, nn, gg, shape) -> EffectiveRidge:
             residual=diag.residual,
         )
     frac = lam[None, :] / (lam[None, :] + kappa[:, None])
-    delta = kappa / (n * gg) * frac.sum(axis=1)
-    ntrace = kappa / gg * (1.0 / (lam[None, :] + kappa[:, None])).mean(axis=1)
+    # δ ≈ κ/(nγ) and (1/n) tr Q̄ ≈ 1/γ exceed the float range only for γ near 1e-300 with data far out
+    # of the theorem's scale; they are then +inf, which the service reports as null, not an error.
+    with np.errstate(over="ignore"):
+        delta = kappa / (n * gg) * frac.sum(axis=1)
+        ntrace = kappa / gg * (1.0 / (lam[None, :] + kappa[:, None])).mean(axis=1)
     return EffectiveRidge(kappa.reshape(shape), delta.reshape(shape), ntrace.reshape(shape), diag)
 
 
@@ -332,6 +345,10 @@ def deterministic_equivalent(
     x, _ = _inputs(x, None)
     n_neurons = v.positive_int("n_neurons", n_neurons)
     ridge_penalty = v.positive("ridge_penalty", ridge_penalty)
+    if ridge_penalty < MIN_RIDGE_PENALTY:
+        raise InvalidParameterError(
+            "ridge_penalty", f"`ridge_penalty` must be >= {MIN_RIDGE_PENALTY:g} (below, n·γ is subnormal), got {ridge_penalty!r}."
+        )
     kern = expected_kernel(activation=activation, x=x)
     lam = _clean_spectrum(np.linalg.eigvalsh(kern.kernel))
     warnings = regime_warnings(x=x, activation=activation)
@@ -657,6 +674,7 @@ def _test_at(sd: SpectralData, nn: np.ndarray, log_g: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         _, test = _mse(sd, nn, g, kappa)
     return np.where(np.isfinite(test), test, np.inf)
+
 
 
 def _optimise(sd: SpectralData, nn: np.ndarray, gg: np.ndarray, grid_test: np.ndarray | None = None) -> OptimalRidge:

@@ -477,3 +477,16 @@ def test_spectral_data_zeroes_null_directions():
     sd = spectral_data(activation="linear", x=data.x, y=data.y, x_test=data.x_test, y_test=data.y_test)
     assert np.count_nonzero(sd.eigenvalues) == 16
     assert np.all(sd.projected_cross[sd.eigenvalues == 0] == 0.0)
+
+
+def test_subnormal_ridge_penalty_is_refused_and_the_smallest_allowed_works():
+    # Found by fuzzing the HTTP endpoint: γ = 5e-324 made n·γ subnormal (overflow in δ, log(0) in the
+    # γ* bracket). The domain is γ ≥ 1e-300, where everything stays finite.
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((8, 4)) / 2.0
+    y = np.sign(x[:, 0])
+    with pytest.raises(InvalidParameterError, match="ridge_penalty"):
+        random_features_ridge(activation="relu", x=x, y=y, x_test=x, y_test=y, n_neurons=[4], ridge_penalty=[5e-324])
+    result = random_features_ridge(activation="relu", x=x, y=y, x_test=x, y_test=y, n_neurons=[4], ridge_penalty=[1e-300])
+    low, high = result.optimal.bounds
+    assert 0.0 < low < high and np.isfinite(result.optimal.best_test_mse)
