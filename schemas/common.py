@@ -19,10 +19,15 @@ from schemas._base import RequestModel, ResponseModel
 MAX_POINTS = 100_000
 MAX_COUNT = 10**9
 MAX_RATIO = 1e6
+# Ratios are p/n of real problems; 1e-12 keeps 1/c and every intermediate of the laws in range
+# (fuzzing found c = 5e-324 overflowing the gram transform's z/c).
+MIN_RATIO = 1e-12
+# Grid ends and complex points: far beyond any spectrum, and (stop − start)/(num − 1) or z/c never overflow.
+MAX_COORDINATE = 1e100
 
 Ratio = Annotated[
     float,
-    Field(gt=0, le=MAX_RATIO, description="Aspect ratio c = p/n (features per sample).", examples=[0.5]),
+    Field(ge=MIN_RATIO, le=MAX_RATIO, description="Aspect ratio c = p/n (features per sample), 1e-12 ≤ c ≤ 1e6.", examples=[0.5]),
 ]
 Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 Variance = Annotated[float, Field(gt=0, le=1e12, description="Variance σ² of the entries of X.", examples=[1.0])]
@@ -31,8 +36,8 @@ Variance = Annotated[float, Field(gt=0, le=1e12, description="Variance σ² of t
 class Grid(RequestModel):
     """`num` points from `start` to `stop` inclusive, evenly spaced on a linear or a log scale."""
 
-    start: float = Field(description="First point.", examples=[0.0])
-    stop: float = Field(description="Last point (included).", examples=[3.0])
+    start: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE, description="First point.", examples=[0.0])
+    stop: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE, description="Last point (included).", examples=[3.0])
     num: int = Field(ge=1, le=MAX_POINTS, description="Number of points (capped by the service setting `max_points`).", examples=[200])
     scale: Literal["linear", "log"] = Field(
         default="linear",
@@ -119,8 +124,8 @@ class PointsMixin(RequestModel):
 class ComplexNumber(RequestModel):
     """A complex number z = re + i·im."""
 
-    re: float = Field(description="Real part.", examples=[1.0])
-    im: float = Field(description="Imaginary part.", examples=[0.5])
+    re: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE, description="Real part.", examples=[1.0])
+    im: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE, description="Imaginary part.", examples=[0.5])
 
 
 class ComplexValue(ResponseModel):

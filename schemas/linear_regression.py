@@ -12,6 +12,7 @@ from schemas._base import RequestModel, ResponseModel
 from schemas.common import (
     MAX_POINTS,
     MAX_RATIO,
+    MIN_RATIO,
     Count,
     Grid,
     Population,
@@ -74,8 +75,8 @@ class LinearRidgeRequest(RequestModel):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         check_one_form_of_dimensions(self.ratio, self.n_features, self.n_samples)
-        if isinstance(self.ratio, Grid) and not (0 < self.ratio.start and self.ratio.stop <= MAX_RATIO):
-            raise PydanticCustomError("ratio_grid_domain", "`ratio` grid must lie in (0, {cap}]", {"cap": MAX_RATIO})
+        if isinstance(self.ratio, Grid) and not (MIN_RATIO <= self.ratio.start and self.ratio.stop <= MAX_RATIO):
+            raise PydanticCustomError("ratio_grid_domain", "`ratio` grid must lie in [{low}, {cap}]", {"low": MIN_RATIO, "cap": MAX_RATIO})
         if isinstance(self.ridge_penalty, Grid) and self.ridge_penalty.start < 0:
             raise PydanticCustomError("penalty_grid_domain", "`ridge_penalty` grid must start at a value >= 0")
         if self.signal_weights is not None:

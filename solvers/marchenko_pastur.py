@@ -216,7 +216,8 @@ def _covariance_density(x: np.ndarray, *, ratio: float, variance: float) -> np.n
     # full relative accuracy up to the edges; outside the support it is 0 and so is the density.
     span = np.maximum(upper - x, 0.0) * np.maximum(x - lower, 0.0)
     density = np.zeros_like(x)
-    np.divide(np.sqrt(span), (2.0 * np.pi * variance * ratio) * x, out=density, where=span > 0.0)
+    with np.errstate(over="ignore"):  # the denominator may overflow only at far-away x, where span = 0
+        np.divide(np.sqrt(span), (2.0 * np.pi * variance * ratio) * x, out=density, where=span > 0.0)
     return density
 
 
