@@ -464,29 +464,17 @@ def _python_load(url: str, body: bytes, seconds: float, workdir: str) -> dict:
 
 def _handler_breakdown(body: bytes) -> str:
     """In-process cost of the endpoint's parts (parse/validate, solver, response), for the notes."""
-    from schemas.spectra import MarchenkoPasturRequest, MarchenkoPasturResponse
-    from service import serialize
+    from schemas.spectra import MarchenkoPasturRequest
+    from service.routers.spectra import marchenko_pastur_arguments, marchenko_pastur_response
     from solvers.marchenko_pastur import marchenko_pastur
 
+    # The route's own steps, timed separately (the same functions the route calls).
     request = MarchenkoPasturRequest.model_validate_json(body)
-    kwargs = dict(
-        ratio=request.aspect_ratio, variance=request.variance, matrix=request.matrix, x=request.points,
-        n_moments=request.n_moments, stieltjes_at=[complex(z.re, z.im) for z in request.stieltjes_at],
-    )  # fmt: skip
+    kwargs = marchenko_pastur_arguments(request)
     result = marchenko_pastur(**kwargs)
 
     def respond() -> bytes:
-        return MarchenkoPasturResponse(
-            support=serialize.interval(result.support_lower, result.support_upper),
-            atom=serialize.atom(result.atom_location, result.atom_mass),
-            x=serialize.floats(result.x),
-            density=serialize.floats(result.density),
-            cdf=serialize.floats(result.cdf),
-            moments=serialize.floats(result.moments),
-            stieltjes=serialize.stieltjes_values(result.stieltjes_at, result.stieltjes),
-            notes=list(result.notes),
-            provenance=serialize.provenance(result.reference),
-        ).model_dump_json().encode()
+        return marchenko_pastur_response(result).model_dump_json().encode()
 
     samples = h.interleaved_timings(
         {

@@ -17,7 +17,7 @@ from service import serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
-from solvers.marchenko_pastur import marchenko_pastur
+from solvers.marchenko_pastur import MarchenkoPasturSpectrum, marchenko_pastur
 from solvers.sample_covariance import sample_covariance_spectrum
 from solvers.spiked_covariance import spiked_covariance
 
@@ -37,16 +37,24 @@ async def marchenko_pastur_spectrum(
     Marchenko & Pastur (1967); shared/spec/linear.md §1.
     """
     check_cap(field="grid.num" if request.grid else "x", size=request.n_points, cap=settings.max_points, what="points")
-    result = await compute(
-        marchenko_pastur,
-        cost=request.n_points,
-        ratio=request.aspect_ratio,
-        variance=request.variance,
-        matrix=request.matrix,
-        x=request.points,
-        n_moments=request.n_moments,
-        stieltjes_at=[complex(z.re, z.im) for z in request.stieltjes_at],
-    )
+    result = await compute(marchenko_pastur, cost=request.n_points, **marchenko_pastur_arguments(request))
+    return marchenko_pastur_response(result)
+
+
+def marchenko_pastur_arguments(request: MarchenkoPasturRequest) -> dict:
+    """The solver's keyword arguments for a request (also used by the HTTP benchmark)."""
+    return {
+        "ratio": request.aspect_ratio,
+        "variance": request.variance,
+        "matrix": request.matrix,
+        "x": request.points,
+        "n_moments": request.n_moments,
+        "stieltjes_at": [complex(z.re, z.im) for z in request.stieltjes_at],
+    }
+
+
+def marchenko_pastur_response(result: MarchenkoPasturSpectrum) -> MarchenkoPasturResponse:
+    """The response body for a solver result (also used by the HTTP benchmark)."""
     return MarchenkoPasturResponse(
         support=serialize.interval(result.support_lower, result.support_upper),
         atom=serialize.atom(result.atom_location, result.atom_mass),
