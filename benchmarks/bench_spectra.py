@@ -392,19 +392,9 @@ HTTP_MAX_REQUESTS = 200_000  # bound for the Python load generator (wrk is bound
 
 def http_body() -> bytes:
     """The request schema's own example (grid of 7 points, 4 moments, one Stieltjes point)."""
-    try:
-        from schemas.spectra import MarchenkoPasturRequest
+    from schemas.spectra import MarchenkoPasturRequest
 
-        example = MarchenkoPasturRequest.model_config["json_schema_extra"]["examples"][0]
-    except Exception:  # noqa: BLE001 - fall back to the documented example
-        example = {
-            "ratio": 0.5,
-            "variance": 1.0,
-            "matrix": "covariance",
-            "grid": {"start": 0.0, "stop": 3.0, "num": 7},
-            "n_moments": 4,
-            "stieltjes_at": [{"re": 1.0, "im": 0.5}],
-        }
+    example = MarchenkoPasturRequest.model_config["json_schema_extra"]["examples"][0]
     return json.dumps(example).encode()
 
 

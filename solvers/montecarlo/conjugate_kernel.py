@@ -18,6 +18,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 from solvers import _validation as v
 from solvers.activations import Activation, _as_activation, activation_moments
 from solvers.exceptions import InvalidParameterError
+from solvers.montecarlo._statistics import mean_and_standard_error
 from solvers.one_step_gradient import DISCONTINUOUS
 
 __all__ = ["ConjugateKernelSimulation", "OneStepGradientSimulation", "simulate_conjugate_kernel", "simulate_one_step_gradient"]
@@ -27,14 +28,6 @@ REFERENCE_CK = (
     "spec ck_spectrum.md §3-§4"
 )
 REFERENCE_ONE_STEP = "Direct simulation of one full gradient step; limit in Ba et al. (2022), talk eq. (21); spec ck_spectrum.md §5"
-
-
-def _mean_and_se(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    trials = values.shape[0]
-    mean = values.mean(axis=0)
-    if trials < 2:
-        return mean, np.zeros_like(mean)
-    return mean, values.std(axis=0, ddof=1) / np.sqrt(trials)
 
 
 def _draw(rng: np.random.Generator, shape: tuple[int, int], law: str, axis: int, variance: float) -> np.ndarray:
@@ -162,7 +155,7 @@ def simulate_conjugate_kernel(
             op = LinearOperator((small, small), matvec=matvec, dtype=np.float64)
             values = eigsh(op, k=n_top, which="LA", v0=gen.standard_normal(small), return_eigenvectors=False)
             tops[t] = np.sort(values)[::-1]
-    mean, se = _mean_and_se(tops)
+    mean, se = mean_and_standard_error(tops)
     return ConjugateKernelSimulation(spectra, tops, mean, se, matrix, n, p, big_n, trials)
 
 
@@ -281,6 +274,6 @@ def simulate_one_step_gradient(
                 right /= np.linalg.norm(right)
             tops[t, k] = np.sqrt(max(val[0], 0.0))
             aligns[t, k] = float(right @ star) ** 2
-    mean, se = _mean_and_se(tops)
-    amean, ase = _mean_and_se(aligns)
+    mean, se = mean_and_standard_error(tops)
+    amean, ase = mean_and_standard_error(aligns)
     return OneStepGradientSimulation(eta, tops, aligns, slopes, mean, se, amean, ase)

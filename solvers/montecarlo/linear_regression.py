@@ -21,6 +21,7 @@ import numpy as np
 from solvers._validation import finite_array, non_negative, positive_int, rng_from
 from solvers.exceptions import InvalidParameterError
 from solvers.linear_regression import _spectrum
+from solvers.montecarlo._statistics import mean_and_standard_error
 
 REFERENCE = (
     "Exact conditional (given X) bias, variance and training error of ridge / min-norm least "
@@ -202,11 +203,8 @@ def simulate_ridge_regression(
     bias, variance, train = samples
     risk = bias + variance
 
-    def mean_se(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return values.mean(axis=0), values.std(axis=0, ddof=1) / np.sqrt(trials)
-
     (b_mean, b_se), (v_mean, v_se), (r_mean, r_se), (t_mean, t_se) = map(
-        mean_se, (bias, variance, risk, train)
+        mean_and_standard_error, (bias, variance, risk, train)
     )
     seed_seq = getattr(generator.bit_generator, "seed_seq", None)
     entropy = getattr(seed_seq, "entropy", None)

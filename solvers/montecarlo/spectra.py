@@ -17,6 +17,7 @@ import scipy.linalg
 
 from solvers._validation import finite_array, positive, positive_int, rng_from
 from solvers.exceptions import InvalidParameterError
+from solvers.montecarlo._statistics import mean_and_standard_error
 
 Matrix = Literal["covariance", "gram"]
 
@@ -28,15 +29,6 @@ REFERENCE_SPIKED = (
     "Direct simulation of the spiked model Σ = σ²(I + Σ ℓ_k e_k e_kᵀ); limits in Baik & Silverstein "
     "(2006) Thm 1.1 and Paul (2007) Thm 4; shared/spec/linear.md §3, §6"
 )
-
-
-def _mean_and_se(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean over axis 0 and its standard error (sample std / √trials; 0 for one trial)."""
-    trials = values.shape[0]
-    mean = values.mean(axis=0)
-    if trials < 2:
-        return mean, np.zeros_like(mean)
-    return mean, values.std(axis=0, ddof=1) / np.sqrt(trials)
 
 
 def ks_distance(eigenvalues, cdf: Callable[[np.ndarray], np.ndarray]) -> float:
@@ -171,13 +163,13 @@ class SpectrumSimulation:
         per_trial = np.stack(
             [np.searchsorted(row, xv, side="right") / row.size for row in self.eigenvalues]
         )
-        return _mean_and_se(per_trial)
+        return mean_and_standard_error(per_trial)
 
     def moments(self, n_moments: int = 4) -> tuple[np.ndarray, np.ndarray]:
         """Means and standard errors of (1/dim) tr Mᵏ, k = 1..n_moments (spec §1.3 / §2)."""
         k = np.arange(1, positive_int("n_moments", n_moments) + 1)
         per_trial = np.mean(self.eigenvalues[:, :, None] ** k, axis=1)
-        return _mean_and_se(per_trial)
+        return mean_and_standard_error(per_trial)
 
     def stieltjes(self, z) -> tuple[np.ndarray, np.ndarray]:
         """Means and standard errors of (1/dim) Σ 1/(λ − z) (complex; SE per real/imag part)."""
@@ -185,8 +177,8 @@ class SpectrumSimulation:
         if np.any(zz.imag == 0) and np.any(np.isin(zz.real, self.eigenvalues)):
             raise InvalidParameterError("z", "`z` must not coincide with a sample eigenvalue.")
         per_trial = np.mean(1.0 / (self.eigenvalues[:, :, None] - zz), axis=1)
-        mean, se_re = _mean_and_se(per_trial.real)
-        mean_im, se_im = _mean_and_se(per_trial.imag)
+        mean, se_re = mean_and_standard_error(per_trial.real)
+        mean_im, se_im = mean_and_standard_error(per_trial.imag)
         return mean + 1j * mean_im, se_re + 1j * se_im
 
     def ks_distances(self, cdf: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
@@ -376,9 +368,9 @@ def simulate_spiked_covariance(
         target = z[:k]  # rows of Z are Zᵀ e_j
         target = target / np.linalg.norm(target, axis=1, keepdims=True)
         side[i] = np.einsum("nj,jn->j", v_hat, target) ** 2
-    e_mean, e_se = _mean_and_se(eig)
-    a_mean, a_se = _mean_and_se(align)
-    s_mean, s_se = _mean_and_se(side)
+    e_mean, e_se = mean_and_standard_error(eig)
+    a_mean, a_se = mean_and_standard_error(align)
+    s_mean, s_se = mean_and_standard_error(side)
     for array in (ell, eig, align, side, e_mean, e_se, a_mean, a_se, s_mean, s_se):
         array.setflags(write=False)
     return SpikedCovarianceSimulation(
