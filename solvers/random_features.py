@@ -441,6 +441,13 @@ def spectral_data(
     Thm. 2–3 evaluated spectrally).
     """
     activation = _as_activation(activation)
+    x, y, x_test, y_test = _training_data(x, y, x_test, y_test)
+    kern = expected_kernel(activation=activation, x=x, x_test=x_test)
+    return _spectral(kern.kernel, kern.cross_kernel, kern.test_diagonal, y, y_test, kern.error_bound)
+
+
+def _training_data(x, y, x_test, y_test) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validated training and test arrays (rows = samples; y as 2-D columns of outputs)."""
     x, x_test = _inputs(x, x_test)
     if x_test is None:
         raise InvalidParameterError("x_test", "`x_test` is required.")
@@ -450,8 +457,7 @@ def spectral_data(
         raise InvalidParameterError(
             "y_test", f"`y_test` must have {y.shape[1]} output(s) like `y`, got {y_test.shape[1]}."
         )
-    kern = expected_kernel(activation=activation, x=x, x_test=x_test)
-    return _spectral(kern.kernel, kern.cross_kernel, kern.test_diagonal, y, y_test, kern.error_bound)
+    return x, y, x_test, y_test
 
 
 def _spectral(kernel, cross, test_diag, y, y_test, error_bound: float = 0.0) -> SpectralData:

@@ -19,7 +19,7 @@ from scipy import linalg
 from solvers._validation import positive_int, rng_from
 from solvers.activations import Activation, _as_activation
 from solvers.exceptions import InvalidParameterError
-from solvers.random_features import _inputs, _targets, _validate_grid
+from solvers.random_features import _training_data, _validate_grid
 
 REFERENCE = (
     "Direct simulation of the random-features ridge regression of Louart, Liao & Couillet "
@@ -155,13 +155,7 @@ def simulate_random_features_ridge(
     :func:`solvers.random_features.random_features_ridge` (spec §4 for measured agreement).
     """
     activation = _as_activation(activation)
-    x, x_test = _inputs(x, x_test)
-    if x_test is None:
-        raise InvalidParameterError("x_test", "`x_test` is required.")
-    y = _targets("y", y, x.shape[0], "x")
-    y_test = _targets("y_test", y_test, x_test.shape[0], "x_test")
-    if y_test.shape[1] != y.shape[1]:
-        raise InvalidParameterError("y_test", f"`y_test` must have {y.shape[1]} output(s) like `y`.")
+    x, y, x_test, y_test = _training_data(x, y, x_test, y_test)
     n_neurons = positive_int("n_neurons", n_neurons)
     gammas = _validate_grid("ridge_penalty", ridge_penalty, integer=False)
     trials = positive_int("trials", trials)
