@@ -14,7 +14,8 @@ from pydantic_core import PydanticCustomError
 
 from schemas._base import RequestModel, ResponseModel
 from schemas.common import Atom, Count, DimensionsMixin, Interval, PointsMixin, Provenance, one_or_many
-from schemas.random_features import ActivationSpec, NeuronsPerSample
+from schemas.activations import ActivationSpec
+from schemas.random_features import NeuronsPerSample
 
 Distribution = Literal["gaussian", "rademacher", "spherical"]
 LearningRate = Annotated[float, Field(ge=0, le=1e6, description="Step size η ≥ 0.")]

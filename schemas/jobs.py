@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from schemas._base import RequestModel, ResponseModel
 from schemas.problem import Problem
@@ -36,33 +36,13 @@ class SimulationSize(RequestModel):
     )
 
 
-class SimulationRequest(RequestModel):
-    """Submit a Monte Carlo check of one prediction."""
+class SimulationRequestBase(RequestModel):
+    """What every simulation request has besides `kind` and `params`.
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "kind": "marchenko_pastur",
-                    "params": {"ratio": 0.5, "variance": 1.0, "matrix": "covariance", "x": [1.0], "n_moments": 3},
-                    "trials": 20,
-                    "seed": 12345,
-                    "size": {"n_samples": 100},
-                }
-            ]
-        }
-    )
+    The service derives one request model per kind from it (``service/jobs/kinds.py``), whose
+    `kind` is that kind's name and whose `params` is that prediction's request model.
+    """
 
-    kind: str = Field(
-        min_length=1,
-        max_length=64,
-        description="Which prediction to check, e.g. `marchenko_pastur`; `GET /v1/simulations/kinds` lists them.",
-        examples=["marchenko_pastur"],
-    )
-    params: dict[str, Any] = Field(
-        description="The request body of that prediction (validated by its schema; errors name `params.<field>`).",
-        examples=[{"ratio": 0.5, "variance": 1.0, "x": [1.0]}],
-    )
     trials: int = Field(
         ge=1,
         le=MAX_TRIALS,

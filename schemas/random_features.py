@@ -19,6 +19,7 @@ from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from schemas._base import RequestModel, ResponseModel
+from schemas.activations import MAX_VALUE, ActivationName, ActivationSpec  # noqa: F401  (re-exported)
 from schemas.common import MAX_COUNT, MAX_POINTS, Grid, Interval, Provenance, kind_union, one_or_many
 
 # Hard caps of the contract (the service's settings can only lower the sizes it accepts).
@@ -26,13 +27,8 @@ MAX_ROWS = 20_000
 MAX_COLUMNS = 100_000
 MAX_DATA_ENTRIES = 10_000_000
 MAX_KERNEL_ENTRIES = 4_000_000
-MAX_VALUE = 1e6
 MAX_CLASSES = 100
 
-ActivationName = Literal[
-    "linear", "relu", "abs", "leaky_relu", "quadratic", "erf", "sign", "step", "cos", "sin", "gaussian",
-    "tanh", "sigmoid", "gelu", "softplus", "swish",
-]
 Entry = Annotated[float, Field(ge=-MAX_VALUE, le=MAX_VALUE)]
 Matrix = Annotated[list[Annotated[list[Entry], Field(min_length=1, max_length=MAX_COLUMNS)]], Field(min_length=1, max_length=MAX_ROWS)]
 Targets = list[Entry] | list[Annotated[list[Entry], Field(min_length=1, max_length=1_000)]]
@@ -42,42 +38,6 @@ NeuronsPerSample = Annotated[float, Field(gt=0, le=1e6, description="N/n, neuron
 # 5e-324); such a γ is numerically the ridgeless limit anyway.
 MIN_RIDGE_PENALTY = 1e-300
 RidgePenalty = Annotated[float, Field(ge=MIN_RIDGE_PENALTY, le=1e12, description="Ridge penalty γ, 1e-300 ≤ γ ≤ 1e12.")]
-
-_PARAMETERS = {"leaky_relu": ("negative_slope",), "quadratic": ("a", "b", "c")}
-
-
-class ActivationSpec(RequestModel):
-    """An entrywise activation σ of the catalogue and its parameters, e.g. `{"name": "leaky_relu", "negative_slope": 0.1}`."""
-
-    name: ActivationName = Field(
-        description="σ: closed-form kernels `linear`, `relu`, `abs`, `leaky_relu` (max(t,0) + α min(t,0)), "
-        "`quadratic` (a t² + b t + c), `erf`, `sign`, `step` (1_{t>0}), `cos`, `sin`, `gaussian` (exp(−t²/2)); "
-        "Hermite-series kernels (error bound reported) `tanh`, `sigmoid`, `gelu` (t Φ(t)), `softplus`, `swish` (t·sigmoid(t)).",
-        examples=["relu"],
-    )
-    negative_slope: float | None = Field(
-        default=None, ge=-MAX_VALUE, le=MAX_VALUE,
-        description="α, slope for t < 0 of `leaky_relu` only (default 0.01).", examples=[0.1],
-    )
-    a: float | None = Field(default=None, ge=-MAX_VALUE, le=MAX_VALUE, description="Coefficient a of t² for `quadratic` only (default 1).", examples=[1.0])
-    b: float | None = Field(default=None, ge=-MAX_VALUE, le=MAX_VALUE, description="Coefficient b of t for `quadratic` only (default 0).", examples=[0.0])
-    c: float | None = Field(default=None, ge=-MAX_VALUE, le=MAX_VALUE, description="Constant c for `quadratic` only (default 0).", examples=[0.0])
-
-    @model_validator(mode="after")
-    def _parameters_of_this_activation(self) -> Self:
-        allowed = _PARAMETERS.get(self.name, ())
-        for field in ("negative_slope", "a", "b", "c"):
-            if getattr(self, field) is not None and field not in allowed:
-                raise PydanticCustomError(
-                    "unexpected_parameter", "`{field}` is not a parameter of activation '{name}'",
-                    {"field": field, "name": self.name},
-                )
-        return self
-
-    def parameters(self) -> dict[str, float]:
-        """The parameters that were given (the solver fills in the defaults)."""
-        return {k: getattr(self, k) for k in _PARAMETERS.get(self.name, ()) if getattr(self, k) is not None}
-
 
 def _rectangular(rows: list[list[float]], field: str) -> None:
     width = len(rows[0])

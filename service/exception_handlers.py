@@ -21,6 +21,22 @@ logger = logging.getLogger("rmt_service")
 _BACKTICKED = re.compile(r"`([A-Za-z_][\w.]*)`")
 
 
+#: Solver exception -> (problem type, title), for the HTTP handlers below and for failed simulation jobs.
+SOLVER_PROBLEMS: dict[type[Exception], tuple[ProblemType, str]] = {
+    InvalidParameterError: (ProblemType.INVALID_PARAMETER, "Parameter outside the formula's domain"),
+    DivergentLimitError: (ProblemType.DIVERGENT_LIMIT, "The limit does not exist"),
+    ConvergenceError: (ProblemType.DID_NOT_CONVERGE, "The solver did not converge"),
+}
+
+
+def solver_problem(exc: BaseException, *, instance: str) -> Problem | None:
+    """The 422 problem of a solver exception (its message as the detail), or ``None`` for any other exception."""
+    for cls, (type_, title) in SOLVER_PROBLEMS.items():
+        if isinstance(exc, cls):
+            return Problem(type=type_, title=title, status=422, detail=str(getattr(exc, "message", exc)), instance=instance)
+    return None
+
+
 class LimitExceededError(Exception):
     """A request is valid but larger than this deployment accepts synchronously (a setting)."""
 
@@ -86,14 +102,14 @@ def _single_field_problem(
 
 async def _invalid_parameter(request: Request, exc: InvalidParameterError) -> JSONResponse:
     return _single_field_problem(
-        request, type_=ProblemType.INVALID_PARAMETER, title="Parameter outside the formula's domain",
+        request, type_=SOLVER_PROBLEMS[InvalidParameterError][0], title=SOLVER_PROBLEMS[InvalidParameterError][1],
         field=exc.parameter, rule="domain", message=exc.message,
     )
 
 
 async def _divergent_limit(request: Request, exc: DivergentLimitError) -> JSONResponse:
     return _single_field_problem(
-        request, type_=ProblemType.DIVERGENT_LIMIT, title="The limit does not exist",
+        request, type_=SOLVER_PROBLEMS[DivergentLimitError][0], title=SOLVER_PROBLEMS[DivergentLimitError][1],
         field=exc.parameter, rule="divergent_limit", message=exc.message,
     )
 
@@ -106,10 +122,11 @@ async def _limit_exceeded(request: Request, exc: LimitExceededError) -> JSONResp
 
 
 async def _did_not_converge(request: Request, exc: ConvergenceError) -> JSONResponse:
+    type_, title = SOLVER_PROBLEMS[ConvergenceError]
     return problem_response(
         status=422,
-        type_=ProblemType.DID_NOT_CONVERGE,
-        title="The solver did not converge",
+        type_=type_,
+        title=title,
         detail=f"{exc.message} (iterations: {exc.iterations}, residual: {exc.residual:.3g})",
         instance=request.url.path,
     )

@@ -308,15 +308,12 @@ def make_activation(name: str, **parameters: float) -> Activation:
     return Activation(name=name, parameters=tuple(sorted(values.items())))
 
 
-def _as_activation(activation: Activation | str | Mapping[str, Any]) -> Activation:
+def as_activation(activation: Activation | str) -> Activation:
+    """An :class:`Activation`, or the catalogue activation of that name with its default parameters."""
     if isinstance(activation, Activation):
         return activation
     if isinstance(activation, str):
         return make_activation(activation)
-    if isinstance(activation, Mapping):
-        params = dict(activation)
-        name = params.pop("name", None)
-        return make_activation(name, **params)
     raise InvalidParameterError("activation", f"`activation` must be an Activation, got {type(activation).__name__}.")
 
 
@@ -474,7 +471,7 @@ class ExpectedKernel:
 
 
 def _expected_kernel_iv(activation, x, x_test, method, tolerance):
-    activation = _as_activation(activation)
+    activation = as_activation(activation)
     x = v.finite_array("x", x, ndim=2)
     if x.shape[0] < 1 or x.shape[1] < 1:
         raise InvalidParameterError("x", f"`x` must have at least one row and one column, got shape {x.shape}.")
@@ -511,7 +508,7 @@ def _correlation(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 def expected_kernel(
     *,
-    activation: Activation | str | Mapping[str, Any],
+    activation: Activation | str,
     x: np.ndarray,
     x_test: np.ndarray | None = None,
     method: str = "auto",
@@ -657,7 +654,7 @@ class ActivationMoments:
 
 
 def activation_moments(
-    *, activation: Activation | str | Mapping[str, Any], method: str = "auto"
+    *, activation: Activation | str, method: str = "auto"
 ) -> ActivationMoments:
     """Gaussian moments E[σ], E[σ²], E[σ'] = E[ξσ], E[(ξ²−1)σ] of an activation.
 
@@ -680,7 +677,7 @@ def activation_moments(
     Ann. Appl. Probab., Sec. 3.3 (and spec random_features.md §1, §1.1 for the trapezoid rule,
     whose error on these analytic integrands is below 1e-15, spec §1.1 table).
     """
-    activation = _as_activation(activation)
+    activation = as_activation(activation)
     entry = _CATALOGUE[activation.name]
     if method not in ("auto", "closed_form", "quadrature"):
         raise InvalidParameterError("method", f"`method` must be 'auto', 'closed_form' or 'quadrature', got {method!r}.")

@@ -19,10 +19,9 @@ continuation in Im z (spec §3 "Root selection").
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from numpy.polynomial import Chebyshev
@@ -31,7 +30,7 @@ from scipy import optimize
 
 from solvers import _validation as v
 from solvers._results import Diagnostics
-from solvers.activations import Activation, _as_activation, activation_moments
+from solvers.activations import Activation, as_activation, activation_moments
 from solvers.exceptions import InvalidParameterError
 
 __all__ = [
@@ -115,7 +114,7 @@ class CKActivationConstants:
     error_bound: float
 
 
-def ck_activation_constants(*, activation: Activation | str | Mapping[str, Any]) -> CKActivationConstants:
+def ck_activation_constants(*, activation: Activation | str) -> CKActivationConstants:
     """θ1 = Var σ(ξ), θ2 = (E σ'(ξ))², κ = E[(ξ² − 1)σ(ξ)] for ξ ~ N(0, 1).
 
     Parameters
@@ -552,7 +551,7 @@ class ConjugateKernelSpectrum:
 
 
 def _iv(activation, ratio, neurons_per_sample, matrix, x, weight_distribution, data_distribution, n_neurons):
-    activation = _as_activation(activation)
+    activation = as_activation(activation)
     phi = v.positive("ratio", ratio)
     r = v.positive("neurons_per_sample", neurons_per_sample)
     if matrix not in ("gram", "features"):
@@ -666,7 +665,7 @@ def _outliers(law, constants, weight_distribution, data_distribution, centred_by
 
 def conjugate_kernel_spectrum(
     *,
-    activation: Activation | str | Mapping[str, Any],
+    activation: Activation | str,
     ratio: float,
     neurons_per_sample: float,
     matrix: Matrix = "gram",

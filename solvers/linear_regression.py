@@ -62,7 +62,7 @@ _DIVERGENT_NOTE = (
 
 
 @dataclass(frozen=True, slots=True)
-class _Spectrum:
+class PopulationSpectrum:
     """Validated population spectrum (``isotropic`` when Σ = I)."""
 
     eigenvalues: np.ndarray
@@ -187,14 +187,14 @@ def _distribution(name: str, values, size: int, *, strictly_positive: bool) -> n
     return array / total
 
 
-def _spectrum(eigenvalues, weights, signal_weights) -> _Spectrum:
+def population_spectrum(eigenvalues, weights, signal_weights) -> PopulationSpectrum:
     """Validate (eigenvalues, weights, signal_weights); Σ = I when ``eigenvalues`` is None."""
     if eigenvalues is None:
         for name, value in (("weights", weights), ("signal_weights", signal_weights)):
             if value is not None:
                 raise InvalidParameterError(name, f"`{name}` requires `eigenvalues` (Σ = I when they are omitted).")
         one = np.ones(1)
-        return _Spectrum(one, one, one, True)
+        return PopulationSpectrum(one, one, one, True)
     t = _grid("eigenvalues", eigenvalues, allow_zero=False)
     w = np.full(t.size, 1.0 / t.size) if weights is None else _distribution(
         "weights", weights, t.size, strictly_positive=True
@@ -202,7 +202,7 @@ def _spectrum(eigenvalues, weights, signal_weights) -> _Spectrum:
     b = w if signal_weights is None else _distribution(
         "signal_weights", signal_weights, t.size, strictly_positive=False
     )
-    return _Spectrum(t, w, b, False)
+    return PopulationSpectrum(t, w, b, False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -231,7 +231,7 @@ def _kappa_isotropic(gamma: np.ndarray, lam: np.ndarray) -> tuple[np.ndarray, np
 
 
 def _kappa_general(
-    gamma: np.ndarray, lam: np.ndarray, spectrum: _Spectrum
+    gamma: np.ndarray, lam: np.ndarray, spectrum: PopulationSpectrum
 ) -> tuple[np.ndarray, np.ndarray, Diagnostics]:
     """κ and λ/κ for a discrete spectrum, all points at once (spec §4.4, §4.6).
 
@@ -321,7 +321,7 @@ class _Risk:
 
 
 def _risk(
-    gamma: np.ndarray, lam: np.ndarray, spectrum: _Spectrum, r2: float, s2: float
+    gamma: np.ndarray, lam: np.ndarray, spectrum: PopulationSpectrum, r2: float, s2: float
 ) -> _Risk:
     """Bias, variance, training error and κ on broadcast (gamma, lam) arrays (no validation)."""
     gamma, lam = np.broadcast_arrays(np.asarray(gamma, float), np.asarray(lam, float))
@@ -417,7 +417,7 @@ def ridge_regression_risk(
     lam = _grid("ridge_penalty", ridge_penalty, allow_zero=True)
     r2 = non_negative("signal_strength", signal_strength)
     s2 = non_negative("noise_variance", noise_variance)
-    spectrum = _spectrum(eigenvalues, weights, signal_weights)
+    spectrum = population_spectrum(eigenvalues, weights, signal_weights)
 
     result = _risk(gamma[:, None], lam[None, :], spectrum, r2, s2)
     risk = result.bias + result.variance
@@ -497,7 +497,7 @@ def optimal_ridge_penalty(
     gamma = _grid("ratio", ratio, allow_zero=False)
     r2 = non_negative("signal_strength", signal_strength)
     s2 = non_negative("noise_variance", noise_variance)
-    spectrum = _spectrum(eigenvalues, weights, signal_weights)
+    spectrum = population_spectrum(eigenvalues, weights, signal_weights)
 
     notes: list[str] = []
     if r2 == 0 and s2 > 0:

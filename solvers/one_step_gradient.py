@@ -11,14 +11,12 @@ Benaych-Georges & Nadakuditi (2012) with c = N/p.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from solvers import _validation as v
-from solvers.activations import Activation, _as_activation, activation_moments
+from solvers.activations import Activation, as_activation, activation_moments
 from solvers.exceptions import InvalidParameterError
 
 __all__ = ["OneStepGradientSpike", "one_step_gradient_spike"]
@@ -92,13 +90,13 @@ class OneStepGradientSpike:
 
 
 def _iv(activation, link, noise_variance, ratio, neurons_per_sample, learning_rate):
-    activation = _as_activation(activation)
+    activation = as_activation(activation)
     if activation.name in DISCONTINUOUS:
         raise InvalidParameterError(
             "activation",
             f"`activation` {activation.name!r} has derivative 0 almost everywhere: a gradient step does not move W.",
         )
-    link = _as_activation(link)
+    link = as_activation(link)
     noise_variance = v.non_negative("noise_variance", noise_variance)
     phi = v.positive("ratio", ratio)
     r = v.positive("neurons_per_sample", neurons_per_sample)
@@ -112,8 +110,8 @@ def _iv(activation, link, noise_variance, ratio, neurons_per_sample, learning_ra
 
 def one_step_gradient_spike(
     *,
-    activation: Activation | str | Mapping[str, Any],
-    link: Activation | str | Mapping[str, Any],
+    activation: Activation | str,
+    link: Activation | str,
     noise_variance: float = 0.0,
     ratio: float,
     neurons_per_sample: float,

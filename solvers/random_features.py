@@ -16,7 +16,7 @@ paper's X is ``x.T``. Samples should have norm O(1): standardised features divid
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ from scipy import linalg
 
 from solvers import _validation as v
 from solvers._results import Diagnostics
-from solvers.activations import Activation, _as_activation, expected_kernel
+from solvers.activations import Activation, as_activation, expected_kernel
 from solvers.exceptions import ConvergenceError, InvalidParameterError
 
 #: Smallest ridge penalty accepted: below it n·γ is subnormal and δ = κ/(nγ)·… overflows; such a γ
@@ -154,7 +154,7 @@ def _newton_kappa(lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray) -> 
     return kappa, Diagnostics(iterations=iterations, residual=worst, converged=bool(not active.any()))
 
 
-def _validate_grid(name: str, values: Any, *, integer: bool) -> np.ndarray:
+def validate_grid(name: str, values: Any, *, integer: bool) -> np.ndarray:
     arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
     if arr.ndim != 1 or arr.size == 0:
         raise InvalidParameterError(name, f"`{name}` must be a number or a non-empty 1-D list, got shape {arr.shape}.")
@@ -258,7 +258,7 @@ def _targets(name: str, y: Any, n: int, ref: str) -> np.ndarray:
     return arr.reshape(n, -1)
 
 
-def _inputs(x: Any, x_test: Any | None) -> tuple[np.ndarray, np.ndarray | None]:
+def training_inputs(x: Any, x_test: Any | None) -> tuple[np.ndarray, np.ndarray | None]:
     x = v.finite_array("x", x, ndim=2)
     if x.shape[0] < 2 or x.shape[1] < 1:
         raise InvalidParameterError("x", f"`x` must have at least 2 rows and 1 column, got shape {x.shape}.")
@@ -313,7 +313,7 @@ class DeterministicEquivalent:
 
 def deterministic_equivalent(
     *,
-    activation: Activation | str | Mapping[str, Any],
+    activation: Activation | str,
     x: np.ndarray,
     n_neurons: int,
     ridge_penalty: float,
@@ -341,8 +341,8 @@ def deterministic_equivalent(
     E[Q] ≈ Q̄ = ((N/n) K/(1+δ) + γI_n)⁻¹ for Q = ((1/n)ΣᵀΣ + γI_n)⁻¹, solved through the
     convex effective-ridge equation of spec random_features.md §2.1.
     """
-    activation = _as_activation(activation)
-    x, _ = _inputs(x, None)
+    activation = as_activation(activation)
+    x, _ = training_inputs(x, None)
     n_neurons = v.positive_int("n_neurons", n_neurons)
     ridge_penalty = v.positive("ridge_penalty", ridge_penalty)
     if ridge_penalty < MIN_RIDGE_PENALTY:
@@ -418,7 +418,7 @@ class SpectralData:
 
 def spectral_data(
     *,
-    activation: Activation | str | Mapping[str, Any],
+    activation: Activation | str,
     x: np.ndarray,
     y: np.ndarray,
     x_test: np.ndarray,
@@ -440,15 +440,15 @@ def spectral_data(
     Steps 1–3 of spec random_features.md §5 (Louart, Liao & Couillet 2018, Ann. Appl. Probab.,
     Thm. 2–3 evaluated spectrally).
     """
-    activation = _as_activation(activation)
-    x, y, x_test, y_test = _training_data(x, y, x_test, y_test)
+    activation = as_activation(activation)
+    x, y, x_test, y_test = training_data(x, y, x_test, y_test)
     kern = expected_kernel(activation=activation, x=x, x_test=x_test)
     return _spectral(kern.kernel, kern.cross_kernel, kern.test_diagonal, y, y_test, kern.error_bound)
 
 
-def _training_data(x, y, x_test, y_test) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def training_data(x, y, x_test, y_test) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Validated training and test arrays (rows = samples; y as 2-D columns of outputs)."""
-    x, x_test = _inputs(x, x_test)
+    x, x_test = training_inputs(x, x_test)
     if x_test is None:
         raise InvalidParameterError("x_test", "`x_test` is required.")
     y = _targets("y", y, x.shape[0], "x")
@@ -580,7 +580,7 @@ class RidgePredictions:
 
 def random_features_ridge(
     *,
-    activation: Activation | str | Mapping[str, Any],
+    activation: Activation | str,
     x: np.ndarray,
     y: np.ndarray,
     x_test: np.ndarray,
@@ -622,9 +622,9 @@ def random_features_ridge(
     Ē_test = (1/n̂)‖ŷ − K_{X̂X}Ry‖² + (1/N) yᵀRKRy / D · (1/n̂)[tr K_{X̂X̂} − tr K_{X̂X}(R + κR²)K_{XX̂}].
     Cost (spec §5): one eigh of K, then O(n) per grid point plus one GEMM (n̂ × n)·(n × G d).
     """
-    nn = _validate_grid("n_neurons", n_neurons, integer=True)
-    gg = _validate_grid("ridge_penalty", ridge_penalty, integer=False)
-    activation = _as_activation(activation)
+    nn = validate_grid("n_neurons", n_neurons, integer=True)
+    gg = validate_grid("ridge_penalty", ridge_penalty, integer=False)
+    activation = as_activation(activation)
     sd = spectral_data(activation=activation, x=x, y=y, x_test=x_test, y_test=y_test)
     return _predict(sd, nn, gg, optimize, regime_warnings(x=x, activation=activation, x_test=x_test))
 
@@ -755,7 +755,7 @@ def _optimise(sd: SpectralData, nn: np.ndarray, gg: np.ndarray, grid_test: np.nd
 def regime_warnings(
     *,
     x: np.ndarray,
-    activation: Activation | str | Mapping[str, Any],
+    activation: Activation | str,
     x_test: np.ndarray | None = None,
 ) -> tuple[str, ...]:
     """Warnings when the data or activation are far from the hypotheses of the theorem.
@@ -781,7 +781,7 @@ def regime_warnings(
     proportional; spec random_features.md §0 and §4 (finite-size gaps of several % at n = 128,
     larger for p ≪ n).
     """
-    activation = _as_activation(activation)
+    activation = as_activation(activation)
     x = np.asarray(x, dtype=np.float64)
     out: list[str] = []
     n, p = x.shape

@@ -1,10 +1,17 @@
 """THE registry of simulation kinds: adding a kind is one line in ``KINDS``.
 
-A kind ties a prediction's request schema (``params``) to two pure functions of
-``solvers/montecarlo/jobs_trials.py`` — a trial and a prediction — and to how the requested
-``size`` becomes finite dimensions. Both functions receive, by keyword, exactly the arguments
-their signature names, taken from the finite dimensions first and then from
-``params.model_dump(mode="json")`` (plain JSON values: no pydantic reaches the solvers).
+A kind ties a prediction's request schema (``params``, the endpoint's own request model) to:
+
+* the endpoint's mapper (``service/mappers/<topic>.py``), which turns the validated request into
+  solver arguments — the one place a request is read, shared with the route;
+* two pure functions beside the topic's simulator (``solvers/montecarlo/<topic>.py``) — a trial and a
+  prediction, run by the chunk engine of ``solvers/montecarlo/engine.py``;
+* how the requested ``size`` becomes finite dimensions.
+
+Both functions receive, by keyword, exactly the arguments their signature names, taken from the
+finite dimensions first and then from the mapper's arguments (solver types only: no pydantic, no
+request dictionary reaches the solvers). ``POST /v1/simulations`` validates its body with
+:data:`SimulationRequest`, a union of one model per kind built from ``KINDS``.
 """
 
 from __future__ import annotations
@@ -12,18 +19,29 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 
 from schemas.conjugate_kernel import ConjugateKernelRequest, OneStepGradientRequest
 from schemas.dynamics import GradientDescentClassificationRequest, GradientDescentRegressionRequest
-from schemas.jobs import SimulationSize
+from schemas.common import kind_union
+from schemas.jobs import SimulationRequestBase, SimulationSize
 from schemas.linear_regression import LinearRidgeRequest
 from schemas.random_features import RandomFeaturesDeterministicEquivalentRequest, RandomFeaturesRidgeRequest
 from schemas.spectra import MarchenkoPasturRequest, SampleCovarianceRequest, SpikedCovarianceRequest
+from service.mappers import conjugate_kernel as ck_map
+from service.mappers import dynamics as dynamics_map
+from service.mappers import linear_regression as linear_map
+from service.mappers import random_features as rf_map
+from service.mappers import spectra as spectra_map
 from solvers.exceptions import InvalidParameterError
-from solvers.montecarlo import jobs_trials as trials
+from solvers.montecarlo import conjugate_kernel as ck_mc
+from solvers.montecarlo import dynamics as dynamics_mc
+from solvers.montecarlo import linear_regression as linear_mc
+from solvers.montecarlo import random_features as rf_mc
+from solvers.montecarlo import spectra as spectra_mc
+from solvers.montecarlo.engine import SimulationPrediction, TrialDraw
 
 #: n when neither `size` nor the counts in `params` give it.
 DEFAULT_N_SAMPLES = 400
@@ -128,32 +146,70 @@ def data_dimensions(params: BaseModel, size: SimulationSize | None) -> FiniteDim
 
 @dataclass(frozen=True)
 class Kind:
-    """One simulation kind: params schema, trial, prediction, dimensions, and a one-line description."""
+    """One simulation kind: params schema, its mapper, trial, prediction, dimensions, and a one-line description."""
 
     params: type[BaseModel]
-    trial: Callable[..., trials.TrialDraw]
-    prediction: Callable[..., trials.SimulationPrediction]
+    mapper: Callable[[Any], dict[str, Any]]
+    trial: Callable[..., TrialDraw]
+    prediction: Callable[..., SimulationPrediction]
     dimensions: Dimensions
     description: str
 
-    def arguments(self, function: Callable[..., Any], params: Mapping[str, Any], sizes: Mapping[str, int]) -> dict[str, Any]:
-        """The keyword arguments ``function`` names, from ``sizes`` first, then ``params``; never ``rng``."""
+    def arguments(self, function: Callable[..., Any], params: BaseModel, sizes: Mapping[str, int]) -> dict[str, Any]:
+        """The keyword arguments ``function`` names, from ``sizes`` first, then the mapper's; never ``rng``."""
         names = [name for name in inspect.signature(function).parameters if name != "rng"]
-        merged = {**params, **sizes}
+        merged = {**self.mapper(params), **sizes}
         return {name: merged[name] for name in names if name in merged}
 
 
 # fmt: off
 KINDS: dict[str, Kind] = {
-    "marchenko_pastur": Kind(MarchenkoPasturRequest, trials.marchenko_pastur_trial, trials.marchenko_pastur_prediction, ratio_dimensions, "S = (1/n)XXᵀ, X p×n Gaussian: moments M₁..M_K, KS distance of the pooled ESD to the MP law."),
-    "linear_ridge": Kind(LinearRidgeRequest, trials.linear_ridge_trial, trials.linear_ridge_prediction, ratio_dimensions, "Gaussian design X = ZΣ^½ and β: exact conditional bias, variance, risk, test MSE and training error per ridge penalty."),
-    "sample_covariance": Kind(SampleCovarianceRequest, trials.sample_covariance_trial, trials.sample_covariance_prediction, ratio_dimensions, "S = (1/n)Σ^½ZZᵀΣ^½ with round(w_k p) population eigenvalues t_k: moments M₁..M₃, KS distance of the pooled ESD to the generalized MP law."),
-    "spiked_covariance": Kind(SpikedCovarianceRequest, trials.spiked_covariance_trial, trials.spiked_covariance_prediction, ratio_dimensions, "Σ = σ²(I + Σ ℓ_k e_k e_kᵀ): per spike, the sample eigenvalue of its rank, |⟨û, u⟩|² and the sample-side alignment."),
-    "gradient_descent_classification": Kind(GradientDescentClassificationRequest, trials.gradient_descent_classification_trial, trials.gradient_descent_classification_prediction, ratio_dimensions, "Two-class Gaussian mixture, exact gradient flow / GD from w₀: train and test error rates per time (at most 16 times)."),
-    "gradient_descent_regression": Kind(GradientDescentRegressionRequest, trials.gradient_descent_regression_trial, trials.gradient_descent_regression_prediction, ratio_dimensions, "Gaussian least squares, exact gradient flow / GD from w₀: bias, variance, initialization, risk, test MSE, train error per time (at most 16 times)."),
-    "random_features_ridge": Kind(RandomFeaturesRidgeRequest, trials.random_features_ridge_trial, trials.random_features_ridge_prediction, data_dimensions, "Fixed data, W redrawn per trial, one N: train and test MSE of random-features ridge per γ (at most 16)."),
-    "conjugate_kernel": Kind(ConjugateKernelRequest, trials.conjugate_kernel_trial, trials.conjugate_kernel_prediction, network_dimensions, "Σ = σ(WX), W N×p, X p×n: M₁, M₂ of the ESD, predicted outliers (heuristic_* when unverified), top of the bulk vs the upper edge, KS distance of the pooled ESD to the Pennington–Worah law."),
-    "one_step_gradient": Kind(OneStepGradientRequest, trials.one_step_gradient_trial, trials.one_step_gradient_prediction, network_dimensions, "One full gradient step W₁ = W₀ + √N η G₀: realised ϑ/η, and per η (at most 16) s₁(W₁) vs the BBP/BGN limit and the heuristic alignment |⟨v̂₁, β*⟩|²."),
-    "random_features_deterministic_equivalent": Kind(RandomFeaturesDeterministicEquivalentRequest, trials.random_features_resolvent_trial, trials.random_features_resolvent_prediction, data_dimensions, "Fixed data, W redrawn per trial: (1/n) tr Q of the resolvent Q = ((1/n)ΣᵀΣ + γI)⁻¹ against (1/n) tr Q̄."),
+    "marchenko_pastur": Kind(MarchenkoPasturRequest, spectra_map.marchenko_pastur_arguments, spectra_mc.marchenko_pastur_trial, spectra_mc.marchenko_pastur_prediction, ratio_dimensions, "S = (1/n)XXᵀ, X p×n Gaussian: moments M₁..M_K, KS distance of the pooled ESD to the MP law."),
+    "linear_ridge": Kind(LinearRidgeRequest, linear_map.linear_ridge_arguments, linear_mc.linear_ridge_trial, linear_mc.linear_ridge_prediction, ratio_dimensions, "Gaussian design X = ZΣ^½ and β: exact conditional bias, variance, risk, test MSE and training error per ridge penalty."),
+    "sample_covariance": Kind(SampleCovarianceRequest, spectra_map.sample_covariance_arguments, spectra_mc.sample_covariance_trial, spectra_mc.sample_covariance_prediction, ratio_dimensions, "S = (1/n)Σ^½ZZᵀΣ^½ with round(w_k p) population eigenvalues t_k: moments M₁..M₃, KS distance of the pooled ESD to the generalized MP law."),
+    "spiked_covariance": Kind(SpikedCovarianceRequest, spectra_map.spiked_covariance_arguments, spectra_mc.spiked_covariance_trial, spectra_mc.spiked_covariance_prediction, ratio_dimensions, "Σ = σ²(I + Σ ℓ_k e_k e_kᵀ): per spike, the sample eigenvalue of its rank, |⟨û, u⟩|² and the sample-side alignment."),
+    "gradient_descent_classification": Kind(GradientDescentClassificationRequest, dynamics_map.gradient_descent_classification_arguments, dynamics_mc.gradient_descent_classification_trial, dynamics_mc.gradient_descent_classification_prediction, ratio_dimensions, "Two-class Gaussian mixture, exact gradient flow / GD from w₀: train and test error rates per time (at most 16 times)."),
+    "gradient_descent_regression": Kind(GradientDescentRegressionRequest, dynamics_map.gradient_descent_regression_arguments, dynamics_mc.gradient_descent_regression_trial, dynamics_mc.gradient_descent_regression_prediction, ratio_dimensions, "Gaussian least squares, exact gradient flow / GD from w₀: bias, variance, initialization, risk, test MSE, train error per time (at most 16 times)."),
+    "random_features_ridge": Kind(RandomFeaturesRidgeRequest, rf_map.random_features_ridge_arguments, rf_mc.random_features_ridge_trial, rf_mc.random_features_ridge_prediction, data_dimensions, "Fixed data, W redrawn per trial, one N: train and test MSE of random-features ridge per γ (at most 16)."),
+    "conjugate_kernel": Kind(ConjugateKernelRequest, ck_map.conjugate_kernel_arguments, ck_mc.conjugate_kernel_trial, ck_mc.conjugate_kernel_prediction, network_dimensions, "Σ = σ(WX), W N×p, X p×n: M₁, M₂ of the ESD, predicted outliers (heuristic_* when unverified), top of the bulk vs the upper edge, KS distance of the pooled ESD to the Pennington–Worah law."),
+    "one_step_gradient": Kind(OneStepGradientRequest, ck_map.one_step_gradient_arguments, ck_mc.one_step_gradient_trial, ck_mc.one_step_gradient_prediction, network_dimensions, "One full gradient step W₁ = W₀ + √N η G₀: realised ϑ/η, and per η (at most 16) s₁(W₁) vs the BBP/BGN limit and the heuristic alignment |⟨v̂₁, β*⟩|²."),
+    "random_features_deterministic_equivalent": Kind(RandomFeaturesDeterministicEquivalentRequest, rf_map.deterministic_equivalent_arguments, rf_mc.random_features_resolvent_trial, rf_mc.random_features_resolvent_prediction, data_dimensions, "Fixed data, W redrawn per trial: (1/n) tr Q of the resolvent Q = ((1/n)ΣᵀΣ + γI)⁻¹ against (1/n) tr Q̄."),
 }
 # fmt: on
+
+
+def _request_model(name: str, kind: Kind) -> type[SimulationRequestBase]:
+    """The body of a `kind` = ``name`` submission: ``params`` is the endpoint's request model."""
+    title = "".join(part.capitalize() for part in name.split("_")) + "SimulationRequest"
+    return create_model(
+        title,
+        __base__=SimulationRequestBase,
+        __doc__=f"Submit a Monte Carlo check of `{name}`: {kind.description}",
+        kind=(
+            Literal[name],
+            Field(
+                description="Which prediction to check (`GET /v1/simulations/kinds` lists them).",
+                examples=[name],
+                json_schema_extra={"enum": [name]},
+            ),
+        ),
+        params=(kind.params, Field(description=f"The request body of that prediction ({kind.params.__name__}).")),
+    )
+
+
+class SimulationRequest(RootModel[kind_union(*(_request_model(name, kind) for name, kind in KINDS.items()))]):  # type: ignore[misc]  # built from KINDS
+    """Submit a Monte Carlo check of one prediction: `kind` names it, `params` is that endpoint's request body."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "marchenko_pastur",
+                    "params": {"ratio": 0.5, "variance": 1.0, "matrix": "covariance", "x": [1.0], "n_moments": 3},
+                    "trials": 20,
+                    "seed": 12345,
+                    "size": {"n_samples": 100},
+                }
+            ]
+        }
+    )

@@ -25,19 +25,18 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 from distributed import as_completed
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from schemas.jobs import Progress, SimulationJob, SimulationJobList, SimulationRequest, SimulationResult
+from schemas.jobs import Progress, SimulationJob, SimulationJobList, SimulationRequestBase, SimulationResult
 from schemas.problem import Problem
 from service.limits import check_cap
 from service.settings import Settings
 from solvers.exceptions import DivergentLimitError, InvalidParameterError
-from solvers.montecarlo.jobs_trials import chunk_sizes
+from solvers.montecarlo.engine import chunk_sizes
 
-from .kinds import KINDS, Kind
-from .results import build_result, failure, prediction_plan
+from .kinds import KINDS
+from .results import build_result, failure, prediction_plan, trial_arguments
 from .runner import DaskRunner
 from .store import FINISHED, JobRow, JobStore
 
@@ -136,12 +135,12 @@ class JobManager:
 
     # --- the API --------------------------------------------------------------------------------
 
-    async def submit(self, request: SimulationRequest) -> SimulationJob:
-        """Validate ``request`` against its kind, compute the prediction, store the job, start it."""
-        kind = _kind(request.kind)
-        params = _validated_params(kind, request.params)
+    async def submit(self, request: SimulationRequestBase) -> SimulationJob:
+        """Check ``request`` (one kind's model of :data:`~service.jobs.kinds.SimulationRequest`) against the caps,
+        compute the prediction, store the job, start it."""
+        kind = KINDS[request.kind]  # type: ignore[attr-defined]  # every member of the union has `kind` and `params`
+        params: BaseModel = request.params  # type: ignore[attr-defined]
         check_cap(field="trials", size=request.trials, cap=self.settings.max_trials, what="trials")
-        dump = params.model_dump(mode="json")
         dimensions = kind.dimensions(params, request.size)
         sizes = dimensions.sizes
         for name, value in sizes.items():
@@ -150,18 +149,19 @@ class JobManager:
             check_cap(field=field, size=value, cap=self.settings.max_simulation_size, what=f"as the dimension `{name}`")
         try:
             prediction = await anyio.to_thread.run_sync(
-                functools.partial(kind.prediction, **kind.arguments(kind.prediction, dump, sizes))
+                functools.partial(kind.prediction, **kind.arguments(kind.prediction, params, sizes))
             )
         except (InvalidParameterError, DivergentLimitError) as exc:
             raise type(exc)(f"params.{exc.parameter}", exc.message) from exc
-        plan = prediction_plan(prediction, problem=kind.arguments(kind.trial, dump, sizes), sizes=sizes)
+        plan = prediction_plan(prediction, sizes=sizes)
+        dump = params.model_dump(mode="json")
         self._require_supervisor()
         store = await self.store()
         job = await self._db(
             functools.partial(
                 store.create,
                 job_id=uuid.uuid4().hex,
-                kind=request.kind,
+                kind=request.kind,  # type: ignore[attr-defined]
                 params=dump,
                 trials=request.trials,
                 seed=request.seed if request.seed is not None else secrets.randbits(63),
@@ -227,10 +227,11 @@ class JobManager:
             missing = [(i, n) for i, n in enumerate(job.chunk_trials) if i not in saved]
             self._rates[job_id] = _Rate(since=time.monotonic(), trials_at_start=job.trials_done)
             if missing:
+                problem = await anyio.to_thread.run_sync(trial_arguments, job)
                 futures = await self.runner.submit(
                     job_id=job_id,
                     trial=KINDS[job.kind].trial,
-                    problem=job.plan["problem"],
+                    problem=problem,
                     entropy=job.seed,
                     chunks=missing,
                     cdf_grid=job.plan["cdf_grid"],
@@ -309,21 +310,3 @@ class JobManager:
             error=None if job.error is None else Problem.model_validate(job.error),
         )
 
-
-def _kind(name: str) -> Kind:
-    kind = KINDS.get(name)
-    if kind is None:
-        known = ", ".join(sorted(KINDS))
-        raise RequestValidationError(
-            [{"type": "unknown_kind", "loc": ("body", "kind"), "msg": f"`kind` {name!r} is not a simulation kind; one of: {known}", "input": name}]
-        )
-    return kind
-
-
-def _validated_params(kind: Kind, params: dict[str, Any]) -> BaseModel:
-    """``params`` through the kind's request schema; errors are reported under ``params.``."""
-    try:
-        return kind.params.model_validate(params)
-    except ValidationError as exc:
-        errors = [{**error, "loc": ("body", "params", *error["loc"])} for error in exc.errors(include_url=False)]
-        raise RequestValidationError(errors) from None

@@ -13,12 +13,13 @@ import scipy
 
 from schemas.jobs import QuantityAgreement, SimulationProvenance, SimulationResult, SpectrumAgreement
 from schemas.problem import Problem
+from service.exception_handlers import solver_problem
 from service.problems import ProblemType
 from service.serialize import finite_or_none
 from service.version import SERVICE_VERSION
-from solvers.exceptions import ConvergenceError, DivergentLimitError, InvalidParameterError
-from solvers.montecarlo.jobs_trials import ChunkStatistics, merge_chunks
+from solvers.montecarlo.engine import ChunkStatistics, SimulationPrediction, merge_chunks
 
+from .kinds import KINDS
 from .store import JobRow
 
 
@@ -74,35 +75,32 @@ def build_result(job: JobRow, chunks: Sequence[ChunkStatistics]) -> dict[str, An
     return SimulationResult(quantities=quantities, spectrum=spectrum, provenance=provenance).model_dump(mode="json")
 
 
-_SOLVER_PROBLEMS = {
-    InvalidParameterError: (ProblemType.INVALID_PARAMETER, "Parameter outside the formula's domain"),
-    DivergentLimitError: (ProblemType.DIVERGENT_LIMIT, "The limit does not exist"),
-    ConvergenceError: (ProblemType.DID_NOT_CONVERGE, "The solver did not converge"),
-}
-
-
 def failure(job_id: str, exc: BaseException) -> dict[str, Any]:
     """The problem+json body of a failed job: the solver's message for solver errors, nothing internal otherwise."""
-    for cls, (type_, title) in _SOLVER_PROBLEMS.items():
-        if isinstance(exc, cls):
-            problem = Problem(type=type_, title=title, status=422, detail=str(getattr(exc, "message", exc)), instance=f"/v1/simulations/{job_id}")
-            break
-    else:
-        problem = Problem(
-            type=ProblemType.INTERNAL_ERROR,
-            title="Simulation failed",
-            status=500,
-            detail=f"The simulation stopped on an unexpected {type(exc).__name__}; the error was logged.",
-            instance=f"/v1/simulations/{job_id}",
-        )
+    instance = f"/v1/simulations/{job_id}"
+    problem = solver_problem(exc, instance=instance) or Problem(
+        type=ProblemType.INTERNAL_ERROR,
+        title="Simulation failed",
+        status=500,
+        detail=f"The simulation stopped on an unexpected {type(exc).__name__}; the error was logged.",
+        instance=instance,
+    )
     return problem.model_dump(mode="json", exclude_none=True)
 
 
-def prediction_plan(prediction: Any, *, problem: dict[str, Any], sizes: dict[str, int]) -> dict[str, Any]:
-    """What a job stores at submission: the trial's arguments and the prediction (JSON, NaN → null)."""
+#: Version of the plan a job stores at submission. 1 (no `version` key): written before the
+#: refactor, with the trial's arguments as JSON under `problem`. 2: no `problem`; the trial's
+#: arguments are derived again from the job's validated `params` and `sizes` by the kind's mapper
+#: (:func:`trial_arguments`), which gives the same arguments for both versions.
+PLAN_VERSION = 2
+PLAN_VERSIONS = (1, 2)
+
+
+def prediction_plan(prediction: SimulationPrediction, *, sizes: dict[str, int]) -> dict[str, Any]:
+    """What a job stores at submission: the plan version, the finite sizes and the prediction (JSON, NaN → null)."""
     grid = prediction.cdf_grid
     return {
-        "problem": problem,
+        "version": PLAN_VERSION,
         "sizes": sizes,
         "names": list(prediction.names),
         "predictions": [v if math.isfinite(v) else None for v in np.asarray(prediction.values, dtype=np.float64).tolist()],
@@ -111,3 +109,12 @@ def prediction_plan(prediction: Any, *, problem: dict[str, Any], sizes: dict[str
         "reference": prediction.reference,
         "notes": list(prediction.notes),
     }
+
+
+def trial_arguments(job: JobRow) -> dict[str, Any]:
+    """The keyword arguments of the job's trial, from its stored `params` and plan (any version of :data:`PLAN_VERSIONS`)."""
+    version = job.plan.get("version", 1)
+    if version not in PLAN_VERSIONS:
+        raise RuntimeError(f"job {job.id} has a plan of version {version!r}; this service reads versions {PLAN_VERSIONS}")
+    kind = KINDS[job.kind]
+    return kind.arguments(kind.trial, kind.params.model_validate(job.params), job.plan["sizes"])

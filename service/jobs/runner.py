@@ -85,10 +85,13 @@ class DaskRunner:
         # An array is one opaque argument to Dask; a list of 1024 floats is walked element by element
         # for every chunk's task spec, which cost the API process more CPU than the scheduling itself.
         grid = None if cdf_grid is None else np.asarray(cdf_grid, dtype=np.float64)
+        # The trial's arguments (data arrays for the random-features kinds) go to the cluster once,
+        # not once per chunk.
+        [shared] = await client.scatter([problem], hash=False)
         futures: dict[Future, int] = {}
         for index, trials in chunks:
             future = client.submit(
-                run_chunk, trial, problem, entropy, index, trials, grid, job_id,
+                run_chunk, trial, shared, entropy, index, trials, grid, job_id,
                 key=f"rmt-chunk-{job_id}-{index}", pure=False, retries=1,
             )
             futures[future] = index

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from solvers.montecarlo.jobs_trials import ChunkStatistics
+from solvers.montecarlo.engine import ChunkStatistics
 
 UNFINISHED = ("accepted", "running")
 FINISHED = ("successful", "failed", "dismissed")

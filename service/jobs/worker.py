@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from solvers.montecarlo.jobs_trials import ChunkStatistics, chunk_seed, simulate_chunk
+from solvers.montecarlo.engine import ChunkStatistics, chunk_seed, simulate_chunk
 
 
 def cancel_event_name(job_id: str) -> str:

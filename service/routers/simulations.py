@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from schemas.jobs import JobStatus, SimulationJob, SimulationJobList, SimulationKind, SimulationRequest
+from schemas.jobs import JobStatus, SimulationJob, SimulationJobList, SimulationKind
 from schemas.problem import PROBLEM_MEDIA_TYPE, Problem
-from service.jobs.kinds import KINDS
+from service.jobs.kinds import KINDS, SimulationRequest
 from service.dependencies import JobsDep
 from service.problems import PROBLEM_RESPONSES
 
@@ -33,8 +33,9 @@ router = APIRouter(prefix="/v1/simulations", tags=["simulations"], responses=PRO
     responses={**_NOT_SUPERVISOR, 202: {"headers": {"Location": {"description": "Path of the job resource.", "schema": {"type": "string"}}}}},
 )
 async def submit_simulation(request: SimulationRequest, response: Response, jobs: JobsDep) -> SimulationJob:
-    """Accept a job: `params` is validated by the schema of `kind`, the prediction is computed now, trials run on Dask."""
-    job = await jobs.submit(request)
+    """Accept a job: the body is the model of its `kind`, whose `params` is that endpoint's request; the prediction is
+    computed now, trials run on Dask."""
+    job = await jobs.submit(request.root)
     response.headers["Location"] = f"/v1/simulations/{job.id}"
     return job
 

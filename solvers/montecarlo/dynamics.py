@@ -23,7 +23,9 @@ import numpy as np
 from scipy.special import ndtr
 
 from solvers._validation import finite_array, non_negative, positive, positive_int, rng_from
+from solvers.dynamics import gradient_descent_classification, gradient_descent_regression
 from solvers.exceptions import InvalidParameterError
+from solvers.montecarlo.engine import SimulationPrediction, TrialDraw, at_most_points, ratio_note
 
 CLASSIFICATION_REFERENCE = (
     "Exact gradient flow / GD through one eigendecomposition per draw, shared/spec/dynamics.md §6; "
@@ -374,4 +376,127 @@ def simulate_gradient_descent_regression(
         bias=stats["bias"][0], bias_se=stats["bias"][1],
         variance=stats["variance"][0], variance_se=stats["variance"][1],
         initialization=stats["init"][0], initialization_se=stats["init"][1],
+    )
+
+
+# --- Simulation-job kinds `gradient_descent_*` (solvers.montecarlo.engine) ----------------------
+# `time` is the endpoint's times (grid points already rounded to step counts for `gd`).
+
+_CLASSIFICATION_QUANTITIES = ("train_error", "test_error")
+_REGRESSION_QUANTITIES = ("bias", "variance", "initialization", "risk", "test_mse", "train_error")
+
+
+def gradient_descent_classification_trial(
+    *,
+    rng: np.random.Generator,
+    n_features: int,
+    n_samples: int,
+    mean_norm_squared: float,
+    ridge_penalty: float = 0.0,
+    learning_rate: float = 1.0,
+    init_variance: float = 0.0,
+    time,
+    mode: str = "flow",
+) -> TrialDraw:
+    """One draw of (X, y, w₀) of :func:`simulate_gradient_descent_classification`.
+
+    For each time in order: the fraction of misclassified training points and the exact test
+    error Q(μᵀw/‖w‖) given w(t) (Liao & Couillet 2018; spec dynamics.md §6).
+    """
+    simulation = simulate_gradient_descent_classification(
+        n_samples=n_samples, n_features=n_features, mean_norm_squared=mean_norm_squared, ridge_penalty=ridge_penalty,
+        learning_rate=learning_rate, init_variance=init_variance, time=at_most_points("time", time), mode=mode,
+        trials=1, rng=rng,
+    )
+    return TrialDraw(values=np.stack([simulation.train_error, simulation.test_error], axis=1).reshape(-1))
+
+
+def gradient_descent_classification_prediction(
+    *,
+    n_features: int,
+    n_samples: int,
+    mean_norm_squared: float,
+    ridge_penalty: float = 0.0,
+    learning_rate: float = 1.0,
+    init_variance: float = 0.0,
+    time,
+    mode: str = "flow",
+) -> SimulationPrediction:
+    """Limiting train and test error rates at each time, at the simulated p/n.
+
+    :func:`solvers.dynamics.gradient_descent_classification` (Liao & Couillet, ICML 2018; spec
+    dynamics.md §2). At t = 0 with w₀ = 0 both rates are undefined (``nan``).
+    """
+    n_features = positive_int("n_features", n_features)
+    n_samples = positive_int("n_samples", n_samples)
+    times = at_most_points("time", time)
+    law = gradient_descent_classification(
+        ratio=n_features / n_samples, mean_norm_squared=mean_norm_squared, ridge_penalty=ridge_penalty,
+        learning_rate=learning_rate, init_variance=init_variance, time=times, mode=mode,  # type: ignore[arg-type]  # validated by the solver
+    )
+    values = np.stack([law.train_error, law.test_error], axis=1)
+    names = tuple(f"{q}[time={t:g}]" for t in times.tolist() for q in _CLASSIFICATION_QUANTITIES)
+    return SimulationPrediction(
+        names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference,
+        notes=(ratio_note(n_features, n_samples), *law.notes),
+    )
+
+
+def gradient_descent_regression_trial(
+    *,
+    rng: np.random.Generator,
+    n_features: int,
+    n_samples: int,
+    signal_strength: float = 1.0,
+    noise_variance: float = 1.0,
+    ridge_penalty: float = 0.0,
+    learning_rate: float = 1.0,
+    init_variance: float = 0.0,
+    time,
+    mode: str = "flow",
+) -> TrialDraw:
+    """One draw of (X, β, ε, w₀) of :func:`simulate_gradient_descent_regression`.
+
+    For each time in order: the conditional (given X, β) bias, variance and initialization terms,
+    the sampled excess risk ‖w(t) − β‖², test MSE = risk + σ² and training error
+    (docs/derivations/gradient_descent_regression.md; spec dynamics.md §6).
+    """
+    s = simulate_gradient_descent_regression(
+        n_samples=n_samples, n_features=n_features, signal_strength=signal_strength, noise_variance=noise_variance,
+        ridge_penalty=ridge_penalty, learning_rate=learning_rate, init_variance=init_variance,
+        time=at_most_points("time", time), mode=mode, trials=1, rng=rng,
+    )
+    values = np.stack([s.bias, s.variance, s.initialization, s.risk, s.test_mse, s.train_error], axis=1)
+    return TrialDraw(values=values.reshape(-1))
+
+
+def gradient_descent_regression_prediction(
+    *,
+    n_features: int,
+    n_samples: int,
+    signal_strength: float = 1.0,
+    noise_variance: float = 1.0,
+    ridge_penalty: float = 0.0,
+    learning_rate: float = 1.0,
+    init_variance: float = 0.0,
+    time,
+    mode: str = "flow",
+) -> SimulationPrediction:
+    """Limiting bias, variance, initialization, risk, test MSE and train error at each time.
+
+    :func:`solvers.dynamics.gradient_descent_regression` at the simulated p/n (Liao & Couillet 2018;
+    Ali, Kolter & Tibshirani 2019; docs/derivations/gradient_descent_regression.md).
+    """
+    n_features = positive_int("n_features", n_features)
+    n_samples = positive_int("n_samples", n_samples)
+    times = at_most_points("time", time)
+    law = gradient_descent_regression(
+        ratio=n_features / n_samples, signal_strength=signal_strength, noise_variance=noise_variance,
+        ridge_penalty=ridge_penalty, learning_rate=learning_rate, init_variance=init_variance, time=times, mode=mode,  # type: ignore[arg-type]  # validated by the solver
+    )
+    values = np.stack([np.asarray(getattr(law, q), dtype=np.float64) for q in _REGRESSION_QUANTITIES], axis=1)
+    names = tuple(f"{q}[time={t:g}]" for t in times.tolist() for q in _REGRESSION_QUANTITIES)
+    return SimulationPrediction(
+        names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference,
+        notes=(ratio_note(n_features, n_samples), *law.notes),
     )

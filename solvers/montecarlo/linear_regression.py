@@ -20,8 +20,9 @@ import numpy as np
 
 from solvers._validation import finite_array, non_negative, positive_int, rng_from
 from solvers.exceptions import InvalidParameterError
-from solvers.linear_regression import _spectrum
+from solvers.linear_regression import PopulationSpectrum, population_spectrum, ridge_regression_risk
 from solvers.montecarlo._statistics import mean_and_standard_error
+from solvers.montecarlo.engine import SimulationPrediction, TrialDraw, at_most_points
 
 REFERENCE = (
     "Exact conditional (given X) bias, variance and training error of ridge / min-norm least "
@@ -120,6 +121,49 @@ def _conditional_risks(
     return bias, variance, train
 
 
+
+@dataclass(frozen=True, slots=True)
+class _RidgeDesign:
+    """The fixed part of a draw: Σ's diagonal over the p features and the energy of β per block."""
+
+    counts: np.ndarray
+    sigma_diagonal: np.ndarray
+    block_energy: np.ndarray
+    block_id: np.ndarray
+
+    @classmethod
+    def of(cls, n_features: int, spectrum: PopulationSpectrum, signal_strength: float) -> _RidgeDesign:
+        counts = _feature_counts(n_features, spectrum.weights)
+        if np.any(counts == 0):
+            raise InvalidParameterError(
+                "n_features",
+                f"`n_features` = {n_features} is too small to give every eigenvalue at least one feature "
+                f"(counts {counts.tolist()}).",
+            )
+        return cls(
+            counts=counts,
+            sigma_diagonal=np.repeat(spectrum.eigenvalues, counts),
+            block_energy=np.repeat(np.sqrt(spectrum.signal_weights * signal_strength), counts),
+            block_id=np.repeat(np.arange(counts.size), counts),
+        )
+
+    def draw(
+        self, generator: np.random.Generator, n_samples: int, lam: np.ndarray, noise_variance: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One draw of (Z, β): the exact conditional bias, variance and training error per λ.
+
+        The one draw of this topic, shared by :func:`simulate_ridge_regression` and
+        :func:`linear_ridge_trial` (same draws in the same order).
+        """
+        p = self.sigma_diagonal.size
+        z = generator.standard_normal((n_samples, p))
+        direction = generator.standard_normal(p)
+        norms = np.sqrt(np.bincount(self.block_id, weights=direction**2))
+        beta = self.block_energy * direction / norms[self.block_id]
+        design = z * (np.sqrt(self.sigma_diagonal) / np.sqrt(n_samples))
+        return _conditional_risks(design, beta, self.sigma_diagonal, lam, noise_variance)
+
+
 def simulate_ridge_regression(
     *,
     n_samples: int,
@@ -173,32 +217,16 @@ def simulate_ridge_regression(
         raise InvalidParameterError("ridge_penalty", f"`ridge_penalty` must be >= 0, got {float(lam[lam < 0][0])!r}.")
     r2 = non_negative("signal_strength", signal_strength)
     s2 = non_negative("noise_variance", noise_variance)
-    spectrum = _spectrum(eigenvalues, weights, signal_weights)
+    spectrum = population_spectrum(eigenvalues, weights, signal_weights)
     trials = positive_int("trials", trials)
     if trials < 2:
         raise InvalidParameterError("trials", f"`trials` must be >= 2 for standard errors, got {trials!r}.")
     generator = rng_from(rng)
 
-    counts = _feature_counts(p, spectrum.weights)
-    if np.any(counts == 0):
-        raise InvalidParameterError(
-            "n_features",
-            f"`n_features` = {p} is too small to give every eigenvalue at least one feature "
-            f"(counts {counts.tolist()}).",
-        )
-    sigma_diagonal = np.repeat(spectrum.eigenvalues, counts)
-    sqrt_sigma = np.sqrt(sigma_diagonal)
-    block_energy = np.repeat(np.sqrt(spectrum.signal_weights * r2), counts)
-    block_id = np.repeat(np.arange(counts.size), counts)
-
+    design = _RidgeDesign.of(p, spectrum, r2)
     samples = np.empty((3, trials, lam.size))
     for trial in range(trials):  # one SVD per draw, vectorised over λ
-        z = generator.standard_normal((n, p))
-        direction = generator.standard_normal(p)
-        norms = np.sqrt(np.bincount(block_id, weights=direction**2))
-        beta = block_energy * direction / norms[block_id]
-        design = z * (sqrt_sigma / np.sqrt(n))
-        samples[:, trial, :] = _conditional_risks(design, beta, sigma_diagonal, lam, s2)
+        samples[:, trial, :] = design.draw(generator, n, lam, s2)
 
     bias, variance, train = samples
     risk = bias + variance
@@ -214,7 +242,7 @@ def simulate_ridge_regression(
         trials=trials,
         ridge_penalty=lam,
         eigenvalues=tuple(float(t) for t in spectrum.eigenvalues),
-        feature_counts=tuple(int(c) for c in counts),
+        feature_counts=tuple(int(c) for c in design.counts),
         bias=b_mean,
         variance=v_mean,
         risk=r_mean,
@@ -228,3 +256,68 @@ def simulate_ridge_regression(
         seed_entropy=int(entropy) if isinstance(entropy, int) else None,
         reference=REFERENCE,
     )
+
+
+# --- Simulation-job kind `linear_ridge` (solvers.montecarlo.engine) -----------------------------
+
+_RIDGE_QUANTITIES = ("bias", "variance", "risk", "test_mse", "train_error")
+
+
+def linear_ridge_trial(
+    *,
+    rng: np.random.Generator,
+    n_features: int,
+    n_samples: int,
+    ridge_penalty,
+    signal_strength: float = 1.0,
+    noise_variance: float = 1.0,
+    eigenvalues=None,
+    weights=None,
+    signal_weights=None,
+) -> TrialDraw:
+    """One draw of (X, β) of :func:`simulate_ridge_regression` (its :meth:`_RidgeDesign.draw`).
+
+    Returns, for each ridge penalty λ in order, the exact conditional (given X) bias, variance,
+    risk = bias + variance, test MSE = risk + σ² and expected training error (Hastie et al. 2022 §2;
+    spec linear.md §4.1, §6).
+    """
+    lam = at_most_points("ridge_penalty", ridge_penalty)
+    design = _RidgeDesign.of(n_features, population_spectrum(eigenvalues, weights, signal_weights), signal_strength)
+    bias, variance, train = design.draw(rng, n_samples, lam, noise_variance)
+    risk = bias + variance
+    values = np.stack([bias, variance, risk, risk + noise_variance, train], axis=1)  # (λ, quantity)
+    return TrialDraw(values=values.reshape(-1))
+
+
+def linear_ridge_prediction(
+    *,
+    n_features: int,
+    n_samples: int,
+    ridge_penalty,
+    signal_strength: float = 1.0,
+    noise_variance: float = 1.0,
+    eigenvalues=None,
+    weights=None,
+    signal_weights=None,
+) -> SimulationPrediction:
+    """Limiting bias, variance, risk, test MSE and training error at γ = p/n for each λ.
+
+    :func:`solvers.linear_regression.ridge_regression_risk` (Hastie, Montanari, Rosset & Tibshirani
+    2022; Dobriban & Wager 2018; spec linear.md §4).
+    """
+    n_features = positive_int("n_features", n_features)
+    n_samples = positive_int("n_samples", n_samples)
+    lam = at_most_points("ridge_penalty", ridge_penalty)
+    law = ridge_regression_risk(
+        ratio=[n_features / n_samples],
+        ridge_penalty=lam,
+        signal_strength=signal_strength,
+        noise_variance=noise_variance,
+        eigenvalues=eigenvalues,
+        weights=weights,
+        signal_weights=signal_weights,
+    )
+    values = np.stack([np.asarray(getattr(law, q), dtype=np.float64).reshape(-1) for q in _RIDGE_QUANTITIES], axis=1)
+    names = tuple(f"{q}[ridge_penalty={penalty:g}]" for penalty in lam.tolist() for q in _RIDGE_QUANTITIES)
+    notes = (f"Predicted at the simulated ratio p/n = {n_features}/{n_samples} = {n_features / n_samples:.6g}.", *law.notes)
+    return SimulationPrediction(names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference, notes=notes)

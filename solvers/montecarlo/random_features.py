@@ -9,7 +9,6 @@ otherwise) is factorised once per ridge penalty (Cholesky), or eigendecomposed o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +16,10 @@ import numpy as np
 from scipy import linalg
 
 from solvers._validation import positive_int, rng_from
-from solvers.activations import Activation, _as_activation
+from solvers.activations import Activation, as_activation
 from solvers.exceptions import InvalidParameterError
-from solvers.random_features import _training_data, _validate_grid
+from solvers.montecarlo.engine import SimulationPrediction, TrialDraw, at_most_points
+from solvers.random_features import deterministic_equivalent, random_features_ridge, training_data, training_inputs, validate_grid
 
 REFERENCE = (
     "Direct simulation of the random-features ridge regression of Louart, Liao & Couillet "
@@ -112,9 +112,29 @@ def _one_trial(sig, sig_test, y, y_test, gammas):
     return train, test
 
 
+
+def draw_ridge_errors(
+    generator: np.random.Generator,
+    activation: Activation,
+    xt: np.ndarray,
+    xt_test: np.ndarray,
+    y: np.ndarray,
+    y_test: np.ndarray,
+    n_neurons: int,
+    gammas: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One draw of W (N × p, i.i.d. N(0, 1)): train and test MSE per γ on the fixed data (p × n inputs).
+
+    The one draw of this topic, shared by :func:`simulate_random_features_ridge` and
+    :func:`random_features_ridge_trial`.
+    """
+    w = generator.standard_normal((n_neurons, xt.shape[0]))
+    return _one_trial(activation(w @ xt), activation(w @ xt_test), y, y_test, gammas)
+
+
 def simulate_random_features_ridge(
     *,
-    activation: Activation | str | Mapping[str, Any],
+    activation: Activation | str,
     x: np.ndarray,
     y: np.ndarray,
     x_test: np.ndarray,
@@ -154,10 +174,10 @@ def simulate_random_features_ridge(
     Sec. 3.2 (E_test) in the conventions of spec random_features.md §0; compare with
     :func:`solvers.random_features.random_features_ridge` (spec §4 for measured agreement).
     """
-    activation = _as_activation(activation)
-    x, y, x_test, y_test = _training_data(x, y, x_test, y_test)
+    activation = as_activation(activation)
+    x, y, x_test, y_test = training_data(x, y, x_test, y_test)
     n_neurons = positive_int("n_neurons", n_neurons)
-    gammas = _validate_grid("ridge_penalty", ridge_penalty, integer=False)
+    gammas = validate_grid("ridge_penalty", ridge_penalty, integer=False)
     trials = positive_int("trials", trials)
     if trials < 2:
         raise InvalidParameterError("trials", f"`trials` must be >= 2 for standard errors, got {trials!r}.")
@@ -168,16 +188,12 @@ def simulate_random_features_ridge(
         rng = seq
     generator = rng_from(rng)
 
-    p = x.shape[1]
     xt = x.T  # paper convention X = xᵀ (p × n)
     xt_test = x_test.T
     train = np.empty((trials, gammas.size))
     test = np.empty((trials, gammas.size))
     for t in range(trials):  # one draw of W and one eigendecomposition per trial
-        w = generator.standard_normal((n_neurons, p))
-        sig = activation(w @ xt)
-        sig_test = activation(w @ xt_test)
-        train[t], test[t] = _one_trial(sig, sig_test, y, y_test, gammas)
+        train[t], test[t] = draw_ridge_errors(generator, activation, xt, xt_test, y, y_test, n_neurons, gammas)
     root = np.sqrt(trials)
     return RandomFeaturesSimulation(
         n_neurons=n_neurons,
@@ -192,4 +208,97 @@ def simulate_random_features_ridge(
         train_mse_trials=train,
         test_mse_trials=test,
         seed_entropy=seed_entropy,
+    )
+
+
+# --- Simulation-job kinds `random_features_*` (solvers.montecarlo.engine) -----------------------
+# The data are fixed (the theorems are conditional on them): only the first layer W is random.
+
+
+def random_features_ridge_trial(
+    *,
+    rng: np.random.Generator,
+    activation: Activation,
+    x: np.ndarray,
+    y: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    n_neurons: int,
+    ridge_penalty,
+) -> TrialDraw:
+    """One draw of W of :func:`simulate_random_features_ridge` (its :func:`draw_ridge_errors`).
+
+    For each ridge penalty γ in order: E_train = (1/n)‖y − Σᵀβ‖² and E_test = (1/n̂)‖ŷ − Σ̂ᵀβ‖² of
+    β = (1/n)Σ((1/n)ΣᵀΣ + γI)⁻¹y, Σ = σ(WX), on the fixed data (Louart, Liao & Couillet 2018,
+    Eq. (1) and Sec. 3.2; spec random_features.md §0, §4).
+    """
+    x, y, x_test, y_test = training_data(x, y, x_test, y_test)
+    gammas = at_most_points("ridge_penalty", ridge_penalty)
+    train, test = draw_ridge_errors(rng, as_activation(activation), x.T, x_test.T, y, y_test, n_neurons, gammas)
+    return TrialDraw(values=np.stack([train, test], axis=1).reshape(-1))
+
+
+def random_features_ridge_prediction(
+    *,
+    activation: Activation,
+    x: np.ndarray,
+    y: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    n_neurons: int,
+    ridge_penalty,
+) -> SimulationPrediction:
+    """Deterministic-equivalent train and test MSE for the job's N and each γ, on the same data.
+
+    :func:`solvers.random_features.random_features_ridge` (Louart, Liao & Couillet 2018, Thm. 2–3;
+    spec random_features.md §3).
+    """
+    n_neurons = positive_int("n_neurons", n_neurons)
+    x, y, x_test, y_test = training_data(x, y, x_test, y_test)
+    gammas = at_most_points("ridge_penalty", ridge_penalty)
+    law = random_features_ridge(
+        activation=activation, x=x, y=y, x_test=x_test, y_test=y_test,
+        n_neurons=[n_neurons], ridge_penalty=gammas, optimize=False,
+    )
+    values = np.stack([law.train_mse[0], law.test_mse[0]], axis=1)
+    names = tuple(f"{q}[ridge_penalty={g:g}]" for g in gammas.tolist() for q in ("train_mse", "test_mse"))
+    notes = (f"N = {n_neurons} random features on the request's data (n = {x.shape[0]}, p = {x.shape[1]}, "
+             f"n_test = {x_test.shape[0]}); only W is redrawn per trial.",)
+    return SimulationPrediction(
+        names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference,
+        notes=(*notes, *law.warnings, *law.notes),
+    )
+
+
+def random_features_resolvent_trial(
+    *, rng: np.random.Generator, activation: Activation, x: np.ndarray, n_neurons: int, ridge_penalty: float
+) -> TrialDraw:
+    """One draw of W: the normalized trace (1/n) tr Q of Q = ((1/n)ΣᵀΣ + γI_n)⁻¹, Σ = σ(WX).
+
+    From the eigenvalues of the smaller Gram matrix; when N < n the n − N zero eigenvalues of
+    (1/n)ΣᵀΣ add (n − N)/γ (Louart, Liao & Couillet 2018, Thm. 1; spec random_features.md §2).
+    """
+    x, _ = training_inputs(x, None)
+    n = x.shape[0]
+    w = rng.standard_normal((n_neurons, x.shape[1]))
+    features = as_activation(activation)(w @ x.T)  # N × n
+    gram = (features.T @ features if n_neurons >= n else features @ features.T) / n
+    eigenvalues = np.maximum(np.linalg.eigvalsh(gram), 0.0)
+    trace = (np.sum(1.0 / (eigenvalues + ridge_penalty)) + max(n - n_neurons, 0) / ridge_penalty) / n
+    return TrialDraw(values=np.array([trace]))
+
+
+def random_features_resolvent_prediction(
+    *, activation: Activation, x: np.ndarray, n_neurons: int, ridge_penalty: float
+) -> SimulationPrediction:
+    """(1/n) tr Q̄ of the deterministic equivalent, on the same data.
+
+    :func:`solvers.random_features.deterministic_equivalent` (Louart, Liao & Couillet 2018, Thm. 1;
+    spec random_features.md §2.1).
+    """
+    law = deterministic_equivalent(activation=activation, x=x, n_neurons=n_neurons, ridge_penalty=ridge_penalty)
+    notes = (f"N = {n_neurons} random features on the request's data; only W is redrawn per trial.",)
+    return SimulationPrediction(
+        names=("normalized_trace",), values=np.array([law.normalized_trace]), cdf_grid=None, cdf=None,
+        reference=law.reference, notes=(*notes, *law.warnings),
     )

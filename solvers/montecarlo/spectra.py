@@ -17,7 +17,11 @@ import scipy.linalg
 
 from solvers._validation import finite_array, positive, positive_int, rng_from
 from solvers.exceptions import InvalidParameterError
+from solvers.marchenko_pastur import marchenko_pastur, mp_edges
 from solvers.montecarlo._statistics import mean_and_standard_error
+from solvers.montecarlo.engine import CDF_GRID_POINTS, GRID_OVERSHOOT, SimulationPrediction, TrialDraw, ratio_note
+from solvers.sample_covariance import sample_covariance_spectrum
+from solvers.spiked_covariance import spiked_covariance
 
 Matrix = Literal["covariance", "gram"]
 
@@ -389,4 +393,174 @@ def simulate_spiked_covariance(
         alignment_standard_error=a_se,
         sample_side_alignment_mean=s_mean,
         sample_side_alignment_standard_error=s_se,
+    )
+
+
+# --- Simulation-job kinds: one trial and one prediction per kind (solvers.montecarlo.engine) -----
+
+
+def marchenko_pastur_trial(
+    *,
+    rng: np.random.Generator,
+    n_features: int,
+    n_samples: int,
+    variance: float = 1.0,
+    matrix: Matrix = "covariance",
+    n_moments: int = 4,
+) -> TrialDraw:
+    """One draw of S = (1/n)XXᵀ (or (1/n)XᵀX) for X p × n with i.i.d. N(0, σ²) entries.
+
+    Returns the spectral moments M_k = (1/dim) tr Sᵏ, k = 1..n_moments, and the eigenvalues.
+    Only the smaller Gram matrix is diagonalised; the other has the same non-zero eigenvalues
+    plus |p − n| exact zeros (Bai & Silverstein 2010, §3.1; spec linear.md §1.5).
+    """
+    x = rng.standard_normal((n_features, n_samples))
+    gram = x @ x.T if n_features <= n_samples else x.T @ x
+    # Clamp: S is positive semi-definite, rounding can only make tiny eigenvalues negative.
+    eigenvalues = np.maximum(np.linalg.eigvalsh(gram * (variance / n_samples)), 0.0)
+    dim = n_features if matrix == "covariance" else n_samples
+    spectrum = np.concatenate([np.zeros(dim - eigenvalues.size), eigenvalues])
+    powers = eigenvalues[None, :] ** np.arange(1, n_moments + 1)[:, None]
+    return TrialDraw(values=powers.sum(axis=1) / dim, spectrum=spectrum)
+
+
+def marchenko_pastur_prediction(
+    *,
+    n_features: int,
+    n_samples: int,
+    variance: float = 1.0,
+    matrix: Matrix = "covariance",
+    n_moments: int = 4,
+) -> SimulationPrediction:
+    """Marchenko–Pastur moments and CDF at the finite ratio c = p/n of the simulation.
+
+    Marchenko & Pastur (1967); Bai & Silverstein (2010), Thm 3.6 and Lemma 3.1; spec linear.md §1.
+    The CDF is given on ``CDF_GRID_POINTS`` points from 0 (the atom) to 1.25 λ₊.
+    """
+    n_features = positive_int("n_features", n_features)
+    n_samples = positive_int("n_samples", n_samples)
+    variance = positive("variance", variance)
+    ratio = n_features / n_samples
+    _, upper = mp_edges(ratio=ratio, variance=variance)
+    grid = np.linspace(0.0, GRID_OVERSHOOT * upper, CDF_GRID_POINTS)
+    law = marchenko_pastur(ratio=ratio, variance=variance, matrix=matrix, x=grid, n_moments=n_moments)
+    return SimulationPrediction(
+        names=tuple(f"moment_{k}" for k in range(1, n_moments + 1)),
+        values=law.moments,
+        cdf_grid=grid,
+        cdf=law.cdf,
+        reference=law.reference,
+        notes=(f"Predicted at the simulated ratio p/n = {n_features}/{n_samples} = {ratio:.6g}.",),
+    )
+
+
+#: M₁..M₃: the moments the generalized MP solver returns in closed form (spec linear.md §2).
+_SAMPLE_COVARIANCE_MOMENTS = 3
+
+
+def _realised_population(eigenvalues, weights, n_features: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The population spectrum a p = ``n_features`` simulation really has: (t_k, counts_k/p, changed).
+
+    :func:`simulate_sample_covariance_spectrum` gives t_k to round(w_k p) coordinates (largest
+    remainder); atoms that get no coordinate are absent from the simulation.
+    """
+    t = np.asarray(eigenvalues, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    counts = _allocate(w, n_features)
+    keep = counts > 0
+    realised = counts[keep] / n_features
+    changed = bool(not keep.all() or np.max(np.abs(realised - w[keep])) > 1e-12)
+    return t[keep], realised, changed
+
+
+def sample_covariance_trial(
+    *, rng: np.random.Generator, n_features: int, n_samples: int, eigenvalues, weights
+) -> TrialDraw:
+    """One draw of S = (1/n)Σ^½ZZᵀΣ^½ by :func:`simulate_sample_covariance_spectrum`.
+
+    Returns M_k = (1/p) tr Sᵏ, k = 1..3, and the p eigenvalues (with the p − n exact zeros when
+    p > n; rounding negatives clamped to 0 as S is positive semi-definite). Silverstein (1995);
+    spec linear.md §2, §6.
+    """
+    simulation = simulate_sample_covariance_spectrum(
+        n_samples=n_samples, n_features=n_features, trials=1, rng=rng, eigenvalues=eigenvalues, weights=weights
+    )
+    values = np.maximum(simulation.eigenvalues[0], 0.0)
+    powers = values[None, :] ** np.arange(1, _SAMPLE_COVARIANCE_MOMENTS + 1)[:, None]
+    return TrialDraw(values=powers.mean(axis=1), spectrum=values)
+
+
+def sample_covariance_prediction(*, n_features: int, n_samples: int, eigenvalues, weights) -> SimulationPrediction:
+    """Generalized MP moments M₁..M₃ and CDF at the simulated p/n and the simulated population.
+
+    :func:`solvers.sample_covariance.sample_covariance_spectrum` (Silverstein 1995, eq. (1.4);
+    Silverstein & Choi 1995; spec linear.md §2), evaluated at c = p/n and at the weights
+    round(w_k p)/p the simulation has. The CDF is given on ``CDF_GRID_POINTS`` points from 0 to
+    1.25 × the right edge of the support.
+    """
+    n_features = positive_int("n_features", n_features)
+    n_samples = positive_int("n_samples", n_samples)
+    t, w, changed = _realised_population(eigenvalues, weights, n_features)
+    ratio = n_features / n_samples
+    support = sample_covariance_spectrum(ratio=ratio, eigenvalues=t, weights=w, x=[0.0]).support_intervals
+    grid = np.linspace(0.0, GRID_OVERSHOOT * support[-1][1], CDF_GRID_POINTS)
+    law = sample_covariance_spectrum(ratio=ratio, eigenvalues=t, weights=w, x=grid)
+    notes = [ratio_note(n_features, n_samples)]
+    if changed:
+        notes.append(
+            f"Predicted at the population of the simulated Σ: round(w_k p)/p of the p = {n_features} coordinates "
+            f"per eigenvalue, weights {np.round(w, 6).tolist()} for eigenvalues {t.tolist()}."
+        )
+    return SimulationPrediction(
+        names=tuple(f"moment_{k}" for k in range(1, _SAMPLE_COVARIANCE_MOMENTS + 1)),
+        values=np.asarray(law.moments, dtype=np.float64),
+        cdf_grid=grid,
+        cdf=law.cdf,
+        reference=law.reference,
+        notes=(*notes, *law.notes),
+    )
+
+
+_SPIKE_QUANTITIES = ("eigenvalue", "alignment", "sample_side_alignment")
+
+
+def spiked_covariance_trial(
+    *, rng: np.random.Generator, n_features: int, n_samples: int, spikes, variance: float = 1.0
+) -> TrialDraw:
+    """One draw of :func:`simulate_spiked_covariance`.
+
+    For each spike ℓ_k in the order given: the sample eigenvalue of the same rank among the top
+    K, |⟨û_k, u_k⟩|² and |⟨v̂_k, Zᵀu_k/‖Zᵀu_k‖⟩|² (Baik & Silverstein 2006; Paul 2007; spec linear.md §3).
+    """
+    simulation = simulate_spiked_covariance(
+        n_samples=n_samples, n_features=n_features, spikes=spikes, trials=1, rng=rng, variance=variance
+    )
+    values = np.stack([simulation.eigenvalue[0], simulation.alignment[0], simulation.sample_side_alignment[0]], axis=1)
+    return TrialDraw(values=values.reshape(-1))
+
+
+def spiked_covariance_prediction(*, n_features: int, n_samples: int, spikes, variance: float = 1.0) -> SimulationPrediction:
+    """BBP outlier eigenvalue and both alignments of each spike at the simulated p/n.
+
+    :func:`solvers.spiked_covariance.spiked_covariance` (Baik, Ben Arous & Péché 2005; Baik &
+    Silverstein 2006, Thm 1.1; Paul 2007, Thm 4; spec linear.md §3).
+    """
+    n_features = positive_int("n_features", n_features)
+    n_samples = positive_int("n_samples", n_samples)
+    if len(spikes) > min(n_features, n_samples):
+        raise InvalidParameterError(
+            "spikes", f"`spikes` has {len(spikes)} values, more than min(p, n) = {min(n_features, n_samples)} of the simulation."
+        )
+    law = spiked_covariance(ratio=n_features / n_samples, spikes=spikes, variance=variance)
+    values = np.stack([law.eigenvalue, law.alignment, law.sample_side_alignment], axis=1)
+    names = tuple(f"{q}[spikes[{k}]={ell:g}]" for k, ell in enumerate(spikes) for q in _SPIKE_QUANTITIES)
+    notes = [ratio_note(n_features, n_samples)]
+    if not np.all(law.separated):
+        notes.append(
+            "Spikes at or below the threshold √c stay in the bulk: their predicted eigenvalue is the edge λ₊, "
+            "approached from below like n^(-2/3) (Tracy–Widom), and their alignments are 0, approached like 1/n; "
+            "their z-scores grow with the number of trials at fixed n."
+        )
+    return SimulationPrediction(
+        names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference, notes=(*notes, *law.notes)
     )

@@ -7,14 +7,8 @@ import pytest
 
 from service.jobs.kinds import KINDS
 from service.jobs.store import JobStore
-from solvers.montecarlo.jobs_trials import (
-    chunk_seed,
-    chunk_sizes,
-    marchenko_pastur_prediction,
-    marchenko_pastur_trial,
-    merge_chunks,
-    simulate_chunk,
-)
+from solvers.montecarlo.engine import chunk_seed, chunk_sizes, merge_chunks, simulate_chunk
+from solvers.montecarlo.spectra import marchenko_pastur_prediction, marchenko_pastur_trial
 
 PROBLEM = {"n_features": 20, "n_samples": 40, "variance": 1.0, "matrix": "covariance", "n_moments": 2}
 
@@ -46,7 +40,7 @@ def test_merging_chunks_equals_one_pass_statistics():
 
 
 def test_should_stop_ends_a_chunk_between_trials(monkeypatch):
-    monkeypatch.setattr("solvers.montecarlo.jobs_trials.STOP_CHECK_INTERVAL", 0.0)
+    monkeypatch.setattr("solvers.montecarlo.engine.STOP_CHECK_INTERVAL", 0.0)
     stats = simulate_chunk(marchenko_pastur_trial, problem=PROBLEM, seed=1, trials=50, should_stop=lambda: True)
     assert not stats.completed and stats.count == 0
 

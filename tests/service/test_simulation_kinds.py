@@ -18,7 +18,11 @@ import pytest
 
 from schemas.common import Grid
 from service.jobs.kinds import KINDS
-from solvers.montecarlo import jobs_trials
+from solvers.activations import make_activation
+from solvers.montecarlo import conjugate_kernel as ck_mc
+from solvers.montecarlo import linear_regression as linear_mc
+from solvers.montecarlo import spectra as spectra_mc
+from solvers.montecarlo.engine import HEURISTIC
 from tests.service.test_simulations_api import FINAL, URL, assert_problem, poll, running_app, settings_for, submit
 
 #: POST routes that need no simulation kind, and why (docs/jobs.md, "Which endpoints have a kind").
@@ -412,11 +416,12 @@ def test_network_dimensions_from_counts_or_size_and_ratios():
 
 
 def test_log_grids_are_simulated_at_the_endpoints_points():
+    # The kind's arguments come from the endpoint's own mapper: a job simulates the points the endpoint answers at.
     grid = {"start": 1e-3, "stop": 10.0, "num": 7, "scale": "log"}
-    assert jobs_trials._points(grid).tolist() == Grid(**grid).points()
-    linear = {"start": 0.0, "stop": 1.0, "num": 4, "scale": "linear"}
-    assert jobs_trials._points(linear).tolist() == Grid(**linear).points()
-    prediction = jobs_trials.linear_ridge_prediction(n_features=50, n_samples=100, ridge_penalty=grid)
+    kind = KINDS["linear_ridge"]
+    params = kind.params.model_validate({"ratio": 0.5, "ridge_penalty": grid})
+    arguments = kind.arguments(kind.prediction, params, {"n_features": 50, "n_samples": 100})
+    prediction = linear_mc.linear_ridge_prediction(**arguments)
     assert prediction.names[2] == f"risk[ridge_penalty={Grid(**grid).points()[0]:g}]"
     assert prediction.names[-5] == "bias[ridge_penalty=10]"
 
@@ -424,33 +429,33 @@ def test_log_grids_are_simulated_at_the_endpoints_points():
 def test_sample_covariance_is_predicted_at_the_simulated_population():
     # p = 100 coordinates for weights (0.996, 0.004): largest remainder gives t = 5 no coordinate, so the
     # simulated Σ is the identity and the prediction is the Marchenko–Pastur law at c = 0.5.
-    prediction = jobs_trials.sample_covariance_prediction(
-        n_features=100, n_samples=200, population={"eigenvalues": [1.0, 5.0], "weights": [0.996, 0.004]}
+    prediction = spectra_mc.sample_covariance_prediction(
+        n_features=100, n_samples=200, eigenvalues=[1.0, 5.0], weights=[0.996, 0.004]
     )
     np.testing.assert_allclose(prediction.values, [1.0, 1.5, 1 + 3 * 0.5 + 0.25], rtol=1e-12)
     assert any("round(w_k p)/p" in note for note in prediction.notes)
     rng = np.random.default_rng(0)
-    draw = jobs_trials.sample_covariance_trial(rng=rng, n_features=100, n_samples=200, population={"eigenvalues": [1.0, 5.0], "weights": [0.996, 0.004]})
+    draw = spectra_mc.sample_covariance_trial(rng=rng, n_features=100, n_samples=200, eigenvalues=[1.0, 5.0], weights=[0.996, 0.004])
     assert draw.spectrum is not None and draw.spectrum.size == 100 and draw.values.shape == (3,)
 
 
-HE2 = {"name": "quadratic", "a": 1 / math.sqrt(2), "b": 0.0, "c": -1 / math.sqrt(2)}  # (x² − 1)/√2, spec §2
+HE2 = make_activation("quadratic", a=1 / math.sqrt(2), b=0.0, c=-1 / math.sqrt(2))  # (x² − 1)/√2, spec §2
 
 
 def test_conjugate_kernel_outliers_keep_the_endpoints_validity():
     # Spec §4: Rademacher W / Gaussian X has one (verified) outlier at 6.25 for N = n, p = N/4; Gaussian W and X
     # have a pair predicted to coincide, which the endpoint marks heuristic: the job names them heuristic_*.
-    single = jobs_trials.conjugate_kernel_prediction(
+    single = ck_mc.conjugate_kernel_prediction(
         n_features=125, n_samples=500, n_neurons=500, activation=HE2, matrix="features", weight_distribution="rademacher"
     )
     assert single.names == ("moment_1", "moment_2", "outlier_1[source=data_norms]", "eigenvalue_2[upper_edge]")
     np.testing.assert_allclose(single.values, [1.0, 1.0 * (1 + 1.0), 6.25, 4.0], rtol=1e-9)  # θ1 = 1, θ2 = 0: MP(r = 1)
-    assert not any(jobs_trials.HEURISTIC in note for note in single.notes[:3])
-    pair = jobs_trials.conjugate_kernel_prediction(n_features=125, n_samples=500, n_neurons=500, activation=HE2, matrix="features")
+    assert not any(HEURISTIC in note for note in single.notes[:3])
+    pair = ck_mc.conjugate_kernel_prediction(n_features=125, n_samples=500, n_neurons=500, activation=HE2, matrix="features")
     assert pair.names[2:4] == ("heuristic_outlier_1[source=weight_norms]", "heuristic_outlier_2[source=data_norms]")
     assert any("not verified" in note and "heuristic_outlier_1" in note for note in pair.notes)
     # The trial returns one value per name, and the moments of K_N are the closed forms of the law's.
-    draw = jobs_trials.conjugate_kernel_trial(
+    draw = ck_mc.conjugate_kernel_trial(
         rng=np.random.default_rng(0), n_features=30, n_samples=80, n_neurons=60, activation=HE2, matrix="features"
     )
     assert draw.values.shape == (5,) and draw.spectrum is not None and draw.spectrum.size == 60
@@ -462,8 +467,8 @@ def test_conjugate_kernel_moments_are_those_of_the_law():
     # trapezoid on 2001 uniform points plus 400 geometric ones near 0 (measured error 1e-5).
     from solvers.conjugate_kernel import conjugate_kernel_spectrum
 
-    prediction = jobs_trials.conjugate_kernel_prediction(
-        n_features=200, n_samples=400, n_neurons=300, activation={"name": "tanh"}, matrix="features"
+    prediction = ck_mc.conjugate_kernel_prediction(
+        n_features=200, n_samples=400, n_neurons=300, activation=make_activation("tanh"), matrix="features"
     )
     edge = prediction.values[-1]
     x = np.unique(np.concatenate([np.linspace(0.0, edge, 2001), np.geomspace(1e-7 * edge, 0.02 * edge, 400)]))
@@ -471,5 +476,5 @@ def test_conjugate_kernel_moments_are_those_of_the_law():
     for k in (1, 2):
         assert prediction.values[k - 1] == pytest.approx(np.trapezoid(x**k * density, x), rel=1e-4)
     # The gram matrix has r times the moments (μ_n = r μ_N + (1 − r) δ₀), and the same edge.
-    gram = jobs_trials.conjugate_kernel_prediction(n_features=200, n_samples=400, n_neurons=300, activation={"name": "tanh"})
+    gram = ck_mc.conjugate_kernel_prediction(n_features=200, n_samples=400, n_neurons=300, activation=make_activation("tanh"))
     np.testing.assert_allclose(gram.values, [0.75 * prediction.values[0], 0.75 * prediction.values[1], edge], rtol=1e-12)
