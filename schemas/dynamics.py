@@ -14,7 +14,7 @@ from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from schemas._base import ResponseModel
-from schemas.common import DimensionsMixin, Grid, Provenance, one_or_many
+from schemas.common import DimensionsMixin, Grid, Provenance, RidgePenalty, one_or_many
 
 #: Largest dimensionless training time α·t·(1 + √c)² accepted: far beyond it every curve has reached
 #: its t → ∞ limit (returned in `limit`), and the quadrature cost grows like its square root.
@@ -41,8 +41,8 @@ def _time_values(given: float | list[float] | Grid) -> list[float]:
 class _DynamicsRequest(DimensionsMixin):
     """Fields shared by both learning-dynamics requests."""
 
-    ridge_penalty: float = Field(
-        default=0.0, ge=0, le=1e12,
+    ridge_penalty: RidgePenalty = Field(
+        default=0.0,
         description="γ ≥ 0: the loss is (1/2n)‖y − Xᵀw‖² + (γ/2)‖w‖² (per-sample normalised, as the linear-ridge λ).",
         examples=[0.1],
     )

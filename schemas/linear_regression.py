@@ -18,11 +18,11 @@ from schemas.common import (
     Population,
     Provenance,
     Ratio,
+    RidgePenalty,
     check_one_form_of_dimensions,
     one_or_many,
 )
 
-RidgePenalty = Annotated[float, Field(ge=0, le=1e12, description="Per-sample ridge penalty λ ≥ 0 (0: min-norm limit).")]
 
 
 def _values(given: float | list[float] | Grid) -> list[float]:

@@ -20,7 +20,17 @@ from pydantic_core import PydanticCustomError
 
 from schemas._base import RequestModel, ResponseModel
 from schemas.activations import MAX_VALUE, ActivationName, ActivationSpec  # noqa: F401  (re-exported)
-from schemas.common import MAX_COUNT, MAX_POINTS, Grid, Interval, Provenance, kind_union, one_or_many
+from schemas.common import (
+    MAX_COUNT,
+    MAX_POINTS,
+    MIN_RIDGE_PENALTY,
+    Grid,
+    Interval,
+    PositiveRidgePenalty,
+    Provenance,
+    kind_union,
+    one_or_many,
+)
 
 # Hard caps of the contract (the service's settings can only lower the sizes it accepts).
 MAX_ROWS = 20_000
@@ -34,10 +44,6 @@ Matrix = Annotated[list[Annotated[list[Entry], Field(min_length=1, max_length=MA
 Targets = list[Entry] | list[Annotated[list[Entry], Field(min_length=1, max_length=1_000)]]
 NNeurons = Annotated[int, Field(ge=1, le=MAX_COUNT, description="Number of random features (neurons) N.")]
 NeuronsPerSample = Annotated[float, Field(gt=0, le=1e6, description="N/n, neurons per training sample.")]
-# Below 1e-300 the deterministic equivalent divides by n·γ in subnormal arithmetic (fuzzing found
-# 5e-324); such a γ is numerically the ridgeless limit anyway.
-MIN_RIDGE_PENALTY = 1e-300
-RidgePenalty = Annotated[float, Field(ge=MIN_RIDGE_PENALTY, le=1e12, description="Ridge penalty γ, 1e-300 ≤ γ ≤ 1e12.")]
 
 def _rectangular(rows: list[list[float]], field: str) -> None:
     width = len(rows[0])
@@ -266,7 +272,7 @@ class RandomFeaturesDeterministicEquivalentRequest(RequestModel):
     activation: ActivationSpec = Field(description="The activation σ.")
     data: Data = Field(description=_data_description("Training inputs X (only `x` is used)"))
     n_neurons: NNeurons = Field(description="N, number of random features (rows of W).", examples=[512])
-    ridge_penalty: RidgePenalty = Field(description="γ > 0 in Q = ((1/n)ΣᵀΣ + γI_n)⁻¹.", examples=[0.01])
+    ridge_penalty: PositiveRidgePenalty = Field(description="γ > 0 in Q = ((1/n)ΣᵀΣ + γI_n)⁻¹.", examples=[0.01])
 
 
 class RandomFeaturesDeterministicEquivalentResponse(ResponseModel):
@@ -309,7 +315,7 @@ class RandomFeaturesRidgeRequest(RequestModel):
         description="N/n: one value, a list, or a grid (N = round(ratio·n), at least 1); instead of `n_neurons`.",
         examples=[[0.5, 1.0, 2.0]],
     )
-    ridge_penalty: one_or_many(RidgePenalty) = Field(  # type: ignore[valid-type]
+    ridge_penalty: one_or_many(PositiveRidgePenalty) = Field(  # type: ignore[valid-type]
         description="γ > 0 of min (1/n)‖y − Σᵀβ‖² + γ‖β‖²: one value, a list, or a grid. γ*(N) is searched in the span of these values.",
         examples=[[1e-3, 1e-1, 1.0]],
     )

@@ -49,8 +49,8 @@ def finite_array(name: str, values: Sequence[float] | np.ndarray, *, ndim: int =
 
 
 def positive_int(name: str, value: int) -> int:
-    """A strictly positive integer."""
-    if int(value) != value or value < 1:
+    """A strictly positive integer (NaN and infinities are refused like any non-integer)."""
+    if not math.isfinite(value) or int(value) != value or value < 1:
         raise InvalidParameterError(name, f"`{name}` must be a positive integer, got {value!r}.")
     return int(value)
 

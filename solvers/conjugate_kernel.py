@@ -104,6 +104,8 @@ class CKActivationConstants:
     method, error_bound
         How the Gaussian moments were computed (closed form, or trapezoid quadrature with its
         estimated error), from :func:`solvers.activations.activation_moments`.
+    reference
+        Where the constants are defined.
     """
 
     theta1: float
@@ -112,6 +114,10 @@ class CKActivationConstants:
     mean: float
     method: str
     error_bound: float
+    reference: str = (
+        "Pennington & Worah (2017), NeurIPS, constants η, ζ of Thm 1 (here θ1, θ2); Benigni & Péché (2021) for κ; "
+        "spec ck_spectrum.md §2"
+    )
 
 
 def ck_activation_constants(*, activation: Activation | str) -> CKActivationConstants:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from solvers._results import Diagnostics
+from solvers._results import Diagnostics, combine_diagnostics
 from solvers._validation import finite_array, non_negative
 from solvers.exceptions import ConvergenceError, InvalidParameterError
 
@@ -103,6 +103,9 @@ class RidgeRiskPrediction:
         (0 iterations, residual of the closed form).
     notes
         Why some entries are ``nan`` (empty when none are).
+    point_notes
+        Per ``[i][j]``: why the risk has no finite value there (``notes``, or "the limit diverges
+        here"), ``None`` where it is finite.
     reference
         Papers and equations of the formulas.
     """
@@ -117,6 +120,7 @@ class RidgeRiskPrediction:
     effective_ridge: np.ndarray
     diagnostics: Diagnostics
     notes: tuple[str, ...]
+    point_notes: tuple[tuple[str | None, ...], ...]
     reference: str = REFERENCE
 
 
@@ -422,6 +426,8 @@ def ridge_regression_risk(
     result = _risk(gamma[:, None], lam[None, :], spectrum, r2, s2)
     risk = result.bias + result.variance
     notes = (_DIVERGENT_NOTE,) if np.any(result.divergent) else ()
+    divergence = "; ".join(notes) or "the limit diverges here"
+    point_notes = tuple(tuple(None if math.isfinite(r) else divergence for r in row) for row in risk.tolist())
     return RidgeRiskPrediction(
         ratio=gamma,
         ridge_penalty=lam,
@@ -433,6 +439,7 @@ def ridge_regression_risk(
         effective_ridge=result.kappa,
         diagnostics=result.diagnostics,
         notes=notes,
+        point_notes=point_notes,
     )
 
 
@@ -570,3 +577,56 @@ def optimal_ridge_penalty(
         )
     diagnostics = Diagnostics(iterations=iterations, residual=residual, converged=converged)
     return OptimalRidgePenalty(gamma, lam_star, risk, risk + s2, diagnostics, tuple(notes))
+
+
+@dataclass(frozen=True, slots=True)
+class RidgeRegressionPrediction:
+    """The risk on a grid of ratios × penalties and the optimal penalty per ratio, for one model.
+
+    Attributes
+    ----------
+    grid
+        :func:`ridge_regression_risk` on ``ratio × ridge_penalty``.
+    optimal
+        :func:`optimal_ridge_penalty` per ratio.
+    notes
+        The notes of both, each once, grid first.
+    diagnostics
+        Both solves summarised (most iterations, largest residual, all converged).
+    reference
+        Papers and equations (those of the grid).
+    """
+
+    grid: RidgeRiskPrediction
+    optimal: OptimalRidgePenalty
+    notes: tuple[str, ...]
+    diagnostics: Diagnostics
+    reference: str = REFERENCE
+
+
+def ridge_regression_prediction(
+    *,
+    ratio,
+    ridge_penalty,
+    signal_strength: float,
+    noise_variance: float,
+    eigenvalues=None,
+    weights=None,
+    signal_weights=None,
+) -> RidgeRegressionPrediction:
+    """:func:`ridge_regression_risk` on the grid and :func:`optimal_ridge_penalty` per ratio, in one call.
+
+    Parameters are those of :func:`ridge_regression_risk` (the optimum ignores ``ridge_penalty``).
+    Hastie, Montanari, Rosset & Tibshirani (2022); Dobriban & Wager (2018); spec linear.md §4.
+    """
+    spectrum = {"eigenvalues": eigenvalues, "weights": weights, "signal_weights": signal_weights}
+    common = {"signal_strength": signal_strength, "noise_variance": noise_variance, **spectrum}
+    grid = ridge_regression_risk(ratio=ratio, ridge_penalty=ridge_penalty, **common)
+    optimal = optimal_ridge_penalty(ratio=ratio, **common)
+    return RidgeRegressionPrediction(
+        grid=grid,
+        optimal=optimal,
+        notes=tuple(dict.fromkeys([*grid.notes, *optimal.notes])),
+        diagnostics=combine_diagnostics(grid.diagnostics, optimal.diagnostics),
+        reference=grid.reference,
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -55,6 +56,8 @@ class OneStepGradientSpike:
         threshold); see ``alignment_caveat``.
     alignment_caveat
         Why the alignment is a heuristic.
+    alignment_validity
+        ``"heuristic"``: the alignment is not verified (the other quantities are).
     threshold
         η_c = c^{1/4}/(|μ₁| √(μ₁*² + (p/n) E y²)); ``inf`` when the spike never appears (μ₁ = 0 or y ≡ 0).
     bulk_edge
@@ -87,6 +90,7 @@ class OneStepGradientSpike:
     neurons_per_sample: float
     notes: tuple[str, ...]
     reference: str = REFERENCE
+    alignment_validity: Literal["heuristic"] = "heuristic"
 
 
 def _iv(activation, link, noise_variance, ratio, neurons_per_sample, learning_rate):

@@ -523,6 +523,8 @@ class OptimalRidge:
         Predicted errors at (N, γ*(N)), shape (J,).
     best_n_neurons, best_ridge_penalty, best_test_mse
         The combination with the lowest predicted test MSE.
+    best_index
+        Its index in ``n_neurons`` (0 when no test MSE is finite).
     bounds
         The γ interval searched (the span of the requested γ values, or γ·[1e-3, 1e3] for one
         value).
@@ -535,6 +537,7 @@ class OptimalRidge:
     best_n_neurons: int
     best_ridge_penalty: float
     best_test_mse: float
+    best_index: int
     bounds: tuple[float, float]
 
 
@@ -743,6 +746,7 @@ def _optimise(sd: SpectralData, nn: np.ndarray, gg: np.ndarray, grid_test: np.nd
         best_n_neurons=int(nn[j]),
         best_ridge_penalty=float(gamma_star[j]),
         best_test_mse=float(test[j]),
+        best_index=j,
         bounds=(lo, hi),
     )
 

@@ -14,14 +14,13 @@ from schemas.conjugate_kernel import (
     OneStepGradientResponse,
     OneStepPoint,
 )
-from schemas.random_features import ActivationSpec
 from service import serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
-from solvers.activations import Activation, make_activation
-from solvers.conjugate_kernel import conjugate_kernel_spectrum
-from solvers.one_step_gradient import one_step_gradient_spike
+from service.mappers.conjugate_kernel import conjugate_kernel_arguments, one_step_gradient_arguments
+from solvers.conjugate_kernel import ConjugateKernelSpectrum, conjugate_kernel_spectrum
+from solvers.one_step_gradient import OneStepGradientSpike, one_step_gradient_spike
 
 router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES)
 
@@ -29,10 +28,6 @@ router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RES
 # density evaluations per support interval: always off the event loop.
 _COST_PER_POINT = 50
 _CDF_COST = 2_000
-
-
-def _activation(spec: ActivationSpec) -> Activation:
-    return make_activation(spec.name, **spec.parameters())
 
 
 @router.post(
@@ -49,16 +44,13 @@ async def conjugate_kernel(request: ConjugateKernelRequest, settings: SettingsDe
     result = await compute(
         conjugate_kernel_spectrum,
         cost=_COST_PER_POINT * (request.n_points + _CDF_COST),
-        activation=_activation(request.activation),
-        ratio=request.aspect_ratio,
-        neurons_per_sample=request.neuron_ratio,
-        matrix=request.matrix,
-        x=request.points,
-        weight_distribution=request.weight_distribution,
-        data_distribution=request.data_distribution,
-        subtract_mean=request.subtract_mean,
-        n_neurons=request.n_neurons,
+        **conjugate_kernel_arguments(request),
     )
+    return conjugate_kernel_response(result)
+
+
+def conjugate_kernel_response(result: ConjugateKernelSpectrum) -> ConjugateKernelResponse:
+    """The response body for a solver result."""
     outliers = [
         CKOutlierPrediction(
             source=o.source,
@@ -103,13 +95,13 @@ async def one_step_gradient(request: OneStepGradientRequest, settings: SettingsD
     result = await compute(
         one_step_gradient_spike,
         cost=request.n_learning_rates,
-        activation=_activation(request.activation),
-        link=_activation(request.teacher.link),
-        noise_variance=request.teacher.noise_variance,
-        ratio=request.aspect_ratio,
-        neurons_per_sample=request.neuron_ratio,
-        learning_rate=request.learning_rates,
+        **one_step_gradient_arguments(request),
     )
+    return one_step_gradient_response(result)
+
+
+def one_step_gradient_response(result: OneStepGradientSpike) -> OneStepGradientResponse:
+    """The response body for a solver result."""
     points = [
         OneStepPoint(learning_rate=eta, spike_strength=theta, top_singular_value=top, separated=sep, alignment=align)
         for eta, theta, top, sep, align in zip(
@@ -129,7 +121,7 @@ async def one_step_gradient(request: OneStepGradientRequest, settings: SettingsD
         student_mean_derivative=result.student_mean_derivative,
         teacher_mean_derivative=result.teacher_mean_derivative,
         target_mean_square=result.target_mean_square,
-        alignment_validity="heuristic",
+        alignment_validity=result.alignment_validity,
         alignment_caveat=result.alignment_caveat,
         notes=list(result.notes),
         provenance=serialize.provenance(result.reference),

@@ -21,7 +21,13 @@ from service import serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
-from solvers.dynamics import gradient_descent_classification, gradient_descent_regression
+from service.mappers.dynamics import gradient_descent_classification_arguments, gradient_descent_regression_arguments
+from solvers.dynamics import (
+    GradientDescentClassificationPrediction,
+    GradientDescentRegressionPrediction,
+    gradient_descent_classification,
+    gradient_descent_regression,
+)
 
 router = APIRouter(prefix="/v1/predictions", tags=["predictions"], responses=PROBLEM_RESPONSES)
 
@@ -51,14 +57,13 @@ async def gradient_descent_classification_errors(
     result = await compute(
         gradient_descent_classification,
         cost=_SEARCH_COST + request.n_times,
-        ratio=request.aspect_ratio,
-        mean_norm_squared=request.mean_norm_squared,
-        ridge_penalty=request.ridge_penalty,
-        learning_rate=request.learning_rate,
-        init_variance=request.init_variance,
-        time=request.times,
-        mode=request.mode,
+        **gradient_descent_classification_arguments(request),
     )
+    return gradient_descent_classification_response(result)
+
+
+def gradient_descent_classification_response(result: GradientDescentClassificationPrediction) -> GradientDescentClassificationResponse:
+    """The response body for a solver result."""
     names = ("train_error", "test_error", "e_train", "v_train", "e_test", "v_test")
     points = [
         ClassificationPoint(time=t, **row)
@@ -94,15 +99,13 @@ async def gradient_descent_regression_errors(
     result = await compute(
         gradient_descent_regression,
         cost=_SEARCH_COST + request.n_times,
-        ratio=request.aspect_ratio,
-        signal_strength=request.signal_strength,
-        noise_variance=request.noise_variance,
-        ridge_penalty=request.ridge_penalty,
-        learning_rate=request.learning_rate,
-        init_variance=request.init_variance,
-        time=request.times,
-        mode=request.mode,
+        **gradient_descent_regression_arguments(request),
     )
+    return gradient_descent_regression_response(result)
+
+
+def gradient_descent_regression_response(result: GradientDescentRegressionPrediction) -> GradientDescentRegressionResponse:
+    """The response body for a solver result."""
     names = ("bias", "variance", "initialization", "risk", "test_mse", "train_error")
     points = [RegressionPoint(time=t, **row) for t, row in zip(result.time.tolist(), _columns(result, names), strict=True)]
     limit = RegressionLimitValues(**{name: serialize.finite_or_none(getattr(result.limit, name)) for name in names})

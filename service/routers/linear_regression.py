@@ -9,24 +9,10 @@ from service import serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
-from solvers._results import combine_diagnostics
-from solvers.linear_regression import optimal_ridge_penalty, ridge_regression_risk
+from service.mappers.linear_regression import linear_ridge_arguments
+from solvers.linear_regression import RidgeRegressionPrediction, ridge_regression_prediction
 
 router = APIRouter(prefix="/v1/predictions", tags=["predictions"], responses=PROBLEM_RESPONSES)
-
-
-def _predict(request: LinearRidgeRequest):
-    """Risk on the grid and the optimal penalty per ratio: one unit of work for the thread pool."""
-    population = request.population
-    spectrum = {
-        "eigenvalues": population.eigenvalues if population else None,
-        "weights": population.weights if population else None,
-        "signal_weights": request.signal_weights,
-    }
-    common = {"signal_strength": request.signal_strength, "noise_variance": request.noise_variance, **spectrum}
-    grid = ridge_regression_risk(ratio=request.ratios, ridge_penalty=request.ridge_penalties, **common)
-    optimal = optimal_ridge_penalty(ratio=request.ratios, **common)
-    return grid, optimal
 
 
 @router.post(
@@ -43,18 +29,30 @@ async def linear_ridge(request: LinearRidgeRequest, settings: SettingsDep, compu
     check_cap(field="ridge_penalty", size=size, cap=settings.max_grid_size, what="ratio × penalty combinations")
     atoms = len(request.population.eigenvalues) if request.population else 0
     check_cap(field="population.eigenvalues", size=atoms, cap=settings.max_population_atoms, what="atoms")
-    grid, optimal = await compute(_predict, cost=(size + 200 * len(request.ratios)) * (1 + atoms), request=request)
+    result = await compute(
+        ridge_regression_prediction,
+        cost=(size + 200 * len(request.ratios)) * (1 + atoms),
+        **linear_ridge_arguments(request),
+    )
+    return linear_ridge_response(result)
 
-    divergence = "; ".join(grid.notes) or "the limit diverges here"
-    points = []
-    for i, ratio in enumerate(grid.ratio.tolist()):
-        for j, penalty in enumerate(grid.ridge_penalty.tolist()):
-            values = {
-                name: serialize.finite_or_none(getattr(grid, name)[i, j])
-                for name in ("bias", "variance", "risk", "test_mse", "train_error", "effective_ridge")
-            }
-            diverges = values["risk"] is None
-            points.append(LinearRidgePoint(ratio=ratio, ridge_penalty=penalty, note=divergence if diverges else None, **values))
+
+_QUANTITIES = ("bias", "variance", "risk", "test_mse", "train_error", "effective_ridge")
+
+
+def linear_ridge_response(result: RidgeRegressionPrediction) -> LinearRidgeResponse:
+    """The response body for a solver result."""
+    grid, optimal = result.grid, result.optimal
+    points = [
+        LinearRidgePoint(
+            ratio=ratio,
+            ridge_penalty=penalty,
+            note=grid.point_notes[i][j],
+            **{name: serialize.finite_or_none(getattr(grid, name)[i, j]) for name in _QUANTITIES},
+        )
+        for i, ratio in enumerate(grid.ratio.tolist())
+        for j, penalty in enumerate(grid.ridge_penalty.tolist())
+    ]
     best = [
         OptimalRidgePoint(
             ratio=ratio,
@@ -66,6 +64,6 @@ async def linear_ridge(request: LinearRidgeRequest, settings: SettingsDep, compu
             optimal.ratio.tolist(), optimal.ridge_penalty.tolist(), optimal.risk.tolist(), optimal.test_mse.tolist(), strict=True
         )
     ]
-    notes = list(dict.fromkeys([*grid.notes, *optimal.notes]))
-    diagnostics = combine_diagnostics(grid.diagnostics, optimal.diagnostics)
-    return LinearRidgeResponse(points=points, optimal=best, notes=notes, provenance=serialize.provenance(grid.reference, diagnostics))
+    return LinearRidgeResponse(
+        points=points, optimal=best, notes=list(result.notes), provenance=serialize.provenance(result.reference, result.diagnostics)
+    )

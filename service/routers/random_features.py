@@ -10,7 +10,6 @@ from schemas.common import Interval
 from schemas.random_features import (
     ActivationMomentsRequest,
     ActivationMomentsResponse,
-    ActivationSpec,
     ExpectedKernelRequest,
     ExpectedKernelResponse,
     GaussianMixtureData,
@@ -26,20 +25,23 @@ from schemas.random_features import (
 from service import serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
+from service.mappers.random_features import (
+    activation_moments_arguments,
+    deterministic_equivalent_arguments,
+    expected_kernel_arguments,
+    random_features_ridge_arguments,
+)
 from service.problems import PROBLEM_RESPONSES
-from solvers.activations import Activation, activation_moments, expected_kernel, make_activation
+from solvers.activations import Activation, ActivationMoments, ExpectedKernel, activation_moments, expected_kernel
 from solvers.random_features import (
+    DeterministicEquivalent,
+    RidgePredictions,
     deterministic_equivalent,
-    gaussian_mixture,
     random_features_ridge,
     regime_warnings,
 )
 
 router = APIRouter(tags=["predictions"], responses=PROBLEM_RESPONSES)
-
-
-def _activation(spec: ActivationSpec) -> Activation:
-    return make_activation(spec.name, **spec.parameters())
 
 
 def _check_sizes(data: InlineData | GaussianMixtureData, cap: int, *, test: bool) -> None:
@@ -53,34 +55,13 @@ def _check_sizes(data: InlineData | GaussianMixtureData, cap: int, *, test: bool
         check_cap(field="data.n_features", size=data.n_features, cap=cap, what="features")
 
 
-def _arrays(data: InlineData | GaussianMixtureData) -> dict[str, np.ndarray | None]:
-    """The data as arrays (rows = samples): inline as given, or drawn from the mixture."""
-    if isinstance(data, InlineData):
-        as_array = lambda v: None if v is None else np.asarray(v, dtype=np.float64)  # noqa: E731
-        return {"x": as_array(data.x), "y": as_array(data.y), "x_test": as_array(data.x_test), "y_test": as_array(data.y_test)}
-    drawn = gaussian_mixture(
-        n_samples=data.n_samples,
-        n_test=data.n_test,
-        n_features=data.n_features,
-        n_classes=data.n_classes,
-        means=data.means,
-        mean_norm=data.mean_norm,
-        noise_variance=data.noise_variance,
-        proportions=data.proportions,
-        rng=data.seed,
-    )
-    return {"x": drawn.x, "y": drawn.y, "x_test": drawn.x_test, "y_test": drawn.y_test}
-
-
 def _rows(matrix: np.ndarray | None) -> list[list[float | None]] | None:
     return None if matrix is None else [serialize.floats(row) for row in matrix]
 
 
-def _kernel(request: ExpectedKernelRequest):
-    activation = _activation(request.activation)
-    x = np.asarray(request.x, dtype=np.float64)
-    x_test = None if request.x_test is None else np.asarray(request.x_test, dtype=np.float64)
-    return expected_kernel(activation=activation, x=x, x_test=x_test), regime_warnings(x=x, activation=activation, x_test=x_test)
+def _kernel(*, activation: Activation, x: np.ndarray, x_test: np.ndarray | None) -> tuple[ExpectedKernel, tuple[str, ...]]:
+    """The expected kernel and the warnings about the data's regime: one unit of work for the thread pool."""
+    return expected_kernel(activation=activation, x=x, x_test=x_test), tuple(regime_warnings(x=x, activation=activation, x_test=x_test))
 
 
 @router.post(
@@ -97,7 +78,16 @@ async def expected_kernel_matrix(request: ExpectedKernelRequest, settings: Setti
     check_cap(field="x", size=len(request.x), cap=settings.max_samples, what="samples")
     check_cap(field="x_test", size=n_test, cap=settings.max_samples, what="test samples")
     n = len(request.x)
-    result, warnings = await compute(_kernel, cost=n * (n + n_test) + n * len(request.x[0]), request=request)
+    result = await compute(
+        _kernel,
+        cost=n * (n + n_test) + n * len(request.x[0]),
+        **expected_kernel_arguments(request),
+    )
+    return expected_kernel_response(*result)
+
+
+def expected_kernel_response(result: ExpectedKernel, warnings: tuple[str, ...]) -> ExpectedKernelResponse:
+    """The response body for a solver result."""
     return ExpectedKernelResponse(
         kernel=_rows(result.kernel),
         cross_kernel=_rows(result.cross_kernel),
@@ -120,7 +110,16 @@ async def activation_gaussian_moments(request: ActivationMomentsRequest, compute
 
     Louart, Liao & Couillet (2018), Sec. 3.3; shared/spec/random_features.md §1.
     """
-    result = await compute(activation_moments, cost=1, activation=_activation(request.activation))
+    result = await compute(
+        activation_moments,
+        cost=1,
+        **activation_moments_arguments(request),
+    )
+    return activation_moments_response(result)
+
+
+def activation_moments_response(result: ActivationMoments) -> ActivationMomentsResponse:
+    """The response body for a solver result."""
     return ActivationMomentsResponse(
         mean=result.mean,
         mean_square=result.mean_square,
@@ -129,15 +128,6 @@ async def activation_gaussian_moments(request: ActivationMomentsRequest, compute
         method=result.method,
         error_bound=result.error_bound,
         provenance=serialize.provenance(result.reference),
-    )
-
-
-def _deterministic_equivalent(request: RandomFeaturesDeterministicEquivalentRequest):
-    return deterministic_equivalent(
-        activation=_activation(request.activation),
-        x=_arrays(request.data)["x"],
-        n_neurons=request.n_neurons,
-        ridge_penalty=request.ridge_penalty,
     )
 
 
@@ -155,7 +145,16 @@ async def random_features_deterministic_equivalent(
     """
     _check_sizes(request.data, settings.max_samples, test=False)
     n = request.data.n_samples
-    result = await compute(_deterministic_equivalent, cost=n * n, request=request)
+    result = await compute(
+        deterministic_equivalent,
+        cost=n * n,
+        **deterministic_equivalent_arguments(request),
+    )
+    return deterministic_equivalent_response(result)
+
+
+def deterministic_equivalent_response(result: DeterministicEquivalent) -> RandomFeaturesDeterministicEquivalentResponse:
+    """The response body for a solver result."""
     return RandomFeaturesDeterministicEquivalentResponse(
         n_neurons=result.n_neurons,
         ridge_penalty=result.ridge_penalty,
@@ -164,15 +163,6 @@ async def random_features_deterministic_equivalent(
         normalized_trace=serialize.finite_or_none(result.normalized_trace),
         warnings=list(result.warnings),
         provenance=serialize.provenance(result.reference, result.diagnostics),
-    )
-
-
-def _ridge(request: RandomFeaturesRidgeRequest):
-    return random_features_ridge(
-        activation=_activation(request.activation),
-        **_arrays(request.data),
-        n_neurons=request.neuron_counts,
-        ridge_penalty=request.ridge_penalties,
     )
 
 
@@ -193,8 +183,16 @@ async def random_features_ridge_errors(
     field = "n_neurons" if request.n_neurons is not None else "neurons_per_sample"
     check_cap(field=field, size=len(neurons) * len(penalties), cap=settings.max_grid_size, what="N × γ combinations")
     n = request.data.n_samples
-    result = await compute(_ridge, cost=n * n + len(neurons) * len(penalties), request=request)
+    result = await compute(
+        random_features_ridge,
+        cost=n * n + len(neurons) * len(penalties),
+        **random_features_ridge_arguments(request),
+    )
+    return random_features_ridge_response(result)
 
+
+def random_features_ridge_response(result: RidgePredictions) -> RandomFeaturesRidgeResponse:
+    """The response body for a solver result (`optimal` is always computed by this endpoint)."""
     points = [
         RandomFeaturesRidgePoint(
             n_neurons=int(nn),
@@ -208,6 +206,8 @@ async def random_features_ridge_errors(
         for k, g in enumerate(result.ridge_penalty.tolist())
     ]
     opt = result.optimal
+    if opt is None:
+        raise RuntimeError("random_features_ridge was called without its optimum")
     per_n = [
         RandomFeaturesOptimalPoint(
             n_neurons=int(nn),
@@ -219,11 +219,10 @@ async def random_features_ridge_errors(
             opt.n_neurons.tolist(), opt.ridge_penalty.tolist(), opt.train_mse.tolist(), opt.test_mse.tolist(), strict=True
         )
     ]
-    best = next((p for p in per_n if p.n_neurons == opt.best_n_neurons), per_n[0])
     return RandomFeaturesRidgeResponse(
         points=points,
         optimal=RandomFeaturesOptimum(
-            per_n_neurons=per_n, best=best, search_interval=Interval(lower=opt.bounds[0], upper=opt.bounds[1])
+            per_n_neurons=per_n, best=per_n[opt.best_index], search_interval=Interval(lower=opt.bounds[0], upper=opt.bounds[1])
         ),
         warnings=list(result.warnings),
         notes=list(result.notes),

@@ -17,9 +17,10 @@ from service import serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
+from service.mappers.spectra import marchenko_pastur_arguments, sample_covariance_arguments, spiked_covariance_arguments
 from solvers.marchenko_pastur import MarchenkoPasturSpectrum, marchenko_pastur
-from solvers.sample_covariance import sample_covariance_spectrum
-from solvers.spiked_covariance import spiked_covariance
+from solvers.sample_covariance import SampleCovarianceSpectrum, sample_covariance_spectrum
+from solvers.spiked_covariance import SpikedCovariancePrediction, spiked_covariance
 
 router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES)
 
@@ -37,20 +38,12 @@ async def marchenko_pastur_spectrum(
     Marchenko & Pastur (1967); shared/spec/linear.md §1.
     """
     check_cap(field="grid.num" if request.grid else "x", size=request.n_points, cap=settings.max_points, what="points")
-    result = await compute(marchenko_pastur, cost=request.n_points, **marchenko_pastur_arguments(request))
+    result = await compute(
+        marchenko_pastur,
+        cost=request.n_points,
+        **marchenko_pastur_arguments(request),
+    )
     return marchenko_pastur_response(result)
-
-
-def marchenko_pastur_arguments(request: MarchenkoPasturRequest) -> dict:
-    """The solver's keyword arguments for a request (also used by the HTTP benchmark)."""
-    return {
-        "ratio": request.aspect_ratio,
-        "variance": request.variance,
-        "matrix": request.matrix,
-        "x": request.points,
-        "n_moments": request.n_moments,
-        "stieltjes_at": [complex(z.re, z.im) for z in request.stieltjes_at],
-    }
 
 
 def marchenko_pastur_response(result: MarchenkoPasturSpectrum) -> MarchenkoPasturResponse:
@@ -88,12 +81,13 @@ async def sample_covariance(
     result = await compute(
         sample_covariance_spectrum,
         cost=(request.n_points + len(request.stieltjes_at)) * (10 + atoms),
-        ratio=request.aspect_ratio,
-        eigenvalues=request.population.eigenvalues,
-        weights=request.population.weights,
-        x=request.points,
-        stieltjes_at=[complex(z.re, z.im) for z in request.stieltjes_at],
+        **sample_covariance_arguments(request),
     )
+    return sample_covariance_response(result)
+
+
+def sample_covariance_response(result: SampleCovarianceSpectrum) -> SampleCovarianceResponse:
+    """The response body for a solver result."""
     return SampleCovarianceResponse(
         support_intervals=[serialize.interval(lower, upper) for lower, upper in result.support_intervals],
         interval_masses=serialize.floats(result.interval_masses),
@@ -119,8 +113,15 @@ async def spiked_covariance_outliers(request: SpikedCovarianceRequest, compute: 
     Baik, Ben Arous & Péché (2005); Baik & Silverstein (2006); Paul (2007); shared/spec/linear.md §3.
     """
     result = await compute(
-        spiked_covariance, cost=len(request.spikes), ratio=request.aspect_ratio, spikes=request.spikes, variance=request.variance
+        spiked_covariance,
+        cost=len(request.spikes),
+        **spiked_covariance_arguments(request),
     )
+    return spiked_covariance_response(result)
+
+
+def spiked_covariance_response(result: SpikedCovariancePrediction) -> SpikedCovarianceResponse:
+    """The response body for a solver result."""
     spikes = [
         SpikePrediction(
             spike=spike, separated=separated, eigenvalue=eigenvalue, alignment=alignment, sample_side_alignment=side

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
+from solvers.activations import make_activation
 from solvers.conjugate_kernel import ck_activation_constants, conjugate_kernel_spectrum
 from solvers.exceptions import InvalidParameterError
 from solvers.marchenko_pastur import marchenko_pastur
@@ -19,7 +20,7 @@ from solvers.montecarlo.conjugate_kernel import simulate_conjugate_kernel, simul
 from solvers.montecarlo.spectra import ks_distance
 from solvers.one_step_gradient import one_step_gradient_spike
 
-HE2 = {"name": "quadratic", "a": 2**-0.5, "c": -(2**-0.5)}  # (ξ² − 1)/√2: θ1 = 1, θ2 = 0, κ = √2
+HE2 = make_activation("quadratic", a=2**-0.5, c=-(2**-0.5))  # (ξ² − 1)/√2: θ1 = 1, θ2 = 0, κ = √2
 
 
 def test_activation_constants_match_the_spec_table():
@@ -184,7 +185,7 @@ def test_outlier_predictions_and_labels():
         ({"x": [1.0, np.nan]}, "x"),
         ({"activation": "softsign"}, "activation"),
         ({"weight_distribution": "cauchy"}, "weight_distribution"),
-        ({"activation": {"name": "quadratic", "a": 0.0, "b": 0.0, "c": 2.0}}, "activation"),
+        ({"activation": make_activation("quadratic", a=0.0, b=0.0, c=2.0)}, "activation"),
     ],
 )
 def test_invalid_parameters_are_named(kwargs, parameter):

@@ -426,7 +426,7 @@ def test_regime_warnings():
         ({"n_neurons": 10.5}, "n_neurons"),
         ({"n_neurons": 0}, "n_neurons"),
         ({"activation": "bogus"}, "activation"),
-        ({"activation": {"name": "leaky_relu", "negative_slope": np.nan}}, "negative_slope"),
+        ({"activation": {"name": "leaky_relu", "negative_slope": 0.1}}, "activation"),  # solvers take Activation objects
     ],
 )
 def test_prediction_validation_names_the_parameter(change, parameter):
