@@ -23,9 +23,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 
+from schemas.common import kind_union
 from schemas.conjugate_kernel import ConjugateKernelRequest, OneStepGradientRequest
 from schemas.dynamics import GradientDescentClassificationRequest, GradientDescentRegressionRequest
-from schemas.common import kind_union
 from schemas.jobs import SimulationRequestBase, SimulationSize
 from schemas.linear_regression import LinearRidgeRequest
 from schemas.random_features import RandomFeaturesDeterministicEquivalentRequest, RandomFeaturesRidgeRequest
@@ -185,7 +185,7 @@ def _request_model(name: str, kind: Kind) -> type[SimulationRequestBase]:
         title,
         __base__=SimulationRequestBase,
         __doc__=f"Submit a Monte Carlo check of `{name}`: {kind.description}",
-        kind=(
+        kind=(  # type: ignore[arg-type]  # a Literal built at run time, one per registered kind
             Literal[name],
             Field(
                 description="Which prediction to check (`GET /v1/simulations/kinds` lists them).",

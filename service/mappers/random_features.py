@@ -32,7 +32,7 @@ def data_arrays(data: InlineData | GaussianMixtureData) -> dict[str, np.ndarray 
         n_test=data.n_test,
         n_features=data.n_features,
         n_classes=data.n_classes,
-        means=data.means,
+        means=_array(data.means),
         mean_norm=data.mean_norm,
         noise_variance=data.noise_variance,
         proportions=data.proportions,

@@ -8,6 +8,7 @@ structural zeros appended exactly.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,14 @@ from solvers.activations import Activation, activation_moments, as_activation
 from solvers.conjugate_kernel import conjugate_kernel_spectrum
 from solvers.exceptions import InvalidParameterError
 from solvers.montecarlo._statistics import mean_and_standard_error
-from solvers.montecarlo.engine import CDF_GRID_POINTS, GRID_OVERSHOOT, HEURISTIC, SimulationPrediction, TrialDraw, at_most_points
+from solvers.montecarlo.engine import (
+    CDF_GRID_POINTS,
+    GRID_OVERSHOOT,
+    HEURISTIC,
+    SimulationPrediction,
+    TrialDraw,
+    at_most_points,
+)
 from solvers.one_step_gradient import DISCONTINUOUS, one_step_gradient_spike
 
 __all__ = [
@@ -306,7 +314,7 @@ def _ck_law(
     weight_distribution: str,
     data_distribution: str,
     subtract_mean: bool,
-    x: np.ndarray | list[float] = (),
+    x: np.ndarray | Sequence[float] = (),
 ) -> Any:
     """:func:`solvers.conjugate_kernel.conjugate_kernel_spectrum` at the simulated φ = p/n and r = N/n."""
     return conjugate_kernel_spectrum(

@@ -206,7 +206,7 @@ def simulate_chunk(
                 break
         draw = trial(rng=rng, **problem)
         rows.append(np.asarray(draw.values, dtype=np.float64).reshape(-1))
-        if counts is not None and draw.spectrum is not None:
+        if counts is not None and grid is not None and draw.spectrum is not None:
             spectrum = np.sort(np.asarray(draw.spectrum, dtype=np.float64).reshape(-1))
             counts += np.searchsorted(spectrum, grid, side="right")
             eigenvalues += spectrum.size

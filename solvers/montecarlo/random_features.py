@@ -19,7 +19,13 @@ from solvers._validation import positive_int, rng_from
 from solvers.activations import Activation, as_activation
 from solvers.exceptions import InvalidParameterError
 from solvers.montecarlo.engine import SimulationPrediction, TrialDraw, at_most_points
-from solvers.random_features import deterministic_equivalent, random_features_ridge, training_data, training_inputs, validate_grid
+from solvers.random_features import (
+    deterministic_equivalent,
+    random_features_ridge,
+    training_data,
+    training_inputs,
+    validate_grid,
+)
 
 REFERENCE = (
     "Direct simulation of the random-features ridge regression of Louart, Liao & Couillet "
