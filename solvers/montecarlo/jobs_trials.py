@@ -300,7 +300,7 @@ def marchenko_pastur_trial(
 
     Returns the spectral moments M_k = (1/dim) tr Sᵏ, k = 1..n_moments, and the eigenvalues.
     Only the smaller Gram matrix is diagonalised; the other has the same non-zero eigenvalues
-    plus |p − n| exact zeros (Bai & Silverstein 2010, §3.1; spec linear.md §1.5).
+    plus |p − n| exact zeros (Bai & Silverstein 2010, §3.1; docs/methods/spectra.md §1.5).
     """
     x = rng.standard_normal((n_features, n_samples))
     gram = x @ x.T if n_features <= n_samples else x.T @ x
@@ -322,7 +322,7 @@ def marchenko_pastur_prediction(
 ) -> SimulationPrediction:
     """Marchenko–Pastur moments and CDF at the finite ratio c = p/n of the simulation.
 
-    Marchenko & Pastur (1967); Bai & Silverstein (2010), Thm 3.6 and Lemma 3.1; spec linear.md §1.
+    Marchenko & Pastur (1967); Bai & Silverstein (2010), Thm 3.6 and Lemma 3.1; docs/methods/spectra.md §1.
     The CDF is given on ``CDF_GRID_POINTS`` points from 0 (the atom) to 1.25 λ₊.
     """
     n_features = positive_int("n_features", n_features)
@@ -386,7 +386,7 @@ def linear_ridge_trial(
 
     Returns, for each ridge penalty λ in order, the exact conditional (given X) bias, variance,
     risk = bias + variance, test MSE = risk + σ² and expected training error (Hastie et al. 2022 §2;
-    spec linear.md §4.1, §6).
+    docs/methods/linear_ridge.md §1, §7).
     """
     lam = _at_most("ridge_penalty", _points(ridge_penalty))
     spectrum = _spectrum(*_population(population), signal_weights)
@@ -421,7 +421,7 @@ def linear_ridge_prediction(
     """Limiting bias, variance, risk, test MSE and training error at γ = p/n for each λ.
 
     :func:`solvers.linear_regression.ridge_regression_risk` (Hastie, Montanari, Rosset & Tibshirani
-    2022; Dobriban & Wager 2018; spec linear.md §4).
+    2022; Dobriban & Wager 2018; docs/methods/linear_ridge.md).
     """
     n_features = positive_int("n_features", n_features)
     n_samples = positive_int("n_samples", n_samples)
@@ -458,7 +458,7 @@ def _at_most(name: str, values: np.ndarray) -> np.ndarray:
 
 # --- Generalized Marchenko–Pastur (sample covariance with a population spectrum) -----------------
 
-#: M₁..M₃: the moments the generalized MP solver returns in closed form (spec linear.md §2).
+#: M₁..M₃: the moments the generalized MP solver returns in closed form (docs/methods/spectra.md §2).
 _SAMPLE_COVARIANCE_MOMENTS = 3
 
 
@@ -488,7 +488,7 @@ def sample_covariance_trial(
 
     Returns M_k = (1/p) tr Sᵏ, k = 1..3, and the p eigenvalues (with the p − n exact zeros when
     p > n; rounding negatives clamped to 0 as S is positive semi-definite). Silverstein (1995);
-    spec linear.md §2, §6.
+    docs/methods/spectra.md §2, §4.
     """
     simulation = simulate_sample_covariance_spectrum(
         n_samples=n_samples,
@@ -507,7 +507,7 @@ def sample_covariance_prediction(*, n_features: int, n_samples: int, population:
     """Generalized MP moments M₁..M₃ and CDF at the simulated p/n and the simulated population.
 
     :func:`solvers.sample_covariance.sample_covariance_spectrum` (Silverstein 1995, eq. (1.4);
-    Silverstein & Choi 1995; spec linear.md §2), evaluated at c = p/n and at the weights
+    Silverstein & Choi 1995; docs/methods/spectra.md §2), evaluated at c = p/n and at the weights
     round(w_k p)/p the simulation has. The CDF is given on ``CDF_GRID_POINTS`` points from 0 to
     1.25 × the right edge of the support.
     """
@@ -550,7 +550,7 @@ def spiked_covariance_trial(
     """One draw of :func:`~solvers.montecarlo.spectra.simulate_spiked_covariance`.
 
     For each spike ℓ_k in the order given: the sample eigenvalue of the same rank among the top
-    K, |⟨û_k, u_k⟩|² and |⟨v̂_k, Zᵀu_k/‖Zᵀu_k‖⟩|² (Baik & Silverstein 2006; Paul 2007; spec linear.md §3).
+    K, |⟨û_k, u_k⟩|² and |⟨v̂_k, Zᵀu_k/‖Zᵀu_k‖⟩|² (Baik & Silverstein 2006; Paul 2007; docs/methods/spectra.md §3).
     """
     simulation = simulate_spiked_covariance(
         n_samples=n_samples, n_features=n_features, spikes=spikes, trials=1, rng=rng, variance=variance
@@ -565,7 +565,7 @@ def spiked_covariance_prediction(
     """BBP outlier eigenvalue and both alignments of each spike at the simulated p/n.
 
     :func:`solvers.spiked_covariance.spiked_covariance` (Baik, Ben Arous & Péché 2005; Baik &
-    Silverstein 2006, Thm 1.1; Paul 2007, Thm 4; spec linear.md §3).
+    Silverstein 2006, Thm 1.1; Paul 2007, Thm 4; docs/methods/spectra.md §3).
     """
     n_features = positive_int("n_features", n_features)
     n_samples = positive_int("n_samples", n_samples)
@@ -615,7 +615,7 @@ def gradient_descent_classification_trial(
     """One draw of (X, y, w₀) of :func:`~solvers.montecarlo.dynamics.simulate_gradient_descent_classification`.
 
     For each time in order: the fraction of misclassified training points and the exact test
-    error Q(μᵀw/‖w‖) given w(t) (Liao & Couillet 2018; spec dynamics.md §6).
+    error Q(μᵀw/‖w‖) given w(t) (Liao & Couillet 2018; docs/methods/dynamics.md §6).
     """
     simulation = simulate_gradient_descent_classification(
         n_samples=n_samples, n_features=n_features, mean_norm_squared=mean_norm_squared, ridge_penalty=ridge_penalty,
@@ -638,8 +638,8 @@ def gradient_descent_classification_prediction(
 ) -> SimulationPrediction:
     """Limiting train and test error rates at each time, at the simulated p/n.
 
-    :func:`solvers.dynamics.gradient_descent_classification` (Liao & Couillet, ICML 2018; spec
-    dynamics.md §2). At t = 0 with w₀ = 0 both rates are undefined (``nan``).
+    :func:`solvers.dynamics.gradient_descent_classification` (Liao & Couillet, ICML 2018;
+    docs/methods/dynamics.md §2). At t = 0 with w₀ = 0 both rates are undefined (``nan``).
     """
     n_features = positive_int("n_features", n_features)
     n_samples = positive_int("n_samples", n_samples)
@@ -673,7 +673,7 @@ def gradient_descent_regression_trial(
 
     For each time in order: the conditional (given X, β) bias, variance and initialization terms,
     the sampled excess risk ‖w(t) − β‖², test MSE = risk + σ² and training error
-    (docs/derivations/gradient_descent_regression.md; spec dynamics.md §6).
+    (docs/derivations/gradient_descent_regression.md; docs/methods/dynamics.md §6).
     """
     s = simulate_gradient_descent_regression(
         n_samples=n_samples, n_features=n_features, signal_strength=signal_strength, noise_variance=noise_variance,
@@ -768,7 +768,7 @@ def random_features_ridge_trial(
 
     For each ridge penalty γ in order: E_train = (1/n)‖y − Σᵀβ‖² and E_test = (1/n̂)‖ŷ − Σ̂ᵀβ‖² of
     β = (1/n)Σ((1/n)ΣᵀΣ + γI)⁻¹y, Σ = σ(WX), on the fixed data (Louart, Liao & Couillet 2018,
-    Eq. (1) and Sec. 3.2; spec random_features.md §0, §4).
+    Eq. (1) and Sec. 3.2; docs/methods/random_features.md §0, §4).
     """
     x, y, x_test, y_test = _ridge_data(data)
     sigma = _activation(activation)
@@ -788,7 +788,7 @@ def random_features_ridge_prediction(
     """Deterministic-equivalent train and test MSE for the job's N and each γ, on the same data.
 
     :func:`solvers.random_features.random_features_ridge` (Louart, Liao & Couillet 2018, Thm. 2–3;
-    spec random_features.md §3).
+    docs/methods/random_features.md §3).
     """
     n_neurons = positive_int("n_neurons", n_neurons)
     x, y, x_test, y_test = _ridge_data(data)
@@ -818,7 +818,7 @@ def random_features_resolvent_trial(
     """One draw of W: the normalized trace (1/n) tr Q of Q = ((1/n)ΣᵀΣ + γI_n)⁻¹, Σ = σ(WX).
 
     From the eigenvalues of the smaller Gram matrix; when N < n the n − N zero eigenvalues of
-    (1/n)ΣᵀΣ add (n − N)/γ (Louart, Liao & Couillet 2018, Thm. 1; spec random_features.md §2).
+    (1/n)ΣᵀΣ add (n − N)/γ (Louart, Liao & Couillet 2018, Thm. 1; docs/methods/random_features.md §2).
     """
     x, _ = _inputs(_data(data)[0], None)
     n = x.shape[0]
@@ -840,7 +840,7 @@ def random_features_resolvent_prediction(
     """(1/n) tr Q̄ of the deterministic equivalent, on the same data.
 
     :func:`solvers.random_features.deterministic_equivalent` (Louart, Liao & Couillet 2018, Thm. 1;
-    spec random_features.md §2.1).
+    docs/methods/random_features.md §2.1).
     """
     law = deterministic_equivalent(
         activation=_activation(activation), x=_data(data)[0], n_neurons=n_neurons, ridge_penalty=ridge_penalty
@@ -856,7 +856,7 @@ def random_features_resolvent_prediction(
 
 #: Prefix of the name of every quantity whose prediction the endpoint marks `validity: "heuristic"`.
 HEURISTIC = "heuristic_"
-#: Eigenvalues below this fraction of the largest are numerical zeros (spec ck_spectrum.md §3 pitfall iv).
+#: Eigenvalues below this fraction of the largest are numerical zeros (docs/methods/conjugate_kernel.md §3 pitfall iv).
 _ZERO_SNAP = 1e-9
 
 
@@ -888,8 +888,8 @@ def _ck_outlier_sources(activation: tuple[tuple[str, Any], ...], *dimensions: An
 def _ck_grid(edge: float) -> np.ndarray:
     """``CDF_GRID_POINTS`` points from 0 to 1.25 × the edge: uniform, plus a geometric eighth in (0, 0.02 × edge].
 
-    With N > p and θ1 − θ2 small (tanh, erf) a mass up to 1 − p/N sits in a narrow bulk near 0 (spec
-    ck_spectrum.md §3 "Caution"); a uniform grid would step over it, and the KS resolution with it.
+    With N > p and θ1 − θ2 small (tanh, erf) a mass up to 1 − p/N sits in a narrow bulk near 0
+    (docs/methods/conjugate_kernel.md §3 "Caution"); a uniform grid would step over it, and the KS resolution with it.
     """
     fine = CDF_GRID_POINTS // 8
     uniform = np.linspace(0.0, _GRID_OVERSHOOT * edge, CDF_GRID_POINTS - fine)
@@ -911,10 +911,10 @@ def conjugate_kernel_trial(
 ) -> TrialDraw:
     """One draw of (W, X) of :func:`~solvers.montecarlo.conjugate_kernel.simulate_conjugate_kernel`.
 
-    With m the number of outliers the law predicts (spec ck_spectrum.md §4, §2): M_k = (1/dim) Σ λᵏ,
+    With m the number of outliers the law predicts (docs/methods/conjugate_kernel.md §4, §2): M_k = (1/dim) Σ λᵏ,
     k = 1, 2, over all eigenvalues but the mean outlier (≈ (E σ)² N, when σ is not centred); the m
     largest eigenvalues; the (m + 1)-th largest (the top of the bulk); and every eigenvalue of the
-    matrix (numerical zeros snapped to 0, spec §3 pitfall iv) for the pooled ESD.
+    matrix (numerical zeros snapped to 0, docs/methods/conjugate_kernel.md §3 pitfall iv) for the pooled ESD.
     """
     simulation = simulate_conjugate_kernel(
         activation=_activation(activation), n_samples=n_samples, n_features=n_features, n_neurons=n_neurons,
@@ -948,8 +948,8 @@ def conjugate_kernel_prediction(
     """The conjugate-kernel law at the simulated φ = p/n, r = N/n: bulk moments, outliers, upper edge, CDF.
 
     :func:`solvers.conjugate_kernel.conjugate_kernel_spectrum` (Pennington & Worah 2017, Thm 1;
-    Benigni & Péché 2021; outliers spec ck_spectrum.md §4). The moments of K_N = (1/n)ΣΣᵀ are those of
-    the Gaussian equivalent of spec §3, a sample covariance with population C = θ2WWᵀ/p + (θ1 − θ2)I:
+    Benigni & Péché 2021; outliers docs/methods/conjugate_kernel.md §4). The moments of K_N = (1/n)ΣΣᵀ are those of
+    the Gaussian equivalent of docs/methods/conjugate_kernel.md §3, a sample covariance with population C = θ2WWᵀ/p + (θ1 − θ2)I:
     M₁ = θ1, M₂ = θ1²(1 + r) + θ2² r/φ (Bai & Silverstein 2010, Lemma 3.1); those of K_n are r times
     them. Outliers keep the endpoint's validity: a ``heuristic`` one is named ``heuristic_outlier_*``.
     The CDF is given on ``CDF_GRID_POINTS`` points from 0 to 1.25 × the upper edge.
@@ -993,9 +993,9 @@ def conjugate_kernel_prediction(
         + (" but the mean outlier" if any(o.source == "mean" for o in outliers) else "")
         + ", against the law's M₁ = θ1, M₂ = θ1²(1 + r) + θ2² r/φ"
         + (" times r = N/n (K_n)" if matrix == "gram" else "")
-        + " (spec §3, Gaussian equivalent); outliers of O(1) shift them by O(1/N).",
+        + " (docs/methods/conjugate_kernel.md §3, Gaussian equivalent); outliers of O(1) shift them by O(1/N).",
         f"The top of the bulk ({'the largest eigenvalue' if m == 0 else f'eigenvalue {m + 1} from the top'}) lies below the upper "
-        "edge by O(N^(-2/3)) at finite size (Tracy–Widom; spec §3 measured up to 2 % below at N = 1500, i.e. 2.6·N^(-2/3)): "
+        "edge by O(N^(-2/3)) at finite size (Tracy–Widom; docs/methods/conjugate_kernel.md §3 measured up to 2 % below at N = 1500, i.e. 2.6·N^(-2/3)): "
         "its z-score grows with "
         "the number of trials at fixed size.",
     ]
@@ -1030,7 +1030,7 @@ def one_step_gradient_trial(
     """One draw of (W₀, β₀, X, β*, ε) of :func:`~solvers.montecarlo.conjugate_kernel.simulate_one_step_gradient`.
 
     The realised slope ϑ/η = |μ₁|‖β₀‖‖Xy‖/n, then for each η in order: s₁(W₁) of W₁ = W₀ + √N η G₀
-    (full gradient G₀) and |⟨v̂₁, β*⟩|² (Ba et al. 2022; spec ck_spectrum.md §5).
+    (full gradient G₀) and |⟨v̂₁, β*⟩|² (Ba et al. 2022; docs/methods/conjugate_kernel.md §5).
     """
     simulation = simulate_one_step_gradient(
         activation=_activation(activation), link=_activation(teacher["link"]), noise_variance=teacher.get("noise_variance", 0.0),
@@ -1053,7 +1053,7 @@ def one_step_gradient_prediction(
     """Limits of ϑ/η, of s₁(W₁) and (heuristic) of the alignment per η, at the simulated p/n and N/n.
 
     :func:`solvers.one_step_gradient.one_step_gradient_spike` (Ba et al. 2022, talk eq. (21);
-    Benaych-Georges & Nadakuditi 2012; spec ck_spectrum.md §5). The endpoint marks the alignment
+    Benaych-Georges & Nadakuditi 2012; docs/methods/conjugate_kernel.md §5). The endpoint marks the alignment
     heuristic: it is named ``heuristic_alignment[...]``.
     """
     n_features = positive_int("n_features", n_features)
@@ -1072,8 +1072,8 @@ def one_step_gradient_prediction(
         f"{n_neurons}/{n_samples} = {n_neurons / n_samples:.6g} (c = N/p = {c:.6g}); spike_slope is the realised ϑ/η = "
         "|μ₁|‖β₀‖‖Xy‖/n against its limit.",
         f"Below η_c = {law.threshold:.6g} s₁(W₁) sits below the bulk edge 1 + √c = {law.bulk_edge:.6g} by O(N^(-2/3)) "
-        "(spec §5: 1.989 vs 2 at N = 1024); near η_c the transition is smoothed over the BBP window, O(N^(-1/3)); above "
-        "it Monte Carlo is 0.35–1 % below the prediction at the realised ϑ at N = 1024 (spec §5), and the limit used here "
+        "(docs/methods/conjugate_kernel.md §5: 1.989 vs 2 at N = 1024); near η_c the transition is smoothed over the BBP window, O(N^(-1/3)); above "
+        "it Monte Carlo is 0.35–1 % below the prediction at the realised ϑ at N = 1024 (docs/methods/conjugate_kernel.md §5), and the limit used here "
         "also ignores the ~1/√(2N) per-trial fluctuation of ϑ: z-scores grow with the number of trials at fixed size.",
         "Quantities named heuristic_alignment[...] compare with the alignment the endpoint marks `alignment_validity: "
         "\"heuristic\"`: not verified, their differences and z-scores test no established result. " + law.alignment_caveat,
