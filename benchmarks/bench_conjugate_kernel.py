@@ -1,6 +1,6 @@
-"""Benchmark of the conjugate-kernel spectrum (issue 5 §5, spec ck_spectrum.md §3).
+"""Benchmark of the conjugate-kernel spectrum (issue 5 §5, docs/methods/conjugate_kernel.md §3).
 
-Density on 1000 points for tanh at N:n:p = 1500:2000:1000 (the spec's table row): the time of the
+Density on 1000 points for tanh at N:n:p = 1500:2000:1000 (a row of the table of docs/methods/conjugate_kernel.md §3): the time of the
 density path (continuation in Im z over 1000 points, no CDF) and of the full public call (support
 from the discriminant + CDF), their ratio, and the largest relative residual |P(G)|/Σ|c_k G^k| of
 the quartic at the returned roots. The reference side of the ratio is the density path itself

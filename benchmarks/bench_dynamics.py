@@ -1,9 +1,9 @@
 """Benchmark: the 1000-point train/test error curve of gradient flow (Liao & Couillet, ICML 2018).
 
 Our solver (Gauss–Chebyshev nodes with pole subtraction, O(√(αt)) nodes per time, all times
-vectorised; shared/spec/dynamics.md §5) against the book's method re-implemented here: one
+vectorised; docs/methods/dynamics.md §5) against the book's method re-implemented here: one
 adaptive ``scipy.integrate.quad`` per time and per integral of the same real-line formulas
-(spec §2; Couillet & Liao 2022, §5.2, companion code folder 5.2), in the same run.
+(docs/methods/dynamics.md §2; Couillet & Liao 2022, §5.2, companion code folder 5.2), in the same run.
 
 Run: ``python benchmarks/bench_dynamics.py`` (prints a JSON dict).
 """
@@ -24,14 +24,14 @@ from solvers import dynamics as D
 from solvers.dynamics import gradient_descent_classification
 
 # A case with every ingredient: spike (ρ > √c), MP bulk, σ² > 0; t log-spaced up to 1000, α = 1
-# (as spec §5.1).
+# (as docs/methods/dynamics.md §5).
 CASE = dict(ratio=0.5, mean_norm_squared=2.0, ridge_penalty=0.1, learning_rate=1.0, init_variance=0.5)
 TIMES = np.logspace(-2, 3, 1000)
 QUAD_TOL = dict(epsabs=1e-11, epsrel=1e-11, limit=200)
 
 
 def book_curve(*, ratio, mean_norm_squared, ridge_penalty, learning_rate, init_variance, time):
-    """Train and test errors by an adaptive quad per t of the spec §2 real-line integrals."""
+    """Train and test errors by an adaptive quad per t of the docs/methods/dynamics.md §2 real-line integrals."""
     c, rho, gamma, alpha, s2 = ratio, mean_norm_squared, ridge_penalty, learning_rate, init_variance
     lm, lp = (1 - math.sqrt(c)) ** 2, (1 + math.sqrt(c)) ** 2
     lam_s = 1 + rho + c + c / rho

@@ -1,8 +1,8 @@
-"""Benchmark of the random-features predictions (issue 3 §7, spec random_features.md §5).
+"""Benchmark of the random-features predictions (issue 3 §7, docs/methods/random_features.md §5).
 
-Three measurements, all in one run on the same data (two-class GMM of spec §4, n = 1024,
+Three measurements, all in one run on the same data (two-class GMM of docs/methods/random_features.md §4, n = 1024,
 p = 512, n_test = 512, ReLU), BLAS pinned to one thread when threadpoolctl is available
-(spec §6 pitfall 10):
+(docs/methods/random_features.md §6 pitfall 10):
 
 1. the 36 γ × 8 N grid with γ*(N) by :func:`solvers.random_features.random_features_ridge`,
    divided by the time of one ``numpy.linalg.eigh`` of the 1024 × 1024 kernel (target ≤ 1.5);
@@ -14,7 +14,7 @@ p = 512, n_test = 512, ReLU), BLAS pinned to one thread when threadpoolctl is av
    per-iteration and per-point costs times the exact iteration counts of the same fixed point
    (replayed cheaply on the eigenvalues: the map, hence the count, is the same);
 3. theory (whole grid) vs Monte Carlo at the same accuracy: trials needed for a standard error
-   of 1 % of the test MSE (the theory's measured accuracy at this size, spec §4) at every γ of
+   of 1 % of the test MSE (the theory's measured accuracy at this size, docs/methods/random_features.md §4) at every γ of
    each N, times the measured cost of one trial (one W per trial serves all 36 γ).
 
 Run: ``bin/bench random_features`` or ``python -m benchmarks.bench_random_features``.
@@ -203,7 +203,7 @@ def _run() -> dict:
             notes=("MC: trials for s.e. <= 1% of the test MSE at all 36 gamma of each N (per-trial spread "
                    "from 4 trials), one W and one eigh of the Gram matrix per trial for all gamma; "
                    + "; ".join(f"N={nn}: {k} trials x {t:.2f} s" for nn, k, t in mc_rows)
-                   + f"; the theory's own accuracy at n=512-1024 is ~1% (spec section 4); {env}"),
+                   + f"; the theory's own accuracy at n=512-1024 is ~1% (docs/methods/random_features.md §4); {env}"),
         ))
     except Exception as exc:  # noqa: BLE001
         rows.append(h.failed(name, "(info)", repr(exc)))

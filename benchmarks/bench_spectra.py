@@ -7,7 +7,7 @@
    every ratio compares two codes in one interpreter with one numpy. Target: no slower than freealg.
 2. Generalized MP with a 3-atom population on 1000 points: ours vs
    ``freealg.distributions.DeformedMarchenkoPastur`` (time and accuracy against an independent
-   high-accuracy reference: the polynomial-root method of shared/spec/linear.md §2.1 "Independent
+   high-accuracy reference: the polynomial-root method of docs/methods/spectra.md §2.1 "Independent
    check", polished by Newton in extended precision). Target: at most half freealg's time at equal
    or better accuracy.
 3. HTTP: requests/s of ``POST /v1/spectra/marchenko-pastur`` vs a bare FastAPI endpoint returning a
@@ -99,14 +99,14 @@ def ours_gmp_density(x: np.ndarray = GMP_X) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
-# the independent reference for the generalized MP density (spec §2.1 "Independent check")
+# the independent reference for the generalized MP density (docs/methods/spectra.md §2.1 "Independent check")
 
 
 def gmp_reference_density(x: np.ndarray, *, ratio: float, eigenvalues, weights) -> np.ndarray:
     r"""Density of the generalized MP law by polynomial roots, polished in extended precision.
 
     Multiplying F(u) = z + 1/u − c Σ_k w_k t_k/(1 + t_k u) by u Π_k(1 + t_k u) gives a real
-    polynomial of degree K+1 in the companion transform u = m̲(x + i0) (shared/spec/linear.md §2.1,
+    polynomial of degree K+1 in the companion transform u = m̲(x + i0) (docs/methods/spectra.md §2.1,
     "Independent check"; Silverstein & Choi 1995). Inside the support the physical root is the
     unique one with Im u > 0, outside all roots are real and the density is 0. Each root is then
     polished by Newton steps on F in ``np.clongdouble`` (80-bit on x86), so the reference is accurate
@@ -373,7 +373,7 @@ def bench_gmp() -> list[dict]:
                     f"η={ref_label.removeprefix('freealg_eta_')} ({'fastest setting as accurate as ours' if as_good else 'its most accurate setting; none reaches our accuracy'}). "
                     f"All freealg settings: {others}. Accuracy = max relative error where the density > "
                     f"{ACCURACY_FLOOR:g} max ({data['reference_points']} points) vs the polynomial-root reference "
-                    f"(spec §2.1) polished in extended precision. Same process: {versions}"
+                    f"(docs/methods/spectra.md §2.1) polished in extended precision. Same process: {versions}"
                 ),
             )
         )

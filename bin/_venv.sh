@@ -3,19 +3,38 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-extras="${RMT_EXTRAS:-test}"
+# RMT_EXTRAS: comma-separated extras of pyproject.toml to install; unset means "test" (bin/test,
+# bin/bench), and bin/serve sets it to "" (runtime dependencies only).
+extras="${RMT_EXTRAS-test}"
 python="${PYTHON:-python3}"
 venv="$root/.venv"
-stamp="$venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)-${extras//,/_}"
-if [ ! -f "$stamp" ]; then
-    echo "Installing the pinned dependencies into .venv (first run, or pyproject.toml changed) ..." >&2
+digest="$(sha256sum pyproject.toml | cut -c1-16)"
+# The stamp .installed-<digest>-<extras joined by _> records what the last install provided. An
+# install satisfies a request when its pyproject.toml digest matches and its extras include every
+# requested one, so a .venv installed by bin/test also serves bin/serve without reinstalling.
+satisfied() {
+    local stamp have want
+    for stamp in "$venv/.installed-$digest-"*; do
+        [ -f "$stamp" ] || continue
+        have="_${stamp##*/.installed-"$digest"-}_"
+        for want in ${extras//,/ }; do
+            [[ "$have" == *"_${want}_"* ]] || continue 2
+        done
+        return 0
+    done
+    return 1
+}
+if ! satisfied; then
+    echo "Installing the pinned dependencies${extras:+ (extras: $extras)} into .venv (first run, or pyproject.toml changed) ..." >&2
     [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
     log="$venv/install.log"
-    if ! { "$venv/bin/python" -m pip install --upgrade pip && "$venv/bin/python" -m pip install -e ".[${extras}]"; } >"$log" 2>&1; then
+    target="."
+    [ -z "$extras" ] || target=".[${extras}]"
+    if ! { "$venv/bin/python" -m pip install --upgrade pip && "$venv/bin/python" -m pip install -e "$target"; } >"$log" 2>&1; then
         cat "$log" >&2
         echo "Installing the dependencies failed; the log above is also in $log" >&2
         exit 1
     fi
-    rm -f "$venv"/.installed-* && touch "$stamp"
+    rm -f "$venv"/.installed-* && touch "$venv/.installed-$digest-${extras//,/_}"
 fi
 export PATH="$venv/bin:$PATH"

@@ -1,7 +1,7 @@
 """Requests and responses of the conjugate-kernel spectrum and the one-step gradient spike.
 
-Endpoints `/v1/spectra/conjugate-kernel` and `/v1/spectra/one-step-gradient` (spec ck_spectrum.md).
-Scalings (spec §1): W (N × p) with unit-variance entries, X (p × n) with variance-1/p entries,
+Endpoints `/v1/spectra/conjugate-kernel` and `/v1/spectra/one-step-gradient` (docs/methods/conjugate_kernel.md).
+Scalings (docs/methods/conjugate_kernel.md §1): W (N × p) with unit-variance entries, X (p × n) with variance-1/p entries,
 Σ = σ(WX); `gram` is (1/n)ΣᵀΣ (n × n), `features` is (1/n)ΣΣᵀ (N × N).
 """
 
@@ -105,7 +105,7 @@ class CKOutlierPrediction(ResponseModel):
     spike_strength: float | None = Field(description="ϑ² = κ²(m₄ − 1)N/(4p) of the rank-one term ((E σ)² N for the mean outlier).")
     threshold: float | None = Field(description="ϑ_c² = 1/D(λ₊): an outlier appears when ϑ² > ϑ_c² (null for the mean outlier).")
     validity: Literal["verified", "heuristic"] = Field(
-        description="`verified`: the spec's formula was checked by Monte Carlo in this configuration (not a published theorem); "
+        description="`verified`: the formula (docs/methods/conjugate_kernel.md §4) was checked by Monte Carlo in this configuration (not a published theorem); "
         "`heuristic`: see `caveat`."
     )
     caveat: str = Field(description="What is not established (empty when verified).")
@@ -203,7 +203,7 @@ class OneStepGradientResponse(ResponseModel):
     student_mean_derivative: float = Field(description="μ₁ = E σ'(ξ) = E[ξσ(ξ)].")
     teacher_mean_derivative: float = Field(description="μ₁* = E[ξ f*(ξ)].")
     target_mean_square: float = Field(description="E y² = E f*(ξ)² + Var ε.")
-    alignment_validity: Literal["heuristic"] = Field(description="The alignment is a heuristic (not in the spec).")
+    alignment_validity: Literal["heuristic"] = Field(description="The alignment is a heuristic of ours (docs/methods/conjugate_kernel.md §5), not a published result.")
     alignment_caveat: str = Field(description="How the alignment was obtained and what is not established.")
     notes: list[str] = Field(description="What was verified, finite-size effects.")
     provenance: Provenance

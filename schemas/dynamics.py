@@ -1,7 +1,7 @@
 """Requests and responses of the learning-dynamics predictions (`/v1/predictions/gradient-descent-*`).
 
 Gradient flow / gradient descent on a linear model, trained from w₀ for a time t (or k steps):
-classification error rates (Liao & Couillet, ICML 2018; shared/spec/dynamics.md) and regression
+classification error rates (Liao & Couillet, ICML 2018; docs/methods/dynamics.md) and regression
 bias, variance and MSE (docs/derivations/gradient_descent_regression.md).
 """
 
@@ -43,7 +43,7 @@ class _DynamicsRequest(DimensionsMixin):
 
     ridge_penalty: RidgePenalty = Field(
         default=0.0,
-        description="γ ≥ 0: the loss is (1/2n)‖y − Xᵀw‖² + (γ/2)‖w‖² (per-sample normalised, as the linear-ridge λ).",
+        description="γ ≥ 0: the loss is (1/2n)‖y − Xᵀw‖² + (γ/2)‖w‖² (per-sample normalised, the same γ as the linear-ridge endpoint; docs/methods/dynamics.md §1).",
         examples=[0.1],
     )
     learning_rate: float = Field(
@@ -228,7 +228,7 @@ class RegressionPoint(ResponseModel):
 class RegressionLimitValues(ResponseModel):
     """The t → ∞ values: the linear-ridge prediction plus the frozen null-space part of w₀ (γ = 0, c > 1)."""
 
-    bias: float | None = Field(description="Equals the linear-ridge endpoint's bias at λ = γ.")
+    bias: float | None = Field(description="Equals the linear-ridge endpoint's bias at the same ridge penalty γ.")
     variance: float | None = Field(description="Equals the linear-ridge endpoint's variance; null when infinite (γ = 0, c = 1).")
     initialization: float | None = Field(description="σ₀²(1 − 1/c)⁺ when γ = 0 (w₀'s part in the null space of X never moves), else 0.")
     risk: float | None = Field(description="bias + variance + initialization; null when infinite.")

@@ -51,13 +51,13 @@ class LinearRidgeRequest(RequestModel):
 
     ratio: one_or_many(Ratio) | None = Field(  # type: ignore[valid-type]
         default=None,
-        description="γ = p/n: one value, a list, or a grid (instead of `n_features` and `n_samples`).",
+        description="Aspect ratio c = p/n: one value, a list, or a grid (instead of `n_features` and `n_samples`).",
         examples=[0.5],
     )
     n_features: Count | None = Field(default=None, description="Number of features p (with `n_samples`; instead of `ratio`).", examples=[500])
     n_samples: Count | None = Field(default=None, description="Number of samples n (with `n_features`; instead of `ratio`).", examples=[1000])
     ridge_penalty: one_or_many(RidgePenalty) = Field(  # type: ignore[valid-type]
-        description="λ ≥ 0 of min (1/n)‖y − Xb‖² + λ‖b‖² (scikit-learn's alpha = nλ): one value, a list, or a grid. 0 is the min-norm limit.",
+        description="Ridge penalty γ ≥ 0 of min (1/n)‖y − Xb‖² + γ‖b‖², no intercept (scikit-learn's alpha = nγ; docs/methods/linear_ridge.md §1): one value, a list, or a grid. 0 is the min-norm limit.",
         examples=[[0.0, 0.1, 1.0]],
     )
     signal_strength: float = Field(default=1.0, ge=0, le=1e12, description="r² = ‖β‖², the signal energy.", examples=[1.0])
@@ -96,44 +96,44 @@ class LinearRidgeRequest(RequestModel):
 
     @property
     def ratios(self) -> list[float]:
-        """The ratios γ, whichever form was given."""
+        """The ratios c, whichever form was given."""
         if self.ratio is None:
             return [self.n_features / self.n_samples]  # type: ignore[operator]
         return _values(self.ratio)
 
     @property
     def ridge_penalties(self) -> list[float]:
-        """The penalties λ, whichever form was given."""
+        """The penalties γ, whichever form was given."""
         return _values(self.ridge_penalty)
 
 
 class LinearRidgePoint(ResponseModel):
     """The limiting errors at one (ratio, ridge penalty)."""
 
-    ratio: float = Field(description="γ = p/n.")
-    ridge_penalty: float = Field(description="λ (0: the min-norm interpolator / least squares limit).")
+    ratio: float = Field(description="Aspect ratio c = p/n.")
+    ridge_penalty: float = Field(description="Ridge penalty γ (0: the min-norm interpolator / least squares limit).")
     bias: float | None = Field(description="B = ‖E[β̂|X] − β‖²_Σ; null where the limit diverges.")
     variance: float | None = Field(description="V = tr(Σ Cov(β̂|X)); null where the limit diverges.")
     risk: float | None = Field(description="Excess risk R = B + V (without σ²); null where the limit diverges.")
     test_mse: float | None = Field(description="Test MSE R + σ²; null where the limit diverges.")
-    train_error: float | None = Field(description="Training error E[(1/n)‖y − Xβ̂‖²] = (λ/κ)²(R + σ²); null where the limit diverges.")
-    effective_ridge: float | None = Field(description="Effective regularisation κ = 1/m̲(−λ) (companion Stieltjes transform).")
+    train_error: float | None = Field(description="Training error E[(1/n)‖y − Xβ̂‖²] = (γ/κ)²(R + σ²); null where the limit diverges.")
+    effective_ridge: float | None = Field(description="Effective regularisation κ = 1/m̲(−γ) (companion Stieltjes transform; docs/methods/linear_ridge.md §2, §4).")
     note: str | None = Field(default=None, description="Why values are null, when they are.")
 
 
 class OptimalRidgePoint(ResponseModel):
     """The risk-minimising penalty at one ratio."""
 
-    ratio: float = Field(description="γ = p/n.")
-    ridge_penalty: float | None = Field(description="λ* minimising the risk; null when only λ → ∞ reaches the infimum (r² = 0).")
-    risk: float | None = Field(description="Excess risk at λ*.")
-    test_mse: float | None = Field(description="Test MSE at λ*.")
+    ratio: float = Field(description="Aspect ratio c = p/n.")
+    ridge_penalty: float | None = Field(description="γ* minimising the risk; null when only γ → ∞ reaches the infimum (r² = 0).")
+    risk: float | None = Field(description="Excess risk at γ*.")
+    test_mse: float | None = Field(description="Test MSE at γ*.")
 
 
 class LinearRidgeResponse(ResponseModel):
     """Predicted risks on the grid, ratio-major, and the optimal penalty per ratio."""
 
     points: list[LinearRidgePoint] = Field(description="One entry per (ratio, ridge_penalty), ratio-major.")
-    optimal: list[OptimalRidgePoint] = Field(description="λ* and its risk for each ratio.")
+    optimal: list[OptimalRidgePoint] = Field(description="γ* and its risk for each ratio.")
     notes: list[str] = Field(description="Remarks on the answer.")
     provenance: Provenance

@@ -3,7 +3,7 @@
 Endpoints: `/v1/kernels/expected`, `/v1/activations/moments`,
 `/v1/deterministic-equivalents/random-features` and `/v1/predictions/random-features-ridge`.
 
-Data conventions (spec random_features.md §0): **rows are samples** (`x` is n × p), targets `y`
+Data conventions (docs/methods/random_features.md §0): **rows are samples** (`x` is n × p), targets `y`
 have one entry (or one row of d outputs) per sample; the first layer W has i.i.d. N(0, 1)
 entries with no 1/p factor, so the theory expects samples of norm O(1): standardise raw features
 and divide by √p. Inline data are used exactly as given (no hidden rescaling); answers carry a
@@ -150,7 +150,7 @@ class GaussianMixtureData(RequestModel):
         "of radius `mean_norm` (±μ for two classes).",
         examples=[[[3.0, 0.0], [-3.0, 0.0]]],
     )
-    mean_norm: float = Field(default=3.0, ge=0, le=MAX_VALUE, description="‖μ_c‖ of drawn means (spec §4 uses 3).", examples=[3.0])
+    mean_norm: float = Field(default=3.0, ge=0, le=MAX_VALUE, description="‖μ_c‖ of drawn means (docs/methods/random_features.md §4 uses 3).", examples=[3.0])
     noise_variance: Annotated[float, Field(ge=0, le=MAX_VALUE)] | list[Annotated[float, Field(ge=0, le=MAX_VALUE)]] = Field(
         default=1.0, description="s², noise variance: one value or one per class.", examples=[1.0]
     )
@@ -233,7 +233,7 @@ class ExpectedKernelResponse(ResponseModel):
     kernel: list[list[float | None]] = Field(description="K (n × n), K_ij = E_w[σ(wᵀx_i)σ(wᵀx_j)], w ~ N(0, I_p).")
     cross_kernel: list[list[float | None]] | None = Field(description="K_{XX̂} (n × n̂), K_ij = E_w[σ(wᵀx_i)σ(wᵀx̂_j)]; null without `x_test`.")
     test_diagonal: list[float | None] | None = Field(description="Diagonal of K_{X̂X̂}, E_w[σ(wᵀx̂_j)²]; null without `x_test`.")
-    method: Literal["closed_form", "hermite_series"] = Field(description="Closed form (spec §1 table) or Mehler/Hermite series (spec §1.1).")
+    method: Literal["closed_form", "hermite_series"] = Field(description="Closed form (docs/methods/random_features.md §1 table) or Mehler/Hermite series (docs/methods/random_features.md §1.1).")
     series_order: int = Field(description="Truncation order L of the Hermite series (0 for closed forms).")
     error_bound: float = Field(description="Bound on the absolute error of every entry (0: closed form, exact up to rounding).")
     warnings: list[str] = Field(description="Where the input is far from the theorem's regime (e.g. samples of norm ≫ 1).")

@@ -6,7 +6,7 @@ The expected kernel of a random-features layer with i.i.d. standard Gaussian wei
 Closed forms are used whenever they exist; the other smooth activations go through the
 Mehler (Hermite-series) expansion with trapezoid coefficients and a computable error bound.
 
-Conventions follow ``../shared/spec/random_features.md`` (§0, §1): the weights have unit
+Conventions follow ``docs/methods/random_features.md`` (§0, §1): the weights have unit
 variance (no ``1/p`` factor), and **rows of** ``x`` **are samples** (the HTTP contract), so
 the kernel matrix is ``K = E_w[σ(x w) σ(x w)ᵀ]``, i.e. the paper's ``Φ = E[σ(Xᵀw)σ(wᵀX)]``
 with ``X = xᵀ``.
@@ -43,15 +43,15 @@ __all__ = [
 
 _REFERENCE_KERNEL = (
     "Louart, Liao & Couillet (2018), Ann. Appl. Probab. 28(2), Sec. 3.3 (table of Phi_ab); "
-    "spec random_features.md §1"
+    "docs/methods/random_features.md §1"
 )
 _REFERENCE_SERIES = (
     "Louart, Liao & Couillet (2018), Ann. Appl. Probab. 28(2), Sec. 3.3; Mehler/Hermite series "
-    "with trapezoid coefficients, spec random_features.md §1.1"
+    "with trapezoid coefficients, docs/methods/random_features.md §1.1"
 )
 _REFERENCE_MOMENTS = (
     "Louart, Liao & Couillet (2018), Ann. Appl. Probab. 28(2), Sec. 3.3; Gaussian moments "
-    "(Stein: E[σ'(ξ)] = E[ξσ(ξ)]), spec random_features.md §1"
+    "(Stein: E[σ'(ξ)] = E[ξσ(ξ)]), docs/methods/random_features.md §1"
 )
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -60,7 +60,7 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 # --------------------------------------------------------------------------------------
 # Closed-form kernels. Each takes broadcastable a = ‖x‖², b = ‖y‖², c = xᵀy and the clipped
 # correlation rho = c / sqrt(ab) (0 where a or b is 0), plus the activation's parameters.
-# Calling one with (a, a, a, 1) gives the exact diagonal K(x, x) (spec §6, pitfall 2).
+# Calling one with (a, a, a, 1) gives the exact diagonal K(x, x) (docs/methods/random_features.md §6, pitfall 2).
 # --------------------------------------------------------------------------------------
 
 
@@ -129,7 +129,7 @@ def _dist2(a, b, c):
 
 
 def _k_cos(a, b, c, rho, p):
-    # distance forms: e^{-(a+b)/2} cosh c overflows for large c (spec §6, pitfall 3)
+    # distance forms: e^{-(a+b)/2} cosh c overflows for large c (docs/methods/random_features.md §6, pitfall 3)
     minus, plus = _dist2(a, b, c)
     return 0.5 * (np.exp(-0.5 * minus) + np.exp(-0.5 * plus))
 
@@ -178,7 +178,7 @@ _CLOSED_MOMENTS: dict[str, Callable[[Mapping[str, float]], tuple[float, float, f
 class _Entry:
     function: Callable[[np.ndarray, Mapping[str, float]], np.ndarray]
     defaults: Mapping[str, float]
-    smooth: bool  # analytic: the Hermite/trapezoid method is accurate (spec §1.1)
+    smooth: bool  # analytic: the Hermite/trapezoid method is accurate (docs/methods/random_features.md §1.1)
     lipschitz: bool  # hypothesis of [LLC18, Thm. 1]
     kernel: Callable[..., np.ndarray] | None
 
@@ -216,7 +216,7 @@ _CATALOGUE: dict[str, _Entry] = {
 
 
 def activation_names() -> tuple[str, ...]:
-    """Names of the catalogue, closed-form kernels first (spec random_features.md §1)."""
+    """Names of the catalogue, closed-form kernels first (docs/methods/random_features.md §1)."""
     closed = tuple(k for k, e in _CATALOGUE.items() if e.kernel is not None)
     return closed + tuple(k for k, e in _CATALOGUE.items() if e.kernel is None)
 
@@ -250,12 +250,12 @@ class Activation:
 
     @property
     def has_closed_form_kernel(self) -> bool:
-        """``True`` when :func:`expected_kernel` uses an exact formula (spec §1 table)."""
+        """``True`` when :func:`expected_kernel` uses an exact formula (docs/methods/random_features.md §1 table)."""
         return _CATALOGUE[self.name].kernel is not None
 
     @property
     def is_smooth(self) -> bool:
-        """``True`` for analytic σ, for which the Hermite-series method is accurate (spec §1.1)."""
+        """``True`` for analytic σ, for which the Hermite-series method is accurate (docs/methods/random_features.md §1.1)."""
         return _CATALOGUE[self.name].smooth
 
     @property
@@ -290,7 +290,7 @@ def make_activation(name: str, **parameters: float) -> Activation:
     Notes
     -----
     Catalogue of Louart, Liao & Couillet (2018), Ann. Appl. Probab., Sec. 3.3, extended as in
-    spec random_features.md §1.
+    docs/methods/random_features.md §1.
     """
     if not isinstance(name, str) or name not in _CATALOGUE:
         raise InvalidParameterError(
@@ -318,7 +318,7 @@ def as_activation(activation: Activation | str) -> Activation:
 
 
 # --------------------------------------------------------------------------------------
-# Hermite-series (Mehler) machinery, spec §1.1.
+# Hermite-series (Mehler) machinery, docs/methods/random_features.md §1.1.
 # --------------------------------------------------------------------------------------
 
 _TRUNCATION = 13.0  # |z| ≤ 13: e^{-z²/4} ≤ 6e-19 bounds the weighted Hermite functions beyond
@@ -326,7 +326,7 @@ _MAX_ORDER = 600
 
 
 def _trapezoid(step: float) -> tuple[np.ndarray, np.ndarray]:
-    """Truncated trapezoid rule for E[f(z)], z ~ N(0,1), on [-13, 13] (spec §1.1 table)."""
+    """Truncated trapezoid rule for E[f(z)], z ~ N(0,1), on [-13, 13] (docs/methods/random_features.md §1.1 table)."""
     m = int(math.ceil(_TRUNCATION / step))
     z = np.arange(-m, m + 1, dtype=np.float64) * step
     w = step * _INV_SQRT_2PI * np.exp(-0.5 * z * z)
@@ -364,7 +364,7 @@ class _Series:
 
 
 def _hermite_series(activation: Activation, norms: np.ndarray, tol: float) -> _Series:
-    """Coefficients c_k(s) of σ(s z) in orthonormal Hermite polynomials (spec §1.1)."""
+    """Coefficients c_k(s) of σ(s z) in orthonormal Hermite polynomials (docs/methods/random_features.md §1.1)."""
     scale = float(norms.max(initial=0.0))
     z, w = _trapezoid(_step_for(scale))
     m = norms.size
@@ -395,7 +395,7 @@ def _hermite_series(activation: Activation, norms: np.ndarray, tol: float) -> _S
 
 
 def _mehler(ci: np.ndarray, cj: np.ndarray, rho: np.ndarray) -> np.ndarray:
-    """Σ_k c_k(i) c_k(j) ρ_ij^k by Horner, in place (spec §1.1)."""
+    """Σ_k c_k(i) c_k(j) ρ_ij^k by Horner, in place (docs/methods/random_features.md §1.1)."""
     L = ci.shape[1] - 1
     out = np.multiply.outer(ci[:, L], cj[:, L])
     tmp = np.empty_like(out)
@@ -411,7 +411,7 @@ _MAX_FALLBACK_PAIRS = 2000  # pairs recomputed by the 2-D rule (the worst bounds
 
 
 def _pair_quadrature(activation: Activation, si, sj, rho) -> tuple[np.ndarray, float]:
-    """2-D trapezoid rule for E[σ(s_i u) σ(s_j v)], corr(u, v) = ρ, pair by pair (spec §1.1).
+    """2-D trapezoid rule for E[σ(s_i u) σ(s_j v)], corr(u, v) = ρ, pair by pair (docs/methods/random_features.md §1.1).
 
     Returns the values and an error estimate: the largest difference with the rule of step 2h.
     """
@@ -455,7 +455,7 @@ class ExpectedKernel:
         Truncation order L of the Mehler series (0 for closed forms).
     error_bound
         Bound on the absolute error of every entry: 0 for closed forms (exact up to rounding);
-        for the series, max over pairs of ``|ρ_ij|^{L+1} √(t_i t_j)`` (spec §1.1, pairs above
+        for the series, max over pairs of ``|ρ_ij|^{L+1} √(t_i t_j)`` (docs/methods/random_features.md §1.1, pairs above
         the tolerance recomputed by the 2-D rule) plus the estimated 1-D quadrature error.
     reference
         Paper and section of the formulas.
@@ -493,14 +493,14 @@ def _expected_kernel_iv(activation, x, x_test, method, tolerance):
         raise InvalidParameterError(
             "method",
             f"`method` 'hermite_series' is refused for the non-smooth activation {activation.name!r}: "
-            "quadrature errors reach 1e-3..5e-2 there (spec §1.1); use its closed form.",
+            "quadrature errors reach 1e-3..5e-2 there (docs/methods/random_features.md §1.1); use its closed form.",
         )
     tolerance = v.positive("tolerance", tolerance)
     return activation, x, x_test, method, tolerance
 
 
 def _correlation(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """ρ = c/√(ab) clipped to [-1, 1], 0 where a or b vanishes (spec §6, pitfall 1)."""
+    """ρ = c/√(ab) clipped to [-1, 1], 0 where a or b vanishes (docs/methods/random_features.md §6, pitfall 1)."""
     denom = np.sqrt(a)[:, None] * np.sqrt(b)[None, :]
     rho = np.divide(c, denom, out=np.zeros_like(c), where=denom > 0)
     return np.clip(rho, -1.0, 1.0, out=rho)
@@ -538,9 +538,9 @@ def expected_kernel(
     Notes
     -----
     With ``a = ‖x‖², b = ‖y‖², c = xᵀy`` and ``ρ = c/√(ab)``, the closed forms are the table of
-    Φ_ab in Louart, Liao & Couillet (2018), Ann. Appl. Probab., Sec. 3.3, as written in spec
-    random_features.md §1 (diagonal computed with ρ = 1 exactly, §6 pitfall 2). Other smooth
-    activations use Mehler's formula ``K_ij = Σ_k c_k(‖x_i‖) c_k(‖x_j‖) ρ_ij^k`` (spec §1.1)
+    Φ_ab in Louart, Liao & Couillet (2018), Ann. Appl. Probab., Sec. 3.3, as written in
+    docs/methods/random_features.md §1 (diagonal computed with ρ = 1 exactly, §6 pitfall 2). Other smooth
+    activations use Mehler's formula ``K_ij = Σ_k c_k(‖x_i‖) c_k(‖x_j‖) ρ_ij^k`` (docs/methods/random_features.md §1.1)
     with the Cauchy–Schwarz tail bound ``|ρ|^{L+1}√(t_i t_j)``; pairs whose bound exceeds the
     tolerance are recomputed with a 2-D trapezoid rule and diagonals come from a 1-D rule.
     """
@@ -674,8 +674,8 @@ def activation_moments(
     -----
     These are the Hermite coefficients c_0, E σ², c_1 and √2 c_2 of σ that enter the
     linearisation of the random-features Gram matrix in Louart, Liao & Couillet (2018),
-    Ann. Appl. Probab., Sec. 3.3 (and spec random_features.md §1, §1.1 for the trapezoid rule,
-    whose error on these analytic integrands is below 1e-15, spec §1.1 table).
+    Ann. Appl. Probab., Sec. 3.3 (and docs/methods/random_features.md §1, §1.1 for the trapezoid rule,
+    whose error on these analytic integrands is below 1e-15, docs/methods/random_features.md §1.1 table).
     """
     activation = as_activation(activation)
     entry = _CATALOGUE[activation.name]

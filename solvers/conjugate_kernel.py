@@ -1,6 +1,6 @@
 """Conjugate-kernel (CK) limiting spectrum of a random single-layer network, and its outliers.
 
-Conventions of ``../shared/spec/ck_spectrum.md`` §1: W (N × p) has i.i.d. N(0, 1) entries, X (p × n)
+Conventions of ``docs/methods/conjugate_kernel.md`` §1: W (N × p) has i.i.d. N(0, 1) entries, X (p × n)
 i.i.d. N(0, 1/p) entries (columns of norm ≈ 1), Σ = σ(WX) (N × n), so every pre-activation is
 ≈ N(0, 1). The ``"features"`` matrix is K_N = (1/n)ΣΣᵀ (N × N, Pennington–Worah's M = (1/m)YYᵀ) and the
 ``"gram"`` matrix is K_n = (1/n)ΣᵀΣ (n × n, the talk's matrix); they share their non-zero eigenvalues,
@@ -8,12 +8,12 @@ i.i.d. N(0, 1/p) entries (columns of norm ≈ 1), Σ = σ(WX) (N × n), so every
 
 Dimensions enter through two ratios: ``ratio`` φ = p/n (PW's φ = n₀/m) and ``neurons_per_sample``
 r = N/n (PW's φ/ψ, so ψ = p/N = φ/r). The law depends on σ only through θ1 = E[σ(ξ)²] and
-θ2 = (E[σ'(ξ)])² of the **centred** activation (spec §2); it is homogeneous in (θ1, θ2), so it is
+θ2 = (E[σ'(ξ)])² of the **centred** activation (docs/methods/conjugate_kernel.md §2); it is homogeneous in (θ1, θ2), so it is
 solved once for θ1 = 1 and rescaled.
 
 The Stieltjes transform G(z) = ∫ μ_{K_N}(dt)/(z − t) (PW's sign: G ~ 1/z, Im G < 0 on ℂ⁺) solves the
-quartic of spec §3, obtained from PW17 Thm 1 by eliminating P and t; roots are selected by
-continuation in Im z (spec §3 "Root selection").
+quartic of docs/methods/conjugate_kernel.md §3, obtained from PW17 Thm 1 by eliminating P and t; roots are selected by
+continuation in Im z (docs/methods/conjugate_kernel.md §3 "Root selection").
 """
 
 from __future__ import annotations
@@ -47,21 +47,21 @@ Distribution = Literal["gaussian", "rademacher", "spherical"]
 REFERENCE = (
     "Pennington & Worah (2017), NeurIPS, Thm 1 (quartic in G through P, P_phi, P_psi); Benigni & Péché (2021), "
     "Electron. J. Probab. 26 (LSD for sub-Gaussian W, X); root selection by continuation in Im z, "
-    "spec ck_spectrum.md §1-§3"
+    "docs/methods/conjugate_kernel.md §1-§3"
 )
 REFERENCE_OUTLIERS = (
     "Benigni & Péché (2022), arXiv:2201.04753 (at most two outliers, none if E[xi^2 sigma] = 0); "
-    "Benaych-Georges & Nadakuditi (2012), J. Multivariate Anal. 111, D-transform; spec ck_spectrum.md §4 "
+    "Benaych-Georges & Nadakuditi (2012), J. Multivariate Anal. 111, D-transform; docs/methods/conjugate_kernel.md §4 "
     "(derivation checked by Monte Carlo, not BP22's theorem)"
 )
 
-# Root selection (spec §3): start 50 × the support scale above the axis, 45 geometric levels down to
+# Root selection (docs/methods/conjugate_kernel.md §3): start 50 × the support scale above the axis, 45 geometric levels down to
 # η = 1e-10 × scale (25 levels failed in the linear case; 40 and 90 gave identical results).
 _START_FACTOR = 50.0
 _LEVELS = 45
 _ETA_FINAL = 1e-10
 _NEWTON_STEPS = 3
-_NEWTON_GUARD = 1e-3  # reject Newton steps longer than 1e-3 |G| (spec §3 step 3)
+_NEWTON_GUARD = 1e-3  # reject Newton steps longer than 1e-3 |G| (docs/methods/conjugate_kernel.md §3 step 3)
 _REAL_POLISH_STEPS = 6
 _RESIDUAL_TOL = 1e-10  # relative residual |P(G)| / Σ|c_k G^k| counted as converged
 _IMAG_SUPPORT = 1e-7  # |Im G| > 1e-7 |G| on the real axis: the point is inside the support
@@ -72,24 +72,24 @@ _FOURTH_MOMENT = {"gaussian": 3.0, "rademacher": 1.0}
 
 _CAVEAT_PAIR = (
     "Heuristic: with Gaussian W and X the two outliers predicted to coincide are split at finite size "
-    "(by 1.32, 1.25, 0.77 at N = 1000, 2000, 4000 in the Monte Carlo of spec §4) while the mean of the pair "
+    "(by 1.32, 1.25, 0.77 at N = 1000, 2000, 4000 in the Monte Carlo of docs/methods/conjugate_kernel.md §4) while the mean of the pair "
     "approaches this location; only the mean of the pair was checked, the rate of the splitting is not "
     "established, and the derivation treats the centred part as bi-orthogonally invariant (not proven). "
     "BP22's exact statement was not checked against the paper."
 )
 _CAVEAT_MEAN = (
     "Heuristic (leading order): the mean E[σ(ξ)]·1_N 1_nᵀ of a non-centred activation adds one eigenvalue "
-    "≈ (E σ)² N to both K_N and K_n (spec §2: algebra only, not simulated); it grows with N."
+    "≈ (E σ)² N to both K_N and K_n (docs/methods/conjugate_kernel.md §2: algebra only, not simulated); it grows with N."
 )
 
 
 # --------------------------------------------------------------------------------------------
-# activation constants (spec §2)
+# activation constants (docs/methods/conjugate_kernel.md §2)
 
 
 @dataclass(frozen=True, slots=True)
 class CKActivationConstants:
-    """Gaussian constants of an activation for the CK spectrum (spec ck_spectrum.md §2).
+    """Gaussian constants of an activation for the CK spectrum (docs/methods/conjugate_kernel.md §2).
 
     Attributes
     ----------
@@ -98,7 +98,7 @@ class CKActivationConstants:
     theta2
         θ2 = (E[σ'(ξ)])² = (E[ξσ(ξ)])² (Stein; PW's ζ); centring does not change it.
     kappa
-        κ = E[(ξ² − 1)σ(ξ)] = E[σ''(ξ)], which drives the outliers of spec §4.
+        κ = E[(ξ² − 1)σ(ξ)] = E[σ''(ξ)], which drives the outliers of docs/methods/conjugate_kernel.md §4.
     mean
         E[σ(ξ)] of the activation as given (0 for a centred one).
     method, error_bound
@@ -135,7 +135,7 @@ def ck_activation_constants(*, activation: Activation | str) -> CKActivationCons
     Notes
     -----
     Pennington & Worah (2017), NeurIPS, eqs. (5)-(6) (η and ζ with σ_w = σ_x = 1), for the centred
-    activation as prescribed by spec ck_spectrum.md §2: a non-centred σ has the bulk of σ − E σ, so
+    activation as prescribed by docs/methods/conjugate_kernel.md §2: a non-centred σ has the bulk of σ − E σ, so
     θ1 is the variance. Moments by closed forms or the trapezoid rule of ``activation_moments``.
     """
     moments = activation_moments(activation=activation)
@@ -155,11 +155,11 @@ def ck_activation_constants(*, activation: Activation | str) -> CKActivationCons
 
 
 # --------------------------------------------------------------------------------------------
-# the quartic (spec §3), normalised to θ1 = 1, θ2 = τ
+# the quartic (docs/methods/conjugate_kernel.md §3), normalised to θ1 = 1, θ2 = τ
 
 
 class _Law:
-    """The quartic of spec §3 for θ1 = 1, θ2 = τ, φ = p/n, r = N/n, and everything derived from it."""
+    """The quartic of docs/methods/conjugate_kernel.md §3 for θ1 = 1, θ2 = τ, φ = p/n, r = N/n, and everything derived from it."""
 
     def __init__(self, tau: float, phi: float, r: float) -> None:
         self.tau, self.phi, self.r = tau, phi, r
@@ -169,7 +169,7 @@ class _Law:
         self.degree = 2 if self.mp else 3 if self.linear else 4
         t, psi = tau, self.psi
         q = t * (1.0 - t)
-        # c_k(z) as ascending polynomials in z (spec §3).
+        # c_k(z) as ascending polynomials in z (docs/methods/conjugate_kernel.md §3).
         self.poly = [
             np.array([-psi]),
             np.array([psi * (r - 1.0) + t * (1.0 - r), psi]),
@@ -178,7 +178,7 @@ class _Law:
             np.array([0.0, 0.0, r * r * q]),
         ][: self.degree + 1]
         # Upper bound of the spectrum: K_N is a sample covariance of ratio r with population
-        # C = τ WWᵀ/p + (1 − τ) I (spec §3, Gaussian equivalent), ‖C‖ → τ(1 + √(N/p))² + 1 − τ.
+        # C = τ WWᵀ/p + (1 − τ) I (docs/methods/conjugate_kernel.md §3, Gaussian equivalent), ‖C‖ → τ(1 + √(N/p))² + 1 − τ.
         c_norm = t * (1.0 + math.sqrt(1.0 / psi)) ** 2 + 1.0 - t
         self.scale = c_norm * (1.0 + math.sqrt(r)) ** 2
         if self.linear:
@@ -218,7 +218,7 @@ class _Law:
             comp[:, idx + 1, idx] = 1.0
         return np.linalg.eigvals(comp)
 
-    # ---- root selection (spec §3) ----------------------------------------------------------
+    # ---- root selection (docs/methods/conjugate_kernel.md §3) ----------------------------------------------------------
     def stieltjes(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, Diagnostics, int]:
         """G(x + i0) at real x > 0 (boundary value), vectorised.
 
@@ -244,7 +244,7 @@ class _Law:
                 target = 1.0 / z
             elif k == 1:
                 target = g
-            else:  # linear extrapolation in η of the previous two (spec §3 step 2)
+            else:  # linear extrapolation in η of the previous two (docs/methods/conjugate_kernel.md §3 step 2)
                 target = g + (g - g1) * (etas[k] - etas[k - 1]) / (etas[k - 1] - etas[k - 2])
             pick = np.argmin(np.abs(roots - target[:, None]), axis=1)
             g1, g = g, roots[np.arange(x.size), pick]
@@ -298,13 +298,13 @@ class _Law:
             return out, Diagnostics(0, 0.0, True), 0
         g, at, diag, wrong = self.stieltjes(x[pos])
         # ρ = −Im(G − w0/z)/π; on the real axis the atom's term is real, at x + iη it is the
-        # Lorentzian w0 η/(x² + η²) (spec §3 step 4).
+        # Lorentzian w0 η/(x² + η²) (docs/methods/conjugate_kernel.md §3 step 4).
         with np.errstate(divide="ignore", invalid="ignore"):
             rho = -(g - self.atom / at).imag / math.pi
         out[pos] = np.maximum(np.where(np.isfinite(rho), rho, 0.0), 0.0)
         return out, diag, wrong
 
-    # ---- support (spec §3: edges from the discriminant) ------------------------------------
+    # ---- support (docs/methods/conjugate_kernel.md §3: edges from the discriminant) ------------------------------------
     def discriminant(self, magnitude: bool = False) -> np.ndarray:
         """Discriminant in G of the quartic (cubic, quadratic) as an ascending polynomial in z.
 
@@ -418,7 +418,7 @@ class _Law:
         if error > 1e-6:
             notes.append(
                 f"The continuous mass integrates to {total:.8f} instead of 1 − atom = {expected:.8f}; "
-                "the CDF is renormalised to it (spec §3 pitfall iii)."
+                "the CDF is renormalised to it (docs/methods/conjugate_kernel.md §3 pitfall iii)."
             )
         scale = expected / total if total > 0 else 0.0
         self._cdf_parts = [(a, b, f, m * scale, k) for a, b, f, m, k in parts]
@@ -461,22 +461,22 @@ def _law(tau: float, phi: float, r: float) -> _Law:
 
 @dataclass(frozen=True, slots=True)
 class CKOutlier:
-    """One predicted outlier eigenvalue of the conjugate kernel (spec ck_spectrum.md §4, §2).
+    """One predicted outlier eigenvalue of the conjugate kernel (docs/methods/conjugate_kernel.md §4, §2).
 
     Attributes
     ----------
     source
         ``"weight_norms"`` (fluctuations of ‖w_i‖), ``"data_norms"`` (of ‖x_j‖), or ``"mean"``
-        (the rank-one mean of a non-centred σ, spec §2).
+        (the rank-one mean of a non-centred σ, docs/methods/conjugate_kernel.md §2).
     location
         Predicted eigenvalue of K_N (and of K_n: same non-zero eigenvalues); ``nan`` for the mean
         outlier when N is not known (it grows like (E σ)² N).
     spike_strength
-        ϑ² = κ²(m₄ − 1)N/(4p) of the rank-one term (spec §4); (E σ)² N for the mean outlier.
+        ϑ² = κ²(m₄ − 1)N/(4p) of the rank-one term (docs/methods/conjugate_kernel.md §4); (E σ)² N for the mean outlier.
     threshold
         ϑ_c² = 1/D(λ_edge⁺); ``nan`` for the mean outlier.
     validity
-        ``"verified"``: the spec's derivation was checked by Monte Carlo for this configuration (single
+        ``"verified"``: our derivation (docs/methods/conjugate_kernel.md §4) was checked by Monte Carlo for this configuration (single
         spike); ``"heuristic"``: not verified, see ``caveat``.
     caveat
         What was not verified (empty for verified predictions).
@@ -501,7 +501,7 @@ class ConjugateKernelSpectrum:
     ratio, neurons_per_sample
         φ = p/n and r = N/n.
     theta1, theta2, kappa, activation_mean
-        θ1 = E σ_c², θ2 = (E σ')², κ = E[(ξ²−1)σ], E σ actually used (spec §2; σ_c the centred σ).
+        θ1 = E σ_c², θ2 = (E σ')², κ = E[(ξ²−1)σ], E σ actually used (docs/methods/conjugate_kernel.md §2; σ_c the centred σ).
     centred
         ``True`` when σ had a non-zero mean and its centred version's bulk is returned.
     x
@@ -517,9 +517,9 @@ class ConjugateKernelSpectrum:
         quartic, classified by the boundary value of G).
     atom_location, atom_mass
         The atom at 0: for K_N (1 − n/N)⁺ if θ1 > θ2 and (1 − min(n, p)/N)⁺ in the linear case
-        (spec §3); for K_n, 1 − (N/n)(1 − atom_N).
+        (docs/methods/conjugate_kernel.md §3); for K_n, 1 − (N/n)(1 − atom_N).
     outliers
-        Predicted outliers (spec §4); empty when none is predicted.
+        Predicted outliers (docs/methods/conjugate_kernel.md §4); empty when none is predicted.
     degree
         Degree of the polynomial solved: 4, 3 (linear σ, product Wishart) or 2 (θ2 = 0, MP).
     diagnostics
@@ -581,11 +581,11 @@ def _scale_check(phi: float, r: float) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# outliers (spec §4)
+# outliers (docs/methods/conjugate_kernel.md §4)
 
 
 def _d_transform(law: _Law, lam: float, g: float | None = None) -> float:
-    """D(λ) = λ G(λ)(r G(λ) + (1 − r)/λ) for λ above the bulk (normalised units; spec §4)."""
+    """D(λ) = λ G(λ)(r G(λ) + (1 − r)/λ) for λ above the bulk (normalised units; docs/methods/conjugate_kernel.md §4)."""
     if g is None:
         gg, _, _, _ = law.stieltjes(np.array([lam]))
         g = float(gg[0].real)
@@ -614,7 +614,7 @@ def _outliers(law, constants, weight_distribution, data_distribution, centred_by
         strength = mean * mean * n_neurons if n_neurons is not None else math.nan
         out.append(CKOutlier("mean", strength, strength, math.nan, "heuristic", _CAVEAT_MEAN))
         notes.append(
-            "Outliers from norm fluctuations (spec §4) were derived and checked for centred σ only; with a non-zero "
+            "Outliers from norm fluctuations (docs/methods/conjugate_kernel.md §4) were derived and checked for centred σ only; with a non-zero "
             "mean the rank-2 term shares the directions 1_N, 1_n of the mean term, so none is predicted here. "
             "Set `subtract_mean` to study a network that uses σ − E σ(ξ)."
         )
@@ -633,11 +633,11 @@ def _outliers(law, constants, weight_distribution, data_distribution, centred_by
         if strength > 0.0:
             sources.append((source, strength))
     if abs(kappa) <= 1e-12 * math.sqrt(theta1):
-        notes.append("κ = E[(ξ² − 1)σ(ξ)] = 0 (e.g. odd σ): no outlier is predicted (spec §4; verified for tanh).")
+        notes.append("κ = E[(ξ² − 1)σ(ξ)] = 0 (e.g. odd σ): no outlier is predicted (docs/methods/conjugate_kernel.md §4; verified for tanh).")
         return ()
     if not sources:
         notes.append(
-            "No norm fluctuations (spherical or Rademacher W and X): no outlier is predicted (spec §4; verified for "
+            "No norm fluctuations (spherical or Rademacher W and X): no outlier is predicted (docs/methods/conjugate_kernel.md §4; verified for "
             "norm-normalised W and X)."
         )
         return ()
@@ -649,7 +649,7 @@ def _outliers(law, constants, weight_distribution, data_distribution, centred_by
         else:
             notes.append(
                 f"{source}: ϑ² = {strength:.6g} is below the threshold ϑ_c² = {threshold * theta1:.6g}: no outlier "
-                "(spec §4; verified below threshold)."
+                "(docs/methods/conjugate_kernel.md §4; verified below threshold)."
             )
     pair = len(above) == 2
     for source, lam, strength, threshold in above:
@@ -659,7 +659,7 @@ def _outliers(law, constants, weight_distribution, data_distribution, centred_by
             out.append(CKOutlier(source, lam, strength, threshold, "verified", ""))
     if above and not pair:
         notes.append(
-            "Single outlier (one side has no norm fluctuations): location from D(λ) = 1/ϑ² (spec §4), a derivation "
+            "Single outlier (one side has no norm fluctuations): location from D(λ) = 1/ϑ² (docs/methods/conjugate_kernel.md §4), a derivation "
             "checked by Monte Carlo (6.24 ± 0.08 vs 6.25 at N = 2000), not BP22's theorem."
         )
     return tuple(out)
@@ -684,7 +684,7 @@ def conjugate_kernel_spectrum(
 ) -> ConjugateKernelSpectrum:
     r"""Limiting eigenvalue law of the conjugate kernel (1/n)σ(WX)ᵀσ(WX) (or (1/n)σ(WX)σ(WX)ᵀ).
 
-    Solves Pennington & Worah (2017), NeurIPS, Theorem 1, in the form of spec ck_spectrum.md §3: the
+    Solves Pennington & Worah (2017), NeurIPS, Theorem 1, in the form of docs/methods/conjugate_kernel.md §3: the
     Stieltjes transform G(z) = ∫ μ_{K_N}(dt)/(z − t) of K_N is a root of
 
     .. math:: c_4G^4 + c_3G^3 + c_2G^2 + c_1G + c_0 = 0
@@ -693,15 +693,15 @@ def conjugate_kernel_spectrum(
     two Wisharts — and the Marchenko–Pastur quadratic for θ2 = 0). Benigni & Péché (2021), EJP 26,
     prove the law for sub-Gaussian W, X. Roots are selected by continuation in Im z (45 geometric
     levels from 50× the support scale to 1e-10 of it, nearest root to the linear extrapolation of
-    the previous two, spec §3 "Root selection"), then 3 guarded Newton steps and a guarded Newton
-    polish on the real axis. Outliers follow spec §4 (Benaych-Georges & Nadakuditi's D-transform
+    the previous two, docs/methods/conjugate_kernel.md §3 "Root selection"), then 3 guarded Newton steps and a guarded Newton
+    polish on the real axis. Outliers follow docs/methods/conjugate_kernel.md §4 (Benaych-Georges & Nadakuditi's D-transform
     applied to the norm-fluctuation spikes of Benigni & Péché 2022).
 
     Parameters
     ----------
     activation
         σ from the catalogue of :mod:`solvers.activations`. A non-centred σ is replaced by
-        σ − E σ(ξ) for the bulk (spec §2) and a note says so.
+        σ − E σ(ξ) for the bulk (docs/methods/conjugate_kernel.md §2) and a note says so.
     ratio
         φ = p/n (input dimension per sample; PW's φ).
     neurons_per_sample
@@ -713,7 +713,7 @@ def conjugate_kernel_spectrum(
     weight_distribution, data_distribution
         Law of the entries of W and X: ``"gaussian"`` (fourth moment 3), ``"rademacher"`` (±1, scaled;
         fourth moment 1), ``"spherical"`` (rows of W / columns of X normalised). Only the outliers depend
-        on them (spec §4).
+        on them (docs/methods/conjugate_kernel.md §4).
     subtract_mean
         ``True`` when the network uses σ − E σ(ξ) itself: no mean outlier, norm-fluctuation outliers
         are predicted as for a centred σ.
@@ -750,15 +750,15 @@ def conjugate_kernel_spectrum(
     if centred:
         notes.append(
             f"σ = {activation.name} is not centred (E σ(ξ) = {constants.mean:.6g}): the bulk is that of σ − E σ(ξ) "
-            f"with θ1 = Var σ(ξ) (spec §2)"
+            f"with θ1 = Var σ(ξ) (docs/methods/conjugate_kernel.md §2)"
             + ("; the network uses σ − E σ(ξ) (`subtract_mean`)." if subtract_mean else "; its mean adds one large outlier.")
         )
     if constants.method == "quadrature":
         notes.append(f"θ1, θ2, κ by trapezoid quadrature (estimated error {constants.error_bound:.1e}).")
     if law.mp:
         notes.append(
-            "θ2 = 0: the law is Marchenko–Pastur with ratio N/n and variance θ1 (spec §3). For purely nonlinear σ the "
-            "top eigenvalue approaches the edge slowly at finite N (spec §3: 0.37 above it at N = 2000 for He_3)."
+            "θ2 = 0: the law is Marchenko–Pastur with ratio N/n and variance θ1 (docs/methods/conjugate_kernel.md §3). For purely nonlinear σ the "
+            "top eigenvalue approaches the edge slowly at finite N (docs/methods/conjugate_kernel.md §3: 0.37 above it at N = 2000 for He_3)."
         )
 
     xn = x / theta1

@@ -1,20 +1,20 @@
 """Learning dynamics of gradient descent: error rates and MSE over training time.
 
 Classification follows Liao & Couillet, ICML 2018 (arXiv:1805.11917) in the corrected real-line
-form of ``shared/spec/dynamics.md`` §2 (the talk's contour version has a sign error in E_train and a
-γ = 0-only V_train, spec §4). Regression is the same gradient flow on the linear model of
-``shared/spec/linear.md`` §4, derived in ``docs/derivations/gradient_descent_regression.md``.
+form of ``docs/methods/dynamics.md`` §2 (the talk's contour version has a sign error in E_train and a
+γ = 0-only V_train, docs/methods/dynamics.md §4). Regression is the same gradient flow on the linear model of
+``docs/methods/linear_ridge.md``, derived in ``docs/derivations/gradient_descent_regression.md``.
 
 Every limit is an integral of a smooth function of the spectrum of A = XXᵀ/n (Marchenko–Pastur
 law μ, plus the measure ω of the classification problem). They are evaluated with
-Gauss–Chebyshev nodes of the second kind and the pole subtraction of spec §5, vectorised over all
+Gauss–Chebyshev nodes of the second kind and the pole subtraction of docs/methods/dynamics.md §5, vectorised over all
 times at once (a nodes × times matrix per group of times with the same node count).
 
 Node count. The time dependence enters through f_t(x + γ) = e^{-αt(x+γ)} (flow) or
 (1 − α(x+γ))^k (discrete steps). In the angle variable x = centre − half·cos θ, e^{-2αt·x} has
 Fourier coefficients I_n(a)/I_0(a) ≈ e^{-n²/(2a)} with a = 2αt·half, so K ≈ 4.4√a nodes resolve it to
 1e-17 (a Gauss rule with K nodes integrates 2K Fourier modes). We use K = 64 + 6√a, i.e. O(√(αt))
-nodes instead of the O(αt) of spec §5's conservative default; the tests compare with 4× more
+nodes instead of the O(αt) of docs/methods/dynamics.md §5's conservative default; the tests compare with 4× more
 nodes. For discrete GD every integrand is a polynomial after the pole subtraction, so K = k + 1
 is exact and K never exceeds it.
 """
@@ -38,15 +38,15 @@ Mode = Literal["flow", "gd"]
 CLASSIFICATION_REFERENCE = (
     "Liao & Couillet (2018), The Dynamics of Learning: A Random Matrix Approach, ICML 2018, "
     "PMLR 80:3072-3081, arXiv:1805.11917, main theorem (talk eqs. 14-18), in the corrected "
-    "real-line form of shared/spec/dynamics.md §2 (corrections §4, quadrature §5); "
+    "real-line form of docs/methods/dynamics.md §2 (corrections §4, quadrature §5); "
     "Couillet & Liao (2022), Random Matrix Methods for Machine Learning, §5.2"
 )
 REGRESSION_REFERENCE = (
     "Gradient flow / GD on least squares as a spectral filter of ridge regression: Liao & Couillet "
-    "(2018), arXiv:1805.11917, eqs. (15)-(16) of the talk (shared/spec/dynamics.md §1); "
+    "(2018), arXiv:1805.11917, eqs. (15)-(16) of the talk (docs/methods/dynamics.md §1); "
     "Ali, Kolter & Tibshirani (2019), AISTATS, PMLR 89:1370-1378; limits as Marchenko-Pastur "
     "integrals derived in docs/derivations/gradient_descent_regression.md; t -> infinity equals "
-    "Hastie, Montanari, Rosset & Tibshirani (2022), Ann. Statist. 50(2) (shared/spec/linear.md §4.2-4.3)"
+    "Hastie, Montanari, Rosset & Tibshirani (2022), Ann. Statist. 50(2) (docs/methods/linear_ridge.md §2-§3)"
 )
 
 _BASE_NODES = 64
@@ -56,8 +56,8 @@ _CHUNK_ELEMENTS = 1 << 20  # nodes × times per block: 8 MB per float64 array
 _SEARCH_POINTS = 161
 _MAX_SEARCH_TIME = 1.0e6  # in units of αt (flow) or steps (gd)
 _MIN_LEARNING_RATE = 1e-250  # the search spans αt up to 1e6: t = 1e6/α must stay finite
-_V_CLIP = 1e-12  # spec §5: a variance ≤ 1e-12 E² is rounding noise around 0
-_NEAR_UNSTABLE = 1.9  # α(λmax + γ) above this: finite-n GD is fragile (spec §5)
+_V_CLIP = 1e-12  # docs/methods/dynamics.md §5: a variance ≤ 1e-12 E² is rounding noise around 0
+_NEAR_UNSTABLE = 1.9  # α(λmax + γ) above this: finite-n GD is fragile (docs/methods/dynamics.md §5)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -67,7 +67,7 @@ _NEAR_UNSTABLE = 1.9  # α(λmax + γ) above this: finite-n GD is fragile (spec 
 
 @dataclass(frozen=True, slots=True)
 class ClassificationLimit:
-    """The t → ∞ limit: the ridge classifier with penalty γ (spec §2, "Special values").
+    """The t → ∞ limit: the ridge classifier with penalty γ (docs/methods/dynamics.md §2, "Special values").
 
     Attributes
     ----------
@@ -119,7 +119,7 @@ class GradientDescentClassificationPrediction:
         Q(E_train/√V_train) and Q(E_test/√V_test) per time; ``nan`` where undefined
         (t = 0 with σ² = 0: w = 0), with a note.
     e_train, v_train, e_test, v_test
-        The quantities behind the errors (spec §2): limits of the mean and variance of the
+        The quantities behind the errors (docs/methods/dynamics.md §2): limits of the mean and variance of the
         training scores y_i x_iᵀw(t), of μᵀw(t) and of ‖w(t)‖².
     spike_exists
         Whether A = XXᵀ/n has an isolated eigenvalue (ρ > √c, BBP threshold).
@@ -297,7 +297,7 @@ def _dynamics_iv(*, ratio, ridge_penalty, learning_rate, init_variance, mode) ->
 
 
 def _stability_iv(d: _Dynamics, top: float, what: str) -> None:
-    """Discrete GD diverges unless α(λmax + γ) < 2 (spec §5)."""
+    """Discrete GD diverges unless α(λmax + γ) < 2 (docs/methods/dynamics.md §5)."""
     if d.mode != "gd":
         return
     bound = 2.0 / (top + d.ridge_penalty)
@@ -316,7 +316,7 @@ def _stability_iv(d: _Dynamics, top: float, what: str) -> None:
 
 
 def _filters(d: _Dynamics, z, t) -> tuple[np.ndarray, np.ndarray]:
-    """f_t(z) and h_t(z) = (1 − f_t(z))/z for z ≥ 0, broadcast over (z, t) (spec §1, §5).
+    """f_t(z) and h_t(z) = (1 − f_t(z))/z for z ≥ 0, broadcast over (z, t) (docs/methods/dynamics.md §1, §5).
 
     Flow: f = e^{-αtz}, h = −expm1(−αtz)/z. GD: f = (1 − αz)^k, h = −expm1(k log1p(−αz))/z where
     1 − αz > 0 (no cancellation near z = 0). At z = 0, h = αt (flow) or αk (gd).
@@ -343,7 +343,7 @@ def _filters(d: _Dynamics, z, t) -> tuple[np.ndarray, np.ndarray]:
 
 @lru_cache(maxsize=64)
 def _unit_nodes(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    """cos θ_k and π/(K+1)·sin² θ_k of the K-point Gauss–Chebyshev rule of the 2nd kind (spec §5)."""
+    """cos θ_k and π/(K+1)·sin² θ_k of the K-point Gauss–Chebyshev rule of the 2nd kind (docs/methods/dynamics.md §5)."""
     theta = np.arange(1, n_nodes + 1) * (np.pi / (n_nodes + 1))
     cos, weight = np.cos(theta), (np.pi / (n_nodes + 1)) * np.sin(theta) ** 2
     cos.setflags(write=False)
@@ -396,7 +396,7 @@ class _Classification:
     spike_exists: bool
     lam_s: float  # inf when ρ = 0
     atom: float  # k × (ρ² − c)⁺/ρ: weight of the spike in kω
-    subtract: bool  # pole subtraction at λ_s (spec §5) or direct integration
+    subtract: bool  # pole subtraction at λ_s (docs/methods/dynamics.md §5) or direct integration
 
 
 def _classification_params(*, ratio, mean_norm_squared, ridge_penalty, learning_rate,
@@ -429,7 +429,7 @@ def _direct_nodes(p: _Classification) -> int:
 
 
 def _classification_moments(p: _Classification, t: np.ndarray, node_scale: float = 1.0):
-    """E_train, V_train, E_test, V_test at every t (spec §2), vectorised over blocks of times.
+    """E_train, V_train, E_test, V_test at every t (docs/methods/dynamics.md §2), vectorised over blocks of times.
 
     With the measure kω (k = (ρ + c)/ρ, total mass ρ + c, finite at ρ = 0):
     E_train = ∫h d(kω), E_test = ρ/(ρ+c)·E_train, V_test = ∫h² d(kω) + σ²∫f² dμ,
@@ -473,7 +473,7 @@ def _classification_moments(p: _Classification, t: np.ndarray, node_scale: float
 
 
 def _error(e: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Q(E/√V) with the degenerate-variance clip of spec §5; nan where E = V = 0."""
+    """Q(E/√V) with the degenerate-variance clip of docs/methods/dynamics.md §5; nan where E = V = 0."""
     e, v = np.asarray(e, dtype=np.float64), np.asarray(v, dtype=np.float64)
     degenerate = v <= _V_CLIP * e * e
     safe_v = np.where(degenerate, 1.0, v)
@@ -508,7 +508,7 @@ def _shifted_stieltjes(c: float, gamma: float) -> tuple[float, float]:
 
 
 def _classification_limit(p: _Classification, notes: list[str]) -> ClassificationLimit:
-    """t → ∞ in closed form: ∫ dω/(x − z) = ρu/(1 + ρu), u = 1 + z m(z) (spec §2), at z = −γ."""
+    """t → ∞ in closed form: ∫ dω/(x − z) = ρu/(1 + ρu), u = 1 + z m(z) (docs/methods/dynamics.md §2), at z = −γ."""
     c, rho, gamma = p.dyn.ratio, p.rho, p.dyn.ridge_penalty
     u, du = _shifted_stieltjes(c, gamma)
     k_s = (rho + c) * u / (1.0 + rho * u)  # k ∫ dω/(x + γ)
@@ -607,7 +607,7 @@ def _classification_optimal(p: _Classification, limit: ClassificationLimit,
         return ClassificationOptimalTime(None, limit.test_error, True)
     t_best, v_best = _refine(d, objective, grid, values, i)
     if d.mode == "flow" and i == 0:
-        # Lowest as t → 0⁺ (σ² = 0: early iterates are the centroid classifier, spec §2).
+        # Lowest as t → 0⁺ (σ² = 0: early iterates are the centroid classifier, docs/methods/dynamics.md §2).
         zero = float(ndtr(-p.rho / math.sqrt(p.rho + d.ratio))) if p.sigma2 == 0 else 0.5
         if zero <= v_best:
             notes.append("optimal_time: the test error is lowest as t → 0⁺ (time reported as 0).")
@@ -631,7 +631,7 @@ def gradient_descent_classification(
     squared loss (1/2n)‖y − Xᵀw‖² + (γ/2)‖w‖², w₀ ~ N(0, σ²I_p/p), gradient flow
     w(t) = f_t(A + γ)w₀ + (I − f_t(A + γ))(A + γ)⁻¹Xy/n with f_t(z) = e^{−αtz}, or k discrete steps
     with f_k(z) = (1 − αz)^k. Then (Liao & Couillet, ICML 2018, arXiv:1805.11917, main theorem;
-    talk eqs. 14-18; corrected real-line form of ``shared/spec/dynamics.md`` §2):
+    talk eqs. 14-18; corrected real-line form of ``docs/methods/dynamics.md`` §2):
 
         test error  → Q(E_test/√V_test),   E_test = ∫ h_t dω,
                       V_test = k ∫ h_t² dω + σ² ∫ f_t(x + γ)² μ(dx),
@@ -640,7 +640,7 @@ def gradient_descent_classification(
 
     with h_t(x) = (1 − f_t(x + γ))/(x + γ), k = (ρ + c)/ρ, μ the Marchenko–Pastur law (eq. 17) and
     ω the measure of eq. (18). The integrals use Gauss–Chebyshev nodes with the pole subtraction
-    of spec §5; the t → ∞ limit uses the closed Stieltjes form ∫ dω/(x − z) = ρu/(1 + ρu).
+    of docs/methods/dynamics.md §5; the t → ∞ limit uses the closed Stieltjes form ∫ dω/(x − z) = ρu/(1 + ρu).
 
     Parameters
     ----------
@@ -690,7 +690,7 @@ def gradient_descent_classification(
     if p.dyn.mode == "gd" and p.dyn.learning_rate * (top + p.dyn.ridge_penalty) > _NEAR_UNSTABLE:
         notes.append(
             "learning_rate is close to the stability bound 2/(λmax + γ): at finite n the top "
-            "eigenvalue fluctuates and GD may oscillate or diverge (spec §5)."
+            "eigenvalue fluctuates and GD may oscillate or diverge (docs/methods/dynamics.md §5)."
         )
     limit = _classification_limit(p, notes)
     optimal = _classification_optimal(p, limit, notes)
@@ -727,7 +727,7 @@ def _regression_params(*, ratio, signal_strength, noise_variance, ridge_penalty,
 def _regression_moments(p: _Regression, t: np.ndarray, node_scale: float = 1.0) -> np.ndarray:
     """bias, variance, initialization, train error at every t (derivation §3-§4), MP integrals.
 
-    ∫ g dμ = g(0) + (1/2πc) ∫ (g(x) − g(0))/x √(...) dx (spec §5), with 1 − x h = (γ + x f)/(x + γ),
+    ∫ g dμ = g(0) + (1/2πc) ∫ (g(x) − g(0))/x √(...) dx (docs/methods/dynamics.md §5), with 1 − x h = (γ + x f)/(x + γ),
     (1 − x h)² − 1 = −x h (1 + (1 − x h)).
     """
     d, c = p.dyn, p.dyn.ratio
@@ -825,10 +825,10 @@ def gradient_descent_regression(
 ) -> GradientDescentRegressionPrediction:
     """Bias, variance, test MSE and train error of least squares trained by gradient descent.
 
-    Model (``shared/spec/linear.md`` §4.1, isotropic): X ∈ R^{n×p} with i.i.d. N(0, 1) entries,
+    Model (``docs/methods/linear_ridge.md`` §1, isotropic): X ∈ R^{n×p} with i.i.d. N(0, 1) entries,
     y = Xβ + ε, ‖β‖² = r², ε ~ N(0, σ²I_n), loss (1/2n)‖y − Xw‖² + (γ/2)‖w‖², w₀ ~ N(0, σ₀²I/p),
     gradient flow (f_t(z) = e^{−αtz}) or k GD steps (f_k(z) = (1 − αz)^k): as in Liao & Couillet,
-    ICML 2018 (arXiv:1805.11917), talk eqs. (15)-(16) (``shared/spec/dynamics.md`` §1),
+    ICML 2018 (arXiv:1805.11917), talk eqs. (15)-(16) (``docs/methods/dynamics.md`` §1),
     w(t) = f_t(Σ̂ + γ)w₀ + h_t(Σ̂)Xᵀy/n with Σ̂ = XᵀX/n, h_t(x) = (1 − f_t(x + γ))/(x + γ).
     With μ the Marchenko–Pastur law of Σ̂ (ratio c, atom (1 − 1/c)⁺ at 0), as n, p → ∞
     (derivation in ``docs/derivations/gradient_descent_regression.md``, eqs. (B), (V), (I), (T)):

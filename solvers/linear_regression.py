@@ -1,27 +1,28 @@
 """Limiting risk of ridge and ridgeless (min-norm) linear regression.
 
-Conventions follow ``shared/spec/linear.md`` §4: the design ``X`` is ``n × p`` (rows are samples),
+Conventions follow ``docs/methods/linear_ridge.md``: the design ``X`` is ``n × p`` (rows are samples),
 ``x = Σ^{1/2} z``, ``y = xᵀβ + ε`` with Var ε = σ² (``noise_variance``), ``r² = ‖β‖²``
 (``signal_strength``), ``ratio`` γ = p/n, and the ridge estimator uses the *per-sample* penalty
 
     β̂_λ = ((1/n) XᵀX + λ I)⁻¹ (1/n) Xᵀ y,     β̂_0 = X⁺ y = lim_{λ→0⁺} β̂_λ
 
-(scikit-learn ``Ridge(alpha)`` has α = nλ). The population spectrum of Σ is the discrete law
+(scikit-learn ``Ridge(alpha)`` has α = nλ). This module keeps Hastie et al.'s letters: γ = p/n
+(the API's ratio c) and λ (the API's ridge penalty γ). The population spectrum of Σ is the discrete law
 H = Σ_k w_k δ_{t_k} (``eigenvalues``, ``weights``); ``signal_weights`` b_k is the fraction of r²
 lying in the eigenspace of t_k. "risk" is Hastie et al.'s excess risk (without σ²); "test_mse"
 adds σ².
 
 Every quantity is evaluated through the *effective ridge* κ > 0, the root of
-λ = κ (1 − γ Σ_k w_k t_k / (t_k + κ)) (spec §4.4), and the ratio λ/κ = 1 − df₁/n. With
+λ = κ (1 − γ Σ_k w_k t_k / (t_k + κ)) (docs/methods/linear_ridge.md §4), and the ratio λ/κ = 1 − df₁/n. With
 ρ_k = κ/(t_k + κ) and τ_k = t_k/(t_k + κ) (both in [0, 1], no overflow for any λ):
 
     1 − df₂/n = λ/κ + γ Σ_k w_k τ_k ρ_k                  (a sum of non-negative terms)
     B = r² Σ_k b_k t_k ρ_k² / (1 − df₂/n),   V = σ² γ Σ_k w_k τ_k² / (1 − df₂/n),
     E_train = (λ/κ)² (B + V + σ²).
 
-This is spec §4.4 with the denominator 1 − df₂/n rewritten with the κ equation
+This is docs/methods/linear_ridge.md §4 with the denominator 1 − df₂/n rewritten with the κ equation
 (df₁ − df₂ = γ Σ w τ ρ): the direct forms 1 − df₂/n, (1 + κ)² − γ or m − λm' subtract numbers of
-comparable size (spec §4.6 measures a 3e-6 relative error of the p-side form at γ = 10,
+comparable size (docs/methods/linear_ridge.md §6 measures a 3e-6 relative error of the p-side form at γ = 10,
 λ = 1e-10), whereas this one never subtracts.
 """
 
@@ -41,22 +42,22 @@ REFERENCE = (
     "Hastie, Montanari, Rosset & Tibshirani (2022), Ann. Statist. 50(2):949-986 "
     "(arXiv:1903.08560): Thm 1 (isotropic min-norm), Thm 2 (general-Σ min-norm) and the ridge "
     "counterparts; Dobriban & Wager (2018), Ann. Statist. 46(1):247-279 (ridge risk for general Σ); "
-    "formulas as in shared/spec/linear.md §4.2-§4.5"
+    "formulas as in docs/methods/linear_ridge.md §2-§5"
 )
 
 OPTIMAL_REFERENCE = (
-    "Dobriban & Wager (2018), Ann. Statist. 46(1):247-279 (optimal λ* = γσ²/r² when β is spread "
+    "Dobriban & Wager (2018), Ann. Statist. 46(1):247-279 (optimal penalty γ* = cσ²/r² when β is spread "
     "like Σ's spectrum); Hastie, Montanari, Rosset & Tibshirani (2022), Ann. Statist. 50(2):949-986; "
-    "shared/spec/linear.md §4.2 (closed form) and §4.4 (general Σ, numerical minimisation)"
+    "docs/methods/linear_ridge.md §2 (closed form) and §4 (general Σ, numerical minimisation)"
 )
 
 _SUM_TOLERANCE = 1e-9
-# κ solver (spec §4.6: solve in log κ with a relative tolerance).
+# κ solver (docs/methods/linear_ridge.md §6: solve in log κ with a relative tolerance).
 _KAPPA_MAX_ITERATIONS = 200
 _KAPPA_LOG_TOLERANCE = 1e-15
 _DIVERGENT_NOTE = (
     "ridgeless limit (ridge_penalty = 0) at ratio = 1 diverges: the variance grows like "
-    "σ²/(2√λ) as λ → 0⁺ (spec §4.2, §4.6), so `variance`, `risk` and `test_mse` are nan there; "
+    "σ²/(2√γ) as γ → 0⁺ (docs/methods/linear_ridge.md §2, §6), so `variance`, `risk` and `test_mse` are nan there; "
     "`bias`, `train_error` and `effective_ridge` are their finite limits (0)."
 )
 
@@ -214,10 +215,10 @@ def population_spectrum(eigenvalues, weights, signal_weights) -> PopulationSpect
 
 
 def _kappa_isotropic(gamma: np.ndarray, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """κ and λ/κ for Σ = I in closed form (spec §4.2: κ = 1/v(−λ)).
+    """κ and λ/κ for Σ = I in closed form (docs/methods/linear_ridge.md §2: κ = 1/v(−λ)).
 
     κ is the positive root of κ² + a'κ − λ = 0, a' = 1 − γ − λ. The two algebraically equal
-    root formulas are picked by the sign of a' so that nothing cancels (the v-form of §4.2):
+    root formulas are picked by the sign of a' so that nothing cancels (the v-form of docs/methods/linear_ridge.md §2):
     a' > 0: κ = 2λ/(a' + s), λ/κ = (a' + s)/2;  a' ≤ 0: κ = (s − a')/2, λ/κ = 2λ/(s − a'),
     with s = √(a'² + 4λ) evaluated by ``hypot`` (no overflow). At λ = 0 this gives κ = 0,
     λ/κ = 1 − γ for γ < 1 and κ = γ − 1, λ/κ = 0 for γ > 1; γ = 1, λ = 0 gives 0, 0/0 and is
@@ -237,7 +238,7 @@ def _kappa_isotropic(gamma: np.ndarray, lam: np.ndarray) -> tuple[np.ndarray, np
 def _kappa_general(
     gamma: np.ndarray, lam: np.ndarray, spectrum: PopulationSpectrum
 ) -> tuple[np.ndarray, np.ndarray, Diagnostics]:
-    """κ and λ/κ for a discrete spectrum, all points at once (spec §4.4, §4.6).
+    """κ and λ/κ for a discrete spectrum, all points at once (docs/methods/linear_ridge.md §4, §6).
 
     Solves g(u) = (1 − γ) + γ Σ_k w_k κ/(t_k + κ) − λ/κ = 0 for u = log κ, κ = e^u: g is increasing in u
     with g' = γ Σ w t κ/(t + κ)² + λ/κ > 0. Safeguarded Newton: each point keeps a bracket
@@ -300,7 +301,7 @@ def _kappa_general(
     converged = bool(np.all(done))
     if not converged:
         raise ConvergenceError(
-            "the effective-ridge equation of spec §4.4 did not converge.",
+            "the effective-ridge equation of docs/methods/linear_ridge.md §4 did not converge.",
             iterations=iterations,
             residual=residual,
         )
@@ -338,7 +339,7 @@ def _risk(
         rho = kappa / (1.0 + kappa)
         residual = np.abs(1.0 - gamma * tau - lok)
         diagnostics = Diagnostics(iterations=0, residual=float(np.max(residual)), converged=True)
-        # B = r²κ²/((1+κ)² − γ), V = σ²γ/((1+κ)² − γ) (spec §4.2), divided through by (1+κ)².
+        # B = r²κ²/((1+κ)² − γ), V = σ²γ/((1+κ)² − γ) (docs/methods/linear_ridge.md §2), divided through by (1+κ)².
         denominator = lok + gamma * tau * rho
         bias_numerator = r2 * rho**2
         variance_numerator = s2 * gamma * tau**2
@@ -374,22 +375,22 @@ def ridge_regression_risk(
 
     Evaluates every combination of ``ratio`` × ``ridge_penalty`` (outer product, ratio-major).
     Isotropic features (``eigenvalues`` None) use the closed forms of Hastie et al. (2022)
-    (ridge counterpart of their Thm 1) as written in spec §4.2:
+    (ridge counterpart of their Thm 1) as written in docs/methods/linear_ridge.md §2:
     B = r²κ²/((1+κ)² − γ), V = σ²γ/((1+κ)² − γ), E_train = (λ/κ)²(R + σ²), κ = 1/v(−λ);
-    at λ = 0 they reduce to Hastie et al. Thm 1 (spec §4.3):
+    at λ = 0 they reduce to Hastie et al. Thm 1 (docs/methods/linear_ridge.md §3):
     R₀ = σ²γ/(1 − γ) for γ < 1 and r²(1 − 1/γ) + σ²/(γ − 1) for γ > 1.
     General Σ (Dobriban & Wager 2018; Hastie et al. 2022, Thm 2 for λ = 0) follows
-    spec §4.4: κ solves λ = κ(1 − γ Σ_k w_k t_k/(t_k + κ)) and
+    docs/methods/linear_ridge.md §4: κ solves λ = κ(1 − γ Σ_k w_k t_k/(t_k + κ)) and
     B = κ²r² Σ_k b_k t_k/(t_k + κ)² / (1 − df₂/n), V = σ² (df₂/n)/(1 − df₂/n),
     E_train = (1 − df₁/n)²(B + V + σ²).
-    Both are evaluated in a cancellation-free form (module docstring; spec §4.6).
+    Both are evaluated in a cancellation-free form (module docstring; docs/methods/linear_ridge.md §6).
 
     Parameters
     ----------
     ratio
         γ = p/n > 0, 1-D (a scalar is a grid of one point).
     ridge_penalty
-        Per-sample ridge penalty λ ≥ 0 (spec §4.1 convention; scikit-learn alpha = nλ), 1-D.
+        Per-sample ridge penalty λ ≥ 0 (docs/methods/linear_ridge.md §1 convention; scikit-learn alpha = nλ), 1-D.
         λ = 0 is the min-norm (ridgeless) limit λ → 0⁺.
     signal_strength
         r² = ‖β‖² ≥ 0 (not βᵀΣβ).
@@ -448,7 +449,7 @@ def ridge_regression_risk(
 
 
 def _mp_stieltjes_left(gamma: np.ndarray, lam: np.ndarray) -> np.ndarray:
-    """m(−λ) of MP (σ² = 1, ratio γ) for λ > 0, cancellation-free (spec §1.2, §4.2)."""
+    """m(−λ) of MP (σ² = 1, ratio γ) for λ > 0, cancellation-free (docs/methods/spectra.md §1.2; docs/methods/linear_ridge.md §2)."""
     a = 1.0 - gamma + lam
     s = np.hypot(a, 2.0 * np.sqrt(gamma * lam))
     positive = a > 0
@@ -478,8 +479,8 @@ def optimal_ridge_penalty(
     """Risk-minimising per-sample ridge penalty λ* ≥ 0 and the risk there, per ratio.
 
     Isotropic features: λ* = σ²γ/r² with R(λ*) = σ²γ m(−λ*) (Dobriban & Wager 2018; Hastie et al.
-    2022; spec §4.2), m the Marchenko–Pastur Stieltjes transform (ratio γ, unit variance).
-    General Σ: minimise the risk of spec §4.4 over λ ∈ [0, ∞) — a vectorised coarse grid in log λ
+    2022; docs/methods/linear_ridge.md §2), m the Marchenko–Pastur Stieltjes transform (ratio γ, unit variance).
+    General Σ: minimise the risk of docs/methods/linear_ridge.md §4 over λ ∈ [0, ∞) — a vectorised coarse grid in log λ
     (10 decades on each side of the scales t_min, t_max and σ²γ/r², 8 points per decade, plus
     λ = 0), then ``scipy.optimize.minimize_scalar(method="bounded")`` in log λ between the
     neighbours of the best grid point; λ = 0 is kept when it is at least as good.
@@ -509,21 +510,21 @@ def optimal_ridge_penalty(
     notes: list[str] = []
     if r2 == 0 and s2 > 0:
         notes.append(
-            "`signal_strength` = 0: the risk decreases to 0 as λ → ∞ (β̂ = 0 is optimal); "
-            "λ* = +∞ is reported as nan."
+            "`signal_strength` = 0: the risk decreases to 0 as γ → ∞ (β̂ = 0 is optimal); "
+            "γ* = +∞ is reported as nan."
         )
         nan = np.full(gamma.shape, np.nan)
         return OptimalRidgePenalty(gamma, nan, np.zeros(gamma.shape), np.full(gamma.shape, s2),
                                    Diagnostics(0, 0.0, True), tuple(notes))
     if r2 == 0 and s2 == 0:
-        notes.append("`signal_strength` = `noise_variance` = 0: every λ has risk 0; λ* = 0 is reported.")
+        notes.append("`signal_strength` = `noise_variance` = 0: every γ has risk 0; γ* = 0 is reported.")
         zeros = np.zeros(gamma.shape)
         return OptimalRidgePenalty(gamma, zeros, zeros, zeros.copy(), Diagnostics(0, 0.0, True), tuple(notes))
 
     if spectrum.isotropic:
         lam_star = s2 * gamma / r2
         if s2 == 0:
-            notes.append("`noise_variance` = 0: λ* = 0 (the min-norm interpolator is optimal).")
+            notes.append("`noise_variance` = 0: γ* = 0 (the min-norm interpolator is optimal).")
             zero = _risk(gamma, np.zeros(gamma.shape), spectrum, r2, s2)
             risk = zero.bias + zero.variance
         else:
@@ -572,7 +573,7 @@ def optimal_ridge_penalty(
         lam_star[i], risk[i] = best_lam, best_risk
     if zero_optimal:
         notes.append(
-            "λ* = 0 (the min-norm limit is optimal over λ ≥ 0; a negative penalty might do better) "
+            "γ* = 0 (the min-norm limit is optimal over γ ≥ 0; a negative penalty might do better) "
             f"at ratio {', '.join(f'{g:g}' for g in zero_optimal)}."
         )
     diagnostics = Diagnostics(iterations=iterations, residual=residual, converged=converged)

@@ -1,6 +1,6 @@
 """The Marchenko–Pastur law: density, CDF, moments and Stieltjes transform.
 
-Conventions follow ``shared/spec/linear.md`` §0–§1: ``X`` is ``p × n`` with i.i.d. entries of
+Conventions follow ``docs/methods/spectra.md`` §0–§1: ``X`` is ``p × n`` with i.i.d. entries of
 variance ``variance`` (σ²), columns are samples, ``ratio`` is c = p/n. The *covariance* law is the
 limiting eigenvalue distribution of S = (1/n) X Xᵀ (p × p); the *gram* law is that of the companion
 matrix (1/n) Xᵀ X (n × n), which has the same non-zero eigenvalues.
@@ -23,7 +23,7 @@ Matrix = Literal["covariance", "gram"]
 REFERENCE = (
     "Marchenko & Pastur (1967), Math. USSR-Sb. 1(4):457-483; Bai & Silverstein (2010), "
     "Spectral Analysis of Large Dimensional Random Matrices, Thm 3.6 (density) and Lemma 3.1 "
-    "(moments); Stieltjes transform on the branch of shared/spec/linear.md §1.2"
+    "(moments); Stieltjes transform on the branch of docs/methods/spectra.md §1.2"
 )
 
 MAX_MOMENTS = 20
@@ -87,8 +87,8 @@ def marchenko_pastur(
         {2\pi\sigma^2 c x} \mathbf 1_{[\lambda_-, \lambda_+]}(x)\,dx,
         \qquad \lambda_\pm = \sigma^2(1 \pm \sqrt c)^2,
 
-    (Marchenko & Pastur 1967; Bai & Silverstein 2010, Thm 3.6; talk eq. (17); spec §1.1) and the
-    gram law is :math:`(1-c)\delta_0 + c\,\mu_{c,\sigma^2}` (spec §1.5).
+    (Marchenko & Pastur 1967; Bai & Silverstein 2010, Thm 3.6; talk eq. (17); docs/methods/spectra.md §1.1) and the
+    gram law is :math:`(1-c)\delta_0 + c\,\mu_{c,\sigma^2}` (docs/methods/spectra.md §1.5).
 
     Parameters
     ----------
@@ -101,9 +101,9 @@ def marchenko_pastur(
     x
         Real points at which to evaluate the density and the CDF.
     n_moments
-        Number of moments to return (1 ≤ n_moments ≤ 20); Narayana polynomials, spec §1.3.
+        Number of moments to return (1 ≤ n_moments ≤ 20); Narayana polynomials, docs/methods/spectra.md §1.3.
     stieltjes_at
-        Complex points with non-zero imaginary part at which to evaluate m(z) (spec §1.2).
+        Complex points with non-zero imaginary part at which to evaluate m(z) (docs/methods/spectra.md §1.2).
 
     Returns
     -------
@@ -131,7 +131,7 @@ def marchenko_pastur(
         )
 
     lower, upper = mp_edges(ratio=ratio, variance=variance)
-    # The gram law is c·μ plus an atom, so every continuous quantity scales by c (spec §1.5).
+    # The gram law is c·μ plus an atom, so every continuous quantity scales by c (docs/methods/spectra.md §1.5).
     scale = ratio if matrix == "gram" else 1.0
     atom = max(0.0, 1.0 - ratio) if matrix == "gram" else max(0.0, 1.0 - 1.0 / ratio)
 
@@ -146,7 +146,7 @@ def marchenko_pastur(
 
     moments = scale * mp_moments(ratio=ratio, variance=variance, n_moments=n_moments)
     if matrix == "gram":
-        # The gram matrix is c times an MP matrix of ratio 1/c (spec §1.5): no cancellation of poles.
+        # The gram matrix is c times an MP matrix of ratio 1/c (docs/methods/spectra.md §1.5): no cancellation of poles.
         stieltjes = mp_stieltjes(z / ratio, ratio=1.0 / ratio, variance=variance) / ratio
     else:
         stieltjes = mp_stieltjes(z, ratio=ratio, variance=variance)
@@ -167,7 +167,7 @@ def marchenko_pastur(
 
 
 def mp_edges(*, ratio: float, variance: float = 1.0) -> tuple[float, float]:
-    """Edges λ± = σ²(1 ± √c)² of the Marchenko–Pastur bulk (spec §1.1)."""
+    """Edges λ± = σ²(1 ± √c)² of the Marchenko–Pastur bulk (docs/methods/spectra.md §1.1)."""
     root = np.sqrt(ratio)
     return variance * (1.0 - root) ** 2, variance * (1.0 + root) ** 2
 
@@ -181,7 +181,7 @@ def mp_moments(*, ratio: float, variance: float = 1.0, n_moments: int = 4) -> np
     r"""Moments of the covariance MP law by the Narayana polynomials.
 
     :math:`M_k = \sigma^{2k}\sum_{r=0}^{k-1}\frac{1}{r+1}\binom kr\binom{k-1}r c^r`
-    (Bai & Silverstein 2010, Lemma 3.1; spec §1.3). The atom at 0 contributes nothing.
+    (Bai & Silverstein 2010, Lemma 3.1; docs/methods/spectra.md §1.3). The atom at 0 contributes nothing.
     """
     return np.array(_moments(ratio, variance, n_moments))
 
@@ -195,7 +195,7 @@ def mp_stieltjes(z: np.ndarray, *, ratio: float, variance: float = 1.0) -> np.nd
     r"""Stieltjes transform m(z) = ∫ μ(dt)/(t − z) of the covariance MP law.
 
     Root of :math:`\sigma^2 c z m^2 + (z - \sigma^2(1-c)) m + 1 = 0` with Im m > 0 on ℂ⁺
-    (Bai & Silverstein 2010, eq. (3.1.1); spec §1.2). ``R(z)`` is the product of two principal
+    (Bai & Silverstein 2010, eq. (3.1.1); docs/methods/spectra.md §1.2). ``R(z)`` is the product of two principal
     square roots, the branch analytic off [λ₋, λ₊] that behaves like +z at infinity, and of the two
     algebraically equal forms the one without cancellation is chosen per point.
     """
@@ -232,7 +232,7 @@ def _covariance_continuous_cdf(x: np.ndarray, *, ratio: float, variance: float) 
     (Gradshteyn & Ryzhik 2.267). Both arcsines are written as ``atan2`` of the factored numerator and
     denominator (1 − u² = 4(b − x)(x − a)/(b − a)² and 4ab(b − x)(x − a)/(x(b − a))²), which keeps full
     accuracy at the edges where arcsin's derivative is infinite; this is exact and about 30 times
-    cheaper per point than the Gauss–Legendre angle quadrature of spec §1.4, against which the tests
+    cheaper per point than the Gauss–Legendre angle quadrature of docs/methods/spectra.md §1.4, against which the tests
     check it. At c = 1 (a = 0) the second term vanishes: the hard edge needs no special case.
     """
     lower, upper = mp_edges(ratio=ratio, variance=variance)

@@ -1,6 +1,6 @@
 """The spike that one large gradient step puts into the first-layer weights (Ba et al. 2022).
 
-Model of ``../shared/spec/ck_spectrum.md`` §5 (talk eqs. (19)–(21)): f(x) = (1/√N) βᵀσ(Wx) with
+Model of ``docs/methods/conjugate_kernel.md`` §5 (talk eqs. (19)–(21)): f(x) = (1/√N) βᵀσ(Wx) with
 W₀ (N × p) i.i.d. N(0, 1/p), β₀ i.i.d. N(0, 1/N), inputs x ~ N(0, I_p), a single-index teacher
 y = f*(⟨x, β*⟩) + ε (‖β*‖ = 1, Var ε = ``noise_variance``), n samples, and one step
 W₁ = W₀ + √N η G₀ on the squared loss. G₀ ≈ A₁ = (μ₁/(n√N)) β₀ yᵀXᵀ, μ₁ = E σ'(ξ) (eq. (21)), a rank-one
@@ -25,21 +25,21 @@ __all__ = ["OneStepGradientSpike", "one_step_gradient_spike"]
 REFERENCE = (
     "Ba, Erdogdu, Suzuki, Wang, Wu & Yang (2022), NeurIPS, rank-one approximation G0 ~ A1 (talk eq. (21)); "
     "Benaych-Georges & Nadakuditi (2012), J. Multivariate Anal. 111 (rectangular spike: top singular value, "
-    "threshold); spec ck_spectrum.md §5"
+    "threshold); docs/methods/conjugate_kernel.md §5"
 )
 
 #: Activations whose a.e. derivative is 0 although E[ξσ(ξ)] ≠ 0: gradient descent does not see μ₁.
 DISCONTINUOUS = frozenset({"sign", "step"})
 
 _ALIGNMENT_CAVEAT = (
-    "Heuristic (not in spec §5): |⟨v̂, β*⟩|² ≈ |⟨v̂, v⟩|²·|⟨v, β*⟩|² with the BGN right-vector overlap "
+    "Heuristic of ours (docs/methods/conjugate_kernel.md §5): |⟨v̂, β*⟩|² ≈ |⟨v̂, v⟩|²·|⟨v, β*⟩|² with the BGN right-vector overlap "
     "1 − (c + ϑ²)/(ϑ²(ϑ² + 1)) and |⟨v, β*⟩|² → μ₁*²/(μ₁*² + (p/n) E y²) for v ∝ Xy."
 )
 
 
 @dataclass(frozen=True, slots=True)
 class OneStepGradientSpike:
-    """Top singular value of W₁ = W₀ + √N η G₀ versus η (spec ck_spectrum.md §5).
+    """Top singular value of W₁ = W₀ + √N η G₀ versus η (docs/methods/conjugate_kernel.md §5).
 
     Attributes
     ----------
@@ -130,7 +130,7 @@ def one_step_gradient_spike(
     .. math:: s_1(W_1) \to \begin{cases}\sqrt{(1+\vartheta^2)(c+\vartheta^2)}/\vartheta, & \vartheta > c^{1/4}\\
               1+\sqrt c, & \text{otherwise}\end{cases}
 
-    so the spike appears for η > η_c = c^{1/4} n/(|μ₁|‖β₀‖‖Xy‖) (spec ck_spectrum.md §5). Here the limits
+    so the spike appears for η > η_c = c^{1/4} n/(|μ₁|‖β₀‖‖Xy‖) (docs/methods/conjugate_kernel.md §5). Here the limits
     ‖β₀‖ → 1 and ‖Xy‖/n → √(μ₁*² + (p/n) E y²) are used (law of large numbers for x ~ N(0, I_p)).
 
     Parameters
@@ -171,7 +171,7 @@ def one_step_gradient_spike(
     alignment = np.clip(direction * right, 0.0, 1.0)
     threshold = critical / slope if slope > 0 else math.inf
     notes = [
-        "Verified in spec §5 for σ = tanh, ReLU teacher, noise 0.2, N = p, n = 2p: Monte Carlo s₁(W₁) is 0.35–1 % below "
+        "Verified in docs/methods/conjugate_kernel.md §5 for σ = tanh, ReLU teacher, noise 0.2, N = p, n = 2p: Monte Carlo s₁(W₁) is 0.35–1 % below "
         "the prediction at N = 1024 and 0.4–0.5 % at N = 2048 (prediction at the realised ϑ); the rank-one "
         "approximation error √N‖G₀ − A₁‖ decays like N^(−0.45). Ba et al.'s generalisation results were not checked.",
         "The limit uses ‖β₀‖ → 1: at finite N the realised ϑ fluctuates by about 1/√(2N) relatively.",

@@ -4,13 +4,13 @@ A two-layer network ``x ↦ βᵀσ(Wx)`` with a random frozen first layer ``W``
 N(0, 1) entries, no 1/p factor) and a ridge-trained second layer
 ``β = (1/n) Σ((1/n)ΣᵀΣ + γI_n)⁻¹ y``, ``Σ = σ(WX)``. Its errors are predicted from the
 expected kernel ``K`` alone (Louart, Liao & Couillet 2018). Everything is evaluated in the
-effective-ridge form of spec ``random_features.md`` §2.1 and §3.1: one eigendecomposition
+effective-ridge form of ``docs/methods/random_features.md`` §2.1 and §3.1: one eigendecomposition
 ``K = UΛUᵀ`` serves a whole grid of (N, γ), each point costing O(n) plus one column of a GEMM
 of size n_test × n.
 
 Data conventions: arrays have **one sample per row** (``x``: n × p, ``y``: n or n × d); the
 paper's X is ``x.T``. Samples should have norm O(1): standardised features divided by √p
-(spec §0). :func:`regime_warnings` says when the data are far from that regime.
+(docs/methods/random_features.md §0). :func:`regime_warnings` says when the data are far from that regime.
 """
 
 from __future__ import annotations
@@ -49,11 +49,11 @@ __all__ = [
 
 _REFERENCE_DE = (
     "Louart, Liao & Couillet (2018), Ann. Appl. Probab. 28(2), Thm. 1 (Sec. 3.1); "
-    "effective-ridge form, spec random_features.md §2.1"
+    "effective-ridge form, docs/methods/random_features.md §2.1"
 )
 _REFERENCE_MSE = (
     "Louart, Liao & Couillet (2018), Ann. Appl. Probab. 28(2), Thm. 2 (Sec. 3.1) and Thm. 3 "
-    "(Sec. 3.2); effective-ridge spectral form, spec random_features.md §3.1 and §5"
+    "(Sec. 3.2); effective-ridge spectral form, docs/methods/random_features.md §3.1, §5"
 )
 _EPS = np.finfo(np.float64).eps
 _MAX_NEWTON = 100
@@ -80,7 +80,7 @@ class EffectiveRidge:
     diagnostics
         Newton iterations (max over the grid), largest relative residual of F(κ) = 0, convergence flag.
     reference
-        Paper, theorem and spec section.
+        Paper, theorem and docs/methods section.
     """
 
     effective_ridge: np.ndarray
@@ -91,7 +91,7 @@ class EffectiveRidge:
 
 
 def _newton_kappa(lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray) -> tuple[np.ndarray, Diagnostics]:
-    """Safeguarded Newton on the convex F, vectorised over the flat grid (spec §2.1).
+    """Safeguarded Newton on the convex F, vectorised over the flat grid (docs/methods/random_features.md §2.1).
 
     The reported residual is |F(κ)| / (κ|N − n| + κΣκ/(λ+κ) + nγ), F relative to the sum of the
     magnitudes of its terms: it stays at rounding level for every γ > 0 once converged.
@@ -108,7 +108,7 @@ def _newton_kappa(lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray) -> 
     for iterations in range(1, _MAX_NEWTON + 1):
         idx = np.nonzero(active)[0]
         k, nn = kappa[idx], n_neurons[idx]
-        # N − Σλ/(λ+κ) = (N − n) + Σκ/(λ+κ): no cancellation for N ≥ n (spec §6 pitfall 8), and
+        # N − Σλ/(λ+κ) = (N − n) + Σκ/(λ+κ): no cancellation for N ≥ n (docs/methods/random_features.md §6 pitfall 8), and
         # F' = N − Σλ²/(λ+κ)² = (N − n) + Σκ(2λ+κ)/(λ+κ)² likewise.
         comp = k[:, None] / (lam[None, :] + k[:, None])  # κ/(λ+κ) = 1 − λ/(λ+κ)
         s1 = n - comp.sum(axis=1)
@@ -122,7 +122,7 @@ def _newton_kappa(lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray) -> 
         step = np.abs(new - k)
         # Stop when the step is below the rounding floor of F: F = κ(N − n) + κΣκ/(λ+κ) − nγ is
         # evaluated with an absolute error ~ ε (κ|N − n| + κΣκ/(λ+κ) + nγ) (the cancellation of
-        # spec §6 pitfall 8 when N < n), i.e. that over F' on κ; or when a small step stops
+        # docs/methods/random_features.md §6 pitfall 8 when N < n), i.e. that over F' on κ; or when a small step stops
         # shrinking (the quadratic phase is over).
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             floor = 8.0 * _EPS * (k * (np.abs(nn - n) + (n - s1)) + target[idx]) / np.abs(fprime)
@@ -198,7 +198,7 @@ def solve_effective_ridge(
     -----
     Louart, Liao & Couillet (2018), Ann. Appl. Probab., Thm. 1: Q̄ = ((N/n) K/(1+δ) + γI)⁻¹,
     δ = (1/n) tr K Q̄. With κ = γ(n/N)(1+δ) this is the convex equation
-    F(κ) = κ(N − Σλ_i/(λ_i+κ)) − nγ = 0 of spec random_features.md §2.1, solved by Newton
+    F(κ) = κ(N − Σλ_i/(λ_i+κ)) − nγ = 0 of docs/methods/random_features.md §2.1, solved by Newton
     from κ0 = (nγ + tr K)/N (monotone, quadratic convergence), bracketed against rounding.
     """
     lam = v.finite_array("eigenvalues", eigenvalues, ndim=1)
@@ -298,7 +298,7 @@ class DeterministicEquivalent:
     warnings
         Messages of :func:`regime_warnings` on the data and activation.
     reference
-        Paper, theorem and spec section.
+        Paper, theorem and docs/methods section.
     """
 
     n_neurons: int
@@ -339,7 +339,7 @@ def deterministic_equivalent(
     -----
     Louart, Liao & Couillet (2018), Ann. Appl. Probab., Thm. 1 (Sec. 3.1):
     E[Q] ≈ Q̄ = ((N/n) K/(1+δ) + γI_n)⁻¹ for Q = ((1/n)ΣᵀΣ + γI_n)⁻¹, solved through the
-    convex effective-ridge equation of spec random_features.md §2.1.
+    convex effective-ridge equation of docs/methods/random_features.md §2.1.
     """
     activation = as_activation(activation)
     x, _ = training_inputs(x, None)
@@ -368,7 +368,7 @@ def deterministic_equivalent(
 
 
 def _clean_spectrum(lam: np.ndarray) -> np.ndarray:
-    """Clip round-off: λ ≤ 10 n ε λ_max are exact zeros (spec §6, pitfall 5)."""
+    """Clip round-off: λ ≤ 10 n ε λ_max are exact zeros (docs/methods/random_features.md §6, pitfall 5)."""
     lam = np.maximum(lam, 0.0)
     floor = 10.0 * lam.size * _EPS * float(lam.max(initial=0.0))
     return np.where(lam <= floor, 0.0, lam)
@@ -381,7 +381,7 @@ def _clean_spectrum(lam: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, slots=True)
 class SpectralData:
-    """Everything the MSE formulas need, from one eigendecomposition (spec §5 steps 1–3).
+    """Everything the MSE formulas need, from one eigendecomposition (docs/methods/random_features.md §5 steps 1–3).
 
     Attributes
     ----------
@@ -402,7 +402,7 @@ class SpectralData:
     kernel_error_bound
         Error bound of the kernels (0 for closed forms; see :class:`ExpectedKernel`).
     reference
-        Paper and spec section.
+        Paper and docs/methods section.
     """
 
     eigenvalues: np.ndarray
@@ -437,7 +437,7 @@ def spectral_data(
 
     Notes
     -----
-    Steps 1–3 of spec random_features.md §5 (Louart, Liao & Couillet 2018, Ann. Appl. Probab.,
+    Steps 1–3 of docs/methods/random_features.md §5 (Louart, Liao & Couillet 2018, Ann. Appl. Probab.,
     Thm. 2–3 evaluated spectrally).
     """
     activation = as_activation(activation)
@@ -461,7 +461,7 @@ def training_data(x, y, x_test, y_test) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _spectral(kernel, cross, test_diag, y, y_test, error_bound: float = 0.0) -> SpectralData:
-    # LAPACK syevd (numpy's eigh), in place: K is not needed afterwards (spec §5 step 2)
+    # LAPACK syevd (numpy's eigh), in place: K is not needed afterwards (docs/methods/random_features.md §5 step 2)
     lam, vecs = linalg.eigh(kernel, overwrite_a=True, check_finite=False, driver="evd")
     lam = _clean_spectrum(lam)
     u = vecs.T @ y
@@ -482,14 +482,14 @@ def _spectral(kernel, cross, test_diag, y, y_test, error_bound: float = 0.0) -> 
 def _mse(
     sd: SpectralData, n_neurons: np.ndarray, ridge: np.ndarray, kappa: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Train/test MSE of spec §3.1 for flat arrays (N_g, κ_g): O(n) + a column of one GEMM each."""
+    """Train/test MSE of docs/methods/random_features.md §3.1 for flat arrays (N_g, κ_g): O(n) + a column of one GEMM each."""
     lam = sd.eigenvalues
     n = lam.size
     n_test = sd.y_test.shape[0]
     r = 1.0 / (lam[None, :] + kappa[:, None])  # (G, n)
     lr2 = lam[None, :] * r * r
     # D = F'(κ)/N = (N − Σλr + κΣλr²)/N, and N − Σλr = nγ/κ at the root: D = (nγ/κ + κΣλr²)/N,
-    # a sum of positive terms free of the cancellation of spec §6 pitfall 8 (D ≥ nγ/(Nκ) > 0).
+    # a sum of positive terms free of the cancellation of docs/methods/random_features.md §6 pitfall 8 (D ≥ nγ/(Nκ) > 0).
     d_big = (n * ridge / kappa + kappa * lr2.sum(axis=1)) / n_neurons
     theta = lr2.sum(axis=1) / n_neurons / d_big
     train = kappa**2 / n * (sd.y_weights[None, :] * r * r * (1.0 + theta[:, None] * lam[None, :])).sum(axis=1)
@@ -565,7 +565,7 @@ class RidgePredictions:
     notes
         Human-readable notes on individual points.
     reference
-        Paper, theorems and spec sections.
+        Paper, theorems and docs/methods sections.
     """
 
     n_neurons: np.ndarray
@@ -619,11 +619,11 @@ def random_features_ridge(
     -----
     Louart, Liao & Couillet (2018), Ann. Appl. Probab., Thm. 2 (training MSE, Sec. 3.1) and
     Thm. 3 (test MSE, Sec. 3.2), with all kernels normalised as K̄ = (N/n) K/(1+δ) (paper's Ψ;
-    spec random_features.md §3 and the slide typos of §3.3), evaluated in the effective-ridge
-    spectral form of spec §3.1: with R = (K + κI)⁻¹,
+    docs/methods/random_features.md §3 and the slide typos of §3.3), evaluated in the effective-ridge
+    spectral form of docs/methods/random_features.md §3.1: with R = (K + κI)⁻¹,
     Ē_train = (κ²/n)[yᵀR²y + Θ yᵀRKRy], Θ = (1/N) tr(KR²)/D, D = 1 − (1/N) tr (KR)²,
     Ē_test = (1/n̂)‖ŷ − K_{X̂X}Ry‖² + (1/N) yᵀRKRy / D · (1/n̂)[tr K_{X̂X̂} − tr K_{X̂X}(R + κR²)K_{XX̂}].
-    Cost (spec §5): one eigh of K, then O(n) per grid point plus one GEMM (n̂ × n)·(n × G d).
+    Cost (docs/methods/random_features.md §5): one eigh of K, then O(n) per grid point plus one GEMM (n̂ × n)·(n × G d).
     """
     nn = validate_grid("n_neurons", n_neurons, integer=True)
     gg = validate_grid("ridge_penalty", ridge_penalty, integer=False)
@@ -782,7 +782,7 @@ def regime_warnings(
     -----
     Louart, Liao & Couillet (2018), Ann. Appl. Probab., Thm. 1 assumes σ Lipschitz, ‖X‖
     bounded (samples of norm O(1): standardised features divided by √p) and n, p, N large and
-    proportional; spec random_features.md §0 and §4 (finite-size gaps of several % at n = 128,
+    proportional; docs/methods/random_features.md §0, §4 (finite-size gaps of several % at n = 128,
     larger for p ≪ n).
     """
     activation = as_activation(activation)
@@ -819,12 +819,12 @@ def regime_warnings(
             "proved for Lipschitz σ only."
         )
     if n < 128:
-        out.append(f"n = {n} samples: finite-size gaps of several % are expected below n ≈ 256 (spec §4).")
+        out.append(f"n = {n} samples: finite-size gaps of several % are expected below n ≈ 256 (docs/methods/random_features.md §4).")
     ratio = p / n
     if ratio < 0.05 or ratio > 20:
         out.append(
             f"p/n = {ratio:.3g}: far from the proportional regime (n, p, N large together); "
-            "expect gaps of up to ~10 % at small γ (spec §4, digits data)."
+            "expect gaps of up to ~10 % at small γ (docs/methods/random_features.md §4, digits data)."
         )
     return tuple(out)
 
@@ -865,7 +865,7 @@ class GaussianMixtureData:
     means: np.ndarray
     seed_entropy: int | None
     reference: str = (
-        "Two-class Gaussian mixture of spec random_features.md §4, scaled as Louart, Liao & Couillet (2018), "
+        "Two-class Gaussian mixture of docs/methods/random_features.md §4, scaled as Louart, Liao & Couillet (2018), "
         "Ann. Appl. Probab., Sec. 3 (samples of norm O(1))"
     )
 
@@ -904,9 +904,9 @@ def gaussian_mixture(
         If ``None`` they are drawn: for k = 2, ±μ with μ uniform on the sphere of radius
         ``mean_norm``; for k > 2, k independent uniform directions of norm ``mean_norm``.
     mean_norm
-        ‖μ_c‖ of drawn means (default 3, the setting of spec §4).
+        ‖μ_c‖ of drawn means (default 3, the setting of docs/methods/random_features.md §4).
     noise_variance
-        s² ≥ 0, one value or one per class (spec §4 uses 1 and 1 + 4/√p).
+        s² ≥ 0, one value or one per class (docs/methods/random_features.md §4 uses 1 and 1 + 4/√p).
     proportions
         Class proportions (non-negative, summing to 1); default equal. Class counts are
         n·proportions rounded by largest remainder; sample order is shuffled.
@@ -921,7 +921,7 @@ def gaussian_mixture(
 
     Notes
     -----
-    The data model of spec random_features.md §4 (two-class GMM ±μ, ‖μ‖ = 3, columns of norm ≈ 1),
+    The data model of docs/methods/random_features.md §4 (two-class GMM ±μ, ‖μ‖ = 3, columns of norm ≈ 1),
     in the scaling assumed by Louart, Liao & Couillet (2018), Ann. Appl. Probab., Sec. 3 (‖X‖
     bounded).
     """

@@ -1,12 +1,12 @@
 """Generalized Marchenko–Pastur law: sample covariance with a discrete population spectrum.
 
-Model (``shared/spec/linear.md`` §2): S = (1/n) Σ^{1/2} Z Zᵀ Σ^{1/2} (p × p), Z i.i.d. (0, 1),
+Model (``docs/methods/spectra.md`` §2): S = (1/n) Σ^{1/2} Z Zᵀ Σ^{1/2} (p × p), Z i.i.d. (0, 1),
 c = p/n = ``ratio``, and the spectrum of Σ tends to H = Σ_k w_k δ_{t_k} (``eigenvalues`` t_k,
 ``weights`` w_k). The companion Stieltjes transform m̲ solves Silverstein's equation
 
     z = −1/m̲ + c Σ_k w_k t_k / (1 + t_k m̲),      Im z > 0 ⇒ Im m̲ > 0,
 
-and everything else (density, CDF, support, m of S) follows from it (spec §2, §2.1, §2.2).
+and everything else (density, CDF, support, m of S) follows from it (docs/methods/spectra.md §2, §2.1, §2.2).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ REFERENCE = (
     "Silverstein (1995), J. Multivariate Anal. 55:331-339, eq. (1.4) (companion equation); "
     "Silverstein & Choi (1995), J. Multivariate Anal. 54:295-309, Thm 4.1-4.2 (support via x(u)); "
     "Bai & Silverstein (1999), Ann. Probab. 27:1536-1555 (exact separation); "
-    "shared/spec/linear.md §2"
+    "docs/methods/spectra.md §2"
 )
 
-# Continuation parameters of spec §2.1. The floor is relative to the scale of the spectrum:
+# Continuation parameters of docs/methods/spectra.md §2.1. The floor is relative to the scale of the spectrum:
 # 1e-10 keeps Im m̲ accurate to ~1e-10 inside the bulk before the η = 0 polish removes the rest,
 # and costs ~35 halvings from the starting height.
 _ETA_FLOOR = 1e-10
@@ -43,7 +43,7 @@ _POLISH_STEPS = 8
 _POLISH_MAX_MOVE = 1e-6
 _REAL_IM_ZERO = 1e-13
 _CONVERGED_RESIDUAL = 1e-9  # relative to the scale t_max (1 + √c)² + |x|
-_MASS_IM_TOL = 1e-6  # spec §2.2: an interval carries mass if Im m̲(mid) > 1e-6 |m̲|
+_MASS_IM_TOL = 1e-6  # docs/methods/spectra.md §2.2: an interval carries mass if Im m̲(mid) > 1e-6 |m̲|
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ class SampleCovarianceSpectrum:
     ----------
     support_intervals
         Disjoint closed intervals ``(a, b)`` carrying the continuous mass, ascending
-        (Silverstein & Choi 1995; spec §2.2). Gaps are resolved; for ``ratio == 1`` the first
+        (Silverstein & Choi 1995; docs/methods/spectra.md §2.2). Gaps are resolved; for ``ratio == 1`` the first
         interval starts at the hard edge 0.
     atom_location, atom_mass
         The atom at 0 of mass (1 − 1/c)⁺ (p − n exactly zero eigenvalues when c > 1).
@@ -73,7 +73,7 @@ class SampleCovarianceSpectrum:
         weight of the atoms the interval belongs to.
     moments
         First three moments M_1 = h_1, M_2 = h_2 + c h_1², M_3 = h_3 + 3c h_1 h_2 + c² h_1³,
-        h_j = Σ_k w_k t_k^j (Bai & Silverstein 2010, Lemma 3.1 generalised; spec §2).
+        h_j = Σ_k w_k t_k^j (Bai & Silverstein 2010, Lemma 3.1 generalised; docs/methods/spectra.md §2).
     stieltjes_at, stieltjes
         Points z (Im z ≠ 0) and m(z) = ∫ μ(dt)/(t − z) of S there, from
         m = −(1/z) Σ_k w_k / (1 + t_k m̲(z)) (no cancellation near z = 0).
@@ -135,7 +135,7 @@ def _population(eigenvalues, weights) -> tuple[np.ndarray, np.ndarray, bool]:
 
 
 # --------------------------------------------------------------------------------------------
-# companion Stieltjes transform (spec §2.1)
+# companion Stieltjes transform (docs/methods/spectra.md §2.1)
 
 
 class _Population:
@@ -170,7 +170,7 @@ class _Population:
         return z + inv - s1, s2 - inv * inv, noise
 
     def fixed_point(self, m: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """T(m̲) = −1/(z − c Σ w t/(1+t m̲)): maps C⁺ into C⁺ (spec §2.1 step 1)."""
+        """T(m̲) = −1/(z − c Σ w t/(1+t m̲)): maps C⁺ into C⁺ (docs/methods/spectra.md §2.1 step 1)."""
         return -1.0 / (z - self.first_sum(m))
 
 
@@ -186,7 +186,7 @@ def _newton(
     ``state`` is (m̲, F, F', round-off level of F) at this z; returns the new state and the
     number of iterations used.
 
-    Steps are halved until the iterate stays in C⁺ and |F| decreases (spec §2.1 step 2);
+    Steps are halved until the iterate stays in C⁺ and |F| decreases (docs/methods/spectra.md §2.1 step 2);
     points whose backtracking fails get damped fixed-point steps and are retried (step 3).
     Only the points that have not met ``tol`` are carried from one iteration to the next, so
     the few slow points at the edges (where Newton is linear) do not cost the whole grid.
@@ -234,7 +234,7 @@ def _solve_companion(
 ) -> tuple[np.ndarray, Diagnostics]:
     """m̲ at z = x + iη for η ≥ 0 (η = 0 means the boundary value x + i0), vectorised.
 
-    Implements spec §2.1 verbatim: start high with the fixed point, halve η level by level with
+    Implements docs/methods/spectra.md §2.1: start high with the fixed point, halve η level by level with
     safeguarded Newton, stop at the floor 1e-10 × scale for real points and polish at η = 0.
     """
     c = pop.c
@@ -280,10 +280,10 @@ def _solve_companion(
         iterations += used
     m = state[0]
 
-    # Real axis (spec §2.1 step 4): plain Newton exactly at η = 0, accepted only when it reduces
-    # |F| and keeps Im m̲ ≥ 0. The spec's bound on the move (< 1e-6 |m̲|) protects points
+    # Real axis (docs/methods/spectra.md §2.1 step 4): plain Newton exactly at η = 0, accepted only when it reduces
+    # |F| and keeps Im m̲ ≥ 0. The bound on the move (< 1e-6 |m̲|) protects points
     # outside/at the edges; inside the bulk we also accept moves < ½ Im m̲: there the only root
-    # with Im > 0 is the physical one (spec §2.1, polynomial check), so a step that cannot reach
+    # with Im > 0 is the physical one (docs/methods/spectra.md §2.1, polynomial check), so a step that cannot reach
     # the conjugate root is safe, and it removes the O(η/d) bias of the η-floor value at a
     # distance d from an edge (1e-3 relative at d = 1e-6, far above the 1e-6 target).
     idx = np.flatnonzero(real)
@@ -311,7 +311,7 @@ def _solve_companion(
             mr[sel], Fr[sel], dFr[sel] = cand[ok], Fc[ok], dFc[ok]
             # Stop polishing a point once it is rejected or at round-off.
             active = sel[(np.abs(Fc[ok]) > nc[ok]) & (move[ok] > 1e-15 * np.abs(cand[ok]))]
-        # Outside the support the boundary value is real (spec §2.1 step 4).
+        # Outside the support the boundary value is real (docs/methods/spectra.md §2.1 step 4).
         im = mr.imag
         mr = np.where(np.abs(im) < _REAL_IM_ZERO * np.abs(mr), mr.real + 0j, mr)
         m[idx] = mr
@@ -348,11 +348,11 @@ def companion_stieltjes(
 ) -> tuple[np.ndarray, Diagnostics]:
     """Companion Stieltjes transform m̲(z) of the generalized Marchenko–Pastur law.
 
-    Solves Silverstein (1995), eq. (1.4), in the companion form of spec §2,
+    Solves Silverstein (1995), eq. (1.4), in the companion form of docs/methods/spectra.md §2,
 
         z = −1/m̲ + c Σ_k w_k t_k / (1 + t_k m̲),
 
-    with the recommended solver of ``shared/spec/linear.md`` §2.1: start at z₀ = x + iη₀ high
+    with the recommended solver of ``docs/methods/spectra.md`` §2.1: start at z₀ = x + iη₀ high
     above the spectrum with the fixed point, halve η with safeguarded Newton (backtracking keeps
     m̲ in C⁺ and decreases |F|), damped fixed-point fallback, and for real points stop at
     η = 10⁻¹⁰ × scale and polish at η = 0. All points are solved at once.
@@ -388,7 +388,7 @@ def companion_stieltjes(
 
 
 # --------------------------------------------------------------------------------------------
-# support (spec §2.2, Silverstein & Choi 1995)
+# support (docs/methods/spectra.md §2.2, Silverstein & Choi 1995)
 
 
 def _xprime_scalar(u: float, c: float, t: tuple[float, ...], wt2: tuple[float, ...]) -> float:
@@ -484,7 +484,7 @@ def _cdf_from_companion(x: np.ndarray, m: np.ndarray, c: float, t: np.ndarray, w
 def _support_intervals(
     pop: _Population, t: np.ndarray, w: np.ndarray
 ) -> tuple[list[tuple[float, float]], list[float], Diagnostics]:
-    """Support intervals (spec §2.2) and the CDF just right of each of them.
+    """Support intervals (docs/methods/spectra.md §2.2) and the CDF just right of each of them.
 
     Candidate edges are the images of the zeros of x'; a candidate interval carries mass when
     Im m̲ at its midpoint exceeds 1e-6 |m̲|. The CDF at the midpoints of the gaps (where m̲ is
@@ -543,15 +543,15 @@ def sample_covariance_spectrum(
 ) -> SampleCovarianceSpectrum:
     """Generalized Marchenko–Pastur law of S = (1/n) Σ^{1/2} Z Zᵀ Σ^{1/2}.
 
-    The companion transform solves Silverstein (1995), eq. (1.4) (spec §2.1 solver, see
+    The companion transform solves Silverstein (1995), eq. (1.4) (docs/methods/spectra.md §2.1 solver, see
     :func:`companion_stieltjes`); the support, its gaps and edges come from the real inverse
     x(u) = −1/u + c Σ_k w_k t_k/(1 + t_k u) of Silverstein & Choi (1995), Thm 4.1–4.2
-    (complement = {x(u): x'(u) > 0}, edges at the zeros of x', refined by Brent; spec §2.2).
-    The density is f(x) = Im m̲(x + i0)/(π c) (spec §2). The CDF is the closed-form
+    (complement = {x(u): x'(u) > 0}, edges at the zeros of x', refined by Brent; docs/methods/spectra.md §2.2).
+    The density is f(x) = Im m̲(x + i0)/(π c) (docs/methods/spectra.md §2). The CDF is the closed-form
     log-potential of :func:`_cdf_from_companion` evaluated at the same m̲(x + i0), plus the atom
     (1 − 1/c)⁺ at 0; interval masses are its values in the gaps (Bai & Silverstein 1999, exact
     separation: they equal the population weights an interval belongs to). Moments follow
-    spec §2 (h_j formula).
+    docs/methods/spectra.md §2 (h_j formula).
 
     Parameters
     ----------
@@ -576,7 +576,7 @@ def sample_covariance_spectrum(
 
     Notes
     -----
-    The spec (§2.2) integrates the density with an angle-variable midpoint rule for the CDF.
+    docs/methods/spectra.md §2.2 integrates the density with an angle-variable midpoint rule for the CDF.
     That rule converges only algebraically when the density nearly vanishes inside an interval
     (a nearly closed gap, e.g. c = 0.5, H = {1, 3, 10}: mass error 3e-4 with 256 nodes, 1e-8 with
     4096), whereas the closed form is exact to the solver's accuracy (~1e-14) at no extra cost.

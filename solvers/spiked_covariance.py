@@ -1,4 +1,4 @@
-"""Spiked covariance model and the BBP phase transition (``shared/spec/linear.md`` §3).
+"""Spiked covariance model and the BBP phase transition (``docs/methods/spectra.md`` §3).
 
 Σ = σ² (I_p + Σ_k ℓ_k u_k u_kᵀ), S = (1/n) Σ^{1/2} Z Zᵀ Σ^{1/2}, c = p/n. A spike ℓ_k above the
 threshold √c produces an outlier eigenvalue outside the Marchenko–Pastur bulk whose eigenvector
@@ -20,7 +20,7 @@ REFERENCE = (
     "Baik, Ben Arous & Péché (2005), Ann. Probab. 33:1643-1697 (threshold); "
     "Baik & Silverstein (2006), J. Multivariate Anal. 97:1382-1408, Thm 1.1 (outlier location); "
     "Paul (2007), Statistica Sinica 17:1617-1642, Thm 4 (eigenvector alignment); "
-    "shared/spec/linear.md §3"
+    "docs/methods/spectra.md §3"
 )
 
 
@@ -73,14 +73,14 @@ class SpikedCovariancePrediction:
 def spiked_covariance(*, ratio: float, spikes, variance: float = 1.0) -> SpikedCovariancePrediction:
     """BBP phase transition: outlier eigenvalues and eigenvector alignments of a spiked covariance.
 
-    For Σ = σ²(I + Σ_k ℓ_k u_k u_kᵀ) and c = p/n (spec §3 table):
+    For Σ = σ²(I + Σ_k ℓ_k u_k u_kᵀ) and c = p/n (docs/methods/spectra.md §3 table):
 
     * eigenvalue: σ²(1 + ℓ)(1 + c/ℓ) for ℓ > √c (Baik & Silverstein 2006, Thm 1.1, written
       as ψ(a) = a + c a/(a − 1) with a = 1 + ℓ), otherwise σ²(1 + √c)² (Baik, Ben Arous &
       Péché 2005);
     * population-side alignment |⟨û, u⟩|² = (1 − c/ℓ²)/(1 + c/ℓ) (Paul 2007, Thm 4;
       equivalently a ψ'(a)/ψ(a)), otherwise 0;
-    * sample-side alignment |⟨v̂, Zᵀu/‖Zᵀu‖⟩|² = 1 − c/ℓ², otherwise 0 (spec §3, derived from
+    * sample-side alignment |⟨v̂, Zᵀu/‖Zᵀu‖⟩|² = 1 − c/ℓ², otherwise 0 (docs/methods/spectra.md §3, derived from
       the population-side one).
 
     Parameters

@@ -38,7 +38,7 @@ _CDF_COST = 2_000
 async def conjugate_kernel(request: ConjugateKernelRequest, settings: SettingsDep, compute: ComputeDep) -> ConjugateKernelResponse:
     """Limiting eigenvalue law of (1/n)σ(WX)ᵀσ(WX) from the quartic of Pennington & Worah (2017), Thm 1.
 
-    Benigni & Péché (2021, 2022); spec ck_spectrum.md §1-§4.
+    Benigni & Péché (2021, 2022); docs/methods/conjugate_kernel.md §1-§4.
     """
     check_cap(field="grid.num" if request.grid else "x", size=request.n_points, cap=settings.max_points, what="points")
     result = await compute(
@@ -89,7 +89,7 @@ def conjugate_kernel_response(result: ConjugateKernelSpectrum) -> ConjugateKerne
 async def one_step_gradient(request: OneStepGradientRequest, settings: SettingsDep, compute: ComputeDep) -> OneStepGradientResponse:
     """Spike of W₁ = W₀ + √N η G₀ (Ba et al. 2022, talk eq. (21); Benaych-Georges & Nadakuditi 2012).
 
-    Spec ck_spectrum.md §5.
+    docs/methods/conjugate_kernel.md §5.
     """
     check_cap(field="learning_rate", size=request.n_learning_rates, cap=settings.max_points, what="step sizes")
     result = await compute(

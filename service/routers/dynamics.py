@@ -51,7 +51,7 @@ async def gradient_descent_classification_errors(
 ) -> GradientDescentClassificationResponse:
     """Error rates at every t, the t → ∞ ridge classifier and the best stopping time.
 
-    Liao & Couillet, ICML 2018 (arXiv:1805.11917); shared/spec/dynamics.md §2.
+    Liao & Couillet, ICML 2018 (arXiv:1805.11917); docs/methods/dynamics.md §2.
     """
     check_cap(field="time", size=request.n_times, cap=settings.max_points, what="times")
     result = await compute(

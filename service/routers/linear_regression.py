@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1/predictions", tags=["predictions"], responses=PRO
 async def linear_ridge(request: LinearRidgeRequest, settings: SettingsDep, compute: ComputeDep) -> LinearRidgeResponse:
     """Limiting risk of ridge regression on a grid of ratios × penalties (0 = min-norm).
 
-    Hastie, Montanari, Rosset & Tibshirani (2022); Dobriban & Wager (2018); shared/spec/linear.md §4.
+    Hastie, Montanari, Rosset & Tibshirani (2022); Dobriban & Wager (2018); docs/methods/linear_ridge.md.
     """
     size = len(request.ratios) * len(request.ridge_penalties)
     check_cap(field="ridge_penalty", size=size, cap=settings.max_grid_size, what="ratio × penalty combinations")

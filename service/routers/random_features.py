@@ -70,9 +70,9 @@ def _kernel(*, activation: Activation, x: np.ndarray, x_test: np.ndarray | None)
     summary="Expected kernel K = E_w[σ(Xᵀw)σ(wᵀX)] of a random-features layer and its cross-kernel",
 )
 async def expected_kernel_matrix(request: ExpectedKernelRequest, settings: SettingsDep, compute: ComputeDep) -> ExpectedKernelResponse:
-    """Closed forms of Louart, Liao & Couillet (2018), Sec. 3.3, or the Hermite series of spec §1.1.
+    """Closed forms of Louart, Liao & Couillet (2018), Sec. 3.3, or the Hermite series of docs/methods/random_features.md §1.1.
 
-    shared/spec/random_features.md §1.
+    docs/methods/random_features.md §1.
     """
     n_test = len(request.x_test) if request.x_test is not None else 0
     check_cap(field="x", size=len(request.x), cap=settings.max_samples, what="samples")
@@ -106,9 +106,9 @@ def expected_kernel_response(result: ExpectedKernel, warnings: tuple[str, ...]) 
     summary="Gaussian moments E[σ], E[σ²], E[σ'], E[(ξ²−1)σ] of an activation",
 )
 async def activation_gaussian_moments(request: ActivationMomentsRequest, compute: ComputeDep) -> ActivationMomentsResponse:
-    """Moments for ξ ~ N(0, 1): closed forms, or a trapezoid rule (spec §1.1).
+    """Moments for ξ ~ N(0, 1): closed forms, or a trapezoid rule (docs/methods/random_features.md §1.1).
 
-    Louart, Liao & Couillet (2018), Sec. 3.3; shared/spec/random_features.md §1.
+    Louart, Liao & Couillet (2018), Sec. 3.3; docs/methods/random_features.md §1.
     """
     result = await compute(
         activation_moments,
@@ -141,7 +141,7 @@ async def random_features_deterministic_equivalent(
 ) -> RandomFeaturesDeterministicEquivalentResponse:
     """Louart, Liao & Couillet (2018), Thm. 1, solved in the convex effective-ridge form.
 
-    shared/spec/random_features.md §2.1.
+    docs/methods/random_features.md §2.1.
     """
     _check_sizes(request.data, settings.max_samples, test=False)
     n = request.data.n_samples
@@ -176,7 +176,7 @@ async def random_features_ridge_errors(
 ) -> RandomFeaturesRidgeResponse:
     """Louart, Liao & Couillet (2018), Thm. 2–3, from one eigendecomposition of K.
 
-    shared/spec/random_features.md §3 and §5.
+    docs/methods/random_features.md §3, §5.
     """
     _check_sizes(request.data, settings.max_samples, test=True)
     neurons, penalties = request.neuron_counts, request.ridge_penalties

@@ -35,7 +35,7 @@ async def marchenko_pastur_spectrum(
 ) -> MarchenkoPasturResponse:
     """Limiting eigenvalue law of (1/n)XXᵀ (or (1/n)XᵀX) for X with i.i.d. entries of variance σ².
 
-    Marchenko & Pastur (1967); shared/spec/linear.md §1.
+    Marchenko & Pastur (1967); docs/methods/spectra.md §1.
     """
     check_cap(field="grid.num" if request.grid else "x", size=request.n_points, cap=settings.max_points, what="points")
     result = await compute(
@@ -71,7 +71,7 @@ async def sample_covariance(
 ) -> SampleCovarianceResponse:
     """Eigenvalue law of (1/n)Σ^½ZZᵀΣ^½ from the Silverstein equation; support by Silverstein–Choi.
 
-    Silverstein (1995); Silverstein & Choi (1995); shared/spec/linear.md §2.
+    Silverstein (1995); Silverstein & Choi (1995); docs/methods/spectra.md §2.
     """
     check_cap(field="grid.num" if request.grid else "x", size=request.n_points, cap=settings.max_points, what="points")
     atoms = len(request.population.eigenvalues)
@@ -110,7 +110,7 @@ def sample_covariance_response(result: SampleCovarianceSpectrum) -> SampleCovari
 async def spiked_covariance_outliers(request: SpikedCovarianceRequest, compute: ComputeDep) -> SpikedCovarianceResponse:
     """Where each spike's sample eigenvalue goes, and how well its eigenvector aligns.
 
-    Baik, Ben Arous & Péché (2005); Baik & Silverstein (2006); Paul (2007); shared/spec/linear.md §3.
+    Baik, Ben Arous & Péché (2005); Baik & Silverstein (2006); Paul (2007); docs/methods/spectra.md §3.
     """
     result = await compute(
         spiked_covariance,

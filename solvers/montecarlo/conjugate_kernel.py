@@ -1,6 +1,6 @@
-"""Monte Carlo simulators of the conjugate kernel and of the one-step gradient spike (spec ck_spectrum.md §3–§5).
+"""Monte Carlo simulators of the conjugate kernel and of the one-step gradient spike (docs/methods/conjugate_kernel.md §3–§5).
 
-Pure numpy/scipy: W (N × p) with unit-variance entries, X (p × n) with variance-1/p entries (spec §1),
+Pure numpy/scipy: W (N × p) with unit-variance entries, X (p × n) with variance-1/p entries (docs/methods/conjugate_kernel.md §1),
 Σ = σ(WX), K_N = (1/n)ΣΣᵀ, K_n = (1/n)ΣᵀΣ; eigenproblems are solved on the smaller side and the
 structural zeros appended exactly.
 """
@@ -45,9 +45,9 @@ __all__ = [
 
 REFERENCE_CK = (
     "Direct simulation of (1/n)σ(WX)ᵀσ(WX); limits in Pennington & Worah (2017) Thm 1, Benigni & Péché (2021, 2022); "
-    "spec ck_spectrum.md §3-§4"
+    "docs/methods/conjugate_kernel.md §3-§4"
 )
-REFERENCE_ONE_STEP = "Direct simulation of one full gradient step; limit in Ba et al. (2022), talk eq. (21); spec ck_spectrum.md §5"
+REFERENCE_ONE_STEP = "Direct simulation of one full gradient step; limit in Ba et al. (2022), talk eq. (21); docs/methods/conjugate_kernel.md §5"
 
 
 def _draw(rng: np.random.Generator, shape: tuple[int, int], law: str, axis: int, variance: float) -> np.ndarray:
@@ -111,12 +111,12 @@ def simulate_conjugate_kernel(
 
     W (N × p) has entries of variance 1 and X (p × n) of variance 1/p, Gaussian, Rademacher or
     spherical (rows of W of norm √p, columns of X of norm 1), as in Pennington & Worah (2017), Thm 1
-    and spec ck_spectrum.md §1, §4.
+    and docs/methods/conjugate_kernel.md §1, §4.
 
     Parameters
     ----------
     activation
-        σ of the catalogue; with ``subtract_mean`` the network uses σ − E σ(ξ) (spec §2).
+        σ of the catalogue; with ``subtract_mean`` the network uses σ − E σ(ξ) (docs/methods/conjugate_kernel.md §2).
     n_samples, n_features, n_neurons
         n, p, N.
     matrix
@@ -231,7 +231,7 @@ def simulate_one_step_gradient(
     trials: int = 1,
     rng: np.random.Generator | int | np.random.SeedSequence | None = None,
 ) -> OneStepGradientSimulation:
-    """Simulate one full gradient step of the two-layer model of spec ck_spectrum.md §5 (talk eq. (19)).
+    """Simulate one full gradient step of the two-layer model of docs/methods/conjugate_kernel.md §5 (talk eq. (19)).
 
     W₀ i.i.d. N(0, 1/p), β₀ i.i.d. N(0, 1/N), x_i ~ N(0, I_p), β* uniform on the sphere,
     y = f*(Xᵀβ*) + √(noise_variance) ε, f₀ = β₀ᵀσ(W₀X)/√N and

@@ -1,4 +1,4 @@
-"""Monte Carlo simulators of gradient-descent dynamics (``shared/spec/dynamics.md`` §6).
+"""Monte Carlo simulators of gradient-descent dynamics (``docs/methods/dynamics.md`` §6).
 
 Each draw needs one symmetric eigendecomposition, of the smaller of XXᵀ/n and XᵀX/n: in the
 eigenbasis U of the data covariance, gradient flow (or k GD steps) from w₀ is exact,
@@ -10,7 +10,7 @@ in the null space of the data covariance (p > n), which moves only through the r
 All times are evaluated at once from the same factorisation.
 
 The simulators are independent of :mod:`solvers.dynamics` (they share no code), so that the tests
-compare two computations. (Spec §6 measured 3–30× slower eigensolvers with multi-threaded BLAS on 2
+compare two computations. (docs/methods/dynamics.md §6 measured 3–30× slower eigensolvers with multi-threaded BLAS on 2
 shared cores: the callers pin BLAS threads — ``bin/test`` for the tests, Dask's worker environment for
 jobs — rather than a pure function changing process-wide state.)
 """
@@ -28,12 +28,12 @@ from solvers.exceptions import InvalidParameterError
 from solvers.montecarlo.engine import SimulationPrediction, TrialDraw, at_most_points, ratio_note
 
 CLASSIFICATION_REFERENCE = (
-    "Exact gradient flow / GD through one eigendecomposition per draw, shared/spec/dynamics.md §6; "
+    "Exact gradient flow / GD through one eigendecomposition per draw, docs/methods/dynamics.md §6; "
     "model of Liao & Couillet (2018), ICML, arXiv:1805.11917, eqs. (14)-(16) of the talk"
 )
 REGRESSION_REFERENCE = (
-    "Exact gradient flow / GD through one eigendecomposition per draw (shared/spec/dynamics.md §6) "
-    "on the linear model of shared/spec/linear.md §4.1; docs/derivations/gradient_descent_regression.md"
+    "Exact gradient flow / GD through one eigendecomposition per draw (docs/methods/dynamics.md §6) "
+    "on the linear model of docs/methods/linear_ridge.md §1; docs/derivations/gradient_descent_regression.md"
 )
 
 
@@ -166,7 +166,7 @@ def _null_filter(gamma: float, t: np.ndarray, alpha: float, mode: str) -> np.nda
 
 
 def _eigenbasis(data: np.ndarray, n: int):
-    """Eigenvalues λ > 0 and orthonormal U (p × r) of (1/n)·data·dataᵀ, data p × n (spec §6).
+    """Eigenvalues λ > 0 and orthonormal U (p × r) of (1/n)·data·dataᵀ, data p × n (docs/methods/dynamics.md §6).
 
     Factorises the smaller of the p × p and n × n Gram matrices; for p > n, U = data·V/√(nλ).
     """
@@ -209,7 +209,7 @@ def simulate_gradient_descent_classification(
 
     Data x_i = y_i μ + z_i, z_i ~ N(0, I_p), y_i = ±1 with probability 1/2, ‖μ‖² = ρ; loss
     (1/2n)‖y − Xᵀw‖² + (γ/2)‖w‖²; w₀ ~ N(0, σ²I_p/p); exact flow / k GD steps, talk eqs. (15)-(16)
-    (arXiv:1805.11917; ``shared/spec/dynamics.md`` §1 and §6).
+    (arXiv:1805.11917; ``docs/methods/dynamics.md`` §1, §6).
 
     Parameters
     ----------
@@ -296,12 +296,12 @@ def simulate_gradient_descent_regression(
     trials: int = 10,
     rng=None,
 ) -> GradientDescentRegressionSimulation:
-    """Simulate gradient descent on least squares y = Xβ + ε (``shared/spec/linear.md`` §4.1).
+    """Simulate gradient descent on least squares y = Xβ + ε (``docs/methods/linear_ridge.md`` §1).
 
     X ∈ R^{n×p} with N(0, 1) entries (rows are samples), β uniform on the sphere of radius r,
     ε ~ N(0, σ²I_n), w₀ ~ N(0, σ₀²I_p/p); loss (1/2n)‖y − Xw‖² + (γ/2)‖w‖² trained by exact
     gradient flow or k GD steps as in Liao & Couillet, ICML 2018 (arXiv:1805.11917), talk eqs.
-    (15)-(16) (``shared/spec/dynamics.md`` §1, §6); theory in
+    (15)-(16) (``docs/methods/dynamics.md`` §1, §6); theory in
     ``docs/derivations/gradient_descent_regression.md``.
 
     Parameters

@@ -1,7 +1,7 @@
-"""Monte Carlo simulator of ridge / min-norm linear regression (shared/spec/linear.md §4.1, §6).
+"""Monte Carlo simulator of ridge / min-norm linear regression (docs/methods/linear_ridge.md §1, §7).
 
 Each draw samples a Gaussian design X = Z Σ^{1/2} (n × p, Σ diagonal — no loss of generality for
-Gaussian rows) and a coefficient vector β; everything else is integrated exactly given X (spec §6):
+Gaussian rows) and a coefficient vector β; everything else is integrated exactly given X (docs/methods/linear_ridge.md §7):
 the training noise ε and the independent test point x₀ never get sampled. One thin SVD
 (1/√n) X = U diag(s) Vᵀ per draw serves every ridge penalty:
 
@@ -27,7 +27,7 @@ from solvers.montecarlo.engine import SimulationPrediction, TrialDraw, at_most_p
 REFERENCE = (
     "Exact conditional (given X) bias, variance and training error of ridge / min-norm least "
     "squares, Hastie, Montanari, Rosset & Tibshirani (2022), Ann. Statist. 50(2):949-986, §2 "
-    "definitions; shared/spec/linear.md §4.1 and §6"
+    "definitions; docs/methods/linear_ridge.md §1, §7"
 )
 
 
@@ -179,10 +179,10 @@ def simulate_ridge_regression(
 ) -> RidgeRegressionSimulation:
     """Simulate the risk of ridge / min-norm regression with exact conditional expectations.
 
-    Model of Hastie et al. (2022) §2 / spec §4.1: rows x_i = Σ^{1/2} z_i with z_i standard Gaussian,
+    Model of Hastie et al. (2022) §2 / docs/methods/linear_ridge.md §1: rows x_i = Σ^{1/2} z_i with z_i standard Gaussian,
     y = Xβ + ε, Var ε = σ², β̂_λ = (XᵀX/n + λI)⁻¹Xᵀy/n, β̂_0 = X⁺y. Per draw, β has energy
     b_k r² in the eigenspace of t_k, in a uniformly random direction within it. The bias, variance
-    and training error are the exact expectations over ε and x₀ given X (spec §6), so the standard
+    and training error are the exact expectations over ε and x₀ given X (docs/methods/linear_ridge.md §7), so the standard
     errors only reflect the design (and β) randomness. Compare with
     :func:`solvers.linear_regression.ridge_regression_risk` at ratio = p/n.
 

@@ -1,4 +1,4 @@
-"""Monte Carlo simulator of random-features ridge regression (spec random_features.md §4).
+"""Monte Carlo simulator of random-features ridge regression (docs/methods/random_features.md §4).
 
 The network of Louart, Liao & Couillet (2018) is simulated directly: for fixed data, each trial
 draws W (N × p, i.i.d. N(0, 1)), forms Σ = σ(W X) (N × n) and Σ̂ = σ(W X̂), trains
@@ -30,7 +30,7 @@ from solvers.random_features import (
 REFERENCE = (
     "Direct simulation of the random-features ridge regression of Louart, Liao & Couillet "
     "(2018), Ann. Appl. Probab. 28(2), Eq. (1) (β, E_train) and Sec. 3.2 (E_test); "
-    "spec random_features.md §0 and §4"
+    "docs/methods/random_features.md §0, §4"
 )
 
 
@@ -55,7 +55,7 @@ class RandomFeaturesSimulation:
     train_mse_standard_error, test_mse_standard_error
         Their standard errors.
     train_mse_median, test_mse_median
-        Medians over trials (the test error is heavy-tailed near N = n, spec §6 pitfall 9).
+        Medians over trials (the test error is heavy-tailed near N = n, docs/methods/random_features.md §6 pitfall 9).
     train_mse_trials, test_mse_trials
         Per-trial values.
     seed_entropy
@@ -80,7 +80,7 @@ class RandomFeaturesSimulation:
 
 
 def _one_trial(sig, sig_test, y, y_test, gammas):
-    """Errors of one draw of W for every γ (spec §5 cost model).
+    """Errors of one draw of W for every γ (docs/methods/random_features.md §5 cost model).
 
     Works with the smaller Gram matrix ((1/n)ΣᵀΣ, n × n, if N ≥ n; else (1/n)ΣΣᵀ, N × N, by the
     push-through identity). Up to four penalties: one Cholesky factorisation each (m³/3 flops);
@@ -177,8 +177,8 @@ def simulate_random_features_ridge(
     Notes
     -----
     Simulates Louart, Liao & Couillet (2018), Ann. Appl. Probab., Eq. (1) (β and E_train) and
-    Sec. 3.2 (E_test) in the conventions of spec random_features.md §0; compare with
-    :func:`solvers.random_features.random_features_ridge` (spec §4 for measured agreement).
+    Sec. 3.2 (E_test) in the conventions of docs/methods/random_features.md §0; compare with
+    :func:`solvers.random_features.random_features_ridge` (docs/methods/random_features.md §4 for measured agreement).
     """
     activation = as_activation(activation)
     x, y, x_test, y_test = training_data(x, y, x_test, y_test)

@@ -1,4 +1,4 @@
-"""Monte Carlo simulators of sample-covariance spectra and spiked models (spec §1–§3, §6).
+"""Monte Carlo simulators of sample-covariance spectra and spiked models (docs/methods/spectra.md §1–§3, §4).
 
 Gaussian data Y = Σ^{1/2} Z (p × n, columns are samples, Z i.i.d. N(0, 1)) with a diagonal Σ:
 for Gaussian Z the spectrum of S = (1/n) Y Yᵀ is invariant under rotations of Σ, so a diagonal
@@ -27,11 +27,11 @@ Matrix = Literal["covariance", "gram"]
 
 REFERENCE_SPECTRUM = (
     "Direct simulation of S = (1/n) Σ^{1/2} Z Zᵀ Σ^{1/2} with Gaussian Z; limits in "
-    "Marchenko & Pastur (1967), Silverstein (1995) eq. (1.4); shared/spec/linear.md §1-§2, §6"
+    "Marchenko & Pastur (1967), Silverstein (1995) eq. (1.4); docs/methods/spectra.md §1-§2, §4"
 )
 REFERENCE_SPIKED = (
     "Direct simulation of the spiked model Σ = σ²(I + Σ ℓ_k e_k e_kᵀ); limits in Baik & Silverstein "
-    "(2006) Thm 1.1 and Paul (2007) Thm 4; shared/spec/linear.md §3, §6"
+    "(2006) Thm 1.1 and Paul (2007) Thm 4; docs/methods/spectra.md §3, §4"
 )
 
 
@@ -54,7 +54,7 @@ def ks_distance(eigenvalues, cdf: Callable[[np.ndarray], np.ndarray]) -> float:
     Returns
     -------
     float
-        The distance, in [0, 1]. Spec §6: for one ESD it scales like 1/p
+        The distance, in [0, 1]. docs/methods/spectra.md §4: for one ESD it scales like 1/p
         (1.7e-3–2.8e-3 at the largest sizes measured).
     """
     sample = np.sort(finite_array("eigenvalues", eigenvalues))
@@ -170,7 +170,7 @@ class SpectrumSimulation:
         return mean_and_standard_error(per_trial)
 
     def moments(self, n_moments: int = 4) -> tuple[np.ndarray, np.ndarray]:
-        """Means and standard errors of (1/dim) tr Mᵏ, k = 1..n_moments (spec §1.3 / §2)."""
+        """Means and standard errors of (1/dim) tr Mᵏ, k = 1..n_moments (docs/methods/spectra.md §1.3 / §2)."""
         k = np.arange(1, positive_int("n_moments", n_moments) + 1)
         per_trial = np.mean(self.eigenvalues[:, :, None] ** k, axis=1)
         return mean_and_standard_error(per_trial)
@@ -204,9 +204,9 @@ def simulate_sample_covariance_spectrum(
 ) -> SpectrumSimulation:
     """Simulate the spectrum of S = (1/n) Σ^{1/2} Z Zᵀ Σ^{1/2} (or of its Gram matrix).
 
-    Checks the Marchenko–Pastur law (Marchenko & Pastur 1967; spec §1), its generalisation
-    (Silverstein 1995, eq. (1.4); spec §2) and, with ``spikes``, the bulk of the spiked model
-    (spec §3). Σ = σ² diag(d) with round(w_k p) entries equal to t_k (largest-remainder
+    Checks the Marchenko–Pastur law (Marchenko & Pastur 1967; docs/methods/spectra.md §1), its generalisation
+    (Silverstein 1995, eq. (1.4); docs/methods/spectra.md §2) and, with ``spikes``, the bulk of the spiked model
+    (docs/methods/spectra.md §3). Σ = σ² diag(d) with round(w_k p) entries equal to t_k (largest-remainder
     rounding so that they sum to p), then ℓ_k added to the first K entries.
 
     Parameters
@@ -313,8 +313,8 @@ def simulate_spiked_covariance(
     """Simulate the spiked model Σ = σ²(I + Σ_k ℓ_k e_k e_kᵀ) and measure the BBP quantities.
 
     Checks Baik & Silverstein (2006), Thm 1.1 (outliers) and Paul (2007), Thm 4 (alignments);
-    spec §3. With Y = Σ^{1/2} Z, û_k and v̂_k are the k-th left/right singular vectors of Y;
-    the sample-side target direction is Zᵀe_k/‖Zᵀe_k‖ (spec §3 table).
+    docs/methods/spectra.md §3. With Y = Σ^{1/2} Z, û_k and v̂_k are the k-th left/right singular vectors of Y;
+    the sample-side target direction is Zᵀe_k/‖Zᵀe_k‖ (docs/methods/spectra.md §3 table).
 
     Parameters
     ----------

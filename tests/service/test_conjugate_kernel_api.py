@@ -23,7 +23,7 @@ async def test_answer_matches_the_solver(client):
     body = ConjugateKernelResponse.model_validate(response.json())
     direct = conjugate_kernel_spectrum(activation="relu", ratio=0.5, neurons_per_sample=0.75, matrix="features", x=[0.5, 1.0, 2.5], n_neurons=1500)
     assert body.density == pytest.approx(direct.density.tolist(), rel=1e-14)
-    assert body.support[-1].upper == pytest.approx(2.0316, abs=6e-5)  # spec §3 table
+    assert body.support[-1].upper == pytest.approx(2.0316, abs=6e-5)  # docs/methods/conjugate_kernel.md §3 table
     assert body.centred and any("not centred" in n for n in body.notes)
     assert body.outliers[0].source == "mean" and body.outliers[0].validity == "heuristic"
     assert body.provenance.diagnostics is not None and body.provenance.diagnostics.converged

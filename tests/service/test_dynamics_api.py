@@ -38,7 +38,7 @@ async def test_classification_example_matches_the_solver(client):
     assert [p.time for p in body.points] == pytest.approx(times.tolist())
     assert [p.test_error for p in body.points] == pytest.approx(direct.test_error.tolist(), rel=1e-12)
     assert [p.train_error for p in body.points] == pytest.approx(direct.train_error.tolist(), rel=1e-12)
-    # spec §4.2: late train error 0.032 for this case
+    # docs/methods/dynamics.md §4.2: late train error 0.032 for this case
     assert body.points[-1].train_error == pytest.approx(0.032, abs=5e-4)
     # ρ = 1 > √0.8: the spike exists at λ_s = 1 + ρ + c + c/ρ = 3.6
     assert body.spike.exists is True and body.spike.location == pytest.approx(3.6)

@@ -18,11 +18,11 @@ async def test_grid_is_ratio_major_and_matches_the_double_descent_formula(client
     )
     body = LinearRidgeResponse.model_validate(response.json())
     assert [(p.ratio, p.ridge_penalty) for p in body.points] == [(0.5, 0.0), (0.5, 0.5), (0.5, 1.0), (2.0, 0.0), (2.0, 0.5), (2.0, 1.0)]
-    # Ridgeless (spec §4.3): σ²γ/(1 − γ) for γ < 1; r²(1 − 1/γ) + σ²/(γ − 1) for γ > 1.
+    # Ridgeless (docs/methods/linear_ridge.md §3): σ²γ/(1 − γ) for γ < 1; r²(1 − 1/γ) + σ²/(γ − 1) for γ > 1.
     assert body.points[0].risk == pytest.approx(1.0)
     assert body.points[3].risk == pytest.approx(4.0 * 0.5 + 1.0)
     assert body.points[3].train_error == pytest.approx(0.0, abs=1e-12)
-    # Isotropic optimum λ* = σ²γ/r² (spec §4.2).
+    # Isotropic optimum λ* = σ²γ/r² (docs/methods/linear_ridge.md §2).
     assert [o.ridge_penalty for o in body.optimal] == pytest.approx([0.125, 0.5])
     assert body.provenance.diagnostics.converged
 

@@ -37,7 +37,7 @@ PENDING_KIND: dict[str, str] = {}
 
 THREE = {"eigenvalues": [1.0, 3.0, 10.0], "weights": [0.3, 0.4, 0.3]}  # tests/solvers/test_sample_covariance.py
 FLOW_TIMES = [0.25, 1.0, 4.0, 16.0, 100.0, 1000.0]  # tests/solvers/test_montecarlo_dynamics.py
-GMM = {"kind": "gaussian_mixture", "mean_norm": 3.0}  # spec random_features.md §4: ±μ, ‖μ‖ = 3
+GMM = {"kind": "gaussian_mixture", "mean_norm": 3.0}  # docs/methods/random_features.md §4: ±μ, ‖μ‖ = 3
 ETAS = [1.0, 4.0, 6.0]  # tests/solvers/test_conjugate_kernel.py::test_one_step_top_singular_value_and_threshold_by_simulation
 
 JOBS: dict[str, dict[str, Any]] = {
@@ -77,7 +77,7 @@ JOBS: dict[str, dict[str, Any]] = {
         },
         "trials": 16, "seed": 15, "size": None,
     },
-    # Spec random_features.md §2.2's setting (ReLU, GMM, p = n/2, N = 2n, γ = 1) at n = 256, 16 trials.
+    # docs/methods/random_features.md §2's setting (ReLU, GMM, p = n/2, N = 2n, γ = 1) at n = 256, 16 trials.
     "random_features_deterministic_equivalent": {
         "params": {
             "activation": {"name": "relu"},
@@ -87,7 +87,7 @@ JOBS: dict[str, dict[str, Any]] = {
         },
         "trials": 16, "seed": 16, "size": None,
     },
-    # The ReLU of spec ck_spectrum.md §3's first row (φ = p/n = 0.5, r = N/n = 0.75), as a client would send it:
+    # The ReLU of docs/methods/conjugate_kernel.md §3's first row (φ = p/n = 0.5, r = N/n = 0.75), as a client would send it:
     # not centred, so its mean outlier ≈ (E σ)² N is predicted and marked heuristic. n = 400, p = 200, N = 300, 16 trials.
     "conjugate_kernel": {
         "params": {"activation": {"name": "relu"}, "ratio": 0.5, "neurons_per_sample": 0.75, "x": [1.0]},
@@ -133,7 +133,7 @@ def within(q: dict, tolerance: float) -> None:
 
 def check_sample_covariance(body: dict) -> None:
     # test_monte_carlo_ks_moments_stieltjes: moments within 3 SE + 2·M_k·k/n (relative O(k/n)
-    # finite-size bias); KS of an ESD below 3/p + 3e-3 (spec §6: ∝ 1/p, constant 1–3). Here the KS is
+    # finite-size bias); KS of an ESD below 3/p + 3e-3 (docs/methods/spectra.md §4: ∝ 1/p, constant 1–3). Here the KS is
     # of the pooled ESD (no larger in expectation than one ESD's) on the 1024-point grid, hence + resolution.
     n, p = 400, 200
     named = quantities(body)
@@ -148,7 +148,7 @@ def check_sample_covariance(body: dict) -> None:
 
 def check_spiked_covariance(body: dict) -> None:
     # test_monte_carlo_outliers_and_alignments: 3 SE + 0.3/√n relative for the outlier eigenvalues,
-    # 3 SE + 0.4/√n absolute for both alignments (spec §6's smallest-size discrepancies, O(n^-1/2)).
+    # 3 SE + 0.4/√n absolute for both alignments (docs/methods/spectra.md §4's smallest-size discrepancies, O(n^-1/2)).
     n = 400
     named = quantities(body)
     assert len(named) == 9
@@ -167,7 +167,7 @@ def check_spiked_covariance(body: dict) -> None:
 
 def check_gradient_descent_classification(body: dict) -> None:
     # test_classification_theory_matches_simulation: error rates within 4 SE + 1/p (1/p = twice the
-    # largest finite-size bias spec dynamics.md §6 resolved). Same p = 320, n = 640, 16 trials.
+    # largest finite-size bias docs/methods/dynamics.md §6 resolved). Same p = 320, n = 640, 16 trials.
     p = 320
     named = quantities(body)
     assert list(named) == [f"{q}[time={t:g}]" for t in FLOW_TIMES for q in ("train_error", "test_error")]
@@ -189,7 +189,7 @@ def check_gradient_descent_regression(body: dict) -> None:
 
 def check_random_features_ridge(body: dict) -> None:
     # test_theory_matches_simulation (same data, N, γ, trials): |MC − θ| ≤ 3 SE + c·θ with c = 0.06 for
-    # the training and 0.03 for the test MSE (spec random_features.md §4: max gaps 5.1 % and 2.2 % at n = 512).
+    # the training and 0.03 for the test MSE (docs/methods/random_features.md §4: max gaps 5.1 % and 2.2 % at n = 512).
     named = quantities(body)
     assert body["sizes"] == {"n_samples": 512, "n_features": 256, "n_test": 256, "n_neurons": 256}
     assert len(named) == 6
@@ -199,7 +199,7 @@ def check_random_features_ridge(body: dict) -> None:
 
 
 def check_random_features_deterministic_equivalent(body: dict) -> None:
-    # No solver test simulates (1/n) tr Q; spec random_features.md §2.2 measured, in this very setting,
+    # No solver test simulates (1/n) tr Q; docs/methods/random_features.md §2 measured, in this very setting,
     # a positive gap (1/n) tr(E Q − Q̄) decaying like 1/n: n·gap = 0.154, 0.146, 0.128 at n = 128, 256,
     # 512. Tolerance 3 SE + 2·0.154/n: twice the largest measured gap (our data are another draw).
     n = 256
@@ -213,8 +213,8 @@ def check_conjugate_kernel(body: dict) -> None:
     named = quantities(body)
     assert body["sizes"] == {"n_samples": n, "n_features": p, "n_neurons": big_n}
     assert list(named) == ["moment_1", "moment_2", "heuristic_outlier_1[source=mean]", "eigenvalue_2[upper_edge]"]
-    # Moments of K_n without the mean outlier, against r·θ1 and r(θ1²(1 + r) + θ2² r/φ) (spec §3's Gaussian
-    # equivalent). Neither the spec nor the solver tests measure moments: their finite-size bias is relative
+    # Moments of K_n without the mean outlier, against r·θ1 and r(θ1²(1 + r) + θ2² r/φ) (docs/methods/conjugate_kernel.md §3's Gaussian
+    # equivalent). Neither docs/methods nor the solver tests measure moments: their finite-size bias is relative
     # O(1/p) (pre-activations have variance ‖x_j‖² = 1 ± √(2/p)) plus O(1/N) (what the removed mean outlier
     # carries above (E σ)² N); measured here up to 0.96 % for M₁ at p = 200 (≈ 1.9/p), over 3 seeds.
     # Tolerance 3 SE + 3k·M_k/p, i.e. 1.5 % for M₁ and 3 % for M₂, k as the bias grows with the power.
@@ -224,13 +224,13 @@ def check_conjugate_kernel(body: dict) -> None:
     for k, name in ((1, "moment_1"), (2, "moment_2")):
         q = named[name]
         within(q, 3 * q["standard_error"] + 3 * k * q["prediction"] / p)
-    # Top of the bulk vs the upper edge 2.0316 (spec §3 table, first row): below it by O(N^(-2/3)); the spec's
+    # Top of the bulk vs the upper edge 2.0316 (docs/methods/conjugate_kernel.md §3, first measured row): below it by O(N^(-2/3)); the measured
     # largest measured gap is erf's 2.0 % at N = 1500, i.e. 2.6·N^(-2/3) relative (ReLU-c: 1.0 %, 1.2·N^(-2/3)):
     # tolerance 3 SE + 2.6·N^(-2/3)·edge with N the smaller side (300 here: 5.8 %; measured 3.4 %).
     edge = named["eigenvalue_2[upper_edge]"]
     assert edge["prediction"] == pytest.approx(2.0316, abs=6e-5)
     within(edge, 3 * edge["standard_error"] + 2.6 * min(n, big_n) ** (-2 / 3) * edge["prediction"])
-    # KS: test_ks_distance_to_simulation's bound 2·3.9/N (spec §3: KS = C/N, C ≈ 3.9 for θ2 > 0), on the
+    # KS: test_ks_distance_to_simulation's bound 2·3.9/N (docs/methods/conjugate_kernel.md §3: KS = C/N, C ≈ 3.9 for θ2 > 0), on the
     # pooled ESD (no larger in expectation than one ESD's) of the n × n gram (atom 1 − r included), + resolution.
     spectrum = body["result"]["spectrum"]
     assert spectrum["eigenvalues"] == 16 * n
@@ -245,7 +245,7 @@ def check_conjugate_kernel(body: dict) -> None:
 
 def check_one_step_gradient(body: dict) -> None:
     # test_one_step_top_singular_value_and_threshold_by_simulation (same sizes and η; 4 trials, 3 there): below
-    # η_c the top singular value within 0.03 of the edge 2 (spec: 1.989); above it within 1 % (spec: MC 0.35–1 %
+    # η_c the top singular value within 0.03 of the edge 2 (measured: 1.989); above it within 1 % (measured: MC 0.35–1 %
     # below) + 4 % of the limit (the realised ϑ fluctuates by ~1/√(2N) = 2.2 % per trial through ‖β₀‖: 3 × 2.2 %/√3
     # there, 3.3 % for our 4 trials); the realised slope ϑ/η within 3 SE + 0.01 of its limit.
     named = quantities(body)
@@ -439,11 +439,11 @@ def test_sample_covariance_is_predicted_at_the_simulated_population():
     assert draw.spectrum is not None and draw.spectrum.size == 100 and draw.values.shape == (3,)
 
 
-HE2 = make_activation("quadratic", a=1 / math.sqrt(2), b=0.0, c=-1 / math.sqrt(2))  # (x² − 1)/√2, spec §2
+HE2 = make_activation("quadratic", a=1 / math.sqrt(2), b=0.0, c=-1 / math.sqrt(2))  # (x² − 1)/√2, docs/methods/conjugate_kernel.md §2
 
 
 def test_conjugate_kernel_outliers_keep_the_endpoints_validity():
-    # Spec §4: Rademacher W / Gaussian X has one (verified) outlier at 6.25 for N = n, p = N/4; Gaussian W and X
+    # docs/methods/conjugate_kernel.md §4: Rademacher W / Gaussian X has one (verified) outlier at 6.25 for N = n, p = N/4; Gaussian W and X
     # have a pair predicted to coincide, which the endpoint marks heuristic: the job names them heuristic_*.
     single = ck_mc.conjugate_kernel_prediction(
         n_features=125, n_samples=500, n_neurons=500, activation=HE2, matrix="features", weight_distribution="rademacher"
@@ -462,8 +462,8 @@ def test_conjugate_kernel_outliers_keep_the_endpoints_validity():
 
 
 def test_conjugate_kernel_moments_are_those_of_the_law():
-    # M₁ = θ1, M₂ = θ1²(1 + r) + θ2² r/φ (spec §3's Gaussian equivalent) against ∫ xᵏ ρ(x) dx of the solver's
-    # density for tanh (φ = 0.5, r = 0.75: no atom, but N > p puts a narrow bulk near 0, spec §3 "Caution"),
+    # M₁ = θ1, M₂ = θ1²(1 + r) + θ2² r/φ (docs/methods/conjugate_kernel.md §3's Gaussian equivalent) against ∫ xᵏ ρ(x) dx of the solver's
+    # density for tanh (φ = 0.5, r = 0.75: no atom, but N > p puts a narrow bulk near 0, docs/methods/conjugate_kernel.md §3 "Caution"),
     # trapezoid on 2001 uniform points plus 400 geometric ones near 0 (measured error 1e-5).
     from solvers.conjugate_kernel import conjugate_kernel_spectrum
 

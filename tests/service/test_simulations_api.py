@@ -79,7 +79,7 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
 
 def assert_agrees_with_marchenko_pastur(result: dict, *, n_samples: int, n_features: int) -> None:
     # The tolerances of tests/solvers/test_marchenko_pastur.py::test_monte_carlo_spectrum: moments within
-    # 3 SE + (k²/n)·M_k (O(1/n) finite-size bias), KS of the pooled ESD below 5/dim (spec §6: ∝ 1/p),
+    # 3 SE + (k²/n)·M_k (O(1/n) finite-size bias), KS of the pooled ESD below 5/dim (docs/methods/spectra.md §4: ∝ 1/p),
     # plus the grid's resolution since the KS here is taken on a 1024-point grid.
     for k, quantity in enumerate(result["quantities"], start=1):
         assert quantity["name"] == f"moment_{k}"

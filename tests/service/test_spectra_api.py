@@ -19,7 +19,7 @@ async def test_answer_validates_and_matches_closed_form(client):
     assert response.status_code == 200
     body = MarchenkoPasturResponse.model_validate(response.json())
     assert body.support.lower == pytest.approx(2.0 * 0.25) and body.support.upper == pytest.approx(2.0 * 2.25)
-    # M1 = σ², M2 = σ⁴(1 + c) (spec §1.3).
+    # M1 = σ², M2 = σ⁴(1 + c) (docs/methods/spectra.md §1.3).
     assert body.moments == pytest.approx([2.0, 4.0 * 1.25])
     assert body.density[2] == 0.0 and body.cdf[2] == pytest.approx(1.0)
     assert "Marchenko" in body.provenance.reference and body.provenance.diagnostics is None
@@ -145,7 +145,7 @@ async def test_spiked_covariance_closed_forms(client):
     body = SpikedCovarianceResponse.model_validate(response.json())
     c = 0.5
     above, below = body.spikes
-    # spec §3: σ²(1 + ℓ)(1 + c/ℓ) and (1 − c/ℓ²)/(1 + c/ℓ) above √c; the edge and 0 below.
+    # docs/methods/spectra.md §3: σ²(1 + ℓ)(1 + c/ℓ) and (1 − c/ℓ²)/(1 + c/ℓ) above √c; the edge and 0 below.
     assert above.separated and above.eigenvalue == pytest.approx(2.0 * 4.0 * (1 + c / 3.0))
     assert above.alignment == pytest.approx((1 - c / 9.0) / (1 + c / 3.0))
     assert not below.separated and below.eigenvalue == pytest.approx(body.support.upper) and below.alignment == 0.0

@@ -1,7 +1,7 @@
 """Activation catalogue: closed-form kernels vs Monte Carlo over w, Hermite series vs closed forms
 and the 2-D rule, moments vs adaptive quadrature, exact diagonals, validation.
 
-Spec: shared/spec/random_features.md §1, §1.1 and §6 (pitfalls 1–4).
+Methods: docs/methods/random_features.md §1, §1.1, §6 (pitfalls 1–4).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ PARAMS = {"leaky_relu": {"negative_slope": 0.2}, "quadratic": {"a": 0.7, "b": -0
 
 
 def eight_points() -> np.ndarray:
-    """8 points in p = 16 covering the cases of spec §1: norms 0.5–2, ρ ∈ {1 (other norm), −1, 0,
+    """8 points in p = 16 covering the cases of docs/methods/random_features.md §1: norms 0.5–2, ρ ∈ {1 (other norm), −1, 0,
     0.5, −0.9, 0.99} and generic pairs."""
     rng = np.random.default_rng(20180301)
     e = np.linalg.qr(rng.standard_normal((16, 16)))[0].T  # orthonormal rows
@@ -59,7 +59,7 @@ def test_catalogue_lists_every_activation():
 def test_kernel_matches_monte_carlo_over_w(name):
     # Sizes: 8 points in p = 16, M = 400 000 draws of w (seed 7), 36 distinct entries.
     # Tolerance: |z| ≤ 4.5 per entry, z = (formula − MC)/MC-s.e.; with 36 × 16 z-values the chance of
-    # one |z| > 4.5 under exact formulas is < 0.5 %. The spec measured max |z| ≤ 2.7 (§1) with more draws.
+    # one |z| > 4.5 under exact formulas is < 0.5 %. docs/methods/random_features.md §1: max |z| ≤ 2.7 with more draws.
     act = make_activation(name, **PARAMS.get(name, {}))
     x = eight_points()
     kernel = expected_kernel(activation=act, x=x).kernel
@@ -103,7 +103,7 @@ def test_hermite_series_matches_closed_form(name):
 
 @pytest.mark.parametrize("name", SERIES)
 def test_hermite_series_matches_pairwise_2d_rule(name):
-    # Spec §1.1: Mehler series vs the 2-D trapezoid rule, measured 1.7e-14 for tanh (norms ≤ 1.34);
+    # docs/methods/random_features.md §1.1: Mehler series vs the 2-D trapezoid rule, measured 1.7e-14 for tanh (norms ≤ 1.34);
     # here norms reach 2, so we ask 1e-12 (both errors are then ≤ 1e-13 by the bounds of §1.1).
     act = make_activation(name)
     x = eight_points()
@@ -117,7 +117,7 @@ def test_hermite_series_matches_pairwise_2d_rule(name):
 
 
 def test_hermite_series_for_large_norms_stays_accurate():
-    # Norms up to 4 (spec §1.1 table: GH fails there, trapezoid h ≤ 0.125 does not).
+    # Norms up to 4 (docs/methods/random_features.md §1.1 table: GH fails there, trapezoid h ≤ 0.125 does not).
     act = make_activation("tanh")
     rng = np.random.default_rng(11)
     x = rng.standard_normal((12, 8))
@@ -136,7 +136,7 @@ def test_relations_between_closed_forms():
     np.testing.assert_allclose(lk(negative_slope=0.0), kern["relu"], atol=1e-15)
     np.testing.assert_allclose(lk(negative_slope=1.0), kern["linear"], atol=1e-14)
     np.testing.assert_allclose(lk(negative_slope=-1.0), kern["abs"], atol=1e-14)
-    # spec §1: leaky = ((1+α)/2)² c + ((1−α)/2)² K_abs
+    # docs/methods/random_features.md §1: leaky = ((1+α)/2)² c + ((1−α)/2)² K_abs
     alpha = 0.3
     np.testing.assert_allclose(
         lk(negative_slope=alpha), ((1 + alpha) / 2) ** 2 * kern["linear"] + ((1 - alpha) / 2) ** 2 * kern["abs"], atol=1e-14
@@ -146,7 +146,7 @@ def test_relations_between_closed_forms():
 
 
 def test_exact_diagonals_and_degenerate_points():
-    # Spec §6 pitfalls 1–2: parallel vectors give |ρ| > 1 in floating point, and diagonals must come
+    # docs/methods/random_features.md §6 pitfalls 1–2: parallel vectors give |ρ| > 1 in floating point, and diagonals must come
     # from ρ = 1 exactly (sign/step diagonals were off by 1.6e-8 / 3.4e-9 otherwise).
     rng = np.random.default_rng(5)
     x = rng.standard_normal((30, 200)) * 7.3

@@ -1,6 +1,6 @@
 """Conjugate-kernel spectrum and one-step spike: reductions, invariants, edges, outliers and Monte Carlo.
 
-Reference numbers are the measured values of shared/spec/ck_spectrum.md (edges of §3's table, outlier
+Reference numbers are the measured values of docs/methods/conjugate_kernel.md (edges of §3's table, outlier
 locations of §4, one-step constants of §5); Monte Carlo tests are seeded and state their tolerance.
 """
 
@@ -24,7 +24,7 @@ HE2 = make_activation("quadratic", a=2**-0.5, c=-(2**-0.5))  # (ξ² − 1)/√2
 
 
 def test_activation_constants_match_the_spec_table():
-    # spec §2 table (closed forms, agreement with quadrature 1e-15)
+    # docs/methods/conjugate_kernel.md §2 table (closed forms, agreement with quadrature 1e-15)
     relu = ck_activation_constants(activation="relu")
     assert relu.theta1 == pytest.approx(0.5 - 1 / (2 * math.pi), abs=1e-15) and relu.theta2 == pytest.approx(0.25)
     assert relu.kappa == pytest.approx(1 / math.sqrt(2 * math.pi), abs=1e-15)
@@ -38,7 +38,7 @@ def test_activation_constants_match_the_spec_table():
     assert linear.theta1 == linear.theta2 == 1.0
 
 
-# (activation, N, n, p, upper edge of spec §3's table, centred by subtraction)
+# (activation, N, n, p, upper edge of docs/methods/conjugate_kernel.md §3's table, centred by subtraction)
 EDGES = [
     ("relu", 1500, 2000, 1000, 2.0316),
     ("tanh", 1500, 2000, 1000, 2.7138),
@@ -54,7 +54,7 @@ EDGES = [
 @pytest.mark.parametrize(("activation", "N", "n", "p", "edge"), EDGES)
 def test_upper_edge_matches_the_spec(activation, N, n, p, edge):
     res = conjugate_kernel_spectrum(activation=activation, ratio=p / n, neurons_per_sample=N / n, matrix="features")
-    # the spec quotes 4 decimals of the same edge (computed by an independent implementation)
+    # docs/methods/conjugate_kernel.md §3 quotes 4 decimals of the same edge (computed by an independent implementation)
     assert res.support[-1][1] == pytest.approx(edge, abs=6e-5)
     assert res.diagnostics.converged and res.diagnostics.residual < 1e-12
 
@@ -62,7 +62,7 @@ def test_upper_edge_matches_the_spec(activation, N, n, p, edge):
 @pytest.mark.parametrize("matrix", ["features", "gram"])
 @pytest.mark.parametrize(("r", "phi"), [(0.75, 0.5), (2.0, 1.5), (0.5, 3.0)])
 def test_theta2_zero_is_marchenko_pastur(matrix, r, phi):
-    # spec §3: θ2 = 0 gives MP with ratio N/n and variance θ1 (K_N ~ covariance law, K_n ~ gram law)
+    # docs/methods/conjugate_kernel.md §3: θ2 = 0 gives MP with ratio N/n and variance θ1 (K_N ~ covariance law, K_n ~ gram law)
     x = np.linspace(0.01, 6.0, 40)
     res = conjugate_kernel_spectrum(activation=HE2, ratio=phi, neurons_per_sample=r, matrix=matrix, x=x)
     mp = marchenko_pastur(ratio=r, matrix="covariance" if matrix == "features" else "gram", x=x)
@@ -73,7 +73,7 @@ def test_theta2_zero_is_marchenko_pastur(matrix, r, phi):
 
 def _product_wishart_density(x, *, N, n, p, trials_points=400):
     """Independent reference for the linear case: free multiplicative convolution via the Gaussian-equivalent
-    Bai–Silverstein equation of spec §3 with H = MP(N/p), solved by damped fixed point with quadrature over H."""
+    Bai–Silverstein equation of docs/methods/conjugate_kernel.md §3 with H = MP(N/p), solved by damped fixed point with quadrature over H."""
     c_h = N / p
     lo, hi = (1 - math.sqrt(c_h)) ** 2, (1 + math.sqrt(c_h)) ** 2
     k = np.arange(1, trials_points + 1)
@@ -94,8 +94,8 @@ def _product_wishart_density(x, *, N, n, p, trials_points=400):
 
 
 def test_linear_case_is_the_product_wishart_law():
-    # spec §3: θ1 = θ2 gives a cubic (product of two Wisharts); cross-check against the Gaussian-equivalent
-    # Bai–Silverstein equation, independent of the quartic (spec reports agreement ≤ 5e-14 at complex z; the
+    # docs/methods/conjugate_kernel.md §3: θ1 = θ2 gives a cubic (product of two Wisharts); cross-check against the Gaussian-equivalent
+    # Bai–Silverstein equation, independent of the quartic (docs/methods/conjugate_kernel.md §3 reports agreement ≤ 1e-13 at complex z; the
     # fixed point here uses 400 quadrature nodes and η = 1e-9, hence 1e-3 relative).
     N, n, p = 1500, 2000, 1000
     x = np.linspace(0.5, 6.5, 7)
@@ -113,7 +113,7 @@ def test_first_moment_is_theta1_and_mass_is_one(activation, r, phi):
         activation=activation, ratio=phi, neurons_per_sample=r, matrix="features", x=np.atleast_1d(t), with_cdf=False
     ).density[0]
     mean = sum(integrate.quad(lambda t: t * law_density(t), lo, hi, limit=200)[0] for lo, hi in res.support)
-    # spec §3: ∫ t dμ = θ1 (measured to 1e-5 by grid quadrature; adaptive quad here does better)
+    # docs/methods/conjugate_kernel.md §3: ∫ t dμ = θ1 (measured to 1e-5 by grid quadrature; adaptive quad here does better)
     assert mean == pytest.approx(res.theta1, rel=1e-6)
     assert res.diagnostics.converged
 
@@ -128,14 +128,14 @@ def test_density_is_non_negative_and_finite(activation, r, phi, matrix):
 
 
 def test_narrow_component_near_zero_is_resolved():
-    # spec §3 caution: tanh with N/n = 0.75, p/n = 0.5 has a narrow bulk near 0 (peak ≈ 25 at x ≈ 2e-3)
+    # docs/methods/conjugate_kernel.md §3 caution: tanh with N/n = 0.75, p/n = 0.5 has a narrow bulk near 0 (peak ≈ 25 at x ≈ 2e-3)
     x = np.geomspace(1e-4, 1e-2, 400)
     res = conjugate_kernel_spectrum(activation="tanh", ratio=0.5, neurons_per_sample=0.75, matrix="features", x=x)
     assert res.density.max() == pytest.approx(25, rel=0.1) and x[np.argmax(res.density)] == pytest.approx(2e-3, rel=0.35)
 
 
 def test_atoms_and_gram_features_relation():
-    # atom of K_N: (1 − n/N)⁺ if θ1 > θ2; (1 − min(n, p)/N)⁺ linear (spec §3); K_n: 1 − (N/n)(1 − atom_N)
+    # atom of K_N: (1 − n/N)⁺ if θ1 > θ2; (1 − min(n, p)/N)⁺ linear (docs/methods/conjugate_kernel.md §3); K_n: 1 − (N/n)(1 − atom_N)
     assert conjugate_kernel_spectrum(activation="tanh", ratio=0.5, neurons_per_sample=2.0, matrix="features").atom_mass == pytest.approx(0.5)
     assert conjugate_kernel_spectrum(activation="tanh", ratio=0.5, neurons_per_sample=2.0, matrix="gram").atom_mass == 0.0
     assert conjugate_kernel_spectrum(activation="tanh", ratio=0.5, neurons_per_sample=0.5, matrix="gram").atom_mass == pytest.approx(0.5)
@@ -156,17 +156,17 @@ def test_non_centred_activation_is_centred_and_says_so():
 
 
 def test_outlier_predictions_and_labels():
-    # spec §4: single spike (Rademacher W, Gaussian X), N = n, p = N/4: ϑ² = 4 > ϑ_c² = 1, λ = 6.25 (verified)
+    # docs/methods/conjugate_kernel.md §4: single spike (Rademacher W, Gaussian X), N = n, p = N/4: ϑ² = 4 > ϑ_c² = 1, λ = 6.25 (verified)
     single = conjugate_kernel_spectrum(activation=HE2, ratio=0.25, neurons_per_sample=1.0, weight_distribution="rademacher")
     (out,) = single.outliers
     assert out.location == pytest.approx(6.25, rel=1e-12) and out.validity == "verified" and out.threshold == pytest.approx(1.0)
     # Gaussian/Gaussian: two coincident outliers, heuristic with the caveat
     pair = conjugate_kernel_spectrum(activation=HE2, ratio=0.25, neurons_per_sample=1.0)
     assert [o.validity for o in pair.outliers] == ["heuristic", "heuristic"] and all("split" in o.caveat for o in pair.outliers)
-    # |x| − √(2/π) at 1000/1000/100: 3.95 (×2) in spec §4
+    # |x| − √(2/π) at 1000/1000/100: 3.95 (×2) in docs/methods/conjugate_kernel.md §4
     abs_pair = conjugate_kernel_spectrum(activation="abs", ratio=0.1, neurons_per_sample=1.0, subtract_mean=True)
     assert abs_pair.outliers[0].location == pytest.approx(3.95, abs=0.005)
-    # none: odd σ, spheres, below threshold (spec §4)
+    # none: odd σ, spheres, below threshold (docs/methods/conjugate_kernel.md §4)
     assert conjugate_kernel_spectrum(activation="tanh", ratio=0.1, neurons_per_sample=2.0).outliers == ()
     assert conjugate_kernel_spectrum(
         activation=HE2, ratio=0.25, neurons_per_sample=1.0, weight_distribution="spherical", data_distribution="spherical"
@@ -197,7 +197,7 @@ def test_invalid_parameters_are_named(kwargs, parameter):
 
 # --- Monte Carlo ------------------------------------------------------------------------------
 
-# (activation, N, n, p, subtract_mean). KS bound: spec §3 measured KS = C/N with C ≈ 3.9 (ReLU-c: 0.0026 at
+# (activation, N, n, p, subtract_mean). KS bound: docs/methods/conjugate_kernel.md §3 measured KS = C/N with C ≈ 3.9 (ReLU-c: 0.0026 at
 # N = 1500, ∝ 1/N in the size scan) for every σ with θ2 > 0, and a trial-to-trial sd ≈ 3e-4; the bound 2·C/N
 # (0.0052 at N = 1500) is twice the finite-N floor, while the wrong law (MP with θ1) is at KS ≈ 0.1.
 KS_CASES = [("relu", 1500, 2000, 1000, True), ("linear", 1500, 2000, 500, False), ("tanh", 1000, 1500, 3000, False)]
@@ -211,7 +211,7 @@ def test_ks_distance_to_simulation(activation, N, n, p, subtract):
     )
     kwargs = dict(activation=activation, ratio=p / n, neurons_per_sample=N / n, matrix="features", subtract_mean=subtract)
     eigenvalues = sim.eigenvalues[0].copy()
-    eigenvalues[eigenvalues < 1e-9 * eigenvalues.max()] = 0.0  # spec §3 pitfall iv: snap numerical zeros
+    eigenvalues[eigenvalues < 1e-9 * eigenvalues.max()] = 0.0  # docs/methods/conjugate_kernel.md §3 pitfall iv: snap numerical zeros
     ks = ks_distance(eigenvalues, lambda t: conjugate_kernel_spectrum(x=t, **kwargs).cdf)
     assert ks < 2 * 3.9 / N, ks
     # zero-mass atoms: the predicted atom equals the fraction of exact zeros (0 when full rank)
@@ -223,33 +223,33 @@ def test_ks_distance_to_simulation(activation, N, n, p, subtract):
 
 @pytest.mark.montecarlo
 def test_single_outlier_location_by_simulation():
-    # spec §4: Rademacher W / Gaussian X, (x²−1)/√2, N = n = 2000, p = 500: MC 6.24 ± 0.08 vs 6.25 (offset
-    # +0.10 at N = 1000, ~0 at 2000). 4 trials by Lanczos; tolerance 3 SE + 0.10 (the spec's finite-size offset).
+    # docs/methods/conjugate_kernel.md §4: Rademacher W / Gaussian X, (x²−1)/√2, N = n = 2000, p = 500: MC 6.24 ± 0.08 vs 6.25 (offset
+    # +0.10 at N = 1000, ~0 at 2000). 4 trials by Lanczos; tolerance 3 SE + 0.10 (the finite-size offset measured for docs/methods/conjugate_kernel.md §4).
     sim = simulate_conjugate_kernel(
         activation=HE2, n_samples=2000, n_features=500, n_neurons=2000, weight_distribution="rademacher",
         trials=4, n_top=2, full_spectrum=False, rng=7,
     )
     pred = conjugate_kernel_spectrum(activation=HE2, ratio=0.25, neurons_per_sample=1.0, weight_distribution="rademacher")
     assert abs(sim.top_mean[0] - pred.outliers[0].location) < 3 * sim.top_standard_error[0] + 0.10
-    # the second eigenvalue sticks to the edge 4 (spec: 4.13 at N = 2000): no second outlier
+    # the second eigenvalue sticks to the edge 4 (measured: 4.13 at N = 2000): no second outlier
     assert sim.top_mean[1] < pred.support[-1][1] + 0.25
 
 
 @pytest.mark.montecarlo
 def test_no_outlier_below_threshold_by_simulation():
-    # spec §4 row Gauss/Gauss, 1000/1000/2000, ϑ² = 0.5 < ϑ_c² = 1: top eigenvalue 4.06 (edge 4); an outlier at
+    # docs/methods/conjugate_kernel.md §4 row Gauss/Gauss, 1000/1000/2000, ϑ² = 0.5 < ϑ_c² = 1: top eigenvalue 4.06 (edge 4); an outlier at
     # threshold ϑ² = 1 would already sit at 4.0 + ..., one at ϑ² = 2 at 4.5: bound edge + 0.2.
     sim = simulate_conjugate_kernel(activation=HE2, n_samples=1000, n_features=2000, n_neurons=1000, trials=2, full_spectrum=False, n_top=1, rng=11)
     pred = conjugate_kernel_spectrum(activation=HE2, ratio=2.0, neurons_per_sample=1.0)
     assert pred.outliers == () and sim.top_mean[0] < pred.support[-1][1] + 0.2
 
 
-# --- one gradient step (spec §5) --------------------------------------------------------------
+# --- one gradient step (docs/methods/conjugate_kernel.md §5) --------------------------------------------------------------
 
 
 def test_one_step_closed_forms():
     res = one_step_gradient_spike(activation="tanh", link="relu", noise_variance=0.04, ratio=0.5, neurons_per_sample=0.5, learning_rate=[0.0, 2.0, 6.0])
-    # μ1 = 0.60571 (spec §5); ‖Xy‖/n → √(1/4 + (1/2)(1/2 + 0.04)); η_c ≈ 2.3–2.4 in the spec's MC
+    # μ1 = 0.60571 (docs/methods/conjugate_kernel.md §5); ‖Xy‖/n → √(1/4 + (1/2)(1/2 + 0.04)); η_c ≈ 2.3–2.4 in the measured MC
     assert res.student_mean_derivative == pytest.approx(0.60571, abs=1e-5)
     assert res.slope == pytest.approx(0.60571 * math.sqrt(0.25 + 0.5 * 0.54), abs=1e-5)
     assert res.threshold == pytest.approx(1.0 / res.slope) and 2.2 < res.threshold < 2.4
@@ -262,8 +262,8 @@ def test_one_step_closed_forms():
 
 @pytest.mark.montecarlo
 def test_one_step_top_singular_value_and_threshold_by_simulation():
-    # spec §5: tanh, ReLU teacher, noise 0.2, N = p = 1024, n = 2p; MC 0.35–1 % below the BGN prediction at the
-    # realised ϑ. 3 trials; tolerance 1 % (spec bias) + 3 SE. The realised ϑ/η tends to the limit with relative
+    # docs/methods/conjugate_kernel.md §5: tanh, ReLU teacher, noise 0.2, N = p = 1024, n = 2p; MC 0.35–1 % below the BGN prediction at the
+    # realised ϑ. 3 trials; tolerance 1 % (measured bias, docs/methods/conjugate_kernel.md §5) + 3 SE. The realised ϑ/η tends to the limit with relative
     # fluctuations ~1/√(2N) = 2.2 % (‖β0‖): 3 SE + 1/N bound on the mean.
     eta = np.array([1.0, 4.0, 6.0])
     sim = simulate_one_step_gradient(
@@ -278,9 +278,9 @@ def test_one_step_top_singular_value_and_threshold_by_simulation():
     assert np.all(np.abs(rel.mean(axis=0)) < 0.01 + 3 * se), rel
     slope_se = sim.realized_slope.std(ddof=1) / np.sqrt(3)
     assert abs(sim.realized_slope.mean() - pred.slope) < 3 * slope_se + 0.01
-    # threshold: below η_c (η = 1 < 2.29) the top singular value sits at the edge 2 (spec: 1.989)
+    # threshold: below η_c (η = 1 < 2.29) the top singular value sits at the edge 2 (measured: 1.989)
     assert abs(sim.mean[0] - 2.0) < 0.03
     # the limit prediction itself within 1 % + the ‖β0‖ fluctuation (2.2 %/√3 per trial mean, ×3)
     assert np.all(np.abs(sim.mean[1:] - pred.top_singular_value[1:]) / pred.top_singular_value[1:] < 0.01 + 0.04)
-    # heuristic alignment: checked loosely at η = 6 (finite-size effects unmeasured in the spec)
+    # heuristic alignment: checked loosely at η = 6 (finite-size effects not measured)
     assert abs(sim.alignment_mean[2] - pred.alignment[2]) < 0.08

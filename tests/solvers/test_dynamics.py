@@ -1,9 +1,9 @@
 """Theory of gradient-descent dynamics (solvers/dynamics.py) against independent computations.
 
-Provenance of every reference: the corrected contour form of shared/spec/dynamics.md §3 (computed
+Provenance of every reference: the corrected contour form of docs/methods/dynamics.md §3 (computed
 here with a trapezoid rule on a circle, independent of the solver's real-line quadrature), exact
 polynomial moments of the Marchenko–Pastur law (∫x dμ = 1, ∫x² dμ = 1 + c) for one GD step, the
-closed forms of shared/spec/linear.md §4.2–4.3 re-implemented below, and the values the spec
+closed forms of docs/methods/linear_ridge.md §2–§3 re-implemented below, and the values docs/methods/dynamics.md
 reports (§4.2: late train error 0.032, talk's version 0.150). Monte Carlo lives in
 test_montecarlo_dynamics.py.
 """
@@ -21,7 +21,7 @@ from solvers.dynamics import gradient_descent_classification, gradient_descent_r
 from solvers.exceptions import InvalidParameterError
 
 # ----------------------------------------------------------------------------------------------
-# Independent reference: the corrected contour-integral form (spec §3)
+# Independent reference: the corrected contour-integral form (docs/methods/dynamics.md §3)
 # ----------------------------------------------------------------------------------------------
 
 
@@ -35,10 +35,10 @@ def _mp_stieltjes(w: np.ndarray, c: float) -> np.ndarray:
 
 
 def _contour(c, rho, gamma, sigma2, alpha_t, *, e_train_sign=+1.0, v_train_shift=0.0, n=4096):
-    """(E_train, V_train, E_test, V_test) of spec §3 by the trapezoid rule on a circle.
+    """(E_train, V_train, E_test, V_test) of docs/methods/dynamics.md §3 by the trapezoid rule on a circle.
 
-    ``e_train_sign=-1`` reproduces the talk's sign error (spec §4.1); ``v_train_shift=gamma``
-    replaces the factor (z − γ) by z as in the talk's γ = 0-only V_train (spec §4.2).
+    ``e_train_sign=-1`` reproduces the talk's sign error (docs/methods/dynamics.md §4.1); ``v_train_shift=gamma``
+    replaces the factor (z − γ) by z as in the talk's γ = 0-only V_train (docs/methods/dynamics.md §4.2).
     """
     lp = (1 + math.sqrt(c)) ** 2
     lam_s = 1 + rho + c + c / rho
@@ -72,8 +72,8 @@ CONTOUR_CASES = [
 
 @pytest.mark.parametrize(("c", "rho", "gamma", "sigma2"), CONTOUR_CASES)
 def test_real_line_form_matches_corrected_contour_form(c, rho, gamma, sigma2):
-    # Spec §3 measured 7.7e-15 between the two forms for αt ≤ 8; we allow 1e-11 because the
-    # contour integrand grows like e^{αt·0.5} on the left of the circle (cancellation, spec §5).
+    # docs/methods/dynamics.md §3 measured 7.7e-15 between the two forms for αt ≤ 8; we allow 1e-11 because the
+    # contour integrand grows like e^{αt·0.5} on the left of the circle (cancellation, docs/methods/dynamics.md §5).
     times = np.array([0.1, 0.5, 2.0, 8.0])
     r = gradient_descent_classification(
         ratio=c, mean_norm_squared=rho, ridge_penalty=gamma, init_variance=sigma2, time=times
@@ -85,7 +85,7 @@ def test_real_line_form_matches_corrected_contour_form(c, rho, gamma, sigma2):
 
 
 def test_talk_sign_error_in_e_train_would_be_caught():
-    # The talk's E_train has a leading "−" (spec §4.1): it equals −E_train, so the predicted train
+    # The talk's E_train has a leading "−" (docs/methods/dynamics.md §4.1): it equals −E_train, so the predicted train
     # error becomes 1 − the true one. Our value matches the corrected contour form and is
     # positive; the talk's literal version is the opposite and would fail the same assertion.
     c, rho, gamma, sigma2, t = 0.8, 1.0, 1.0, 0.5, 4.0
@@ -104,13 +104,13 @@ def test_talk_sign_error_in_e_train_would_be_caught():
 
 
 def test_talk_gamma_zero_only_v_train_would_be_caught():
-    # Spec §4.2: for c = 0.8, ρ = 1, γ = 1, σ² = 0.5 the late-time train error is 0.032
+    # docs/methods/dynamics.md §4.2: for c = 0.8, ρ = 1, γ = 1, σ² = 0.5 the late-time train error is 0.032
     # (Monte Carlo 0.031 ± 0.001); the talk's literal V_train (= V_train + γ V_test) predicts 0.150.
     c, rho, gamma, sigma2 = 0.8, 1.0, 1.0, 0.5
     r = gradient_descent_classification(
         ratio=c, mean_norm_squared=rho, ridge_penalty=gamma, init_variance=sigma2, time=[1000.0]
     )
-    assert abs(r.train_error[0] - 0.032) < 0.0005  # spec prints 3 decimals
+    assert abs(r.train_error[0] - 0.032) < 0.0005  # docs/methods/dynamics.md §4.2 prints 3 decimals
     talk_v = r.v_train[0] + gamma * r.v_test[0]
     talk_error = float(ndtr(-r.e_train[0] / math.sqrt(talk_v)))
     assert abs(talk_error - 0.150) < 0.0005
@@ -131,7 +131,7 @@ def test_talk_gamma_zero_only_v_train_would_be_caught():
 
 @pytest.mark.parametrize(("c", "rho", "gamma"), [(0.5, 0.3, 0.0), (1.0, 1.0, 0.2), (3.0, 4.0, 0.0)])
 def test_time_zero_is_chance_and_the_initialisation_variance(c, rho, gamma):
-    # Spec §2 "Special values": t = 0 gives E = 0, V_test = V_train = σ², error 1/2.
+    # docs/methods/dynamics.md §2 "Special values": t = 0 gives E = 0, V_test = V_train = σ², error 1/2.
     r = gradient_descent_classification(
         ratio=c, mean_norm_squared=rho, ridge_penalty=gamma, init_variance=0.7, time=[0.0]
     )
@@ -152,7 +152,7 @@ def test_time_zero_without_initialisation_is_undefined_with_a_note():
 )
 def test_early_times_measure_the_total_masses(c, rho):
     # As t → 0, h_t ≈ αt: E_test/αt → ω(R) = ρ and E_train/αt, V_test/(αt)² (σ² = 0) → ρ + c
-    # (spec §2: ω has total mass ρ in every regime; kω has mass ρ + c). Error O(αt).
+    # (docs/methods/dynamics.md §2: ω has total mass ρ in every regime; kω has mass ρ + c). Error O(αt).
     alpha, t = 0.5, 1e-9
     r = gradient_descent_classification(
         ratio=c, mean_norm_squared=rho, learning_rate=alpha, ridge_penalty=0.3, time=[t]
@@ -196,7 +196,7 @@ LIMIT_CASES = [
 
 @pytest.mark.parametrize(("c", "rho", "gamma"), LIMIT_CASES)
 def test_late_times_converge_to_the_ridge_classifier(c, rho, gamma):
-    # t → ∞ is ridge with penalty γ (spec §2). The limit is computed in closed form from the
+    # t → ∞ is ridge with penalty γ (docs/methods/dynamics.md §2). The limit is computed in closed form from the
     # Stieltjes transform (∫dω/(x − z) = ρu/(1 + ρu)); the curve by quadrature at αt = 10⁶,
     # where every moving mode has decayed by e^{-αt(λ− + γ)} < 1e-30 here.
     r = gradient_descent_classification(
@@ -209,7 +209,7 @@ def test_late_times_converge_to_the_ridge_classifier(c, rho, gamma):
 
 
 def test_overparametrised_ridgeless_interpolates_with_frozen_null_space():
-    # c > 1, γ = 0: min-norm interpolator plus the frozen null-space part of w₀ (spec §2):
+    # c > 1, γ = 0: min-norm interpolator plus the frozen null-space part of w₀ (docs/methods/dynamics.md §2):
     # V_train = 0 and train error exactly 0 late; V_test keeps the floor σ²(1 − 1/c).
     c, sigma2 = 2.5, 0.8
     r = gradient_descent_classification(
@@ -235,7 +235,7 @@ def test_square_ridgeless_limit_diverges_with_a_note():
 
 
 def test_spike_location_and_threshold():
-    # BBP: the isolated eigenvalue λ_s = 1 + ρ + c + c/ρ exists iff ρ > √c (spec §2, "Facts").
+    # BBP: the isolated eigenvalue λ_s = 1 + ρ + c + c/ρ exists iff ρ > √c (docs/methods/dynamics.md §2, "Facts").
     below = gradient_descent_classification(ratio=4.0, mean_norm_squared=1.9, time=[1.0])
     at = gradient_descent_classification(ratio=4.0, mean_norm_squared=2.0, time=[1.0])
     above = gradient_descent_classification(ratio=4.0, mean_norm_squared=3.0, time=[1.0])
@@ -265,7 +265,7 @@ def test_no_signal_gives_chance_test_error():
     ],
 )
 def test_node_count_is_converged(c, rho, gamma, mode, alpha):
-    # Our K = 64 + 6√(2αt·half) against 4× as many nodes, up to αt = 1e5 (spec §5 reports
+    # Our K = 64 + 6√(2αt·half) against 4× as many nodes, up to αt = 1e5 (docs/methods/dynamics.md §5 reports
     # ≤ 2e-11 for doubling its own K at c ∈ {0.999, 1, 1.001, 4}).
     p = D._classification_params(
         ratio=c, mean_norm_squared=rho, ridge_penalty=gamma, learning_rate=alpha,
@@ -293,7 +293,7 @@ def test_vectorised_equals_pointwise():
 
 
 def test_optimal_time_beats_a_dense_grid_when_overfitting():
-    # c = 1, γ = 0, σ² = 1: the classic overfitting regime (spec §6 table): a finite t* exists.
+    # c = 1, γ = 0, σ² = 1: the classic overfitting regime (docs/methods/dynamics.md §6 table): a finite t* exists.
     kw = dict(ratio=1.0, mean_norm_squared=1.5, init_variance=1.0)
     r = gradient_descent_classification(time=[1.0], **kw)
     opt = r.optimal_time
@@ -314,7 +314,7 @@ def test_never_stop_when_the_error_decreases_to_its_limit():
 
 def test_stop_at_once_when_the_centroid_is_best():
     # σ² = 0: the earliest iterates are ∝ Xy/n, the centroid classifier, with error
-    # Q(ρ/√(ρ + c)) (spec §2 at t → 0⁺); here the error only increases afterwards.
+    # Q(ρ/√(ρ + c)) (docs/methods/dynamics.md §2 at t → 0⁺); here the error only increases afterwards.
     kw = dict(ratio=4.0, mean_norm_squared=3.0, ridge_penalty=0.3, init_variance=0.0)
     r = gradient_descent_classification(time=np.logspace(-3, 4, 500), **kw)
     assert np.all(np.diff(r.test_error) >= -1e-15)

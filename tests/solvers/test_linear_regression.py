@@ -1,4 +1,4 @@
-"""Ridge / ridgeless regression risk (shared/spec/linear.md §4): closed forms, limits, stability."""
+"""Ridge / ridgeless regression risk (docs/methods/linear_ridge.md): closed forms, limits, stability."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_shapes_are_ratio_major_outer_product():
     assert single.risk.shape == (1, 1)
     assert single.risk[0, 0] == result.risk[2, 1]
     np.testing.assert_array_equal(result.test_mse, result.risk + 1.0)
-    assert "Hastie" in result.reference and "§4" in result.reference
+    assert "Hastie" in result.reference and "docs/methods/linear_ridge.md" in result.reference
 
 
 @pytest.mark.parametrize("spectrum", [dict(eigenvalues=[1.0], weights=[1.0]),
@@ -49,7 +49,7 @@ def test_isotropic_closed_form_matches_general_path_with_one_atom(spectrum):
 
 
 def test_general_sigma_ridgeless_matches_hastie_theorem_2_form():
-    """Spec §4.4: the κ₀ form and Hastie et al.'s c₀ form agree (1e-10), for b ≠ w too."""
+    """docs/methods/linear_ridge.md §4: the κ₀ form and Hastie et al.'s c₀ form agree (1e-10), for b ≠ w too."""
     t, w, b = (np.array(TWO_POINT[k]) for k in ("eigenvalues", "weights", "signal_weights"))
     r2, s2 = 1.3, 0.4
     ratios = np.array([1.05, 1.5, 2.0, 5.0, 50.0])
@@ -89,7 +89,7 @@ def test_ridge_is_continuous_at_zero_penalty_away_from_ratio_one():
 
 @pytest.mark.parametrize("spectrum", [{}, TWO_POINT])
 def test_large_penalty_limits(spectrum):
-    """λ → ∞: B → r_Σ² = r² Σ b t, V → 0, E_train → r_Σ² + σ² (spec §4.2, §4.5)."""
+    """λ → ∞: B → r_Σ² = r² Σ b t, V → 0, E_train → r_Σ² + σ² (docs/methods/linear_ridge.md §2, §5)."""
     r2, s2 = 1.5, 0.8
     result = ridge_regression_risk(ratio=[0.3, 1.0, 3.0], ridge_penalty=[1e12, 1e300],
                                    signal_strength=r2, noise_variance=s2, **spectrum)
@@ -100,7 +100,7 @@ def test_large_penalty_limits(spectrum):
 
 
 def test_ridgeless_double_descent_isotropic():
-    """Spec §4.3 (Hastie et al. 2022, Thm 1) on both sides of ratio 1."""
+    """docs/methods/linear_ridge.md §3 (Hastie et al. 2022, Thm 1) on both sides of ratio 1."""
     r, sigma = 2.0, 1.0
     below = np.array([0.05, 0.3, 0.7, 0.95, 0.999])
     above = np.array([1.001, 1.05, 1.5, 2.0, 3.0, 10.0, 1e4])
@@ -148,7 +148,7 @@ def test_ridgeless_at_ratio_one_is_nan_with_note(spectrum):
 
 
 def test_ratio_one_ridge_is_finite_with_inverse_sqrt_variance():
-    """Spec §4.2: at γ = 1, V ~ σ²/(2√λ) as λ → 0 (relative correction O(√λ))."""
+    """docs/methods/linear_ridge.md §2: at γ = 1, V ~ σ²/(2√λ) as λ → 0 (relative correction O(√λ))."""
     lam = np.array([1e-6, 1e-8, 1e-10, 1e-12])
     result = ridge_regression_risk(ratio=[1.0], ridge_penalty=lam, signal_strength=1.0, noise_variance=0.7)
     assert np.isfinite(result.risk).all() and result.notes == ()
@@ -157,7 +157,7 @@ def test_ratio_one_ridge_is_finite_with_inverse_sqrt_variance():
 
 
 def _p_side_reference(gamma: float, lam: float, r2: float, s2: float) -> tuple[float, float]:
-    """B = r²λ²m'(−λ), V = σ²γ(m − λm') (spec §4.2) evaluated in 60-digit decimal arithmetic."""
+    """B = r²λ²m'(−λ), V = σ²γ(m − λm') (docs/methods/linear_ridge.md §2) evaluated in 60-digit decimal arithmetic."""
     getcontext().prec = 60
     g, l = Decimal(gamma), Decimal(lam)
     a = 1 - g + l
@@ -170,7 +170,7 @@ def _p_side_reference(gamma: float, lam: float, r2: float, s2: float) -> tuple[f
 @pytest.mark.parametrize(("gamma", "lam"), [(10.0, 1e-10), (10.0, 1e-6), (0.1, 1e8), (1.0, 1e-12),
                                             (0.5, 1e-14), (1.0 + 1e-9, 1e-9), (2.0, 3.0)])
 def test_stable_forms_against_high_precision_reference(gamma, lam):
-    """Spec §4.6: the p-side difference m − λm' loses ~6 digits at γ = 10, λ = 1e-10 in float64;
+    """docs/methods/linear_ridge.md §6: the p-side difference m − λm' loses ~6 digits at γ = 10, λ = 1e-10 in float64;
     our cancellation-free κ form stays within 1e-13 of a 60-digit evaluation."""
     bias_ref, variance_ref = _p_side_reference(gamma, lam, 1.0, 1.0)
     for spectrum in ({}, dict(eigenvalues=[1.0], weights=[1.0])):
@@ -195,7 +195,7 @@ def test_naive_p_side_form_shows_the_pitfall():
 
 
 def test_training_error_is_population_gcv_identity():
-    """Spec §4.5: E_train = (λ/κ)² × test MSE."""
+    """docs/methods/linear_ridge.md §5: E_train = (λ/κ)² × test MSE."""
     lam = np.array([0.01, 0.3, 3.0])
     for spectrum in ({}, TWO_POINT):
         result = ridge_regression_risk(ratio=[0.4, 1.0, 2.5], ridge_penalty=lam, signal_strength=1.2,

@@ -1,7 +1,7 @@
 """Marchenko–Pastur law: closed forms, limits, branch of the Stieltjes transform, and Monte Carlo.
 
 Reference values come from independent computations (adaptive quadrature of the density, the
-Narayana formula, direct eigendecompositions); spec: shared/spec/linear.md §1 and §6.
+Narayana formula, direct eigendecompositions); methods: docs/methods/spectra.md §1, §4.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def test_density_is_finite_at_the_soft_edges_and_null_only_at_the_hard_edge():
         assert np.all(np.isfinite(result.density)) and result.notes == ()
     hard = marchenko_pastur(ratio=1.0, x=[0.0, 1e-12, 4.0])
     assert np.isnan(hard.density[0]) and hard.notes
-    # Near the hard edge the density behaves like 1/(π√x) (spec §1.1: x^(-1/2) blow-up).
+    # Near the hard edge the density behaves like 1/(π√x) (docs/methods/spectra.md §1.1: x^(-1/2) blow-up).
     assert hard.density[1] == pytest.approx(1.0 / (np.pi * np.sqrt(1e-12)), rel=1e-6)
 
 
@@ -166,25 +166,25 @@ def test_monte_carlo_spectrum(n_features, n_samples, matrix):
     eigenvalues[np.abs(eigenvalues) < 1e-9] = 0.0
     theory = marchenko_pastur(ratio=ratio, variance=variance, matrix=matrix, n_moments=3, x=[])
 
-    # Kolmogorov distance of the pooled ESD. Spec §6 measured 1.7e-3 to 2.8e-3 at the largest sizes and
+    # Kolmogorov distance of the pooled ESD. docs/methods/spectra.md §4 measured 1.7e-3 to 2.8e-3 at the largest sizes and
     # ∝ 1/p; at p = 400..1000 (the c = 1 hard edge is the slowest) 5/dim bounds it with margin.
     ks = kolmogorov_distance(eigenvalues.ravel(), ratio=ratio, variance=variance, matrix=matrix)
     assert ks < 5.0 / dim
 
     # Moments: per-trial (1/dim) tr S^k, mean ± standard error. The finite-n bias is O(1/n):
-    # exactly σ⁴(p+1)/n for M2 with Gaussian entries (spec §1.3), so allow 3 SE + (k²/n)·M_k.
+    # exactly σ⁴(p+1)/n for M2 with Gaussian entries (docs/methods/spectra.md §1.3), so allow 3 SE + (k²/n)·M_k.
     for k in (1, 2, 3):
         per_trial = np.mean(eigenvalues**k, axis=1)
         se = per_trial.std(ddof=1) / np.sqrt(trials)
         predicted = theory.moments[k - 1]
         assert abs(per_trial.mean() - predicted) <= 3 * se + k**2 / n_samples * predicted
 
-    # Extreme eigenvalue: O(n^(-2/3)) Tracy–Widom shift below λ+ (spec §6: 1.4e-2 to 2.8e-2 relative at small sizes).
+    # Extreme eigenvalue: O(n^(-2/3)) Tracy–Widom shift below λ+ (docs/methods/spectra.md §4: 1.4e-2 to 2.8e-2 relative at small sizes).
     lower, upper = theory.support_lower, theory.support_upper
     # Measured here 0.9–1.3·n^(-2/3) below λ+; 2.5·n^(-2/3) leaves room for the TW spread of 4 trials.
     assert abs(eigenvalues[:, -1].mean() - upper) / upper < 2.5 * n_samples ** (-2 / 3)
 
-    # Stieltjes transform off the support: O(1/n) (spec §6: ≤ 2.6e-2 at the smallest sizes).
+    # Stieltjes transform off the support: O(1/n) (docs/methods/spectra.md §4: ≤ 2.6e-2 at the smallest sizes).
     z = np.array([-0.5 + 0.1j, 0.5 * (lower + upper) + 0.5j, upper + 1.0 + 0.2j])
     predicted_m = marchenko_pastur(ratio=ratio, variance=variance, matrix=matrix, stieltjes_at=z).stieltjes
     empirical_m = np.mean(1.0 / (eigenvalues[..., None] - z), axis=(0, 1))
@@ -193,7 +193,7 @@ def test_monte_carlo_spectrum(n_features, n_samples, matrix):
 
 @pytest.mark.montecarlo
 def test_monte_carlo_atom_count_for_ratio_above_one():
-    # c > 1: exactly p − n zero eigenvalues (spec §1.1), i.e. the atom mass 1 − 1/c.
+    # c > 1: exactly p − n zero eigenvalues (docs/methods/spectra.md §1.1), i.e. the atom mass 1 − 1/c.
     rng = np.random.default_rng(7)
     eigenvalues = sample_eigenvalues(n_samples=300, n_features=600, variance=1.0, matrix="covariance", trials=1, rng=rng)
     zero = np.sum(eigenvalues < 1e-10) / eigenvalues.size

@@ -49,7 +49,7 @@ def test_laws_of_the_entries():
 def test_subtract_mean_centres_the_features():
     sim = simulate_conjugate_kernel(activation="relu", n_samples=200, n_features=100, n_neurons=150, subtract_mean=True, n_top=1, rng=2)
     raw = simulate_conjugate_kernel(activation="relu", n_samples=200, n_features=100, n_neurons=150, n_top=1, rng=2)
-    # the mean outlier ≈ (E σ)² N = 150/(2π) ≈ 23.9 (spec §2) disappears when σ is centred
+    # the mean outlier ≈ (E σ)² N = 150/(2π) ≈ 23.9 (docs/methods/conjugate_kernel.md §2) disappears when σ is centred
     assert raw.top_eigenvalues[0, 0] > 20 and sim.top_eigenvalues[0, 0] < 5
 
 

@@ -4,11 +4,11 @@ Simulator first checked against a literal GD loop / matrix exponential (exact to
 used to test the theory. Tolerances, a priori:
 
 * Error rates: |MC − theory| ≤ 4·SE + 1/p. 4 SE makes a false alarm ~6e-5 per comparison; 1/p
-  is twice the largest finite-size bias spec §6 resolved (≈ 0.5/p at c = 1, γ = 0, t = 1000;
-  elsewhere the spec saw only 1–2 SE at p = 128).
+  is twice the largest finite-size bias docs/methods/dynamics.md §6 resolved (≈ 0.5/p at c = 1, γ = 0, t = 1000;
+  elsewhere docs/methods/dynamics.md §6 saw only 1–2 SE at p = 128).
 * E/V quantities (smooth spectral averages, O(1/n) corrections): 4·SE + |theory|/p + 1e-9 (the last
   term for values that are 0 up to rounding, e.g. V_train of an interpolator).
-* Regression (no spec numbers: the derivation is ours): sampled risk / train error and the
+* Regression (no published numbers: the derivation is ours): sampled risk / train error and the
   conditional bias / variance / initialization terms within 4·SE + 4|theory|/|n − p| +
   2(|theory| + 1)/p (``_regression_tolerance``). Finite-n Gaussian OLS / min-norm variances are exactly
   σ²p/(n − p − 1) and σ²n/(p − n − 1) (linear.md §4.3), i.e. a relative bias ≈ 1/|n − p| with
@@ -88,7 +88,7 @@ def test_classification_simulator_matches_the_matrix_exponential():
     x, y, mu, w0 = _classification_draw(seed, n, p, rho, s0)
     a = x @ x.T / n + gamma * np.eye(p)
     f = expm(-alpha * t * a)
-    w = f @ w0 + (np.eye(p) - f) @ np.linalg.solve(a, x @ y / n)  # spec §1
+    w = f @ w0 + (np.eye(p) - f) @ np.linalg.solve(a, x @ y / n)  # docs/methods/dynamics.md §1
     np.testing.assert_allclose(sim.e_test[0], mu @ w, rtol=1e-9)
     np.testing.assert_allclose(sim.v_test[0], w @ w, rtol=1e-9)
 
@@ -167,7 +167,7 @@ def test_classification_theory_matches_simulation(case_id):
 
 
 def test_simulation_rejects_the_talks_train_formulas():
-    # Spec §4: with the talk's V_train (valid only for γ = 0) the late train error at c = 0.8,
+    # docs/methods/dynamics.md §4: with the talk's V_train (valid only for γ = 0) the late train error at c = 0.8,
     # ρ = 1, γ = 1, σ² = 0.5 would be 0.150 instead of 0.032; with its E_train sign, 1 − 0.032.
     # Both are far outside the Monte Carlo tolerance that the corrected formulas meet above
     # (measured: the talk's V_train misses by ≈ 9 tolerances; we require > 5).

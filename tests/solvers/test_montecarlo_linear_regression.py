@@ -1,7 +1,7 @@
 """Monte Carlo simulator of ridge / min-norm regression vs exact finite-n values and the limits.
 
 Every stream is seeded. The simulator integrates the label noise and the test point exactly given
-X (spec §6), so the standard errors only carry the design/β randomness.
+X (docs/methods/linear_ridge.md §7), so the standard errors only carry the design/β randomness.
 """
 
 from __future__ import annotations
@@ -77,9 +77,9 @@ def test_validation_names_the_parameter(change, parameter):
     (200, 220, {}, 105),          # γ = 1.1
 ])
 def test_exact_finite_n_gaussian_min_norm_expectations(n, p, spectrum, seed):
-    """Spec §4.3: E V = σ²p/(n − p − 1) (p < n − 1); E V = σ²n/(p − n − 1), E B = r²(1 − n/p)
+    """docs/methods/linear_ridge.md §3: E V = σ²p/(n − p − 1) (p < n − 1); E V = σ²n/(p − n − 1), E B = r²(1 − n/p)
     (p > n + 1, Σ = I). Sizes n, p as parametrised, 150 draws. These are exact means, so the only
-    allowance is noise: |ζ| = |MC − exact| / SE ≤ 3 (spec §6 measured |ζ| ≤ 2.1 in 37 comparisons).
+    allowance is noise: |ζ| = |MC − exact| / SE ≤ 3 (docs/methods/linear_ridge.md §7 measured |ζ| ≤ 2.1 in 37 comparisons).
     Below p = n, B = 0 and E_train = σ²(1 − p/n) hold draw by draw."""
     r2, s2, trials = 1.5, 0.8, 150
     sim = simulate_ridge_regression(n_samples=n, n_features=p, ridge_penalty=[0.0], signal_strength=r2,
@@ -106,12 +106,12 @@ def test_exact_finite_n_gaussian_min_norm_expectations(n, p, spectrum, seed):
 ])
 def test_limits_agree_with_simulation_at_n_500(p, spectrum, trials, seed):
     """Theory (n, p → ∞) vs n = 500 simulation, ridge λ ∈ {0.05, 0.5} and ridgeless, ratios 0.5
-    and 2 (away from the 0.9–1.1 region where finite-n means are far from the limit, spec §4.6).
+    and 2 (away from the 0.9–1.1 region where finite-n means are far from the limit, docs/methods/linear_ridge.md §6).
 
     Tolerance: 3·SE (noise) + C·|theory|/n (the O(1/n) finite-size bias). C = 3 for bias, variance
     and risk: the exact finite-n ridgeless variance exceeds the limit by the factor 1 + 1/(n|1 − γ|)
-    − i.e. C = 2 at γ = 0.5, 1 at γ = 2 — and spec §6 measured ≤ 9.3e-3 relative at n ≥ 200 (C ≲ 2).
-    C = 4 for the training error: spec §6 measured ≤ 1.7e-2 at n ≥ 200 (C ≲ 3.4).
+    − i.e. C = 2 at γ = 0.5, 1 at γ = 2 — and docs/methods/linear_ridge.md §7 measured ≤ 9.3e-3 relative at n ≥ 200 (C ≲ 2).
+    C = 4 for the training error: docs/methods/linear_ridge.md §7 measured ≤ 1.7e-2 at n ≥ 200 (C ≲ 3.4).
     """
     n, lam, r2, s2 = 500, [0.0, 0.05, 0.5], 1.0, 0.5
     sim = simulate_ridge_regression(n_samples=n, n_features=p, ridge_penalty=lam, signal_strength=r2,

@@ -1,9 +1,9 @@
 """Random-features ridge regression: the theory against the network simulated directly.
 
-Data: the two-class Gaussian mixture of spec §4 (±μ, ‖μ‖ = 3, covariances I_p and (1 + 4/√p) I_p,
+Data: the two-class Gaussian mixture of docs/methods/random_features.md §4 (±μ, ‖μ‖ = 3, covariances I_p and (1 + 4/√p) I_p,
 rows of norm ≈ 1), n = 512, p = 256, n_test = 256, held fixed; W redrawn per trial.
 
-Tolerances (spec random_features.md §4, measured at n = 512 over 40 configurations of
+Tolerances (docs/methods/random_features.md §4, measured at n = 512 over 40 configurations of
 ReLU/erf/tanh/linear, N/n ∈ {0.5, 2}, γ ∈ {1e-3, …, 10}): max |MC − theory|/theory was 5.1 % for
 the training error (a positive finite-size bias, largest at small γ) and 2.2 % for the test error.
 We therefore accept |MC − theory| ≤ 3·s.e. + c·theory with c = 0.06 (train) and 0.03 (test): the
@@ -64,7 +64,7 @@ def theory(data, activation, n_neurons, gammas=tuple(GAMMAS)):
 @pytest.mark.parametrize("n_neurons", [256, 1024])  # N/n = 0.5 and 2
 def test_theory_matches_simulation(data, activation, n_neurons):
     # Sizes: n = 512, p = 256, n_test = 256, N ∈ {256, 1024}, γ ∈ {1e-3, 0.1, 1}, 16 trials (seed 0).
-    # Tolerance: 3·s.e. + c·theory, c from spec §4 (module docstring).
+    # Tolerance: 3·s.e. + c·theory, c from docs/methods/random_features.md §4 (module docstring).
     mc = simulate(data, activation, n_neurons)
     train, test = theory(data, activation, n_neurons)
     assert np.all(np.abs(mc.train_mse - train) <= 3 * mc.train_mse_standard_error + C_TRAIN * train), (
@@ -75,7 +75,7 @@ def test_theory_matches_simulation(data, activation, n_neurons):
 
 @pytest.mark.montecarlo
 def test_simulation_rejects_the_literal_slide_reading(data):
-    # Spec §3.3.1: reading K̄ as K in the Corollary gives (n = 512, N = 256, γ = 1e-3) E_train < 0 and
+    # docs/methods/random_features.md §3.3: reading K̄ as K in the Corollary gives (n = 512, N = 256, γ = 1e-3) E_train < 0 and
     # E_test ~ 4e4, and (N = 1024, γ = 1) E_test 0.341 vs correct 0.156. The simulation (same runs and
     # tolerance as above) must agree with the module and be many standard errors from the literal reading.
     k = expected_kernel(activation="relu", x=data.x, x_test=data.x_test)
@@ -104,7 +104,7 @@ def test_simulation_rejects_the_literal_slide_reading(data):
 @pytest.mark.montecarlo
 def test_double_descent_peak_in_simulation(data):
     # Sizes: ReLU, N ∈ {256, 512, 1024} (N/n = 0.5, 1, 2), γ = 1e-3, 16 trials each.
-    # Spec §4: at the interpolation threshold (N = n, γ = 1e-3) the test gap was ≤ 2.6 % for all n, and
+    # docs/methods/random_features.md §4: at the interpolation threshold (N = n, γ = 1e-3) the test gap was ≤ 2.6 % for all n, and
     # the training gap went from +9.0 % (n = 128) to −1.3 % (n = 1024): at n = 512 we allow 8 %.
     # The test error is heavy-tailed at the peak (pitfall 9), hence the 3·s.e. term.
     peak = simulate(data, "relu", 512, gammas=(1e-3,))
@@ -121,7 +121,7 @@ def test_double_descent_peak_in_simulation(data):
 @pytest.mark.montecarlo
 def test_multi_output_theory_matches_simulation():
     # Three classes, one-hot targets (d = 3): n = 512, p = 256, N = 1024, γ = 0.1, 8 trials (seed 3).
-    # Spec §3.1 measured for d = 2: train +0.04 %, test −1.2 % (z = −1.6); same tolerance as above.
+    # docs/methods/random_features.md §3.1 measured for d = 2: train +0.04 %, test −1.2 % (z = −1.6); same tolerance as above.
     d3 = gaussian_mixture(n_samples=512, n_test=256, n_features=256, n_classes=3, rng=7)
     mc = simulate_random_features_ridge(
         activation="relu", x=d3.x, y=d3.y, x_test=d3.x_test, y_test=d3.y_test,
@@ -139,7 +139,7 @@ def test_multi_output_theory_matches_simulation():
 @pytest.mark.parametrize("n_neurons", [7, 40])  # the N < n and N ≥ n branches
 @pytest.mark.parametrize("gammas", [[1e-3, 0.5], [1e-3, 0.01, 0.1, 0.5, 2.0]])  # Cholesky / eigh paths
 def test_one_trial_matches_the_definition_of_beta(n_neurons, gammas):
-    # β = (1/n) Σ((1/n)ΣᵀΣ + γI)⁻¹ y (spec §0), computed directly on a tiny case.
+    # β = (1/n) Σ((1/n)ΣᵀΣ + γI)⁻¹ y (docs/methods/random_features.md §0), computed directly on a tiny case.
     rng = np.random.default_rng(8)
     n, n_test = 20, 9
     sig = rng.standard_normal((n_neurons, n))

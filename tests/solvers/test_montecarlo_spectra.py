@@ -90,9 +90,9 @@ def test_ks_distance_with_atom_and_ties():
 
 @pytest.mark.montecarlo
 def test_gram_spectrum_against_companion_law():
-    # Gram matrix (n × n) at c = 0.5: law (1 − c) δ_0 + c μ_S (spec §1.5), n = 1000, p = 500,
+    # Gram matrix (n × n) at c = 0.5: law (1 − c) δ_0 + c μ_S (docs/methods/spectra.md §1.5), n = 1000, p = 500,
     # 4 trials. The n − p exact zeros must match the atom exactly, and the KS distance of one ESD
-    # is ∝ 1/p (spec §6: 6.0e-3–2.3e-2 at p ≈ 100–500), so we allow 3/p + 3e-3.
+    # is ∝ 1/p (docs/methods/spectra.md §4: 6.0e-3–2.3e-2 at p ≈ 100–500), so we allow 3/p + 3e-3.
     n, p = 1000, 500
     c = p / n
     pop = dict(eigenvalues=[1.0, 3.0], weights=[0.5, 0.5])
@@ -106,7 +106,7 @@ def test_gram_spectrum_against_companion_law():
 @pytest.mark.montecarlo
 def test_spikes_on_top_of_bulk_and_spike_order():
     # n = 800, p = 400, spikes given in increasing order: results come back in the order given.
-    # Outlier tolerance as in test_spiked_covariance: 3 SE + 0.3/√n relative (spec §6: ≤ 9.5e-3).
+    # Outlier tolerance as in test_spiked_covariance: 3 SE + 0.3/√n relative (docs/methods/spectra.md §4: ≤ 9.5e-3).
     n, p = 800, 400
     theory = spiked_covariance(ratio=p / n, spikes=[2.0, 4.0])
     sim = simulate_spiked_covariance(n_samples=n, n_features=p, spikes=[2.0, 4.0], trials=20, rng=77)

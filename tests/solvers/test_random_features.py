@@ -1,9 +1,9 @@
 """Random-features deterministic equivalent and asymptotic MSE (theory only, no simulation).
 
 Checks: uniqueness and residuals of the effective-ridge equation, agreement of the spectral κ-form
-with an independent dense evaluation of the paper's formulas, the limits of spec §3.2, the slide
+with an independent dense evaluation of the paper's formulas, the limits of docs/methods/random_features.md §3.2, the slide
 typos of §3.3, the double-descent peak, one eigendecomposition per grid, the optimum, the data
-generator and the validation messages. Spec: shared/spec/random_features.md §2, §3, §5, §6.
+generator and the validation messages. Methods: docs/methods/random_features.md §2, §3, §5, §6.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from solvers.random_features import (
 
 
 def gmm(n=256, p=None, n_test=None, seed=1):
-    """Spec §4 data: two classes ±μ, ‖μ‖ = 3, covariances I_p and (1 + 4/√p) I_p, rows of norm ≈ 1."""
+    """docs/methods/random_features.md §4 data: two classes ±μ, ‖μ‖ = 3, covariances I_p and (1 + 4/√p) I_p, rows of norm ≈ 1."""
     p = p or n // 2
     return gaussian_mixture(
         n_samples=n, n_test=n_test or n // 2, n_features=p, noise_variance=[1.0, 1.0 + 4.0 / np.sqrt(p)], rng=seed
@@ -36,7 +36,7 @@ def gmm(n=256, p=None, n_test=None, seed=1):
 
 
 def dense_paper_form(kernel, cross, test_diag, y, y_test, n_neurons, gamma, *, literal=False, one_over_n=False):
-    """Independent evaluation of the Corollary of spec §3 (paper form): δ by brentq, explicit K̄, Q̄.
+    """Independent evaluation of the Corollary of docs/methods/random_features.md §3 (paper form): δ by brentq, explicit K̄, Q̄.
 
     ``literal=True`` reads K̄ := K in the MSE formulas (slide typo §3.3.1); ``one_over_n=True``
     replaces the 1/N of the ratios by 1/n (typo §3.3.5). Both are wrong on purpose.
@@ -79,7 +79,7 @@ def kernels_for_newton():
 
 @pytest.mark.parametrize("name", ["relu", "linear_rank64", "tanh"])
 def test_effective_ridge_unique_root_and_residuals(name):
-    # Spec §2.1 grid: N/n ∈ {0.1,…,10} × γ ∈ {1e-8,…,1e2}; measured ≤ 20 Newton iterations,
+    # docs/methods/random_features.md §2.1 grid: N/n ∈ {0.1,…,10} × γ ∈ {1e-8,…,1e2}; measured ≤ 20 Newton iterations,
     # relative residual of δ = (1/n) tr K Q̄ ≤ 4e-16, difference to brentq ≤ 3e-13.
     kernel = kernels_for_newton()[name]
     n = kernel.shape[0]
@@ -96,7 +96,7 @@ def test_effective_ridge_unique_root_and_residuals(name):
     for idx in [(0, 0), (4, 0), (4, 5), (8, 10), (3, 2)]:
         nn, g, k = big_n[idx], big_g[idx], kappa[idx]
         f = lambda t: t * (nn - np.sum(lam / (lam + t))) - n * g  # noqa: E731
-        # uniqueness: F changes sign exactly once on a log grid (spec §2.1 proof: F convex, F(0+) < 0)
+        # uniqueness: F changes sign exactly once on a log grid (docs/methods/random_features.md §2.1 proof: F convex, F(0+) < 0)
         grid = np.logspace(-18, 8, 400)
         signs = np.sign([f(t) for t in grid])
         assert np.count_nonzero(np.diff(signs)) == 1
@@ -111,7 +111,7 @@ def test_effective_ridge_unique_root_and_residuals(name):
 
 @pytest.mark.parametrize("ratio", [0.5, 0.99, 1.0, 1.01, 2.0, 1e7])
 def test_effective_ridge_converges_for_extreme_penalties(ratio):
-    # Spec §6 pitfalls 6/8: at N = rank K the root is ~√γ (Newton alone only halves κ per step) and
+    # docs/methods/random_features.md §6 pitfalls 6/8: at N = rank K the root is ~√γ (Newton alone only halves κ per step) and
     # for N > n it is ~nγ/(N−n); the cancellation-free form and the geometric jumps keep ≤ 30 steps.
     lam = np.clip(np.linalg.eigvalsh(kernels_for_newton()["relu"]), 0, None)
     gammas = np.array([1e-300, 1e-200, 1e-100, 1e-30, 1e-16, 1e-8, 1.0, 1e6, 1e12])
@@ -147,7 +147,7 @@ def relu_case():
 
 @pytest.mark.parametrize("activation", ["relu", "erf", "tanh"])
 def test_spectral_form_matches_dense_paper_form(activation):
-    # Spec §3.1 checks: dense paper form vs spectral κ-form agree to ≤ 1e-14 relative; we allow
+    # docs/methods/random_features.md §3.1 checks: dense paper form vs spectral κ-form agree to ≤ 1e-14 relative; we allow
     # 1e-11 (brentq on δ and explicit inverses of n × n matrices with condition up to 1/γ).
     # n = 128 keeps the dense O(n³)-per-iteration reference cheap; the identity does not need large n.
     data = gmm(128)
@@ -173,7 +173,7 @@ def test_spectral_form_matches_dense_paper_form(activation):
 
 
 def test_slide_typos_would_change_the_answer():
-    # Spec §3.3: reading K̄ as K (typo 1) or 1/n for 1/N (typo 5) gives a different (wrong) answer;
+    # docs/methods/random_features.md §3.3: reading K̄ as K (typo 1) or 1/n for 1/N (typo 5) gives a different (wrong) answer;
     # the simulator decides which is right in test_montecarlo_random_features.py. Here: the module
     # equals the K̄ = (N/n) K/(1+δ) reading and is far from both misreadings.
     data = gmm(128)
@@ -188,7 +188,7 @@ def test_slide_typos_would_change_the_answer():
         _, n_train, n_test = dense_paper_form(k.kernel, k.cross_kernel, k.test_diagonal, data.y, data.y_test, nn, g, one_over_n=True)
         assert abs(lt_test - test) > 0.1 * test or abs(lt_train - train) > 0.1 * train
         assert abs(n_test - test) > 0.01 * test
-        if nn == 64:  # spec §3.3.1 at N = n/2, γ = 1e-3: literal E_train < 0 and E_test ~ 1e4
+        if nn == 64:  # docs/methods/random_features.md §3.3 at N = n/2, γ = 1e-3: literal E_train < 0 and E_test ~ 1e4
             assert lt_train < 0 or lt_test > 100
 
 
@@ -206,7 +206,7 @@ def test_multi_output_is_sum_of_single_outputs(relu_case):
 
 
 # --------------------------------------------------------------------------------------------
-# Limits of spec §3.2
+# Limits of docs/methods/random_features.md §3.2
 # --------------------------------------------------------------------------------------------
 
 
@@ -242,7 +242,7 @@ def test_limit_ridgeless_underparameterised_has_finite_kappa(relu_case):
 
 
 def test_limit_ridgeless_overparameterised_matches_explicit_formula(relu_case):
-    # γ → 0 with N > n = rank K: κ ≈ nγ/(N−n), train → 0, test → explicit formula of spec §3.2.
+    # γ → 0 with N > n = rank K: κ ≈ nγ/(N−n), train → 0, test → explicit formula of docs/methods/random_features.md §3.2.
     data, k = relu_case
     n, nn, gamma = 256, 512, 1e-10
     res = random_features_ridge(
@@ -260,7 +260,7 @@ def test_limit_ridgeless_overparameterised_matches_explicit_formula(relu_case):
 
 
 def test_double_descent_peak_scales_like_inverse_sqrt_gamma(relu_case):
-    # Spec §3.2: at N = n (ReLU) Ē_test ∝ γ^{-1/2} (measured 2.82, 27.4, 273, 2734 for γ = 1e-4…1e-10):
+    # docs/methods/random_features.md §3.2: at N = n (ReLU) Ē_test ∝ γ^{-1/2} (measured 2.82, 27.4, 273, 2734 for γ = 1e-4…1e-10):
     # each factor 100 in γ multiplies the peak by ≈ 10 (we allow 9–11).
     data, _ = relu_case
     res = random_features_ridge(
@@ -272,7 +272,7 @@ def test_double_descent_peak_scales_like_inverse_sqrt_gamma(relu_case):
 
 
 def test_double_descent_peak_visible_at_n_neurons_equal_n():
-    # Spec §4: GMM/ReLU n = 512, γ = 1e-4: Ē_test 0.35 at N/n = 0.5, 2.5 at N = n, 0.27 at N/n = 2;
+    # docs/methods/random_features.md §4: GMM/ReLU n = 512, γ = 1e-4: Ē_test 0.35 at N/n = 0.5, 2.5 at N = n, 0.27 at N/n = 2;
     # with γ = 1e-2 the peak flattens (0.353). Our data are a fresh draw of the same model.
     data = gmm(512, seed=2)
     ratios = np.array([0.1, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2, 3, 4])
@@ -283,13 +283,13 @@ def test_double_descent_peak_visible_at_n_neurons_equal_n():
     small, large = res.test_mse[:, 0], res.test_mse[:, 1]
     assert ratios[np.argmax(small)] == 1.0
     assert small[5] > 4 * small[2] and small[5] > 4 * small[9]
-    assert 1.5 < small[5] < 4.0  # spec's draw: 2.496
+    assert 1.5 < small[5] < 4.0  # docs/methods/random_features.md §4: 2.496
     assert large[5] < 1.5 * min(large[2], large[9])  # flattened: a bump of < 50 % instead of > 4×
     assert large[5] < 0.25 * small[5]
 
 
 def test_linear_activation_rank_deficient_has_no_peak():
-    # Spec §3.2 and §6 pitfalls 5/7: linear σ with p < n has rank K = p; at N = p numerator and
+    # docs/methods/random_features.md §3.2, §6 pitfalls 5/7: linear σ with p < n has rank K = p; at N = p numerator and
     # denominator vanish together and the limit is finite (drift without the eigenvalue cut-off).
     data = gmm(256, p=64)
     res = random_features_ridge(
@@ -389,7 +389,7 @@ def test_gaussian_mixture_labels_means_and_scaling():
     np.testing.assert_allclose(two.means[0], -two.means[1])
     np.testing.assert_allclose(np.linalg.norm(two.means, axis=1), 3.0)
     norms = np.linalg.norm(two.x, axis=1)
-    assert abs(np.median(norms) - np.sqrt(1 + 9 / 400)) < 0.05  # rows of norm ≈ 1 (spec §0)
+    assert abs(np.median(norms) - np.sqrt(1 + 9 / 400)) < 0.05  # rows of norm ≈ 1 (docs/methods/random_features.md §0)
     means = np.eye(3, 8) * 2.0
     three = gaussian_mixture(n_samples=31, n_test=7, n_features=8, n_classes=3, means=means, rng=5)
     assert three.y.shape == (31, 3) and np.all(three.y.sum(axis=1) == 1.0)

@@ -1,4 +1,4 @@
-"""Generalized Marchenko–Pastur law (shared/spec/linear.md §2): solver, support, CDF, MC."""
+"""Generalized Marchenko–Pastur law (docs/methods/spectra.md §2): solver, support, CDF, MC."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ TWO_POINT = dict(eigenvalues=[1.0, 4.0], weights=[0.5, 0.5])
 
 
 def mp_closed_form(x, *, ratio, variance):
-    """MP density (spec §1.1) and Stieltjes transform with the two-principal-roots branch (§1.2)."""
+    """MP density (docs/methods/spectra.md §1.1) and Stieltjes transform with the two-principal-roots branch (§1.2)."""
     lm, lp = variance * (1 - np.sqrt(ratio)) ** 2, variance * (1 + np.sqrt(ratio)) ** 2
     x = np.asarray(x, float)
     inside = (x > lm) & (x < lp)
@@ -40,7 +40,7 @@ def mp_stieltjes_ref(z, *, ratio, variance):
 
 
 def polynomial_density(x, *, ratio, eigenvalues, weights):
-    """Spec §2.1 independent check: F(m̲)·m̲·Π(1 + t_k m̲) is a real polynomial of degree K + 1
+    """docs/methods/spectra.md §2.1 independent check: F(m̲)·m̲·Π(1 + t_k m̲) is a real polynomial of degree K + 1
     for real x; inside the support the physical root is the unique one with Im > 0."""
     t, w = np.asarray(eigenvalues, float), np.asarray(weights, float)
     out = np.zeros(len(x))
@@ -63,7 +63,7 @@ def polynomial_density(x, *, ratio, eigenvalues, weights):
 
 
 def midpoint_angle_integral(values_fn, a, b, nodes):
-    """Spec §2.2: ∫_a^b f in the angle variable x = a + (b−a)(1 − cos θ)/2, midpoint rule."""
+    """docs/methods/spectra.md §2.2: ∫_a^b f in the angle variable x = a + (b−a)(1 − cos θ)/2, midpoint rule."""
     theta = (np.arange(nodes) + 0.5) * np.pi / nodes
     x = a + 0.5 * (b - a) * (1 - np.cos(theta))
     return x, values_fn(x) * 0.5 * (b - a) * np.sin(theta) * (np.pi / nodes)
@@ -86,7 +86,7 @@ def test_one_atom_reduces_to_marchenko_pastur(ratio):
     assert a == pytest.approx(lm, rel=1e-12, abs=1e-14) and b == pytest.approx(lp, rel=1e-12)
     assert res.atom_mass == pytest.approx(max(0.0, 1 - 1 / ratio), abs=1e-15)
     np.testing.assert_allclose(res.stieltjes, mp_stieltjes_ref(z, ratio=ratio, variance=variance), rtol=1e-10)
-    # moments: Narayana polynomials (spec §1.3)
+    # moments: Narayana polynomials (docs/methods/spectra.md §1.3)
     s = variance
     np.testing.assert_allclose(res.moments, [s, s**2 * (1 + ratio), s**3 * (1 + 3 * ratio + ratio**2)], rtol=1e-14)
     assert res.diagnostics.converged
@@ -139,7 +139,7 @@ def test_total_mass_is_one_and_cdf_is_monotone(ratio):
 
 
 def test_gap_masses_follow_exact_separation_and_midpoint_rule():
-    # Two-point H at c = 0.1: two intervals, each carrying the weight of its atom (spec §2.2).
+    # Two-point H at c = 0.1: two intervals, each carrying the weight of its atom (docs/methods/spectra.md §2.2).
     res = sample_covariance_spectrum(ratio=0.1, x=np.array([2.0]), **TWO_POINT)
     assert len(res.support_intervals) == 2
     np.testing.assert_allclose(res.interval_masses, [0.5, 0.5], atol=1e-12)
@@ -148,7 +148,7 @@ def test_gap_masses_follow_exact_separation_and_midpoint_rule():
             lambda u: polynomial_density(u, ratio=0.1, **TWO_POINT), a, b, 1500
         )
         assert parts.sum() == pytest.approx(mass, abs=1e-10)
-    # CDF at interior points vs the spec's midpoint rule applied to the polynomial-root density.
+    # CDF at interior points vs the midpoint rule of docs/methods/spectra.md §2.2 applied to the polynomial-root density.
     (a, b) = res.support_intervals[1]
     xs = np.array([a + 0.3 * (b - a), a + 0.8 * (b - a)])
     cdf = sample_covariance_spectrum(ratio=0.1, x=xs, **TWO_POINT).cdf
@@ -240,7 +240,7 @@ def test_stieltjes_symmetry_asymptotics_and_direct_equation():
         assert m[0] == pytest.approx(np.conj(m[1]), rel=1e-12)
         assert np.all(np.sign(m.imag) == np.sign(z.imag))
         assert m[3] == pytest.approx(-1 / z[3], rel=1e-3)
-        # Direct form of spec §2: m = Σ w / (t(1 − c − c z m) − z).
+        # Direct form of docs/methods/spectra.md §2: m = Σ w / (t(1 − c − c z m) − z).
         t, w = np.array(THREE["eigenvalues"]), np.array(THREE["weights"])
         direct = np.sum(w / (t * (1 - ratio - ratio * z[:, None] * m[:, None]) - z[:, None]), axis=1)
         np.testing.assert_allclose(direct, m, rtol=1e-10)
@@ -305,20 +305,20 @@ def test_weights_sum_tolerance():
 
 
 # ----------------------------------------------------------------------------------------------
-# Monte Carlo (spec §6)
+# Monte Carlo (docs/methods/spectra.md §4)
 
 
 @pytest.mark.montecarlo
 @pytest.mark.parametrize("ratio, n", [(0.5, 1000), (1.0, 600), (2.0, 500)])
 def test_monte_carlo_ks_moments_stieltjes(ratio, n):
     # Sizes: n = 1000/600/500, p = c n (500/600/1000; eigenproblems ≤ 600 × 600), 12 trials.
-    # Tolerances from spec §6:
+    # Tolerances from docs/methods/spectra.md §4:
     # * KS of one ESD ∝ 1/p, measured 6.0e-3–2.3e-2 at the smallest sizes (p ≈ 100–500): we allow
     #   3/p + 3e-3 (≈ 9e-3 at p = 500), covering the measured constant ≈ 1–3 and the discrete
     #   rounding of round(w_k p).
     # * moments M_1..M_3: O(1/n) bias (e.g. +(p+1)/n·σ⁴ exact in M_2 for MP) plus noise, measured
     #   ≤ 7.9e-3 relative at the smallest size with |ζ| ≤ 2.1: tolerance 3 SE + 2 M_k (k/n) — the
-    #   relative bias of M_k grows like k/n (MP, spec §1.3: E M_2 − M_2 = σ⁴/n exactly, ≤ 1/n relative).
+    #   relative bias of M_k grows like k/n (MP, docs/methods/spectra.md §1.3: E M_2 − M_2 = σ⁴/n exactly, ≤ 1/n relative).
     #   Observed here: ≤ 4.4e-3 relative for M_3 at n = 1000 (≈ 40% of the tolerance).
     # * Stieltjes off the support: O(1/n), measured ≤ 5.2e-3 at the largest size and 2.6e-2 only
     #   next to the support: 3 SE + 2/n relative for our points (≥ 0.5 away from the support).
@@ -340,9 +340,9 @@ def test_monte_carlo_ks_moments_stieltjes(ratio, n):
 
 @pytest.mark.montecarlo
 def test_monte_carlo_gap_edges_two_point_population():
-    # Two-point H = {1, 4} with equal weights at c = 0.1 (spec §6 "GMP gap edges"): n = 4000,
+    # Two-point H = {1, 4} with equal weights at c = 0.1 (docs/methods/spectra.md §4 "GMP gap edges"): n = 4000,
     # p = 400, 6 trials. Edge-type quantities converge like n^(-2/3) with a Tracy–Widom shift
-    # towards the bulk; spec §6 measured relative discrepancies 1.9e-2 / 2.4e-2 at the smallest
+    # towards the bulk; docs/methods/spectra.md §4 measured relative discrepancies 1.9e-2 / 2.4e-2 at the smallest
     # size and 2.3e-3 / 4.9e-3 at the largest. At p = 400 we allow 3e-2 relative on the four
     # edges, and check exact separation: exactly p/2 eigenvalues below the gap in every trial.
     n, p = 4000, 400

@@ -1,4 +1,4 @@
-"""Spiked covariance / BBP transition (shared/spec/linear.md §3): closed forms and Monte Carlo."""
+"""Spiked covariance / BBP transition (docs/methods/spectra.md §3): closed forms and Monte Carlo."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_closed_form_values():
 
 
 def test_psi_form_of_bai_yao():
-    # Spec §3: with a = 1 + ℓ, λ → ψ(a) = a + c a/(a − 1) and |⟨û,u⟩|² → a ψ'(a)/ψ(a).
+    # docs/methods/spectra.md §3: with a = 1 + ℓ, λ → ψ(a) = a + c a/(a − 1) and |⟨û,u⟩|² → a ψ'(a)/ψ(a).
     c, ell = 0.7, np.array([1.5, 2.5, 6.0])
     a = 1 + ell
     psi = a + c * a / (a - 1)
@@ -86,10 +86,10 @@ def test_validation_names_the_parameter(kwargs, parameter):
 def test_monte_carlo_outliers_and_alignments():
     # Sizes: n = 1000, p = 500 (c = 0.5), spikes ℓ ∈ {3, 2} (both far above √c ≈ 0.71), 40 trials;
     # u_k = e_k. Supercritical outliers fluctuate as O(n^{-1/2}) around the limit and the mean
-    # has an O(1/n) bias (spec §6: outlier eigenvalue ≤ 9.5e-3 relative at the smallest size,
+    # has an O(1/n) bias (docs/methods/spectra.md §4: outlier eigenvalue ≤ 9.5e-3 relative at the smallest size,
     # |⟨û,u⟩|² ≤ 1.3e-2 abs, sample-side ≤ 2.0e-2 abs). Tolerance: 3 SE + C/√n with C = 0.3
     # relative for eigenvalues (9.5e-3 at n = 1000) and C = 0.4 absolute for the alignments
-    # (1.3e-2 at n = 1000), i.e. the spec's smallest-size discrepancies plus three standard errors.
+    # (1.3e-2 at n = 1000), i.e. the smallest-size discrepancies of docs/methods/spectra.md §4 plus three standard errors.
     n, p = 1000, 500
     spikes = np.array([3.0, 2.0])
     theory = spiked_covariance(ratio=p / n, spikes=spikes)
