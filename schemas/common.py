@@ -36,8 +36,8 @@ MAX_RIDGE_PENALTY = 1e12
 #: Below 1e-300 the random-features deterministic equivalent divides by n·γ in subnormal arithmetic
 #: (fuzzing found 5e-324); such a γ is numerically the ridgeless limit anyway.
 MIN_RIDGE_PENALTY = 1e-300
-#: A per-sample ridge penalty λ ≥ 0 of a linear model, where 0 is the min-norm (ridgeless) limit.
-RidgePenalty = Annotated[float, Field(ge=0, le=MAX_RIDGE_PENALTY, description="Per-sample ridge penalty λ ≥ 0 (0: min-norm limit).")]
+#: A per-sample ridge penalty γ ≥ 0 of a linear model, where 0 is the min-norm (ridgeless) limit.
+RidgePenalty = Annotated[float, Field(ge=0, le=MAX_RIDGE_PENALTY, description="Per-sample ridge penalty γ ≥ 0 (0: min-norm limit).")]
 #: A ridge penalty γ > 0 where the limit γ → 0 is not defined (random features: a resolvent at −γ).
 PositiveRidgePenalty = Annotated[
     float, Field(ge=MIN_RIDGE_PENALTY, le=MAX_RIDGE_PENALTY, description="Ridge penalty γ, 1e-300 ≤ γ ≤ 1e12.")
