@@ -117,8 +117,10 @@ async def _did_not_converge(request: Request, exc: ConvergenceError) -> JSONResp
 
 _HTTP_TYPES = {
     400: (ProblemType.MALFORMED_BODY, "Malformed request body"),
+    401: (ProblemType.UNAUTHORIZED, "Missing or invalid API key"),
     404: (ProblemType.NOT_FOUND, "Not found"),
     405: (ProblemType.METHOD_NOT_ALLOWED, "Method not allowed"),
+    429: (ProblemType.RATE_LIMITED, "Too many requests"),
 }
 
 
