@@ -120,6 +120,7 @@ _HTTP_TYPES = {
     401: (ProblemType.UNAUTHORIZED, "Missing or invalid API key"),
     404: (ProblemType.NOT_FOUND, "Not found"),
     405: (ProblemType.METHOD_NOT_ALLOWED, "Method not allowed"),
+    409: (ProblemType.CONFLICT, "Conflict with the resource's state"),
     429: (ProblemType.RATE_LIMITED, "Too many requests"),
 }
 

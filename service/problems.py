@@ -23,6 +23,7 @@ class ProblemType(StrEnum):
     UNAUTHORIZED = "urn:rmt-service:problem:unauthorized"
     RATE_LIMITED = "urn:rmt-service:problem:rate-limited"
     NOT_FOUND = "urn:rmt-service:problem:not-found"
+    CONFLICT = "urn:rmt-service:problem:conflict"
     METHOD_NOT_ALLOWED = "urn:rmt-service:problem:method-not-allowed"
     MALFORMED_BODY = "urn:rmt-service:problem:malformed-body"
     HTTP_ERROR = "urn:rmt-service:problem:http-error"

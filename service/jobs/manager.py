@@ -4,7 +4,8 @@ Each unfinished job has one asyncio task here (its *supervisor*): it submits the
 chunks to Dask, saves every chunk as it arrives, and when all are saved merges them in chunk
 order into the result. On start-up the supervisors of jobs left ``accepted``/``running`` are
 restarted: they submit only the chunks that are not in the store, so the result is the same as
-an uninterrupted run. Routes call :meth:`submit`, :meth:`get`, :meth:`page` and :meth:`delete`.
+an uninterrupted run. Routes call :meth:`submit`, :meth:`get`, :meth:`page`, :meth:`cancel` and :meth:`delete`,
+always with the caller's principal as ``owner``: a job is visible only to the key that created it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from starlette.exceptions import HTTPException
 
 from schemas.jobs import Progress, SimulationJob, SimulationJobList, SimulationRequest, SimulationResult
 from schemas.problem import Problem
+from service.auth import ANONYMOUS
 from service.limits import check_cap
 from service.settings import Settings
 from solvers.exceptions import DivergentLimitError, InvalidParameterError
@@ -39,14 +41,16 @@ from solvers.montecarlo.jobs_trials import chunk_sizes
 from .kinds import KINDS, Kind
 from .results import build_result, failure, prediction_plan
 from .runner import DaskRunner
-from .store import FINISHED, JobRow, JobStore
+from .store import FINISHED, ActiveJobsLimitError, JobRow, JobStore
 
 logger = logging.getLogger("rmt_service.jobs")
 T = TypeVar("T")
 
 #: Seconds a shutdown waits for running jobs to finish before leaving them to resume at the next start.
 SHUTDOWN_GRACE = 2.0
-#: Seconds a DELETE waits for the job's supervisor to release its queued chunks.
+#: `Retry-After` (seconds) of a 429 for too many unfinished jobs: about one short job's lifetime.
+ACTIVE_JOBS_RETRY_AFTER = 10
+#: Seconds a cancel waits for the job's supervisor to release its queued chunks.
 CANCEL_WAIT = 5.0
 
 
@@ -136,8 +140,8 @@ class JobManager:
 
     # --- the API --------------------------------------------------------------------------------
 
-    async def submit(self, request: SimulationRequest) -> SimulationJob:
-        """Validate ``request`` against its kind, compute the prediction, store the job, start it."""
+    async def submit(self, request: SimulationRequest, *, owner: str = ANONYMOUS) -> SimulationJob:
+        """Validate ``request`` against its kind, compute the prediction, store the job of ``owner``, start it."""
         kind = _kind(request.kind)
         params = _validated_params(kind, request.params)
         check_cap(field="trials", size=request.trials, cap=self.settings.max_trials, what="trials")
@@ -157,53 +161,76 @@ class JobManager:
         plan = prediction_plan(prediction, problem=kind.arguments(kind.trial, dump, sizes), sizes=sizes)
         self._require_supervisor()
         store = await self.store()
-        job = await self._db(
-            functools.partial(
-                store.create,
-                job_id=uuid.uuid4().hex,
-                kind=request.kind,
-                params=dump,
-                trials=request.trials,
-                seed=request.seed if request.seed is not None else secrets.randbits(63),
-                plan=plan,
-                chunk_trials=chunk_sizes(request.trials),
+        try:
+            job = await self._db(
+                functools.partial(
+                    store.create,
+                    owner=owner,
+                    max_active=self.settings.max_active_jobs_per_key,
+                    job_id=uuid.uuid4().hex,
+                    kind=request.kind,
+                    params=dump,
+                    trials=request.trials,
+                    seed=request.seed if request.seed is not None else secrets.randbits(63),
+                    plan=plan,
+                    chunk_trials=chunk_sizes(request.trials),
+                )
             )
-        )
+        except ActiveJobsLimitError as exc:
+            raise HTTPException(
+                429,
+                f"This key has {exc.active} unfinished simulation jobs, the most allowed (RMT_MAX_ACTIVE_JOBS_PER_KEY = "
+                f"{exc.cap}); wait for one to finish or cancel one.",
+                headers={"Retry-After": str(ACTIVE_JOBS_RETRY_AFTER)},
+            ) from None
         self._supervise(job.id)
         return self._resource(job)
 
-    async def get(self, job_id: str) -> SimulationJob:
-        """One job, or 404."""
-        return self._resource(await self._row(job_id))
+    async def get(self, job_id: str, *, owner: str = ANONYMOUS) -> SimulationJob:
+        """One job of ``owner``, or 404 (also for another owner's job: its existence is not revealed)."""
+        return self._resource(await self._row(job_id, owner))
 
-    async def page(self, *, statuses: Sequence[str] | None, limit: int, offset: int) -> SimulationJobList:
-        """Jobs newest first, optionally only those with one of ``statuses``."""
+    async def page(self, *, statuses: Sequence[str] | None, limit: int, offset: int, owner: str = ANONYMOUS) -> SimulationJobList:
+        """Jobs of ``owner`` newest first, optionally only those with one of ``statuses``."""
         if not self.database.exists() and self._store is None:
             return SimulationJobList(items=[], total=0, limit=limit, offset=offset, next=None)
         store = await self.store()
-        rows, total = await self._db(functools.partial(store.page, statuses=statuses, limit=limit, offset=offset))
+        rows, total = await self._db(functools.partial(store.page, statuses=statuses, limit=limit, offset=offset, owner=owner))
         following = None
         if offset + len(rows) < total:
             query = "".join(f"&status={s}" for s in statuses or ())
             following = f"/v1/simulations?limit={limit}&offset={offset + limit}{query}"
         return SimulationJobList(items=[self._resource(r) for r in rows], total=total, limit=limit, offset=offset, next=following)
 
-    async def delete(self, job_id: str) -> SimulationJob | None:
-        """Cancel an unfinished job (→ ``dismissed``, returned) or delete a finished one (→ ``None``)."""
-        job = await self._row(job_id)
+    async def delete(self, job_id: str, *, owner: str = ANONYMOUS) -> None:
+        """Delete a finished (``successful``, ``failed`` or ``dismissed``) job with its chunks; 409 while it is unfinished.
+
+        Deleting never cancels: a client that meant to stop a job and raced its completion must not
+        lose the result, so stopping is :meth:`cancel` and deleting a running job is refused.
+        """
+        job = await self._row(job_id, owner)
+        if job.status not in FINISHED:
+            raise HTTPException(
+                409, f"Simulation job {job_id!r} is {job.status}; cancel it first (POST /v1/simulations/{job_id}/cancel)."
+            )
         store = await self.store()
+        if not await self._db(store.delete, job_id):
+            raise HTTPException(404, f"No simulation job {job_id!r}.")
+
+    async def cancel(self, job_id: str, *, owner: str = ANONYMOUS) -> SimulationJob:
+        """Stop an unfinished job (→ ``dismissed``); on a finished job change nothing. Idempotent; answers the job."""
+        job = await self._row(job_id, owner)
         if job.status in FINISHED:
-            if not await self._db(store.delete, job_id):
-                raise HTTPException(404, f"No simulation job {job_id!r}.")
-            return None
+            return self._resource(job)
         self._require_supervisor()
+        store = await self.store()
         await self._db(store.dismiss, job_id)
         await self.runner.cancel(job_id)
         task = self._supervisors.get(job_id)
         if task is not None:
             task.cancel()
             await asyncio.wait([task], timeout=CANCEL_WAIT)
-        return self._resource(await self._row(job_id))
+        return self._resource(await self._row(job_id, owner))
 
     async def busy_workers(self) -> int:
         """Workers executing a chunk right now."""
@@ -268,12 +295,12 @@ class JobManager:
 
     # --- mapping --------------------------------------------------------------------------------
 
-    async def _row(self, job_id: str) -> JobRow:
+    async def _row(self, job_id: str, owner: str) -> JobRow:
         job = None
         if self._store is not None or self.database.exists():
             store = await self.store()
             job = await self._db(store.get, job_id)
-        if job is None:
+        if job is None or job.owner != owner:
             raise HTTPException(404, f"No simulation job {job_id!r}.")
         return job
 

@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated      TEXT NOT NULL,
     finished     TEXT,
     result       TEXT,
-    error        TEXT
+    error        TEXT,
+    owner        TEXT NOT NULL DEFAULT 'anonymous'
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
 CREATE TABLE IF NOT EXISTS chunks (
@@ -54,6 +55,15 @@ CREATE TABLE IF NOT EXISTS chunks (
     PRIMARY KEY (job_id, chunk_index)
 );
 """
+
+
+class ActiveJobsLimitError(Exception):
+    """An owner already has as many unfinished jobs as ``RMT_MAX_ACTIVE_JOBS_PER_KEY`` allows."""
+
+    def __init__(self, active: int, cap: int) -> None:
+        super().__init__(f"{active} unfinished jobs, at most {cap} allowed")
+        self.active = active
+        self.cap = cap
 
 
 def _now() -> str:
@@ -80,6 +90,7 @@ class JobRow:
     finished: str | None
     result: dict[str, Any] | None
     error: dict[str, Any] | None
+    owner: str = "anonymous"
 
     @property
     def n_chunks(self) -> int:
@@ -106,6 +117,7 @@ def _row(record: sqlite3.Row) -> JobRow:
         finished=record["finished"],
         result=None if record["result"] is None else loads(record["result"]),
         error=None if record["error"] is None else loads(record["error"]),
+        owner=record["owner"],
     )
 
 
@@ -149,6 +161,15 @@ class JobStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a database written by an earlier version up to this schema (additive changes only)."""
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(jobs)")}
+        if "owner" not in columns:
+            # Jobs from before API keys belonged to everyone, i.e. to the open service's principal.
+            self._db.execute("ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT 'anonymous'")
+        self._db.execute("CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, seq)")
 
     def close(self) -> None:
         """Close the connection."""
@@ -173,19 +194,45 @@ class JobStore:
     # --- jobs -----------------------------------------------------------------------------------
 
     def create(
-        self, *, job_id: str, kind: str, params: dict[str, Any], trials: int, seed: int, plan: dict[str, Any], chunk_trials: list[int]
+        self,
+        *,
+        job_id: str,
+        kind: str,
+        params: dict[str, Any],
+        trials: int,
+        seed: int,
+        plan: dict[str, Any],
+        chunk_trials: list[int],
+        owner: str = "anonymous",
+        max_active: int | None = None,
     ) -> JobRow:
-        """Insert an ``accepted`` job."""
+        """Insert an ``accepted`` job of ``owner``.
+
+        Raises
+        ------
+        ActiveJobsLimitError
+            When ``owner`` already has ``max_active`` unfinished jobs; counted and inserted in one
+            transaction, so concurrent submissions cannot overshoot the cap.
+        """
         now = _now()
-        self._transaction(
-            [
-                (
-                    "INSERT INTO jobs (id, kind, status, params, trials, seed, plan, chunk_trials, created, updated)"
-                    " VALUES (?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?)",
-                    (job_id, kind, json.dumps(params), trials, str(seed), json.dumps(plan), json.dumps(chunk_trials), now, now),
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if max_active is not None:
+                    (active,) = self._db.execute(
+                        "SELECT COUNT(*) FROM jobs WHERE owner = ? AND status IN ('accepted', 'running')", (owner,)
+                    ).fetchone()
+                    if active >= max_active:
+                        raise ActiveJobsLimitError(active, max_active)
+                self._db.execute(
+                    "INSERT INTO jobs (id, kind, status, params, trials, seed, plan, chunk_trials, created, updated, owner)"
+                    " VALUES (?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (job_id, kind, json.dumps(params), trials, str(seed), json.dumps(plan), json.dumps(chunk_trials), now, now, owner),
                 )
-            ]
-        )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
         job = self.get(job_id)
         assert job is not None
         return job
@@ -195,12 +242,20 @@ class JobStore:
         rows = self._query("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return _row(rows[0]) if rows else None
 
-    def page(self, *, statuses: Iterable[str] | None = None, limit: int = 20, offset: int = 0) -> tuple[list[JobRow], int]:
-        """A page of jobs, newest first, and the number matching the filter."""
-        where, args = "", ()
+    def page(
+        self, *, statuses: Iterable[str] | None = None, limit: int = 20, offset: int = 0, owner: str | None = None
+    ) -> tuple[list[JobRow], int]:
+        """A page of jobs (of ``owner``, or of everyone), newest first, and the number matching the filter."""
+        clauses: list[str] = []
+        args: tuple[Any, ...] = ()
         statuses = tuple(statuses or ())
         if statuses:
-            where, args = f"WHERE status IN ({', '.join('?' * len(statuses))})", statuses
+            clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
+            args += statuses
+        if owner is not None:
+            clauses.append("owner = ?")
+            args += (owner,)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         total = self._query(f"SELECT COUNT(*) FROM jobs {where}", args)[0][0]
         rows = self._query(f"SELECT * FROM jobs {where} ORDER BY seq DESC LIMIT ? OFFSET ?", (*args, limit, offset))
         return [_row(r) for r in rows], total

@@ -140,7 +140,7 @@ async def test_cancel_while_running_frees_the_workers(tmp_path):
         location = await submit(http, mp_job(trials=1280, n_samples=2000))
         await poll(http, location, lambda b: b["status"] == "running", timeout=60)
         await asyncio.sleep(1.0)  # both workers are inside a chunk now
-        response = await http.delete(location)
+        response = await http.post(f"{location}/cancel")
         cancelled_at = time.monotonic()
         assert response.status_code == 200 and response.json()["status"] == "dismissed"
         # Workers are free within a few seconds: a small job submitted now finishes quickly.
@@ -149,6 +149,9 @@ async def test_cancel_while_running_frees_the_workers(tmp_path):
         assert body["status"] == "successful"
         assert time.monotonic() - cancelled_at < 5.0
         assert (await http.get(location)).json()["status"] == "dismissed"
+        # Cancel is idempotent: on a finished (here dismissed) job it changes nothing.
+        again = await http.post(f"{location}/cancel")
+        assert again.status_code == 200 and again.json()["status"] == "dismissed"
         # DELETE of a finished (here dismissed) job removes it.
         assert (await http.delete(location)).status_code == 204
         gone = await http.get(location)
