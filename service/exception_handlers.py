@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schemas.problem import PROBLEM_MEDIA_TYPE, FieldError, Problem
+from service.jobs.store import StorageUnavailableError
 from service.problems import ProblemType
 from solvers.exceptions import ConvergenceError, DivergentLimitError, InvalidParameterError
 
@@ -133,6 +134,18 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     )
 
 
+async def _storage_unavailable(request: Request, exc: StorageUnavailableError) -> JSONResponse:
+    # 507: the request was fine, the server cannot store what it needs to; nothing was written.
+    return problem_response(
+        status=507,
+        type_=ProblemType.INSUFFICIENT_STORAGE,
+        title="Insufficient storage",
+        detail=f"The job store {exc.path.name} cannot be written ({exc.reason}); nothing was stored. Retry when space returns.",
+        instance=request.url.path,
+        headers={"Retry-After": "30"},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Full traceback to the log, nothing of it to the client.
     logger.exception("unexpected error on %s %s", request.method, request.url.path)
@@ -153,6 +166,7 @@ EXCEPTION_HANDLERS = {
     ConvergenceError: _did_not_converge,
     LimitExceededError: _limit_exceeded,
     StarletteHTTPException: _http_error,
+    StorageUnavailableError: _storage_unavailable,
     Exception: _unexpected,
 }
 

@@ -26,6 +26,7 @@ class ProblemType(StrEnum):
     CONFLICT = "urn:rmt-service:problem:conflict"
     METHOD_NOT_ALLOWED = "urn:rmt-service:problem:method-not-allowed"
     MALFORMED_BODY = "urn:rmt-service:problem:malformed-body"
+    INSUFFICIENT_STORAGE = "urn:rmt-service:problem:insufficient-storage"
     HTTP_ERROR = "urn:rmt-service:problem:http-error"
     INTERNAL_ERROR = "urn:rmt-service:problem:internal-error"
 

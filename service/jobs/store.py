@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from solvers.montecarlo.jobs_trials import ChunkStatistics
+
+T = TypeVar("T")
 
 UNFINISHED = ("accepted", "running")
 FINISHED = ("successful", "failed", "dismissed")
@@ -55,6 +57,29 @@ CREATE TABLE IF NOT EXISTS chunks (
     PRIMARY KEY (job_id, chunk_index)
 );
 """
+
+
+class StorageUnavailableError(Exception):
+    """The store cannot be written: its disk is full or read-only, or the file cannot be opened.
+
+    Nothing already committed is lost (SQLite rolls the transaction back); a submission is refused
+    (507), and a running job keeps its computed chunks in memory and retries until space returns.
+    """
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"the job store {path} cannot be written: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+# SQLite's result codes for "cannot write here now" (extended codes such as SQLITE_IOERR_WRITE
+# included); SQLITE_CORRUPT is deliberately not among them: that is not a transient condition.
+_UNWRITABLE = {"SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN"}
+
+
+def _unwritable(exc: sqlite3.Error) -> bool:
+    name = getattr(exc, "sqlite_errorname", "") or ""  # e.g. SQLITE_FULL, SQLITE_IOERR_WRITE
+    return any(name == code or name.startswith(code + "_") for code in _UNWRITABLE)
 
 
 class ActiveJobsLimitError(Exception):
@@ -154,14 +179,19 @@ class JobStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL: a committed chunk survives a process crash (an OS crash may lose the last ones).
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
-        self._migrate()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: a committed chunk survives a process crash (an OS crash may lose the last ones).
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+            self._migrate()
+        except sqlite3.Error as exc:
+            if _unwritable(exc):
+                raise StorageUnavailableError(self.path, str(exc)) from exc
+            raise
 
     def _migrate(self) -> None:
         """Bring a database written by an earlier version up to this schema (additive changes only)."""
@@ -176,16 +206,27 @@ class JobStore:
         with self._lock:
             self._db.close()
 
-    def _transaction(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> list[int]:
+    def _write(self, body: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``body`` in one ``BEGIN IMMEDIATE`` transaction; a disk that refuses the write raises
+        :class:`StorageUnavailableError` after a rollback, so a failed write never half-happens."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                counts = [self._db.execute(sql, args).rowcount for sql, args in statements]
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    value = body(self._db)
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:  # SQLite may already have rolled back (e.g. SQLITE_FULL)
+                        self._db.execute("ROLLBACK")
+                    raise
+                return value
+            except sqlite3.Error as exc:
+                if _unwritable(exc):
+                    raise StorageUnavailableError(self.path, str(exc)) from exc
                 raise
-            self._db.execute("COMMIT")
-            return counts
+
+    def _transaction(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> list[int]:
+        return self._write(lambda db: [db.execute(sql, args).rowcount for sql, args in statements])
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -215,24 +256,19 @@ class JobStore:
             transaction, so concurrent submissions cannot overshoot the cap.
         """
         now = _now()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if max_active is not None:
-                    (active,) = self._db.execute(
-                        "SELECT COUNT(*) FROM jobs WHERE owner = ? AND status IN ('accepted', 'running')", (owner,)
-                    ).fetchone()
-                    if active >= max_active:
-                        raise ActiveJobsLimitError(active, max_active)
-                self._db.execute(
-                    "INSERT INTO jobs (id, kind, status, params, trials, seed, plan, chunk_trials, created, updated, owner)"
-                    " VALUES (?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (job_id, kind, json.dumps(params), trials, str(seed), json.dumps(plan), json.dumps(chunk_trials), now, now, owner),
-                )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+
+        def insert(db: sqlite3.Connection) -> None:
+            if max_active is not None:
+                (active,) = db.execute("SELECT COUNT(*) FROM jobs WHERE owner = ? AND status IN ('accepted', 'running')", (owner,)).fetchone()
+                if active >= max_active:
+                    raise ActiveJobsLimitError(active, max_active)
+            db.execute(
+                "INSERT INTO jobs (id, kind, status, params, trials, seed, plan, chunk_trials, created, updated, owner)"
+                " VALUES (?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, kind, json.dumps(params), trials, str(seed), json.dumps(plan), json.dumps(chunk_trials), now, now, owner),
+            )
+
+        self._write(insert)
         job = self.get(job_id)
         assert job is not None
         return job
@@ -280,27 +316,23 @@ class JobStore:
 
     def save_chunk(self, job_id: str, chunk_index: int, stats: ChunkStatistics) -> bool:
         """Save one finished chunk and the job's progress in one transaction; False if the job is finished."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                status = self._db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
-                if status is None or status[0] not in UNFINISHED:
-                    self._db.execute("ROLLBACK")
-                    return False
-                inserted = self._db.execute(
-                    "INSERT OR IGNORE INTO chunks (job_id, chunk_index, trials, stats, seconds) VALUES (?, ?, ?, ?, ?)",
-                    (job_id, chunk_index, stats.count, encode_chunk(stats), stats.seconds),
-                ).rowcount
-                if inserted:
-                    self._db.execute(
-                        "UPDATE jobs SET trials_done = trials_done + ?, chunks_done = chunks_done + 1, updated = ? WHERE id = ?",
-                        (stats.count, _now(), job_id),
-                    )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+
+        def save(db: sqlite3.Connection) -> bool:
+            status = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if status is None or status[0] not in UNFINISHED:
+                return False
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO chunks (job_id, chunk_index, trials, stats, seconds) VALUES (?, ?, ?, ?, ?)",
+                (job_id, chunk_index, stats.count, encode_chunk(stats), stats.seconds),
+            ).rowcount
+            if inserted:
+                db.execute(
+                    "UPDATE jobs SET trials_done = trials_done + ?, chunks_done = chunks_done + 1, updated = ? WHERE id = ?",
+                    (stats.count, _now(), job_id),
+                )
             return True
+
+        return self._write(save)
 
     def chunk_indices(self, job_id: str) -> set[int]:
         """Indices of the chunks already saved."""

@@ -23,6 +23,10 @@ _NOT_SUPERVISOR: dict[int | str, dict[str, Any]] = {
     503: {"description": "Another API process supervises the jobs (run one worker).", "model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
 }
 
+_NO_STORAGE: dict[int | str, dict[str, Any]] = {
+    507: {"description": "The job store cannot be written (disk full or read-only); nothing was stored.", "model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
+}
+
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "The job is queued or running: cancel it first.", "model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
 }
@@ -35,7 +39,7 @@ router = APIRouter(prefix="/v1/simulations", tags=["simulations"], responses=PRO
     status_code=202,
     operation_id="submitSimulation",
     summary="Submit a Monte Carlo check of a prediction (202 + Location of the job)",
-    responses={**_NOT_SUPERVISOR, 202: {"headers": {"Location": {"description": "Path of the job resource.", "schema": {"type": "string"}}}}},
+    responses={**_NOT_SUPERVISOR, **_NO_STORAGE, 202: {"headers": {"Location": {"description": "Path of the job resource.", "schema": {"type": "string"}}}}},
 )
 async def submit_simulation(
     request: SimulationRequest, response: Response, jobs: JobsDep, principal: PrincipalDep
@@ -74,7 +78,7 @@ async def get_simulation(job_id: str, jobs: JobsDep, principal: PrincipalDep) ->
     "/{job_id}/cancel",
     operation_id="cancelSimulation",
     summary="Cancel a queued or running job (idempotent; a finished job is left as it is)",
-    responses={**_NOT_FOUND, **_NOT_SUPERVISOR},
+    responses={**_NOT_FOUND, **_NOT_SUPERVISOR, **_NO_STORAGE},
 )
 async def cancel_simulation(job_id: str, jobs: JobsDep, principal: PrincipalDep) -> SimulationJob:
     """Queued/running: `dismissed` (running chunks stop within about a second). Finished: unchanged. Answers the job."""
@@ -86,7 +90,7 @@ async def cancel_simulation(job_id: str, jobs: JobsDep, principal: PrincipalDep)
     operation_id="deleteSimulation",
     summary="Delete a finished job and its result (409 while it is queued or running)",
     status_code=204,
-    responses={**_NOT_FOUND, **_CONFLICT, 204: {"description": "The job and its result were deleted."}},
+    responses={**_NOT_FOUND, **_CONFLICT, **_NO_STORAGE, 204: {"description": "The job and its result were deleted."}},
 )
 async def delete_simulation(job_id: str, jobs: JobsDep, principal: PrincipalDep) -> None:
     """Finished (`successful`, `failed`, `dismissed`): deleted with its chunks. Unfinished: 409 — cancel first."""

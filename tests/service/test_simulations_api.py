@@ -127,7 +127,7 @@ async def test_lifecycle_submit_progress_result(tmp_path):
     assert done == sorted(done), "progress never goes back"
     assert any(b["status"] == "running" and 0 < b["progress"]["trials_done"] < 192 for b in seen), "no intermediate progress seen"
     assert any(b["progress"]["eta_seconds"] is not None for b in seen if b["status"] == "running")
-    assert body["progress"] == {"trials_done": 192, "trials_total": 192, "chunks_done": 64, "chunks_total": 64, "fraction": 1.0, "eta_seconds": 0.0}
+    assert body["progress"] == {"trials_done": 192, "trials_total": 192, "chunks_done": 64, "chunks_total": 64, "fraction": 1.0, "eta_seconds": 0.0, "note": None}
     assert body["finished"] >= body["started"] >= body["created"]
     assert body["result"]["provenance"]["seed_entropy"] == 2026 and body["result"]["provenance"]["trials"] == 192
     assert_agrees_with_marchenko_pastur(body["result"], n_samples=400, n_features=200)
