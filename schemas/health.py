@@ -17,6 +17,15 @@ class HealthResponse(ResponseModel):
 
 
 class ReadinessResponse(ResponseModel):
-    """The service can take requests (its lifespan start-up has completed)."""
+    """The service can take requests: start-up has completed and, with a remote Dask scheduler, it is reachable."""
 
-    status: Literal["ready", "starting"] = Field(description="`ready` once start-up has completed.", examples=["ready"])
+    status: Literal["ready", "starting", "degraded"] = Field(
+        description="`ready` once start-up has completed; `degraded` (503) while the configured Dask scheduler is "
+        "unreachable: predictions are still served, simulation jobs wait.",
+        examples=["ready"],
+    )
+    reason: str | None = Field(
+        default=None,
+        description="Why the service is not ready (null when ready).",
+        examples=["Dask scheduler tcp://scheduler:8786 unreachable: ConnectionRefusedError"],
+    )

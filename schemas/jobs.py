@@ -82,6 +82,12 @@ class Progress(ResponseModel):
     eta_seconds: float | None = Field(
         description="Estimated seconds left, from the rate since the job (re)started; null until known.", examples=[4.2]
     )
+    note: str | None = Field(
+        default=None,
+        description="Why the job is not progressing right now, when it is waiting out a fault (a lost Dask scheduler, "
+        "a full job store); null when it runs normally.",
+        examples=["Waiting for the Dask scheduler (CommClosedError); retrying in 4 s."],
+    )
 
 
 class QuantityAgreement(ResponseModel):

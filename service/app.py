@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from service.auth import Authenticator, authenticate
 from service.compute import Compute
 from service.exception_handlers import install_exception_handlers
 from service.jobs.manager import JobManager
 from service.middleware import BodySizeLimitMiddleware
-from service.routers import ROUTERS, TAGS
+from service.routers import OPEN_ROUTERS, ROUTERS, TAGS
 from service.settings import Settings
 from service.version import SERVICE_VERSION
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The job manager resumes unfinished jobs of an existing database now, but starts Dask
         # (a LocalCluster, or a client of RMT_DASK_SCHEDULER) only when a job needs it, so apps
         # that never run a simulation (most tests) pay nothing for it.
+        app.state.auth.log_mode()
         jobs = JobManager(settings)
         app.state.jobs = jobs
         await jobs.start()
@@ -52,9 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.compute = Compute(inline_cost_limit=settings.inline_cost_limit)
+    app.state.auth = Authenticator(settings)
     app.state.ready = False
     install_exception_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     for router in ROUTERS:
-        app.include_router(router)
+        # The probes stay open for orchestrators; every other route needs a key once keys exist.
+        open_router = router in OPEN_ROUTERS
+        app.include_router(router, dependencies=[] if open_router else [Depends(authenticate)])
     return app

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schemas.problem import PROBLEM_MEDIA_TYPE, FieldError, Problem
+from service.jobs.store import StorageUnavailableError
 from service.problems import ProblemType
 from solvers.exceptions import ConvergenceError, DivergentLimitError, InvalidParameterError
 
@@ -134,8 +135,11 @@ async def _did_not_converge(request: Request, exc: ConvergenceError) -> JSONResp
 
 _HTTP_TYPES = {
     400: (ProblemType.MALFORMED_BODY, "Malformed request body"),
+    401: (ProblemType.UNAUTHORIZED, "Missing or invalid API key"),
     404: (ProblemType.NOT_FOUND, "Not found"),
     405: (ProblemType.METHOD_NOT_ALLOWED, "Method not allowed"),
+    409: (ProblemType.CONFLICT, "Conflict with the resource's state"),
+    429: (ProblemType.RATE_LIMITED, "Too many requests"),
 }
 
 
@@ -144,6 +148,18 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     return problem_response(
         status=exc.status_code, type_=type_, title=title, detail=str(exc.detail), instance=request.url.path,
         headers=getattr(exc, "headers", None),
+    )
+
+
+async def _storage_unavailable(request: Request, exc: StorageUnavailableError) -> JSONResponse:
+    # 507: the request was fine, the server cannot store what it needs to; nothing was written.
+    return problem_response(
+        status=507,
+        type_=ProblemType.INSUFFICIENT_STORAGE,
+        title="Insufficient storage",
+        detail=f"The job store {exc.path.name} cannot be written ({exc.reason}); nothing was stored. Retry when space returns.",
+        instance=request.url.path,
+        headers={"Retry-After": "30"},
     )
 
 
@@ -167,6 +183,7 @@ EXCEPTION_HANDLERS = {
     ConvergenceError: _did_not_converge,
     LimitExceededError: _limit_exceeded,
     StarletteHTTPException: _http_error,
+    StorageUnavailableError: _storage_unavailable,
     Exception: _unexpected,
 }
 

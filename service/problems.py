@@ -20,9 +20,13 @@ class ProblemType(StrEnum):
     DID_NOT_CONVERGE = "urn:rmt-service:problem:did-not-converge"
     LIMIT_EXCEEDED = "urn:rmt-service:problem:limit-exceeded"
     BODY_TOO_LARGE = "urn:rmt-service:problem:body-too-large"
+    UNAUTHORIZED = "urn:rmt-service:problem:unauthorized"
+    RATE_LIMITED = "urn:rmt-service:problem:rate-limited"
     NOT_FOUND = "urn:rmt-service:problem:not-found"
+    CONFLICT = "urn:rmt-service:problem:conflict"
     METHOD_NOT_ALLOWED = "urn:rmt-service:problem:method-not-allowed"
     MALFORMED_BODY = "urn:rmt-service:problem:malformed-body"
+    INSUFFICIENT_STORAGE = "urn:rmt-service:problem:insufficient-storage"
     HTTP_ERROR = "urn:rmt-service:problem:http-error"
     INTERNAL_ERROR = "urn:rmt-service:problem:internal-error"
 
@@ -34,7 +38,9 @@ def _problem_response(description: str) -> dict[str, Any]:
 #: The problem responses of every prediction operation, for ``responses=`` in the routes.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _problem_response("The body could not be read as JSON (e.g. it is not valid UTF-8)."),
+    401: _problem_response("An API key is required (`Authorization: Bearer <key>`) and was missing or invalid."),
     413: _problem_response("The request body is larger than the service accepts (`max_body_bytes`)."),
     422: _problem_response("The request is invalid: each failing field is listed in `errors` with the rule it broke."),
+    429: _problem_response("Too many requests for this key (`RMT_RATE_LIMIT`); `Retry-After` says when to retry."),
     500: _problem_response("Unexpected error; the body never contains internals."),
 }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from limits import parse
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +45,33 @@ class Settings(BaseSettings):
     dask_workers: int | None = Field(
         default=None, ge=1, le=1024, description="Worker processes of the local cluster (one thread each); unset, os.cpu_count()."
     )
+    api_keys: str | None = Field(
+        default=None,
+        description="Comma-separated `name:sha256hex` API keys (the hex is the SHA-256 of the key); set, every route "
+        "but the probes, `/metrics` and the docs requires `Authorization: Bearer <key>`.",
+    )
+    api_keys_file: str | None = Field(
+        default=None, description="A file of `name:sha256hex` API keys, one per line (`#` starts a comment); adds to `api_keys`."
+    )
+    rate_limit: str | None = Field(
+        default=None,
+        description="Requests allowed per key (per client address on an open service), in the `limits` notation, "
+        "e.g. `600/minute`; unset, no limit.",
+    )
+    max_active_jobs_per_key: int | None = Field(
+        default=None, ge=1, le=100_000, description="Most unfinished (queued or running) simulation jobs per key; unset, no cap."
+    )
     jobs_database: str = Field(
         default="rmt-jobs.sqlite3", description="Path of the SQLite database of simulation jobs (WAL mode; created on first use)."
     )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str | None) -> str | None:
+        # A typo here must stop the service at start-up, not silently disable the limit.
+        if value is not None:
+            try:
+                parse(value)
+            except ValueError as exc:
+                raise ValueError(f"RMT_RATE_LIMIT={value!r} is not in the limits notation (e.g. `600/minute`): {exc}") from exc
+        return value

@@ -4,12 +4,14 @@ Each unfinished job has one asyncio task here (its *supervisor*): it submits the
 chunks to Dask, saves every chunk as it arrives, and when all are saved merges them in chunk
 order into the result. On start-up the supervisors of jobs left ``accepted``/``running`` are
 restarted: they submit only the chunks that are not in the store, so the result is the same as
-an uninterrupted run. Routes call :meth:`submit`, :meth:`get`, :meth:`page` and :meth:`delete`.
+an uninterrupted run. Routes call :meth:`submit`, :meth:`get`, :meth:`page`, :meth:`cancel` and :meth:`delete`,
+always with the caller's principal as ``owner``: a job is visible only to the key that created it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import fcntl
 import functools
 import logging
@@ -24,12 +26,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from distributed import as_completed
+from distributed.client import ClosedClientError, FutureCancelledError
+from distributed.comm.core import CommClosedError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from schemas.jobs import Progress, SimulationJob, SimulationJobList, SimulationRequestBase, SimulationResult
 from schemas.problem import Problem
+from service.auth import ANONYMOUS
 from service.limits import check_cap
 from service.settings import Settings
 from solvers.exceptions import DivergentLimitError, InvalidParameterError
@@ -38,14 +42,26 @@ from solvers.montecarlo.engine import chunk_sizes
 from .kinds import KINDS
 from .results import build_result, failure, prediction_plan, trial_arguments
 from .runner import DaskRunner
-from .store import FINISHED, JobRow, JobStore
+from .store import FINISHED, ActiveJobsLimitError, JobRow, JobStore, StorageUnavailableError
 
 logger = logging.getLogger("rmt_service.jobs")
 T = TypeVar("T")
 
 #: Seconds a shutdown waits for running jobs to finish before leaving them to resume at the next start.
 SHUTDOWN_GRACE = 2.0
-#: Seconds a DELETE waits for the job's supervisor to release its queued chunks.
+#: Backoff (first, largest; seconds) between attempts to reach a lost Dask scheduler.
+RECONNECT_BACKOFF = (1.0, 30.0)
+#: Backoff (first, largest; seconds) between attempts to write to an unwritable job store.
+STORAGE_BACKOFF = (0.5, 30.0)
+#: The watchdog resubmits a job's chunks after this many times its slowest chunk without progress ...
+WATCHDOG_FACTOR = 10.0
+#: ... and never sooner than this (seconds); it looks every WATCHDOG_POLL_SECONDS.
+WATCHDOG_MIN_SECONDS = 120.0
+WATCHDOG_POLL_SECONDS = 1.0
+
+#: `Retry-After` (seconds) of a 429 for too many unfinished jobs: about one short job's lifetime.
+ACTIVE_JOBS_RETRY_AFTER = 10
+#: Seconds a cancel waits for the job's supervisor to release its queued chunks.
 CANCEL_WAIT = 5.0
 
 
@@ -68,6 +84,10 @@ class JobManager:
         self._store_lock = asyncio.Lock()
         self._supervisors: dict[str, asyncio.Task[None]] = {}
         self._rates: dict[str, _Rate] = {}
+        #: Why a job is not progressing right now (scheduler lost, store full, resubmitted), shown in its progress.
+        self._notes: dict[str, str] = {}
+        self.watchdog_factor = WATCHDOG_FACTOR
+        self.watchdog_min_seconds = WATCHDOG_MIN_SECONDS
         self.shutdown_grace = SHUTDOWN_GRACE
         self._lock_fd: int | None = None
 
@@ -135,9 +155,9 @@ class JobManager:
 
     # --- the API --------------------------------------------------------------------------------
 
-    async def submit(self, request: SimulationRequestBase) -> SimulationJob:
+    async def submit(self, request: SimulationRequestBase, *, owner: str = ANONYMOUS) -> SimulationJob:
         """Check ``request`` (one kind's model of :data:`~service.jobs.kinds.SimulationRequest`) against the caps,
-        compute the prediction, store the job, start it."""
+        compute the prediction, store the job of ``owner``, start it."""
         kind = KINDS[request.kind]  # type: ignore[attr-defined]  # every member of the union has `kind` and `params`
         params: BaseModel = request.params  # type: ignore[attr-defined]
         check_cap(field="trials", size=request.trials, cap=self.settings.max_trials, what="trials")
@@ -157,53 +177,76 @@ class JobManager:
         dump = params.model_dump(mode="json")
         self._require_supervisor()
         store = await self.store()
-        job = await self._db(
-            functools.partial(
-                store.create,
-                job_id=uuid.uuid4().hex,
-                kind=request.kind,  # type: ignore[attr-defined]
-                params=dump,
-                trials=request.trials,
-                seed=request.seed if request.seed is not None else secrets.randbits(63),
-                plan=plan,
-                chunk_trials=chunk_sizes(request.trials),
+        try:
+            job = await self._db(
+                functools.partial(
+                    store.create,
+                    owner=owner,
+                    max_active=self.settings.max_active_jobs_per_key,
+                    job_id=uuid.uuid4().hex,
+                    kind=request.kind,  # type: ignore[attr-defined]
+                    params=dump,
+                    trials=request.trials,
+                    seed=request.seed if request.seed is not None else secrets.randbits(63),
+                    plan=plan,
+                    chunk_trials=chunk_sizes(request.trials),
+                )
             )
-        )
+        except ActiveJobsLimitError as exc:
+            raise HTTPException(
+                429,
+                f"This key has {exc.active} unfinished simulation jobs, the most allowed (RMT_MAX_ACTIVE_JOBS_PER_KEY = "
+                f"{exc.cap}); wait for one to finish or cancel one.",
+                headers={"Retry-After": str(ACTIVE_JOBS_RETRY_AFTER)},
+            ) from None
         self._supervise(job.id)
         return self._resource(job)
 
-    async def get(self, job_id: str) -> SimulationJob:
-        """One job, or 404."""
-        return self._resource(await self._row(job_id))
+    async def get(self, job_id: str, *, owner: str = ANONYMOUS) -> SimulationJob:
+        """One job of ``owner``, or 404 (also for another owner's job: its existence is not revealed)."""
+        return self._resource(await self._row(job_id, owner))
 
-    async def page(self, *, statuses: Sequence[str] | None, limit: int, offset: int) -> SimulationJobList:
-        """Jobs newest first, optionally only those with one of ``statuses``."""
+    async def page(self, *, statuses: Sequence[str] | None, limit: int, offset: int, owner: str = ANONYMOUS) -> SimulationJobList:
+        """Jobs of ``owner`` newest first, optionally only those with one of ``statuses``."""
         if not self.database.exists() and self._store is None:
             return SimulationJobList(items=[], total=0, limit=limit, offset=offset, next=None)
         store = await self.store()
-        rows, total = await self._db(functools.partial(store.page, statuses=statuses, limit=limit, offset=offset))
+        rows, total = await self._db(functools.partial(store.page, statuses=statuses, limit=limit, offset=offset, owner=owner))
         following = None
         if offset + len(rows) < total:
             query = "".join(f"&status={s}" for s in statuses or ())
             following = f"/v1/simulations?limit={limit}&offset={offset + limit}{query}"
         return SimulationJobList(items=[self._resource(r) for r in rows], total=total, limit=limit, offset=offset, next=following)
 
-    async def delete(self, job_id: str) -> SimulationJob | None:
-        """Cancel an unfinished job (→ ``dismissed``, returned) or delete a finished one (→ ``None``)."""
-        job = await self._row(job_id)
+    async def delete(self, job_id: str, *, owner: str = ANONYMOUS) -> None:
+        """Delete a finished (``successful``, ``failed`` or ``dismissed``) job with its chunks; 409 while it is unfinished.
+
+        Deleting never cancels: a client that meant to stop a job and raced its completion must not
+        lose the result, so stopping is :meth:`cancel` and deleting a running job is refused.
+        """
+        job = await self._row(job_id, owner)
+        if job.status not in FINISHED:
+            raise HTTPException(
+                409, f"Simulation job {job_id!r} is {job.status}; cancel it first (POST /v1/simulations/{job_id}/cancel)."
+            )
         store = await self.store()
+        if not await self._db(store.delete, job_id):
+            raise HTTPException(404, f"No simulation job {job_id!r}.")
+
+    async def cancel(self, job_id: str, *, owner: str = ANONYMOUS) -> SimulationJob:
+        """Stop an unfinished job (→ ``dismissed``); on a finished job change nothing. Idempotent; answers the job."""
+        job = await self._row(job_id, owner)
         if job.status in FINISHED:
-            if not await self._db(store.delete, job_id):
-                raise HTTPException(404, f"No simulation job {job_id!r}.")
-            return None
+            return self._resource(job)
         self._require_supervisor()
+        store = await self.store()
         await self._db(store.dismiss, job_id)
         await self.runner.cancel(job_id)
         task = self._supervisors.get(job_id)
         if task is not None:
             task.cancel()
             await asyncio.wait([task], timeout=CANCEL_WAIT)
-        return self._resource(await self._row(job_id))
+        return self._resource(await self._row(job_id, owner))
 
     async def busy_workers(self) -> int:
         """Workers executing a chunk right now."""
@@ -217,49 +260,145 @@ class JobManager:
         task.add_done_callback(lambda _: self._supervisors.pop(job_id, None))
 
     async def _run(self, job_id: str) -> None:
+        """Supervise one job until it is finished, surviving a lost scheduler, a full disk and stuck chunks.
+
+        Three faults are waited out instead of failing the job (each sets a progress ``note``):
+
+        - **scheduler lost** (connection errors, futures cancelled by Dask, a closed client): the
+          runner's client is dropped, and after a backoff the missing chunks are submitted again to
+          a new client; chunks already saved are never recomputed;
+        - **store unwritable** (disk full or read-only): a computed chunk is kept in memory and its
+          save retried with backoff, so nothing computed is lost and nothing half-written is stored;
+        - **stuck** (no chunk finished for ``watchdog_factor`` × the slowest chunk so far, at least
+          ``watchdog_min_seconds``, while no worker is busy): the missing chunks are resubmitted
+          under new keys, with a log line.
+
+        Only an error raised by a trial itself fails the job.
+        """
         store = await self.store()
-        futures: dict[Any, int] = {}
+        job = await self._storage_retry(job_id, store.get, job_id)
+        if job is None or job.status in FINISHED:
+            return
+        self._rates[job_id] = _Rate(since=time.monotonic(), trials_at_start=job.trials_done)
+        backoff = RECONNECT_BACKOFF[0]
+        attempt = 0
         try:
-            job = await self._db(store.get, job_id)
+            while True:
+                try:
+                    outcome = await self._run_chunks(job_id, job, attempt)
+                except _SchedulerLost as lost:
+                    attempt += 1
+                    self._notes[job_id] = f"Waiting for the Dask scheduler ({lost}); retrying in {backoff:.0f} s."
+                    logger.warning("job %s: scheduler lost (%s); reconnecting in %.1f s", job_id, lost, backoff)
+                    await self.runner.reset()
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, RECONNECT_BACKOFF[1])
+                    continue
+                if outcome == "stuck":
+                    attempt += 1
+                    continue
+                break
+            if outcome != "complete":
+                return
+            job = await self._storage_retry(job_id, store.get, job_id)
             if job is None or job.status in FINISHED:
                 return
-            saved = await self._db(store.chunk_indices, job_id)
-            missing = [(i, n) for i, n in enumerate(job.chunk_trials) if i not in saved]
-            self._rates[job_id] = _Rate(since=time.monotonic(), trials_at_start=job.trials_done)
-            if missing:
-                problem = await anyio.to_thread.run_sync(trial_arguments, job)
-                futures = await self.runner.submit(
-                    job_id=job_id,
-                    trial=KINDS[job.kind].trial,
-                    problem=problem,
-                    entropy=job.seed,
-                    chunks=missing,
-                    cdf_grid=job.plan["cdf_grid"],
-                )
-            if not await self._db(store.mark_running, job_id):
-                return
-            if futures:
-                async for future in as_completed(list(futures)):
-                    stats = await future
-                    if stats.completed and not await self._db(store.save_chunk, job_id, futures[future], stats):
-                        return  # dismissed meanwhile
-            job = await self._db(store.get, job_id)
-            if job is None or job.status in FINISHED:
-                return
-            chunks = await self._db(store.chunks, job_id)
+            chunks = await self._storage_retry(job_id, store.chunks, job_id)
             if len(chunks) != job.n_chunks:
                 raise RuntimeError(f"job {job_id} has {len(chunks)} of {job.n_chunks} chunks after all completed")
             result = await anyio.to_thread.run_sync(build_result, job, chunks)
-            await self._db(store.succeed, job_id, result)
+            await self._storage_retry(job_id, store.succeed, job_id, result)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             logger.exception("simulation job %s failed", job_id)
-            await self._db(store.fail, job_id, failure(job_id, exc))
+            await self._storage_retry(job_id, store.fail, job_id, failure(job_id, exc))
         finally:
             self._rates.pop(job_id, None)
+            self._notes.pop(job_id, None)
+
+    async def _run_chunks(self, job_id: str, job: JobRow, attempt: int) -> str:
+        """Submit the job's missing chunks and save each as it arrives.
+
+        Returns ``"complete"`` (every chunk saved), ``"gone"`` (dismissed or deleted meanwhile) or
+        ``"stuck"`` (the watchdog fired; the caller resubmits). Raises :class:`_SchedulerLost`.
+        """
+        store = await self.store()
+        saved = await self._storage_retry(job_id, store.chunk_indices, job_id)
+        missing = [(i, n) for i, n in enumerate(job.chunk_trials) if i not in saved]
+        futures: dict[Any, int] = {}
+        try:
+            if missing:
+                try:
+                    futures = await self.runner.submit(
+                        job_id=job_id,
+                        trial=KINDS[job.kind].trial,
+                        problem=await anyio.to_thread.run_sync(trial_arguments, job),
+                        entropy=job.seed,
+                        chunks=missing,
+                        cdf_grid=job.plan["cdf_grid"],
+                        attempt=attempt,
+                    )
+                except _LOST_SCHEDULER_ERRORS as exc:
+                    raise _SchedulerLost(type(exc).__name__) from exc
+            if not await self._storage_retry(job_id, store.mark_running, job_id):
+                return "gone"
+            self._notes.pop(job_id, None)
+            waiting = {asyncio.ensure_future(_result_of(future)): index for future, index in futures.items()}
+            last_progress = time.monotonic()
+            slowest = 0.0
+            while waiting:
+                done, _ = await asyncio.wait(waiting, timeout=WATCHDOG_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    index = waiting.pop(task)
+                    try:
+                        stats = task.result()
+                    except _LOST_SCHEDULER_ERRORS as exc:
+                        raise _SchedulerLost(type(exc).__name__) from exc
+                    last_progress = time.monotonic()
+                    slowest = max(slowest, stats.seconds)
+                    if stats.completed and not await self._storage_retry(job_id, store.save_chunk, job_id, index, stats):
+                        return "gone"  # dismissed meanwhile
+                if not done and await self._stuck(last_progress, slowest):
+                    logger.warning(
+                        "job %s: no chunk finished for %.0f s while no worker is busy; resubmitting its %d missing chunks",
+                        job_id, time.monotonic() - last_progress, len(waiting),
+                    )
+                    self._notes[job_id] = "Resubmitted chunks that made no progress while the cluster was idle."
+                    return "stuck"
+            return "complete"
+        finally:
+            for task in list(locals().get("waiting", {})):
+                task.cancel()
             if futures:
                 await asyncio.shield(self._release(futures))
+
+    async def _stuck(self, last_progress: float, slowest: float) -> bool:
+        """Whether chunks have made no progress for far longer than chunks take, with every worker idle."""
+        limit = max(self.watchdog_min_seconds, self.watchdog_factor * slowest)
+        if time.monotonic() - last_progress < limit:
+            return False
+        try:
+            return await self.runner.busy_workers() == 0
+        except Exception:  # cannot even ask: the scheduler handling decides, not the watchdog
+            logger.debug("watchdog could not count busy workers", exc_info=True)
+            return False
+
+    async def _storage_retry(self, job_id: str, method: Callable[..., T], *args: Any) -> T:
+        """Call a store method, pausing (not failing) the job while the store cannot be written."""
+        delay = STORAGE_BACKOFF[0]
+        while True:
+            try:
+                value = await self._db(method, *args)
+            except StorageUnavailableError as exc:
+                self._notes[job_id] = f"Paused: {exc}; retrying in {delay:.0f} s."
+                logger.warning("job %s paused: %s", job_id, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, STORAGE_BACKOFF[1])
+                continue
+            if self._notes.get(job_id, "").startswith("Paused:"):
+                self._notes.pop(job_id, None)
+            return value
 
     async def _release(self, futures: dict[Any, int]) -> None:
         try:
@@ -269,12 +408,12 @@ class JobManager:
 
     # --- mapping --------------------------------------------------------------------------------
 
-    async def _row(self, job_id: str) -> JobRow:
+    async def _row(self, job_id: str, owner: str) -> JobRow:
         job = None
         if self._store is not None or self.database.exists():
             store = await self.store()
             job = await self._db(store.get, job_id)
-        if job is None:
+        if job is None or job.owner != owner:
             raise HTTPException(404, f"No simulation job {job_id!r}.")
         return job
 
@@ -301,6 +440,7 @@ class JobManager:
                 chunks_total=job.n_chunks,
                 fraction=job.trials_done / job.trials,
                 eta_seconds=eta,
+                note=self._notes.get(job.id) if job.status not in FINISHED else None,
             ),
             created=datetime.fromisoformat(job.created),
             started=None if job.started is None else datetime.fromisoformat(job.started),
@@ -309,4 +449,25 @@ class JobManager:
             result=None if job.result is None else SimulationResult.model_validate(job.result),
             error=None if job.error is None else Problem.model_validate(job.error),
         )
+
+
+class _SchedulerLost(Exception):
+    """The Dask scheduler cannot be reached (or dropped this client's futures)."""
+
+
+# What a lost scheduler looks like from the client: a refused or dropped connection, a client that
+# was closed under us, futures cancelled by Dask itself, a connect timeout.
+_LOST_SCHEDULER_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    CommClosedError,
+    ClosedClientError,
+    FutureCancelledError,
+    concurrent.futures.CancelledError,
+)
+
+
+async def _result_of(future: Any) -> Any:
+    return await future
+
 

@@ -78,9 +78,22 @@ class DaskRunner:
             await asyncio.gather(asyncio.shield(self._starting), return_exceptions=True)
 
     async def submit(
-        self, *, job_id: str, trial: Any, problem: dict[str, Any], entropy: int, chunks: Iterable[tuple[int, int]], cdf_grid: list[float] | None
+        self,
+        *,
+        job_id: str,
+        trial: Any,
+        problem: dict[str, Any],
+        entropy: int,
+        chunks: Iterable[tuple[int, int]],
+        cdf_grid: list[float] | None,
+        attempt: int = 0,
     ) -> dict[Future, int]:
-        """Submit ``(chunk_index, trials)`` pairs; returns future → chunk index."""
+        """Submit ``(chunk_index, trials)`` pairs; returns future → chunk index.
+
+        ``attempt`` > 0 (a resubmission after a lost scheduler or the watchdog) gives the tasks new
+        keys, so the scheduler cannot hand back the stuck task under the old key. The seed of chunk
+        *i* does not depend on the key, so the result does not either.
+        """
         client = await self.client()
         # An array is one opaque argument to Dask; a list of 1024 floats is walked element by element
         # for every chunk's task spec, which cost the API process more CPU than the scheduling itself.
@@ -92,10 +105,40 @@ class DaskRunner:
         for index, trials in chunks:
             future = client.submit(
                 run_chunk, trial, shared, entropy, index, trials, grid, job_id,
-                key=f"rmt-chunk-{job_id}-{index}", pure=False, retries=1,
+                key=f"rmt-chunk-{job_id}-{index}" + (f"-r{attempt}" if attempt else ""), pure=False, retries=1,
             )
             futures[future] = index
         return futures
+
+    async def reset(self) -> None:
+        """Drop a client whose scheduler was lost, so that the next :meth:`client` connects anew.
+
+        Embedded mode keeps its cluster (only the client is rebuilt). Errors while closing a dead
+        client are expected and ignored.
+        """
+        async with self._lock:
+            client, self._client, self._starting = self._client, None, None
+        if client is not None:
+            try:
+                await asyncio.wait_for(client.close(), timeout=5)
+            except Exception:
+                logger.debug("closing a lost client failed", exc_info=True)
+
+    async def scheduler_reachable(self) -> tuple[bool, str | None]:
+        """Whether a remote scheduler accepts connections now (always true in embedded mode).
+
+        A plain TCP connect, so that readiness never waits on Dask's own retries.
+        """
+        if not self.scheduler_address:
+            return True, None
+        address = self.scheduler_address.removeprefix("tcp://")
+        host, _, port = address.rpartition(":")
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host or "127.0.0.1", int(port)), timeout=1.0)
+        except (OSError, TimeoutError, ValueError) as exc:
+            return False, f"Dask scheduler {self.scheduler_address} unreachable: {type(exc).__name__}"
+        writer.close()
+        return True, None
 
     async def release(self, futures: Iterable[Future]) -> None:
         """Drop futures that are still queued (running ones finish their current trial, then stop)."""

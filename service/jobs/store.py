@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from solvers.montecarlo.engine import ChunkStatistics
+
+T = TypeVar("T")
 
 UNFINISHED = ("accepted", "running")
 FINISHED = ("successful", "failed", "dismissed")
@@ -42,7 +44,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated      TEXT NOT NULL,
     finished     TEXT,
     result       TEXT,
-    error        TEXT
+    error        TEXT,
+    owner        TEXT NOT NULL DEFAULT 'anonymous'
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
 CREATE TABLE IF NOT EXISTS chunks (
@@ -54,6 +57,38 @@ CREATE TABLE IF NOT EXISTS chunks (
     PRIMARY KEY (job_id, chunk_index)
 );
 """
+
+
+class StorageUnavailableError(Exception):
+    """The store cannot be written: its disk is full or read-only, or the file cannot be opened.
+
+    Nothing already committed is lost (SQLite rolls the transaction back); a submission is refused
+    (507), and a running job keeps its computed chunks in memory and retries until space returns.
+    """
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"the job store {path} cannot be written: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+# SQLite's result codes for "cannot write here now" (extended codes such as SQLITE_IOERR_WRITE
+# included); SQLITE_CORRUPT is deliberately not among them: that is not a transient condition.
+_UNWRITABLE = {"SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN"}
+
+
+def _unwritable(exc: sqlite3.Error) -> bool:
+    name = getattr(exc, "sqlite_errorname", "") or ""  # e.g. SQLITE_FULL, SQLITE_IOERR_WRITE
+    return any(name == code or name.startswith(code + "_") for code in _UNWRITABLE)
+
+
+class ActiveJobsLimitError(Exception):
+    """An owner already has as many unfinished jobs as ``RMT_MAX_ACTIVE_JOBS_PER_KEY`` allows."""
+
+    def __init__(self, active: int, cap: int) -> None:
+        super().__init__(f"{active} unfinished jobs, at most {cap} allowed")
+        self.active = active
+        self.cap = cap
 
 
 def _now() -> str:
@@ -80,6 +115,7 @@ class JobRow:
     finished: str | None
     result: dict[str, Any] | None
     error: dict[str, Any] | None
+    owner: str = "anonymous"
 
     @property
     def n_chunks(self) -> int:
@@ -106,6 +142,7 @@ def _row(record: sqlite3.Row) -> JobRow:
         finished=record["finished"],
         result=None if record["result"] is None else loads(record["result"]),
         error=None if record["error"] is None else loads(record["error"]),
+        owner=record["owner"],
     )
 
 
@@ -142,29 +179,54 @@ class JobStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL: a committed chunk survives a process crash (an OS crash may lose the last ones).
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: a committed chunk survives a process crash (an OS crash may lose the last ones).
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+            self._migrate()
+        except sqlite3.Error as exc:
+            if _unwritable(exc):
+                raise StorageUnavailableError(self.path, str(exc)) from exc
+            raise
+
+    def _migrate(self) -> None:
+        """Bring a database written by an earlier version up to this schema (additive changes only)."""
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(jobs)")}
+        if "owner" not in columns:
+            # Jobs from before API keys belonged to everyone, i.e. to the open service's principal.
+            self._db.execute("ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT 'anonymous'")
+        self._db.execute("CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, seq)")
 
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
             self._db.close()
 
-    def _transaction(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> list[int]:
+    def _write(self, body: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``body`` in one ``BEGIN IMMEDIATE`` transaction; a disk that refuses the write raises
+        :class:`StorageUnavailableError` after a rollback, so a failed write never half-happens."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                counts = [self._db.execute(sql, args).rowcount for sql, args in statements]
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    value = body(self._db)
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:  # SQLite may already have rolled back (e.g. SQLITE_FULL)
+                        self._db.execute("ROLLBACK")
+                    raise
+                return value
+            except sqlite3.Error as exc:
+                if _unwritable(exc):
+                    raise StorageUnavailableError(self.path, str(exc)) from exc
                 raise
-            self._db.execute("COMMIT")
-            return counts
+
+    def _transaction(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> list[int]:
+        return self._write(lambda db: [db.execute(sql, args).rowcount for sql, args in statements])
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -173,19 +235,40 @@ class JobStore:
     # --- jobs -----------------------------------------------------------------------------------
 
     def create(
-        self, *, job_id: str, kind: str, params: dict[str, Any], trials: int, seed: int, plan: dict[str, Any], chunk_trials: list[int]
+        self,
+        *,
+        job_id: str,
+        kind: str,
+        params: dict[str, Any],
+        trials: int,
+        seed: int,
+        plan: dict[str, Any],
+        chunk_trials: list[int],
+        owner: str = "anonymous",
+        max_active: int | None = None,
     ) -> JobRow:
-        """Insert an ``accepted`` job."""
+        """Insert an ``accepted`` job of ``owner``.
+
+        Raises
+        ------
+        ActiveJobsLimitError
+            When ``owner`` already has ``max_active`` unfinished jobs; counted and inserted in one
+            transaction, so concurrent submissions cannot overshoot the cap.
+        """
         now = _now()
-        self._transaction(
-            [
-                (
-                    "INSERT INTO jobs (id, kind, status, params, trials, seed, plan, chunk_trials, created, updated)"
-                    " VALUES (?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?)",
-                    (job_id, kind, json.dumps(params), trials, str(seed), json.dumps(plan), json.dumps(chunk_trials), now, now),
-                )
-            ]
-        )
+
+        def insert(db: sqlite3.Connection) -> None:
+            if max_active is not None:
+                (active,) = db.execute("SELECT COUNT(*) FROM jobs WHERE owner = ? AND status IN ('accepted', 'running')", (owner,)).fetchone()
+                if active >= max_active:
+                    raise ActiveJobsLimitError(active, max_active)
+            db.execute(
+                "INSERT INTO jobs (id, kind, status, params, trials, seed, plan, chunk_trials, created, updated, owner)"
+                " VALUES (?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, kind, json.dumps(params), trials, str(seed), json.dumps(plan), json.dumps(chunk_trials), now, now, owner),
+            )
+
+        self._write(insert)
         job = self.get(job_id)
         assert job is not None
         return job
@@ -195,12 +278,20 @@ class JobStore:
         rows = self._query("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return _row(rows[0]) if rows else None
 
-    def page(self, *, statuses: Iterable[str] | None = None, limit: int = 20, offset: int = 0) -> tuple[list[JobRow], int]:
-        """A page of jobs, newest first, and the number matching the filter."""
-        where, args = "", ()
+    def page(
+        self, *, statuses: Iterable[str] | None = None, limit: int = 20, offset: int = 0, owner: str | None = None
+    ) -> tuple[list[JobRow], int]:
+        """A page of jobs (of ``owner``, or of everyone), newest first, and the number matching the filter."""
+        clauses: list[str] = []
+        args: tuple[Any, ...] = ()
         statuses = tuple(statuses or ())
         if statuses:
-            where, args = f"WHERE status IN ({', '.join('?' * len(statuses))})", statuses
+            clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
+            args += statuses
+        if owner is not None:
+            clauses.append("owner = ?")
+            args += (owner,)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         total = self._query(f"SELECT COUNT(*) FROM jobs {where}", args)[0][0]
         rows = self._query(f"SELECT * FROM jobs {where} ORDER BY seq DESC LIMIT ? OFFSET ?", (*args, limit, offset))
         return [_row(r) for r in rows], total
@@ -225,27 +316,23 @@ class JobStore:
 
     def save_chunk(self, job_id: str, chunk_index: int, stats: ChunkStatistics) -> bool:
         """Save one finished chunk and the job's progress in one transaction; False if the job is finished."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                status = self._db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
-                if status is None or status[0] not in UNFINISHED:
-                    self._db.execute("ROLLBACK")
-                    return False
-                inserted = self._db.execute(
-                    "INSERT OR IGNORE INTO chunks (job_id, chunk_index, trials, stats, seconds) VALUES (?, ?, ?, ?, ?)",
-                    (job_id, chunk_index, stats.count, encode_chunk(stats), stats.seconds),
-                ).rowcount
-                if inserted:
-                    self._db.execute(
-                        "UPDATE jobs SET trials_done = trials_done + ?, chunks_done = chunks_done + 1, updated = ? WHERE id = ?",
-                        (stats.count, _now(), job_id),
-                    )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+
+        def save(db: sqlite3.Connection) -> bool:
+            status = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if status is None or status[0] not in UNFINISHED:
+                return False
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO chunks (job_id, chunk_index, trials, stats, seconds) VALUES (?, ?, ?, ?, ?)",
+                (job_id, chunk_index, stats.count, encode_chunk(stats), stats.seconds),
+            ).rowcount
+            if inserted:
+                db.execute(
+                    "UPDATE jobs SET trials_done = trials_done + ?, chunks_done = chunks_done + 1, updated = ? WHERE id = ?",
+                    (stats.count, _now(), job_id),
+                )
             return True
+
+        return self._write(save)
 
     def chunk_indices(self, job_id: str) -> set[int]:
         """Indices of the chunks already saved."""

@@ -17,6 +17,9 @@ ROUTERS: list[APIRouter] = [
     conjugate_kernel.router,
 ]
 
+#: Routers served without an API key (liveness and readiness probes).
+OPEN_ROUTERS: list[APIRouter] = [health.router]
+
 TAGS = [
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": "spectra", "description": "Limiting eigenvalue distributions of random matrices."},

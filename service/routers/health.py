@@ -22,9 +22,15 @@ async def healthz() -> HealthResponse:
     operation_id="getReadiness",
     summary="Readiness: start-up has completed",
     response_model=ReadinessResponse,
-    responses={503: {"model": ReadinessResponse, "description": "Still starting (or shutting down)."}, 500: PROBLEM_RESPONSES[500]},
+    responses={
+        503: {"model": ReadinessResponse, "description": "Still starting (or shutting down), or the Dask scheduler is unreachable."},
+        500: PROBLEM_RESPONSES[500],
+    },
 )
 async def readyz(request: Request) -> JSONResponse:
-    if getattr(request.app.state, "ready", False):
-        return JSONResponse({"status": "ready"})
-    return JSONResponse({"status": "starting"}, status_code=503)
+    if not getattr(request.app.state, "ready", False):
+        return JSONResponse({"status": "starting"}, status_code=503)
+    reachable, reason = await request.app.state.jobs.runner.scheduler_reachable()
+    if not reachable:
+        return JSONResponse({"status": "degraded", "reason": reason}, status_code=503)
+    return JSONResponse({"status": "ready"})

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from schemas.jobs import JobStatus, SimulationJob, SimulationJobList, SimulationKind
 from schemas.problem import PROBLEM_MEDIA_TYPE, Problem
+from service.auth import PrincipalDep
 from service.jobs.kinds import KINDS, SimulationRequest
 from service.dependencies import JobsDep
 from service.problems import PROBLEM_RESPONSES
@@ -22,6 +23,14 @@ _NOT_SUPERVISOR: dict[int | str, dict[str, Any]] = {
     503: {"description": "Another API process supervises the jobs (run one worker).", "model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
 }
 
+_NO_STORAGE: dict[int | str, dict[str, Any]] = {
+    507: {"description": "The job store cannot be written (disk full or read-only); nothing was stored.", "model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
+}
+
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The job is queued or running: cancel it first.", "model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
+}
+
 router = APIRouter(prefix="/v1/simulations", tags=["simulations"], responses=PROBLEM_RESPONSES)
 
 
@@ -30,12 +39,14 @@ router = APIRouter(prefix="/v1/simulations", tags=["simulations"], responses=PRO
     status_code=202,
     operation_id="submitSimulation",
     summary="Submit a Monte Carlo check of a prediction (202 + Location of the job)",
-    responses={**_NOT_SUPERVISOR, 202: {"headers": {"Location": {"description": "Path of the job resource.", "schema": {"type": "string"}}}}},
+    responses={**_NOT_SUPERVISOR, **_NO_STORAGE, 202: {"headers": {"Location": {"description": "Path of the job resource.", "schema": {"type": "string"}}}}},
 )
-async def submit_simulation(request: SimulationRequest, response: Response, jobs: JobsDep) -> SimulationJob:
+async def submit_simulation(
+    request: SimulationRequest, response: Response, jobs: JobsDep, principal: PrincipalDep
+) -> SimulationJob:
     """Accept a job: the body is the model of its `kind`, whose `params` is that endpoint's request; the prediction is
     computed now, trials run on Dask."""
-    job = await jobs.submit(request.root)
+    job = await jobs.submit(request.root, owner=principal.name)
     response.headers["Location"] = f"/v1/simulations/{job.id}"
     return job
 
@@ -43,12 +54,13 @@ async def submit_simulation(request: SimulationRequest, response: Response, jobs
 @router.get("", operation_id="listSimulations", summary="List simulation jobs, newest first")
 async def list_simulations(
     jobs: JobsDep,
+    principal: PrincipalDep,
     status: Annotated[list[JobStatus] | None, Query(description="Only jobs with one of these statuses (repeatable).")] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
     offset: Annotated[int, Query(ge=0, le=10**9, description="Jobs to skip.")] = 0,
 ) -> SimulationJobList:
-    """A page of jobs; `next` is the path of the following page."""
-    return await jobs.page(statuses=status, limit=limit, offset=offset)
+    """A page of the caller's jobs; `next` is the path of the following page."""
+    return await jobs.page(statuses=status, limit=limit, offset=offset, owner=principal.name)
 
 
 @router.get("/kinds", operation_id="listSimulationKinds", summary="The simulation kinds this service runs")
@@ -58,21 +70,29 @@ async def list_simulation_kinds() -> list[SimulationKind]:
 
 
 @router.get("/{job_id}", operation_id="getSimulation", summary="Status, progress and result of a job", responses=_NOT_FOUND)
-async def get_simulation(job_id: str, jobs: JobsDep) -> SimulationJob:
+async def get_simulation(job_id: str, jobs: JobsDep, principal: PrincipalDep) -> SimulationJob:
     """The job resource; `result` once `successful`, `error` (problem+json) once `failed`."""
-    return await jobs.get(job_id)
+    return await jobs.get(job_id, owner=principal.name)
+
+
+@router.post(
+    "/{job_id}/cancel",
+    operation_id="cancelSimulation",
+    summary="Cancel a queued or running job (idempotent; a finished job is left as it is)",
+    responses={**_NOT_FOUND, **_NOT_SUPERVISOR, **_NO_STORAGE},
+)
+async def cancel_simulation(job_id: str, jobs: JobsDep, principal: PrincipalDep) -> SimulationJob:
+    """Queued/running: `dismissed` (running chunks stop within about a second). Finished: unchanged. Answers the job."""
+    return await jobs.cancel(job_id, owner=principal.name)
 
 
 @router.delete(
     "/{job_id}",
-    operation_id="dismissSimulation",
-    summary="Cancel a queued or running job, or delete a finished one",
-    responses={**_NOT_FOUND, **_NOT_SUPERVISOR, 204: {"description": "The finished job was deleted."}},
+    operation_id="deleteSimulation",
+    summary="Delete a finished job and its result (409 while it is queued or running)",
+    status_code=204,
+    responses={**_NOT_FOUND, **_CONFLICT, **_NO_STORAGE, 204: {"description": "The job and its result were deleted."}},
 )
-async def dismiss_simulation(job_id: str, jobs: JobsDep) -> SimulationJob | None:
-    """Queued/running: cancelled (running chunks stop within a second), answered with the `dismissed` job.
-    Finished: deleted with its chunks, 204."""
-    job = await jobs.delete(job_id)
-    if job is None:
-        return Response(status_code=204)  # type: ignore[return-value]
-    return job
+async def delete_simulation(job_id: str, jobs: JobsDep, principal: PrincipalDep) -> None:
+    """Finished (`successful`, `failed`, `dismissed`): deleted with its chunks. Unfinished: 409 — cancel first."""
+    await jobs.delete(job_id, owner=principal.name)

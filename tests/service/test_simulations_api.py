@@ -127,7 +127,7 @@ async def test_lifecycle_submit_progress_result(tmp_path):
     assert done == sorted(done), "progress never goes back"
     assert any(b["status"] == "running" and 0 < b["progress"]["trials_done"] < 192 for b in seen), "no intermediate progress seen"
     assert any(b["progress"]["eta_seconds"] is not None for b in seen if b["status"] == "running")
-    assert body["progress"] == {"trials_done": 192, "trials_total": 192, "chunks_done": 64, "chunks_total": 64, "fraction": 1.0, "eta_seconds": 0.0}
+    assert body["progress"] == {"trials_done": 192, "trials_total": 192, "chunks_done": 64, "chunks_total": 64, "fraction": 1.0, "eta_seconds": 0.0, "note": None}
     assert body["finished"] >= body["started"] >= body["created"]
     assert body["result"]["provenance"]["seed_entropy"] == 2026 and body["result"]["provenance"]["trials"] == 192
     assert_agrees_with_marchenko_pastur(body["result"], n_samples=400, n_features=200)
@@ -140,7 +140,7 @@ async def test_cancel_while_running_frees_the_workers(tmp_path):
         location = await submit(http, mp_job(trials=1280, n_samples=2000))
         await poll(http, location, lambda b: b["status"] == "running", timeout=60)
         await asyncio.sleep(1.0)  # both workers are inside a chunk now
-        response = await http.delete(location)
+        response = await http.post(f"{location}/cancel")
         cancelled_at = time.monotonic()
         assert response.status_code == 200 and response.json()["status"] == "dismissed"
         # Workers are free within a few seconds: a small job submitted now finishes quickly.
@@ -149,6 +149,9 @@ async def test_cancel_while_running_frees_the_workers(tmp_path):
         assert body["status"] == "successful"
         assert time.monotonic() - cancelled_at < 5.0
         assert (await http.get(location)).json()["status"] == "dismissed"
+        # Cancel is idempotent: on a finished (here dismissed) job it changes nothing.
+        again = await http.post(f"{location}/cancel")
+        assert again.status_code == 200 and again.json()["status"] == "dismissed"
         # DELETE of a finished (here dismissed) job removes it.
         assert (await http.delete(location)).status_code == 204
         gone = await http.get(location)

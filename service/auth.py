@@ -1,0 +1,164 @@
+"""Who is calling, and how often: API keys (``RMT_API_KEYS``, ``RMT_API_KEYS_FILE``) and a per-key rate limit.
+
+Keys are never stored: the service keeps ``name → SHA-256(key)`` and compares the digest of the
+presented key in constant time. A key's *name* is the principal that owns jobs and data sets.
+
+When no key is configured the service is open (every caller is the principal ``anonymous``), and
+says so in its start-up log. The rate limit (``RMT_RATE_LIMIT``, in the ``limits`` library's
+notation such as ``600/minute``) then applies per client address instead of per key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from service.settings import Settings
+
+logger = logging.getLogger("rmt_service")
+
+#: The principal of every caller when no key is configured.
+ANONYMOUS = "anonymous"
+
+_ENTRY = re.compile(r"^(?P<name>[A-Za-z0-9_.@-]{1,64}):(?P<digest>[0-9a-fA-F]{64})$")
+
+
+class ApiKeyConfigError(ValueError):
+    """``RMT_API_KEYS`` or ``RMT_API_KEYS_FILE`` holds an entry that is not ``name:sha256hex``."""
+
+
+def parse_api_keys(text: str, *, source: str) -> dict[str, str]:
+    """``name:sha256hex`` entries (separated by commas or new lines; ``#`` starts a comment) → digest → name.
+
+    Raises
+    ------
+    ApiKeyConfigError
+        On a malformed entry or a name given twice: a typo must stop the service at start-up,
+        not silently lock a client out.
+    """
+    digests: dict[str, str] = {}
+    names: set[str] = set()
+    for raw in re.split(r"[,\n]", text):
+        entry = raw.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        match = _ENTRY.match(entry)
+        if match is None:
+            raise ApiKeyConfigError(
+                f"{source}: entry {entry.split(':', 1)[0]!r}... is not `name:sha256hex` (a name of at most 64 "
+                "characters from A-Z a-z 0-9 _ . @ -, a colon, and the 64 hex digits of the key's SHA-256)."
+            )
+        name, digest = match["name"], match["digest"].lower()
+        if name in names:
+            raise ApiKeyConfigError(f"{source}: the name {name!r} is given twice.")
+        names.add(name)
+        digests[digest] = name
+    return digests
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: the name of its key, or ``anonymous`` on an open service."""
+
+    name: str
+
+
+class Authenticator:
+    """Checks ``Authorization: Bearer <key>`` against the configured digests and applies the rate limit."""
+
+    def __init__(self, settings: Settings) -> None:
+        digests: dict[str, str] = {}
+        if settings.api_keys:
+            digests.update(parse_api_keys(settings.api_keys, source="RMT_API_KEYS"))
+        if settings.api_keys_file:
+            text = Path(settings.api_keys_file).read_text(encoding="utf-8")
+            for digest, name in parse_api_keys(text, source="RMT_API_KEYS_FILE").items():
+                if name in digests.values() and digests.get(digest) != name:
+                    raise ApiKeyConfigError(f"RMT_API_KEYS_FILE: the name {name!r} is also in RMT_API_KEYS.")
+                digests[digest] = name
+        self._digests = digests
+        self._rate: RateLimitItem | None = parse(settings.rate_limit) if settings.rate_limit else None
+        # In-process storage: one API process serves (see README), so one counter per key is exact.
+        self._limiter = MovingWindowRateLimiter(MemoryStorage()) if self._rate else None
+
+    @property
+    def enabled(self) -> bool:
+        """Whether keys are required."""
+        return bool(self._digests)
+
+    def log_mode(self) -> None:
+        """Say at start-up whether the service is open: an open service must never be a surprise."""
+        if self.enabled:
+            logger.info("API keys required (%d configured)", len(set(self._digests.values())))
+        else:
+            logger.warning("no API keys configured (RMT_API_KEYS / RMT_API_KEYS_FILE): the service is OPEN to every caller")
+
+    def principal(self, authorization: str | None) -> Principal:
+        """The principal of a request's ``Authorization`` header; 401 when keys are required and it is wrong."""
+        if not self.enabled:
+            return Principal(ANONYMOUS)
+        scheme, _, key = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise _unauthorized("Send `Authorization: Bearer <key>`; this service requires an API key.")
+        digest = hashlib.sha256(key.strip().encode("utf-8")).hexdigest()
+        # Compare with every digest so that the time taken does not depend on which one matched.
+        owner = None
+        for known, name in self._digests.items():
+            if hmac.compare_digest(known, digest):
+                owner = name
+        if owner is None:
+            raise _unauthorized("The API key is not valid.")
+        return Principal(owner)
+
+    def hit(self, identity: str) -> None:
+        """Count one request of ``identity``; 429 with ``Retry-After`` once over ``RMT_RATE_LIMIT``."""
+        if self._limiter is None or self._rate is None:
+            return
+        if self._limiter.hit(self._rate, identity):
+            return
+        reset = self._limiter.get_window_stats(self._rate, identity).reset_time
+        retry_after = max(1, math.ceil(reset - time.time()))
+        raise HTTPException(
+            status_code=429,
+            detail=f"Rate limit of {self._rate} exceeded; retry after {retry_after} s.",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": 'Bearer realm="rmt-service"'})
+
+
+#: Declares the bearer scheme in OpenAPI (generated clients take a token); checking is ours, so no auto-error.
+_BEARER = HTTPBearer(auto_error=False, description="An API key, when the service has `RMT_API_KEYS` set.")
+
+
+async def authenticate(
+    request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
+) -> Principal:
+    """The route dependency of every protected router: identify the caller, then count the request.
+
+    ``async`` on purpose (no thread hop); the principal is also kept on ``request.state`` for logs.
+    """
+    auth: Authenticator = request.app.state.auth
+    principal = auth.principal(request.headers.get("authorization"))
+    identity = principal.name if auth.enabled else (request.client.host if request.client else ANONYMOUS)
+    auth.hit(identity)
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate)]
