@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
+from pydantic.json_schema import models_json_schema
 from fastapi import Depends, FastAPI
 
 from service.auth import Authenticator, authenticate
 from service.compute import Compute
+from service.datasets import DatasetStore
 from service.exception_handlers import install_exception_handlers
 from service.jobs.manager import JobManager
 from service.middleware import BodySizeLimitMiddleware
-from service.routers import OPEN_ROUTERS, ROUTERS, TAGS
+from service.routers import EXTRA_REQUEST_MODELS, OPEN_ROUTERS, ROUTERS, TAGS
 from service.settings import Settings
 from service.version import SERVICE_VERSION
 
@@ -35,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # (a LocalCluster, or a client of RMT_DASK_SCHEDULER) only when a job needs it, so apps
         # that never run a simulation (most tests) pay nothing for it.
         app.state.auth.log_mode()
+        app.state.datasets = await anyio.to_thread.run_sync(DatasetStore, settings.data_dir)
         jobs = JobManager(settings)
         app.state.jobs = jobs
         await jobs.start()
@@ -44,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             app.state.ready = False
             await jobs.close()
+            app.state.datasets.close()
 
     app = FastAPI(
         title="rmt-service",
@@ -57,9 +63,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.auth = Authenticator(settings)
     app.state.ready = False
     install_exception_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Data set uploads have their own cap (counted by their route while the body streams).
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, exempt=("/v1/datasets",))
+    _document_extra_models(app)
     for router in ROUTERS:
         # The probes stay open for orchestrators; every other route needs a key once keys exist.
         open_router = router in OPEN_ROUTERS
         app.include_router(router, dependencies=[] if open_router else [Depends(authenticate)])
     return app
+
+
+def _document_extra_models(app: FastAPI) -> None:
+    """Add to OpenAPI's components the request models that routes read themselves (e.g. the JSON form of a
+    data set upload, whose route also takes `.npz`), so that `$ref`s to them resolve and clients get their types."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            _, definitions = models_json_schema(
+                [(model, "validation") for model in EXTRA_REQUEST_MODELS], ref_template="#/components/schemas/{model}"
+            )
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in definitions.get("$defs", {}).items():
+                schemas.setdefault(name, schema)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     max_active_jobs_per_key: int | None = Field(
         default=None, ge=1, le=100_000, description="Most unfinished (queued or running) simulation jobs per key; unset, no cap."
     )
+    data_dir: str = Field(
+        default="rmt-data", description="Folder of the uploaded data sets (arrays as .npy, metadata in SQLite); created on first use."
+    )
+    max_dataset_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="Largest data set upload (the body, and its arrays after gzip decompression); larger ones get 413.",
+    )
     jobs_database: str = Field(
         default="rmt-jobs.sqlite3", description="Path of the SQLite database of simulation jobs (WAL mode; created on first use)."
     )

@@ -16,8 +16,8 @@ from service.settings import Settings
 
 def isolated_settings(**overrides) -> Settings:
     """Settings with a fresh job database: tests never share or leave behind simulation jobs."""
-    database = Path(tempfile.mkdtemp(prefix="rmt-test-")) / "jobs.sqlite3"
-    return Settings(**{"jobs_database": str(database), **overrides})
+    folder = Path(tempfile.mkdtemp(prefix="rmt-test-"))
+    return Settings(**{"jobs_database": str(folder / "jobs.sqlite3"), "data_dir": str(folder / "data"), **overrides})
 
 
 @pytest.fixture(scope="module")

@@ -77,7 +77,7 @@ class StorageUnavailableError(Exception):
 _UNWRITABLE = {"SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN"}
 
 
-def _unwritable(exc: sqlite3.Error) -> bool:
+def unwritable(exc: sqlite3.Error) -> bool:
     name = getattr(exc, "sqlite_errorname", "") or ""  # e.g. SQLITE_FULL, SQLITE_IOERR_WRITE
     return any(name == code or name.startswith(code + "_") for code in _UNWRITABLE)
 
@@ -189,7 +189,7 @@ class JobStore:
             self._db.executescript(_SCHEMA)
             self._migrate()
         except sqlite3.Error as exc:
-            if _unwritable(exc):
+            if unwritable(exc):
                 raise StorageUnavailableError(self.path, str(exc)) from exc
             raise
 
@@ -221,7 +221,7 @@ class JobStore:
                     raise
                 return value
             except sqlite3.Error as exc:
-                if _unwritable(exc):
+                if unwritable(exc):
                     raise StorageUnavailableError(self.path, str(exc)) from exc
                 raise
 

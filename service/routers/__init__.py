@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.routers import dynamics, health, linear_regression, random_features, simulations, spectra
-from service.routers import conjugate_kernel
+from service.routers import conjugate_kernel, datasets
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -15,7 +15,11 @@ ROUTERS: list[APIRouter] = [
     dynamics.router,
     random_features.router,
     conjugate_kernel.router,
+    datasets.router,
 ]
+
+#: Request models that routes parse themselves (several media types), added to OpenAPI's components.
+EXTRA_REQUEST_MODELS = [datasets.DatasetUpload]
 
 #: Routers served without an API key (liveness and readiness probes).
 OPEN_ROUTERS: list[APIRouter] = [health.router]
@@ -24,5 +28,6 @@ TAGS = [
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": "spectra", "description": "Limiting eigenvalue distributions of random matrices."},
     {"name": "predictions", "description": "Predicted errors of learning algorithms."},
+    {"name": "datasets", "description": "Data sets uploaded once and referred to by id (`{\"kind\": \"dataset\", \"id\"}`)."},
     {"name": "simulations", "description": "Asynchronous Monte Carlo jobs that check a prediction by simulation."},
 ]

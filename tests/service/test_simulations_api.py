@@ -74,7 +74,7 @@ async def submit(http: httpx.AsyncClient, payload: dict) -> str:
 
 
 def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
-    return Settings(jobs_database=str(tmp_path / "jobs.sqlite3"), **{"dask_workers": 2, **overrides})
+    return Settings(jobs_database=str(tmp_path / "jobs.sqlite3"), data_dir=str(tmp_path / "data"), **{"dask_workers": 2, **overrides})
 
 
 def assert_agrees_with_marchenko_pastur(result: dict, *, n_samples: int, n_features: int) -> None:
