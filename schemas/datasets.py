@@ -28,7 +28,8 @@ class Preprocess(RequestModel):
     standardize: bool = Field(
         default=False,
         description="Centre each feature by its training mean and divide by its training standard deviation (ddof = 0). "
-        "A constant training feature is only centred (it becomes 0 everywhere) and reported in `warnings`.",
+        "A constant training feature is dropped (it carries no information) and named in `warnings`; `n_features` counts "
+        "the remaining ones.",
         examples=[True],
     )
     scale: Literal["none", "sqrt_features"] = Field(

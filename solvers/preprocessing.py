@@ -18,7 +18,7 @@ CONSTANT_RTOL = 1e-12
 #: Median training-sample norms outside this range are reported as far from the O(1) regime.
 NORM_RANGE = (0.2, 5.0)
 
-REFERENCE = "Louart, Liao & Couillet (2018), Ann. Appl. Probab. 28(2), Assumption 1; docs/datasets.md"
+REFERENCE = "Louart, Liao & Couillet (2018), Ann. Appl. Probab. 28(2), Assumption 1; docs/methods/random_features.md §0"
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class PreprocessedData:
     x, y, x_test, y_test
         Training and test arrays (rows are samples); ``x_test``/``y_test`` may be ``None``.
     constant_features
-        Indices of training features with zero variance (centred only).
+        Indices (in the uploaded columns) of the training features with zero variance, which were dropped.
     warnings
         Human-readable regime warnings.
     reference
@@ -63,8 +63,9 @@ def preprocess(
         Finite arrays: x is n × p, y has n rows, x_test is n̂ × p, y_test has n̂ rows.
     standardize
         Centre by the training mean and divide by the training standard deviation (ddof = 0).
-        A constant training feature (standard deviation ≤ 1e-12 × its scale) is only centred:
-        it is 0 on every training row, and on test rows keeps its offset from the training value.
+        A constant training feature (standard deviation ≤ 1e-12 × its scale) carries no
+        information and cannot be scaled: it is **dropped** from ``x`` and ``x_test``, so p counts
+        only the remaining features (docs/methods/random_features.md §0).
     scale
         ``"none"`` or ``"sqrt_features"`` (divide by √p afterwards).
 
@@ -87,15 +88,17 @@ def preprocess(
         scale_of = np.maximum(np.abs(mean), 1.0)
         is_constant = std <= CONSTANT_RTOL * scale_of
         constant = tuple(int(i) for i in np.flatnonzero(is_constant))
-        divisor = np.where(is_constant, 1.0, std)
-        x = (x - mean) / divisor
+        if is_constant.all():
+            raise InvalidParameterError("x", "Every training feature is constant: nothing is left after standardisation.")
+        keep = ~is_constant
+        x = (x[:, keep] - mean[keep]) / std[keep]
         if x_test is not None:
-            x_test = (x_test - mean) / divisor
+            x_test = (x_test[:, keep] - mean[keep]) / std[keep]
         if constant:
             shown = ", ".join(map(str, constant[:10])) + (", ..." if len(constant) > 10 else "")
             warnings.append(
-                f"{len(constant)} constant training feature(s) (columns {shown}) were centred but not scaled: they are 0 on "
-                "every training row and carry no information."
+                f"{len(constant)} constant training feature(s) (columns {shown}) were dropped: they carry no information "
+                f"and cannot be standardised; p = {x.shape[1]} features remain."
             )
     if scale == "sqrt_features":
         root = np.sqrt(x.shape[1])

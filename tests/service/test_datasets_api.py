@@ -96,14 +96,14 @@ async def test_preprocess_uses_training_statistics_and_reports_constant_features
         assert response.status_code == 201, response.text
         meta = response.json()
         assert meta["id"] != raw.json()["id"] and meta["preprocess"] == {"standardize": True, "scale": "sqrt_features"}
-        assert any("1 constant training feature" in w and "columns 2" in w for w in meta["warnings"])
+        assert any("1 constant training feature" in w and "columns 2" in w and "dropped" in w for w in meta["warnings"])
+        assert meta["n_features"] == 5
         assert not any("far from O(1)" in w for w in meta["warnings"])
         stored = app.state.datasets.arrays(meta["id"], owner="anonymous")
-        mean, std = x.mean(axis=0), x.std(axis=0)
-        std[2] = 1.0
-        np.testing.assert_allclose(stored.x, (x - mean) / std / np.sqrt(6), rtol=1e-12, atol=1e-15)
-        np.testing.assert_allclose(stored.x_test, (XT - mean) / std / np.sqrt(6), rtol=1e-12, atol=1e-15)
-        assert np.all(stored.x[:, 2] == 0.0)
+        keep = [0, 1, 3, 4, 5]
+        mean, std = x[:, keep].mean(axis=0), x[:, keep].std(axis=0)
+        np.testing.assert_allclose(stored.x, (x[:, keep] - mean) / std / np.sqrt(5), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(stored.x_test, (XT[:, keep] - mean) / std / np.sqrt(5), rtol=1e-12, atol=1e-15)
         # The same options as query parameters for an .npz body give the same data set.
         again = await http.post(f"{URL}?standardize=true&scale=sqrt_features", content=npz(x=x, y=Y, x_test=XT, y_test=YT),
                                 headers={"content-type": "application/x-npz"})
