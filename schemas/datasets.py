@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from schemas._base import RequestModel, ResponseModel
 
@@ -83,7 +83,43 @@ class DatasetList(ResponseModel):
 
 
 class DatasetReference(RequestModel):
-    """A data set uploaded with `POST /v1/datasets`, by id."""
+    """A data set uploaded with `POST /v1/datasets`, by id.
+
+    The schema only names the data set; the service attaches its arrays (:meth:`attach`) after
+    checking that the caller may use it, before anything reads ``n_samples`` or the rows.
+    """
 
     kind: Literal["dataset"] = Field(description="`dataset`: the arrays of a stored data set.", examples=["dataset"])
     id: DatasetId
+    _arrays: Any = PrivateAttr(default=None)
+
+    def attach(self, arrays: Any) -> None:
+        """Attach the stored arrays (an object with ``x``, ``y``, ``x_test``, ``y_test``)."""
+        self._arrays = arrays
+
+    @property
+    def resolved(self) -> bool:
+        """Whether the arrays are attached."""
+        return self._arrays is not None
+
+    @property
+    def arrays(self) -> Any:
+        """The attached arrays."""
+        if self._arrays is None:
+            raise RuntimeError(f"data set {self.id} was not resolved by the service before use")
+        return self._arrays
+
+    @property
+    def n_samples(self) -> int:
+        """n."""
+        return int(self.arrays.x.shape[0])
+
+    @property
+    def n_test(self) -> int:
+        """n̂ (0 without test data)."""
+        return 0 if self.arrays.x_test is None else int(self.arrays.x_test.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        """p."""
+        return int(self.arrays.x.shape[1])

@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from schemas._base import RequestModel, ResponseModel
 from schemas.activations import MAX_VALUE, ActivationName, ActivationSpec  # noqa: F401  (re-exported)
+from schemas.datasets import DatasetReference
 from schemas.common import (
     MAX_COUNT,
     MAX_POINTS,
@@ -181,13 +182,16 @@ class GaussianMixtureData(RequestModel):
         return self
 
 
-Data = kind_union(InlineData, GaussianMixtureData)
+Data = kind_union(InlineData, GaussianMixtureData, DatasetReference)
 
 _GMM_EXAMPLE = {"kind": "gaussian_mixture", "n_samples": 256, "n_test": 128, "n_features": 128, "mean_norm": 3.0, "seed": 7}
 
 
 def _data_description(purpose: str) -> str:
-    return f"{purpose}: inline arrays (`kind: inline`) or a Gaussian mixture drawn by the service (`kind: gaussian_mixture`)."
+    return (
+        f"{purpose}: inline arrays (`kind: inline`), a Gaussian mixture drawn by the service (`kind: gaussian_mixture`), "
+        "or a data set uploaded with `POST /v1/datasets` (`kind: dataset`, `id`)."
+    )
 
 
 class ExpectedKernelRequest(RequestModel):
@@ -336,7 +340,8 @@ class RandomFeaturesRidgeRequest(RequestModel):
             raise PydanticCustomError("penalty_grid_domain", "`ridge_penalty` grid must stop at or below 1e12")
         if isinstance(self.data, InlineData) and (self.data.y is None or self.data.x_test is None or self.data.y_test is None):
             raise PydanticCustomError("needs_targets", "`data.y`, `data.x_test` and `data.y_test` are required for predictions")
-        if len(self.neuron_counts) * len(self.ridge_penalties) > MAX_POINTS:
+        # A data set's n is known once the service has resolved it; its grid is capped by the route then.
+        if getattr(self.data, "resolved", True) and len(self.neuron_counts) * len(self.ridge_penalties) > MAX_POINTS:
             raise PydanticCustomError(
                 "grid_too_large", "`ridge_penalty` × neurons asks for more than {cap} combinations", {"cap": MAX_POINTS}
             )

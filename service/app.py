@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI
 from service.auth import Authenticator, authenticate
 from service.compute import Compute
 from service.datasets import DatasetStore
+from service.spectral_cache import SpectralCache
 from service.exception_handlers import install_exception_handlers
 from service.jobs.manager import JobManager
 from service.middleware import BodySizeLimitMiddleware
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # that never run a simulation (most tests) pay nothing for it.
         app.state.auth.log_mode()
         app.state.datasets = await anyio.to_thread.run_sync(DatasetStore, settings.data_dir)
-        jobs = JobManager(settings)
+        jobs = JobManager(settings, datasets=app.state.datasets)
         app.state.jobs = jobs
         await jobs.start()
         app.state.ready = True
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.compute = Compute(inline_cost_limit=settings.inline_cost_limit)
     app.state.auth = Authenticator(settings)
+    app.state.spectral_cache = SpectralCache(max_bytes=settings.spectral_cache_bytes)
     app.state.ready = False
     install_exception_handlers(app)
     # Data set uploads have their own cap (counted by their route while the body streams).

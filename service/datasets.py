@@ -30,7 +30,7 @@ from fastapi import HTTPException
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from schemas.datasets import Dataset, DatasetUpload, Preprocess
+from schemas.datasets import Dataset, DatasetReference, DatasetUpload, Preprocess
 from service.jobs.store import StorageUnavailableError, unwritable
 from solvers.exceptions import InvalidParameterError
 from solvers.preprocessing import preprocess
@@ -50,6 +50,33 @@ class DatasetArrays:
     y: np.ndarray
     x_test: np.ndarray | None
     y_test: np.ndarray | None
+
+
+class DatasetNotFoundError(Exception):
+    """A request names a data set that does not exist for its key (404 naming the field, e.g. `data.id`)."""
+
+    def __init__(self, field: str, dataset_id: str) -> None:
+        super().__init__(f"No data set {dataset_id!r} for this key; upload it with POST /v1/datasets.")
+        self.field = field
+        self.dataset_id = dataset_id
+        self.message = str(self)
+
+
+def resolve_data(model: Any, store: DatasetStore | None, *, owner: str, prefix: str = "") -> None:
+    """Attach the arrays of a `{"kind": "dataset", "id"}` in ``model.data`` (if any), checking ``owner`` may use it.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        Naming ``<prefix>data.id`` when the data set does not exist for ``owner``.
+    """
+    data = getattr(model, "data", None)
+    if not isinstance(data, DatasetReference) or data.resolved:
+        return
+    arrays = None if store is None else store.arrays(data.id, owner=owner)
+    if arrays is None:
+        raise DatasetNotFoundError(f"{prefix}data.id", data.id)
+    data.attach(arrays)
 
 
 # --- decoding ------------------------------------------------------------------------------------
@@ -171,7 +198,7 @@ def prepare(arrays: dict[str, np.ndarray | None], options: Preprocess) -> tuple[
     """Validate, preprocess with the training statistics, and return the arrays to store with their warnings."""
     validate_arrays(arrays)
     result = preprocess(
-        arrays["x"], arrays["y"], arrays["x_test"], arrays["y_test"],  # type: ignore[arg-type]
+        x=arrays["x"], y=arrays["y"], x_test=arrays["x_test"], y_test=arrays["y_test"],  # type: ignore[arg-type]
         standardize=options.standardize, scale=options.scale,
     )
     stored = {"x": result.x, "y": result.y, "x_test": result.x_test, "y_test": result.y_test}

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schemas.problem import PROBLEM_MEDIA_TYPE, FieldError, Problem
+from service.datasets import DatasetNotFoundError
 from service.jobs.store import StorageUnavailableError
 from service.problems import ProblemType
 from solvers.exceptions import ConvergenceError, DivergentLimitError, InvalidParameterError
@@ -151,6 +152,13 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     )
 
 
+async def _dataset_not_found(request: Request, exc: DatasetNotFoundError) -> JSONResponse:
+    error = FieldError(field=exc.field, location=["body", *exc.field.split(".")], rule="dataset_exists", message=exc.message)
+    return problem_response(
+        status=404, type_=ProblemType.NOT_FOUND, title="Not found", detail=exc.message, instance=request.url.path, errors=[error]
+    )
+
+
 async def _storage_unavailable(request: Request, exc: StorageUnavailableError) -> JSONResponse:
     # 507: the request was fine, the server cannot store what it needs to; nothing was written.
     return problem_response(
@@ -184,6 +192,7 @@ EXCEPTION_HANDLERS = {
     LimitExceededError: _limit_exceeded,
     StarletteHTTPException: _http_error,
     StorageUnavailableError: _storage_unavailable,
+    DatasetNotFoundError: _dataset_not_found,
     Exception: _unexpected,
 }
 

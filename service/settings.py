@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest data set upload (the body, and its arrays after gzip decompression); larger ones get 413.",
     )
+    spectral_cache_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=0,
+        description="Memory for cached random-features eigendecompositions per (data set, activation), least recently "
+        "used evicted first; 0 disables the cache.",
+    )
     jobs_database: str = Field(
         default="rmt-jobs.sqlite3", description="Path of the SQLite database of simulation jobs (WAL mode; created on first use)."
     )

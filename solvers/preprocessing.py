@@ -47,11 +47,11 @@ class PreprocessedData:
 
 
 def preprocess(
+    *,
     x: np.ndarray,
     y: np.ndarray,
     x_test: np.ndarray | None = None,
     y_test: np.ndarray | None = None,
-    *,
     standardize: bool = False,
     scale: str = "none",
 ) -> PreprocessedData:

@@ -42,6 +42,7 @@ __all__ = [
     "deterministic_equivalent",
     "gaussian_mixture",
     "random_features_ridge",
+    "random_features_ridge_from_spectral",
     "regime_warnings",
     "solve_effective_ridge",
     "spectral_data",
@@ -630,6 +631,34 @@ def random_features_ridge(
     activation = as_activation(activation)
     sd = spectral_data(activation=activation, x=x, y=y, x_test=x_test, y_test=y_test)
     return _predict(sd, nn, gg, optimize, regime_warnings(x=x, activation=activation, x_test=x_test))
+
+
+def random_features_ridge_from_spectral(
+    *,
+    spectral: SpectralData,
+    n_neurons: int | Sequence[int] | np.ndarray,
+    ridge_penalty: float | Sequence[float] | np.ndarray,
+    warnings: Sequence[str] = (),
+    optimize: bool = True,
+) -> RidgePredictions:
+    """:func:`random_features_ridge` from a precomputed :func:`spectral_data` of the same data and activation.
+
+    Everything that depends on (data, activation) is in ``spectral`` (the eigendecomposition of K,
+    Uᵀy, UᵀK_XX̂ and tr K_X̂X̂), so a new (N, γ) grid costs O(n) per point: this is what makes a
+    repeated query on a stored data set cheap (docs/methods/random_features.md §5).
+
+    Parameters
+    ----------
+    spectral
+        From :func:`spectral_data`.
+    n_neurons, ridge_penalty, optimize
+        As in :func:`random_features_ridge`.
+    warnings
+        The regime warnings of the data (computed once with ``spectral``).
+    """
+    nn = validate_grid("n_neurons", n_neurons, integer=True)
+    gg = validate_grid("ridge_penalty", ridge_penalty, integer=False)
+    return _predict(spectral, nn, gg, optimize, tuple(warnings))
 
 
 def _predict(sd: SpectralData, nn: np.ndarray, gg: np.ndarray, optimize: bool, warnings) -> RidgePredictions:

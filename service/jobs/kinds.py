@@ -131,6 +131,8 @@ def data_dimensions(params: BaseModel, size: SimulationSize | None) -> FiniteDim
     dims = {"n_samples": int(data.n_samples), "n_features": int(data.n_features)}
     if data.kind == "inline":
         fields = {"n_samples": "params.data.x", "n_features": "params.data.x", "n_test": "params.data.x_test"}
+    elif data.kind == "dataset":
+        fields = {name: "params.data.id" for name in ("n_samples", "n_features", "n_test")}
     else:
         fields = {name: f"params.data.{name}" for name in ("n_samples", "n_features", "n_test")}
     counts = getattr(params, "neuron_counts", None)

@@ -34,6 +34,7 @@ from starlette.exceptions import HTTPException
 from schemas.jobs import Progress, SimulationJob, SimulationJobList, SimulationRequestBase, SimulationResult
 from schemas.problem import Problem
 from service.auth import ANONYMOUS
+from service.datasets import DatasetStore, resolve_data
 from service.limits import check_cap
 from service.settings import Settings
 from solvers.exceptions import DivergentLimitError, InvalidParameterError
@@ -76,8 +77,10 @@ class _Rate:
 class JobManager:
     """Jobs of one API process (the only writer of the store)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, datasets: DatasetStore | None = None) -> None:
         self.settings = settings
+        #: Where `{"kind": "dataset"}` references in `params.data` are resolved (with the job's owner).
+        self.datasets = datasets
         self.database = Path(settings.jobs_database)
         self.runner = DaskRunner(scheduler_address=settings.dask_scheduler, n_workers=settings.dask_workers or os.cpu_count() or 1)
         self._store: JobStore | None = None
@@ -160,6 +163,7 @@ class JobManager:
         compute the prediction, store the job of ``owner``, start it."""
         kind = KINDS[request.kind]  # type: ignore[attr-defined]  # every member of the union has `kind` and `params`
         params: BaseModel = request.params  # type: ignore[attr-defined]
+        self._resolver(owner)(params)
         check_cap(field="trials", size=request.trials, cap=self.settings.max_trials, what="trials")
         dimensions = kind.dimensions(params, request.size)
         sizes = dimensions.sizes
@@ -333,7 +337,7 @@ class JobManager:
                     futures = await self.runner.submit(
                         job_id=job_id,
                         trial=KINDS[job.kind].trial,
-                        problem=await anyio.to_thread.run_sync(trial_arguments, job),
+                        problem=await anyio.to_thread.run_sync(functools.partial(trial_arguments, job, resolve=self._resolver(job.owner))),
                         entropy=job.seed,
                         chunks=missing,
                         cdf_grid=job.plan["cdf_grid"],
@@ -372,6 +376,10 @@ class JobManager:
                 task.cancel()
             if futures:
                 await asyncio.shield(self._release(futures))
+
+    def _resolver(self, owner: str) -> Callable[[Any], None]:
+        """Attach stored data sets to a kind's params (as ``owner``, the key that submitted the job)."""
+        return lambda params: resolve_data(params, self.datasets, owner=owner, prefix="params.")
 
     async def _stuck(self, last_progress: float, slowest: float) -> bool:
         """Whether chunks have made no progress for far longer than chunks take, with every worker idle."""

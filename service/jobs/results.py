@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dask
@@ -111,10 +111,16 @@ def prediction_plan(prediction: SimulationPrediction, *, sizes: dict[str, int]) 
     }
 
 
-def trial_arguments(job: JobRow) -> dict[str, Any]:
-    """The keyword arguments of the job's trial, from its stored `params` and plan (any version of :data:`PLAN_VERSIONS`)."""
+def trial_arguments(job: JobRow, *, resolve: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    """The keyword arguments of the job's trial, from its stored `params` and plan (any version of :data:`PLAN_VERSIONS`).
+
+    ``resolve`` attaches the arrays of a stored data set named in `params.data` (the job's owner's).
+    """
     version = job.plan.get("version", 1)
     if version not in PLAN_VERSIONS:
         raise RuntimeError(f"job {job.id} has a plan of version {version!r}; this service reads versions {PLAN_VERSIONS}")
     kind = KINDS[job.kind]
-    return kind.arguments(kind.trial, kind.params.model_validate(job.params), job.plan["sizes"])
+    params = kind.params.model_validate(job.params)
+    if resolve is not None:
+        resolve(params)
+    return kind.arguments(kind.trial, params, job.plan["sizes"])

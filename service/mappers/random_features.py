@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from schemas.datasets import DatasetReference
 from schemas.random_features import (
     ActivationMomentsRequest,
     ExpectedKernelRequest,
@@ -23,8 +24,12 @@ def _array(values: Any) -> np.ndarray | None:
     return None if values is None else np.asarray(values, dtype=np.float64)
 
 
-def data_arrays(data: InlineData | GaussianMixtureData) -> dict[str, np.ndarray | None]:
-    """``x``, ``y``, ``x_test``, ``y_test`` (rows = samples): inline as given, or drawn from the mixture's own seed."""
+def data_arrays(data: InlineData | GaussianMixtureData | DatasetReference) -> dict[str, np.ndarray | None]:
+    """``x``, ``y``, ``x_test``, ``y_test`` (rows = samples): inline as given, a stored data set's (resolved by the
+    service first), or drawn from the mixture's own seed."""
+    if isinstance(data, DatasetReference):
+        stored = data.arrays
+        return {name: None if getattr(stored, name) is None else np.asarray(getattr(stored, name)) for name in ("x", "y", "x_test", "y_test")}
     if isinstance(data, InlineData):
         return {"x": _array(data.x), "y": _array(data.y), "x_test": _array(data.x_test), "y_test": _array(data.y_test)}
     drawn = gaussian_mixture(
@@ -59,6 +64,11 @@ def deterministic_equivalent_arguments(request: RandomFeaturesDeterministicEquiv
         "n_neurons": request.n_neurons,
         "ridge_penalty": request.ridge_penalty,
     }
+
+
+def activation_key(request: RandomFeaturesRidgeRequest) -> str:
+    """The activation as canonical JSON: with the data set id, the key of its cached spectral decomposition."""
+    return request.activation.model_dump_json()
 
 
 def random_features_ridge_arguments(request: RandomFeaturesRidgeRequest) -> dict[str, Any]:

@@ -23,33 +23,42 @@ from schemas.random_features import (
     RandomFeaturesRidgeResponse,
 )
 from service import serialize
-from service.dependencies import ComputeDep, SettingsDep
+from schemas.datasets import DatasetReference
+from service.dependencies import ComputeDep, DataResolverDep, SettingsDep, SpectralCacheDep
 from service.limits import check_cap
 from service.mappers.random_features import (
     activation_moments_arguments,
     deterministic_equivalent_arguments,
     expected_kernel_arguments,
+    activation_key,
     random_features_ridge_arguments,
 )
 from service.problems import PROBLEM_RESPONSES
 from solvers.activations import Activation, ActivationMoments, ExpectedKernel, activation_moments, expected_kernel
+from solvers.exceptions import InvalidParameterError
 from solvers.random_features import (
     DeterministicEquivalent,
     RidgePredictions,
+    SpectralData,
     deterministic_equivalent,
     random_features_ridge,
+    random_features_ridge_from_spectral,
     regime_warnings,
+    spectral_data,
 )
 
 router = APIRouter(tags=["predictions"], responses=PROBLEM_RESPONSES)
 
 
-def _check_sizes(data: InlineData | GaussianMixtureData, cap: int, *, test: bool) -> None:
+def _check_sizes(data: InlineData | GaussianMixtureData | DatasetReference, cap: int, *, test: bool) -> None:
     """n, n̂ (and p for generated data) against the synchronous cap of this deployment."""
-    prefix = "data.x" if isinstance(data, InlineData) else "data.n_samples"
+    stored = isinstance(data, DatasetReference)
+    prefix = "data.x" if isinstance(data, InlineData) else "data.id" if stored else "data.n_samples"
     check_cap(field=prefix, size=data.n_samples, cap=cap, what="training samples (an n × n eigendecomposition)")
+    if stored and data.n_test == 0 and test:
+        raise InvalidParameterError("data.id", f"Data set {data.id} has no test rows (`x_test`, `y_test`): a test MSE needs them.")
     if test:
-        field = "data.x_test" if isinstance(data, InlineData) else "data.n_test"
+        field = "data.x_test" if isinstance(data, InlineData) else "data.id" if stored else "data.n_test"
         check_cap(field=field, size=data.n_test, cap=cap, what="test samples")
     if isinstance(data, GaussianMixtureData):
         check_cap(field="data.n_features", size=data.n_features, cap=cap, what="features")
@@ -137,12 +146,13 @@ def activation_moments_response(result: ActivationMoments) -> ActivationMomentsR
     summary="Deterministic equivalent of the random-features resolvent: δ, effective ridge κ, (1/n) tr Q̄",
 )
 async def random_features_deterministic_equivalent(
-    request: RandomFeaturesDeterministicEquivalentRequest, settings: SettingsDep, compute: ComputeDep
+    request: RandomFeaturesDeterministicEquivalentRequest, settings: SettingsDep, compute: ComputeDep, resolve: DataResolverDep
 ) -> RandomFeaturesDeterministicEquivalentResponse:
     """Louart, Liao & Couillet (2018), Thm. 1, solved in the convex effective-ridge form.
 
     docs/methods/random_features.md §2.1.
     """
+    resolve(request)
     _check_sizes(request.data, settings.max_samples, test=False)
     n = request.data.n_samples
     result = await compute(
@@ -172,23 +182,36 @@ def deterministic_equivalent_response(result: DeterministicEquivalent) -> Random
     summary="Random-features ridge regression: train/test MSE over N × γ (double descent) and the optimal γ per N",
 )
 async def random_features_ridge_errors(
-    request: RandomFeaturesRidgeRequest, settings: SettingsDep, compute: ComputeDep
+    request: RandomFeaturesRidgeRequest, settings: SettingsDep, compute: ComputeDep, resolve: DataResolverDep, cache: SpectralCacheDep
 ) -> RandomFeaturesRidgeResponse:
-    """Louart, Liao & Couillet (2018), Thm. 2–3, from one eigendecomposition of K.
+    """Louart, Liao & Couillet (2018), Thm. 2–3, from one eigendecomposition of K (cached per stored data set and activation).
 
     docs/methods/random_features.md §3, §5.
     """
+    resolve(request)
     _check_sizes(request.data, settings.max_samples, test=True)
     neurons, penalties = request.neuron_counts, request.ridge_penalties
     field = "n_neurons" if request.n_neurons is not None else "neurons_per_sample"
     check_cap(field=field, size=len(neurons) * len(penalties), cap=settings.max_grid_size, what="N × γ combinations")
     n = request.data.n_samples
-    result = await compute(
-        random_features_ridge,
-        cost=n * n + len(neurons) * len(penalties),
-        **random_features_ridge_arguments(request),
+    arguments = random_features_ridge_arguments(request)
+    if not isinstance(request.data, DatasetReference):
+        result = await compute(random_features_ridge, cost=n * n + len(neurons) * len(penalties), **arguments)
+        return random_features_ridge_response(result)
+    grid = {"n_neurons": arguments.pop("n_neurons"), "ridge_penalty": arguments.pop("ridge_penalty")}
+    spectral, warnings = await cache.get_or_compute(
+        (request.data.id, activation_key(request)), lambda: compute(_spectral_unit, cost=n * n, **arguments)
     )
+    result = await compute(random_features_ridge_from_spectral, cost=n + len(neurons) * len(penalties) * n, spectral=spectral, warnings=warnings, **grid)
     return random_features_ridge_response(result)
+
+
+def _spectral_unit(
+    *, activation: Activation, x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray
+) -> tuple[SpectralData, tuple[str, ...]]:
+    """What a stored data set's cache entry holds: the spectral decomposition and the data's regime warnings."""
+    spectral = spectral_data(activation=activation, x=x, y=y, x_test=x_test, y_test=y_test)
+    return spectral, tuple(regime_warnings(x=x, activation=activation, x_test=x_test))
 
 
 def random_features_ridge_response(result: RidgePredictions) -> RandomFeaturesRidgeResponse:

@@ -28,6 +28,7 @@ import solvers
 import solvers.montecarlo
 from solvers.activations import make_activation
 from solvers.exceptions import InvalidParameterError
+from solvers.random_features import spectral_data
 
 NAN = float("nan")
 TANH = make_activation("tanh")
@@ -54,6 +55,11 @@ TRIAL_SUFFIX = "_trial"
 
 #: solver → (valid keyword arguments, the parameter set to NaN for the NaN check).
 CASES: dict[str, tuple[dict[str, Any], str]] = {
+    "solvers.preprocessing.preprocess": ({**DATA, "standardize": True, "scale": "sqrt_features"}, "x"),
+    "solvers.random_features.random_features_ridge_from_spectral": (
+        {"spectral": spectral_data(activation=RELU, **DATA), "n_neurons": [4, 8], "ridge_penalty": [0.1, 1.0]},
+        "ridge_penalty",
+    ),
     "solvers.activations.expected_kernel": ({"activation": RELU, "x": X}, "x"),
     "solvers.activations.activation_moments": ({"activation": make_activation("leaky_relu", negative_slope=0.1)}, "activation"),
     "solvers.conjugate_kernel.ck_activation_constants": ({"activation": TANH}, "activation"),
