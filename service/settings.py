@@ -69,6 +69,7 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest data set upload (the body, and its arrays after gzip decompression); larger ones get 413.",
     )
+    max_batch: int = Field(default=256, ge=1, le=10_000, description="Most prediction requests in one `POST /v1/batch`.")
     spectral_cache_bytes: int = Field(
         default=512 * 1024 * 1024,
         ge=0,

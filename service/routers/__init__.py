@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.routers import dynamics, health, linear_regression, random_features, simulations, spectra
-from service.routers import conjugate_kernel, datasets
+from service.routers import batch, conjugate_kernel, datasets
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -16,6 +16,7 @@ ROUTERS: list[APIRouter] = [
     random_features.router,
     conjugate_kernel.router,
     datasets.router,
+    batch.router,
 ]
 
 #: Request models that routes parse themselves (several media types), added to OpenAPI's components.
@@ -29,5 +30,6 @@ TAGS = [
     {"name": "spectra", "description": "Limiting eigenvalue distributions of random matrices."},
     {"name": "predictions", "description": "Predicted errors of learning algorithms."},
     {"name": "datasets", "description": "Data sets uploaded once and referred to by id (`{\"kind\": \"dataset\", \"id\"}`)."},
+    {"name": "batch", "description": "Many prediction requests in one call."},
     {"name": "simulations", "description": "Asynchronous Monte Carlo jobs that check a prediction by simulation."},
 ]

@@ -99,3 +99,27 @@ async def test_a_simulation_job_runs_on_a_stored_data_set(tmp_path):
             json={"kind": "random_features_ridge", "params": ridge_body({"kind": "dataset", "id": "e" * 32}, [96], [0.1]), "trials": 8},
         )
         assert missing.status_code == 404 and missing.json()["errors"][0]["field"] == "params.data.id"
+
+
+async def test_batch_answers_each_item_in_order_and_shares_the_decomposition():
+    app = create_app(isolated_settings(max_batch=8))
+    async with app.router.lifespan_context(app), client(app) as http:
+        dataset = (await http.post("/v1/datasets", json=UPLOAD)).json()
+        reference = {"kind": "dataset", "id": dataset["id"]}
+        items = [{"path": RIDGE, "body": ridge_body(reference, [n], [g])} for n in (48, 96) for g in (0.01, 0.1)]
+        items += [
+            {"path": "/v1/spectra/marchenko-pastur", "body": {"ratio": -1.0, "x": [1.0]}},
+            {"path": "/v1/simulations", "body": {}},
+            {"path": RIDGE, "body": ridge_body({"kind": "dataset", "id": "a" * 32}, [48], [0.1])},
+        ]
+        response = await http.post("/v1/batch", json={"requests": items})
+        assert response.status_code == 200, response.text
+        answers = response.json()["responses"]
+        assert [a["status"] for a in answers] == [200, 200, 200, 200, 422, 404, 404]
+        assert answers[4]["body"]["errors"][0]["field"] == "ratio"
+        assert answers[6]["body"]["errors"][0]["field"] == "data.id"
+        assert app.state.spectral_cache.misses == 1  # four settings, one eigendecomposition
+        alone = (await http.post(RIDGE, json=items[3]["body"])).json()
+        assert answers[3]["body"]["points"] == alone["points"]
+        too_many = await http.post("/v1/batch", json={"requests": items + items})
+        assert too_many.status_code == 422 and too_many.json()["errors"][0]["field"] == "requests"
