@@ -73,7 +73,7 @@ _HEAL_ROUNDS = 3  # missed roots of Δ found by bisection on the number of real 
 _RESIDUAL_TOL = 1e-10  # relative residual |P(G)| / Σ|c_k G^k| counted as converged
 # Continuation in Im z (complex arguments only): adaptive steps in log Im z from 50× the support scale.
 _START_FACTOR = 50.0
-_MAX_STEPS = 600
+_MAX_STEPS = 2000
 _LINEAR_TOL = 1e-12  # θ1 − θ2 ≤ 1e-12 θ1: the linear case (cubic)
 _ZERO_THETA2 = 1e-14  # θ2 ≤ 1e-14 θ1: Marchenko–Pastur (quadratic)
 # CDF: composite Clenshaw–Curtis in t (x = a + (b − a)((1 − cos t)/2)^k) with adaptive bisection of panels.
@@ -561,7 +561,7 @@ class _Law:
 
         Each step predicts G(z + Δz) ≈ G + Δz G'(z) (G' = −∂_zP/∂_GP) and takes the root nearest the
         prediction only if it is within 1/4 of the distance to the next root and within 1/10 of the step
-        G moved: otherwise the step in log Im z is cut by 4 (it doubles after a success). The physical
+        G moved (or 1e-8 |G|): otherwise the step in log Im z is halved (it grows by 1.3 after a success). The physical
         branch is analytic in ℂ⁺, so it never meets another root on the way.
         """
         z = np.asarray(z, dtype=np.complex128)
@@ -587,11 +587,11 @@ class _Law:
             rts = self.roots(z_new)
             dist = np.sort(np.abs(rts - predicted[:, None]), axis=1)
             pick = rts[np.arange(a.size), np.argmin(np.abs(rts - predicted[:, None]), axis=1)]
-            ok = (dist[:, 0] <= 0.25 * dist[:, 1]) & (dist[:, 0] <= 0.1 * np.abs(predicted - g[a]) + 1e-13 * np.abs(g[a]))
+            ok = (dist[:, 0] <= 0.25 * dist[:, 1]) & (dist[:, 0] <= np.maximum(0.1 * np.abs(predicted - g[a]), 1e-8 * np.abs(g[a])))
             acc = a[ok]
             g[acc], s[acc], z_cur[acc] = pick[ok], s_new[ok], z_new[ok]
-            h[acc] *= 2.0
-            h[a[~ok]] *= 0.25
+            h[acc] *= 1.3
+            h[a[~ok]] *= 0.5
         reached = s <= s_t
         for _ in range(2):
             value, slope_g, _ = self.residual(g, z)
@@ -917,6 +917,233 @@ def _outliers(law, constants, weight_distribution, data_distribution, centred_by
 
 
 # --------------------------------------------------------------------------------------------
+# the law for given θ1, θ2 (internal API, also for the NTK spectrum)
+
+
+@dataclass(frozen=True, slots=True)
+class CKLaw:
+    """The Pennington–Worah law for given θ1, θ2 and ratios at real points (no activation involved).
+
+    Attributes
+    ----------
+    matrix
+        ``"gram"`` (K_n, n × n) or ``"features"`` (K_N, N × N).
+    theta1, theta2, ratio, neurons_per_sample
+        θ1, θ2 (θ2 snapped to 0 or θ1 within 1e-14, 1e-12 relative), φ = p/n and r = N/n.
+    x, density, cdf
+        Points, density of the continuous part (``nan`` only at x = 0 on a hard edge), CDF with the
+        atom (``None`` if not requested).
+    support
+        Components of the continuous part, ascending: every one, from the real roots of the
+        discriminant of the quartic.
+    atom_mass
+        Mass of the atom at 0.
+    degree
+        4 (quartic), 3 (θ1 = θ2, product Wishart) or 2 (θ2 = 0, Marchenko–Pastur).
+    diagnostics
+        Root solves per point + CDF evaluations, largest relative residual of the polynomial at the
+        returned roots (or the CDF's mass error, if larger), and whether all checks passed.
+    notes
+        Finite-size caveats (several components), anything unexpected.
+    """
+
+    matrix: str
+    theta1: float
+    theta2: float
+    ratio: float
+    neurons_per_sample: float
+    x: np.ndarray
+    density: np.ndarray
+    cdf: np.ndarray | None
+    support: tuple[tuple[float, float], ...]
+    atom_mass: float
+    degree: int
+    diagnostics: Diagnostics
+    notes: tuple[str, ...]
+    reference: str = REFERENCE
+
+
+def _law_iv(theta1, theta2, ratio, neurons_per_sample, matrix) -> tuple[float, float, float, float]:
+    theta1 = v.positive("theta1", theta1)
+    theta2 = float(theta2)
+    if not 0.0 <= theta2 <= theta1 * (1.0 + 1e-12):
+        raise InvalidParameterError("theta2", f"`theta2` must lie in [0, theta1] = [0, {theta1!r}], got {theta2!r}.")
+    phi = v.positive("ratio", ratio)
+    r = v.positive("neurons_per_sample", neurons_per_sample)
+    if matrix not in ("gram", "features"):
+        raise InvalidParameterError("matrix", f"`matrix` must be 'gram' or 'features', got {matrix!r}.")
+    _scale_check(phi, r)
+    return theta1, _tau(theta1, theta2), phi, r
+
+
+def _tau(theta1: float, theta2: float) -> float:
+    """τ = θ2/θ1, snapped to 0 (Marchenko–Pastur) or 1 (linear σ) within rounding; the key of the law's cache."""
+    tau = min(theta2 / theta1, 1.0)
+    if tau <= _ZERO_THETA2:
+        return 0.0
+    if 1.0 - tau <= _LINEAR_TOL:
+        return 1.0
+    return tau
+
+
+def _component_note(support: tuple[tuple[float, float], ...]) -> str:
+    return (
+        f"The support has {len(support)} components. A real network converges slowly to this law near the smaller "
+        "ones: for gelu at p/n = 0.137, N/n = 4.08 (components [0.107, 0.811] and [3.12, 15.7] of K_n) the empirical "
+        "CDF at 0.338 is 0.457, 0.442, 0.428, 0.422 at n = 750, 1500, 3000, 6000 against the limit 0.414 (the gap "
+        "roughly halves as n doubles), while the Gaussian-equivalent model (σ(WX) replaced by √θ2·WX + √(θ1 − θ2)·Z) "
+        "is within 1e-3 of it at n = 1500 (docs/derivations/conjugate_kernel_spectrum.md §6)."
+    )
+
+
+def conjugate_kernel_law(
+    *,
+    theta1: float,
+    theta2: float,
+    ratio: float,
+    neurons_per_sample: float,
+    x: np.ndarray | list[float] = (),
+    matrix: Matrix = "features",
+    with_cdf: bool = True,
+) -> CKLaw:
+    """Density, CDF, support and atom of the CK law for given θ1 ≥ θ2 ≥ 0 (Pennington & Worah 2017, Thm 1).
+
+    The law of K_N = (1/n)ΣΣᵀ (``"features"``) or K_n = (1/n)ΣᵀΣ (``"gram"``) for Σ = σ(WX) depends on σ
+    only through θ1 = E σ_c(ξ)² and θ2 = (E σ'(ξ))²; it is also the law of the Gaussian equivalent
+    √θ2·WX + √(θ1 − θ2)·Z. Solved in G (docs/derivations/conjugate_kernel_spectrum.md §3–§5): the branch
+    of the quartic is labelled once per law on the intervals between the real roots of its
+    discriminant (every support edge is one), then each point costs one batched 4 × 4 companion
+    eigensolve and one Newton step; the CDF is a composite Clenshaw–Curtis antiderivative of the
+    density on each support component.
+
+    Parameters
+    ----------
+    theta1, theta2
+        θ1 > 0 and 0 ≤ θ2 ≤ θ1.
+    ratio, neurons_per_sample
+        φ = p/n and r = N/n, each (and φ/r) in [0.01, 100].
+    x
+        Real points.
+    matrix
+        ``"features"`` (default) or ``"gram"``.
+    with_cdf
+        Also the CDF at ``x``.
+
+    Returns
+    -------
+    CKLaw
+    """
+    theta1, tau, phi, r = _law_iv(theta1, theta2, ratio, neurons_per_sample, matrix)
+    x = v.finite_array("x", x)
+    law = _law(tau, phi, r)
+    notes: list[str] = []
+    xn = x / theta1
+    density_n, diag, wrong = law.density(xn)
+    support = law.support()
+    density = density_n / theta1
+    notes.extend(law.label_notes)
+    if len(support) > 1:
+        notes.append(_component_note(support))
+    hard_edge = bool(support) and support[0][0] == 0.0
+    if hard_edge and np.any(x == 0.0):
+        density = np.where(x == 0.0, np.nan, density)
+        notes.append("The support reaches the hard edge 0, where the density diverges: its value at x = 0 is null.")
+    if wrong:
+        notes.append(
+            f"At {wrong} point(s) away from every edge the roots of the quartic did not show the pattern of their "
+            "interval (unexpected; the nearest root to the interval's end value was taken; see diagnostics)."
+        )
+    cdf = None
+    if with_cdf:
+        cdf = law.cdf(xn)
+        diag = Diagnostics(
+            iterations=diag.iterations + law.cdf_diag.iterations,
+            residual=max(diag.residual, law.cdf_diag.residual),
+            converged=diag.converged and law.cdf_diag.converged,
+        )
+        notes.extend(law.cdf_notes)
+    # features (K_N) → gram (K_n): μ_n = r μ_N + (1 − r) δ_0
+    atom = law.atom
+    if matrix == "gram":
+        density = law.r * density
+        atom = law.r * atom + 1.0 - law.r
+        atom = 0.0 if abs(atom) < 1e-15 else atom
+        if cdf is not None:
+            cdf = np.clip(law.r * cdf + np.where(x >= 0.0, 1.0 - law.r, 0.0), 0.0, 1.0)
+    return CKLaw(
+        matrix=matrix,
+        theta1=theta1,
+        theta2=tau * theta1,
+        ratio=phi,
+        neurons_per_sample=r,
+        x=x,
+        density=density,
+        cdf=cdf,
+        support=tuple((lo * theta1, hi * theta1) for lo, hi in support),
+        atom_mass=float(atom),
+        degree=law.degree,
+        diagnostics=diag,
+        notes=tuple(notes),
+    )
+
+
+def conjugate_kernel_stieltjes(
+    *,
+    theta1: float,
+    theta2: float,
+    ratio: float,
+    neurons_per_sample: float,
+    z: np.ndarray | list[complex] | complex,
+    matrix: Matrix = "features",
+) -> tuple[np.ndarray, Diagnostics]:
+    """G(z) = ∫ μ(dt)/(z − t) of the CK law (Pennington & Worah's sign: G ~ 1/z, Im G < 0 on ℂ⁺).
+
+    Real z > 0 gives the boundary value G(x + i0) (the labelled branch, docs/derivations/
+    conjugate_kernel_spectrum.md §4); Im z > 0, or real z < 0, the continuation in Im z of §5 (slower:
+    tens of batched eigensolves). ``"gram"``: G_n = r G + (1 − r)/z.
+
+    Parameters
+    ----------
+    theta1, theta2, ratio, neurons_per_sample, matrix
+        As in :func:`conjugate_kernel_law`.
+    z
+        Points with Im z ≥ 0, z ≠ 0.
+
+    Returns
+    -------
+    values, diagnostics
+    """
+    theta1, tau, phi, r = _law_iv(theta1, theta2, ratio, neurons_per_sample, matrix)
+    z = np.atleast_1d(np.asarray(z, dtype=np.complex128))
+    if not np.all(np.isfinite(z)) or np.any(z.imag < 0) or np.any(z == 0):
+        raise InvalidParameterError("z", "`z` must be finite, with Im z >= 0 and z != 0.")
+    law = _law(tau, phi, r)
+    zn = z / theta1
+    out = np.empty_like(zn)
+    real = (zn.imag == 0) & (zn.real > 0)
+    parts = []
+    if np.any(real):
+        g, diag, _ = law.boundary(zn.real[real])
+        out[real] = g
+        parts.append(diag)
+    if np.any(~real):
+        zc = zn[~real]
+        lift = np.where(zc.imag == 0, 1e-13 * max(law.scale, 1.0), 0.0)  # real z < 0: G is real and smooth there
+        g, diag = law.stieltjes(zc + 1j * lift)
+        out[~real] = np.where(zc.imag == 0, g.real + 0j, g)
+        parts.append(diag)
+    out = out / theta1
+    if matrix == "gram":
+        out = r * out + (1.0 - r) / z
+    diag = Diagnostics(
+        iterations=max((d.iterations for d in parts), default=0),
+        residual=max((d.residual for d in parts), default=0.0),
+        converged=all(d.converged for d in parts),
+    )
+    return out, diag
+
+
+# --------------------------------------------------------------------------------------------
 # main entry
 
 
@@ -992,62 +1219,28 @@ def conjugate_kernel_spectrum(
         raise InvalidParameterError(
             "activation", f"`activation` {activation.name!r} is constant on the Gaussian: its centred version vanishes."
         )
-    tau = theta2 / theta1
-    if tau <= _ZERO_THETA2:
-        tau = 0.0
-    law = _law(tau, phi, r)
+    result = conjugate_kernel_law(
+        theta1=theta1, theta2=theta2, ratio=phi, neurons_per_sample=r, x=x, matrix=matrix, with_cdf=with_cdf
+    )
+    law = _law(_tau(theta1, theta2), phi, r)  # the cached law solved above
     notes: list[str] = []
     centred = abs(constants.mean) > 1e-12 * math.sqrt(theta1)
     if centred:
         notes.append(
             f"σ = {activation.name} is not centred (E σ(ξ) = {constants.mean:.6g}): the bulk is that of σ − E σ(ξ) "
-            f"with θ1 = Var σ(ξ) (spec §2)"
+            f"with θ1 = Var σ(ξ) (docs/derivations/conjugate_kernel_spectrum.md §2)"
             + ("; the network uses σ − E σ(ξ) (`subtract_mean`)." if subtract_mean else "; its mean adds one large outlier.")
         )
     if constants.method == "quadrature":
         notes.append(f"θ1, θ2, κ by trapezoid quadrature (estimated error {constants.error_bound:.1e}).")
     if law.mp:
         notes.append(
-            "θ2 = 0: the law is Marchenko–Pastur with ratio N/n and variance θ1 (spec §3). For purely nonlinear σ the "
-            "top eigenvalue approaches the edge slowly at finite N (spec §3: 0.37 above it at N = 2000 for He_3)."
+            "θ2 = 0: the law is Marchenko–Pastur with ratio N/n and variance θ1. For purely nonlinear σ the "
+            "top eigenvalue approaches the edge slowly at finite N (0.37 above it at N = 2000 for He_3; "
+            "docs/derivations/conjugate_kernel_spectrum.md §6)."
         )
-
-    xn = x / theta1
-    density_n, diag, wrong = law.density(xn)
-    support = law.support()
-    density = density_n / theta1
-    notes.extend(law.label_notes)
-    hard_edge = bool(support) and support[0][0] == 0.0
-    if hard_edge and np.any(x == 0.0):
-        density = np.where(x == 0.0, np.nan, density)
-        notes.append("The support reaches the hard edge 0, where the density diverges: its value at x = 0 is null.")
-    if wrong:
-        notes.append(
-            f"At {wrong} point(s) away from every edge the roots of the quartic did not show the pattern of their "
-            "interval (unexpected; the nearest root to the interval's end value was taken; see diagnostics)."
-        )
-
-    cdf = None
-    if with_cdf:
-        cdf_n = law.cdf(xn)
-        diag = Diagnostics(
-            iterations=diag.iterations + law.cdf_diag.iterations,
-            residual=diag.residual,
-            converged=diag.converged and law.cdf_diag.converged,
-        )
-        notes.extend(law.cdf_notes)
-        cdf = cdf_n
-
-    # features (K_N) → gram (K_n): μ_n = r μ_N + (1 − r) δ_0
-    atom_n = law.atom
-    if matrix == "gram":
-        density = law.r * density
-        atom = law.r * atom_n + 1.0 - law.r
-        atom = 0.0 if abs(atom) < 1e-15 else atom
-        if cdf is not None:
-            cdf = np.clip(law.r * cdf + np.where(x >= 0.0, 1.0 - law.r, 0.0), 0.0, 1.0)
-    else:
-        atom = atom_n
+    notes.extend(result.notes)
+    density, cdf, atom, diag = result.density, result.cdf, result.atom_mass, result.diagnostics
 
     outliers = _outliers(law, constants, weight_distribution, data_distribution, subtract_mean, n_neurons, notes)
     reference = REFERENCE + ("; outliers: " + REFERENCE_OUTLIERS if outliers or constants.kappa else "")
@@ -1056,18 +1249,18 @@ def conjugate_kernel_spectrum(
         ratio=phi,
         neurons_per_sample=r,
         theta1=theta1,
-        theta2=law.tau * theta1,
+        theta2=result.theta2,
         kappa=constants.kappa,
         activation_mean=constants.mean,
         centred=centred,
         x=x,
         density=density,
         cdf=cdf,
-        support=tuple((lo * theta1, hi * theta1) for lo, hi in support),
+        support=result.support,
         atom_location=0.0,
-        atom_mass=float(atom),
+        atom_mass=atom,
         outliers=outliers,
-        degree=law.degree,
+        degree=result.degree,
         diagnostics=diag,
         notes=tuple(notes),
         reference=reference,
