@@ -1,7 +1,8 @@
 """Conjugate-kernel spectrum and one-step spike: reductions, invariants, edges, outliers and Monte Carlo.
 
-Reference numbers are the measured values of shared/spec/ck_spectrum.md (edges of §3's table, outlier
-locations of §4, one-step constants of §5); Monte Carlo tests are seeded and state their tolerance.
+Reference numbers are the measured values of docs/derivations/conjugate_kernel_spectrum.md (edges of the
+table of §6, outlier locations of spec §4, one-step constants of spec §5) and of issue 14 §5 (the two-bulk
+gelu law); Monte Carlo tests are seeded and state their tolerance.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from solvers.conjugate_kernel import ck_activation_constants, conjugate_kernel_spectrum
+from solvers.conjugate_kernel import (
+    _law,
+    _Law,
+    ck_activation_constants,
+    conjugate_kernel_law,
+    conjugate_kernel_spectrum,
+    conjugate_kernel_stieltjes,
+)
 from solvers.exceptions import InvalidParameterError
 from solvers.marchenko_pastur import marchenko_pastur
 from solvers.montecarlo.conjugate_kernel import simulate_conjugate_kernel, simulate_one_step_gradient
@@ -37,7 +45,7 @@ def test_activation_constants_match_the_spec_table():
     assert linear.theta1 == linear.theta2 == 1.0
 
 
-# (activation, N, n, p, upper edge of spec §3's table, centred by subtraction)
+# (activation, N, n, p, upper edge of the derivation's table §6; a non-centred σ is centred by the solver)
 EDGES = [
     ("relu", 1500, 2000, 1000, 2.0316),
     ("tanh", 1500, 2000, 1000, 2.7138),
@@ -47,6 +55,9 @@ EDGES = [
     ("relu", 2000, 1000, 1500, 2.8160),
     ("erf", 1200, 1500, 300, 5.1061),
     (HE2, 1000, 2000, 1000, 2.9142),
+    ("relu", 1000, 1000, 2000, 1.6882),
+    ("tanh", 1000, 1500, 3000, 1.6785),
+    ("abs", 1200, 1200, 800, 1.4535),
 ]
 
 
@@ -56,6 +67,12 @@ def test_upper_edge_matches_the_spec(activation, N, n, p, edge):
     # the spec quotes 4 decimals of the same edge (computed by an independent implementation)
     assert res.support[-1][1] == pytest.approx(edge, abs=6e-5)
     assert res.diagnostics.converged and res.diagnostics.residual < 1e-12
+
+
+def test_upper_edge_of_the_cubic_row_matches_the_spec():
+    # (x³ − 3x)/√6 (not in the activation catalogue): θ1 = 1, θ2 = 0, N/n/p = 1000/1500/1500, edge 3.2997
+    law = conjugate_kernel_law(theta1=1.0, theta2=0.0, ratio=1.0, neurons_per_sample=1000 / 1500)
+    assert law.support[-1][1] == pytest.approx(3.2997, abs=6e-5) and law.degree == 2
 
 
 @pytest.mark.parametrize("matrix", ["features", "gram"])
@@ -193,6 +210,180 @@ def test_invalid_parameters_are_named(kwargs, parameter):
         conjugate_kernel_spectrum(**args)
     assert info.value.parameter == parameter
 
+
+# --- every support component (issue 14 §5) -------------------------------------------------------
+
+GELU = {"name": "gelu"}
+GELU_GRAM = dict(activation=GELU, matrix="gram", ratio=0.136872, neurons_per_sample=4.08035)
+
+
+def _bai_silverstein_g(z, *, tau, phi, r, nodes=400, iterations=3000):
+    """Independent G of K_N (θ1 = 1): the Gaussian-equivalent Bai–Silverstein equation (derivation §3) with
+    H = τ·MP(N/p) + (1 − τ), Gauss–Chebyshev nodes of the 2nd kind over the MP part (exact for its √ edges)
+    plus its atom at 1 − τ, solved by damped fixed point; no quartic, no branch choice."""
+    c_h = r / phi
+    lo, hi = (1 - math.sqrt(c_h)) ** 2, (1 + math.sqrt(c_h)) ** 2
+    angle = np.arange(1, nodes + 1) * math.pi / (nodes + 1)
+    half = 0.5 * (hi - lo)
+    s = 0.5 * (lo + hi) + half * np.cos(angle)
+    t = np.r_[tau * s + 1 - tau, 1 - tau]
+    w = np.r_[math.pi / (nodes + 1) * np.sin(angle) ** 2 * half**2 / (2 * math.pi * c_h * s), max(0.0, 1 - 1 / c_h)]
+    z = np.asarray(z, dtype=complex)
+    m = -1 / z
+    for _ in range(iterations):
+        m = 0.5 * m - 0.5 / (z - r * np.sum(w * t / (1 + t * m[:, None]), axis=1))
+    return -(m + (1 - r) / z) / r, w.sum()
+
+
+def test_gelu_gram_law_has_the_small_bulk_of_issue_14():
+    # issue 14 §5: support [0.1066, 0.8109] ∪ [3.124, 15.69], density 1.747, 1.167, 0.181 at 0.3, 0.5, 0.8, CDF 0.414
+    # at 0.338 and 0.863 at 1.569 (an independent Stieltjes solve and a Gaussian-equivalent simulation at n = 1500
+    # agree to 1e-3: that is the tolerance of these numbers).
+    x = np.array([0.3, 0.5, 0.8, 0.338, 1.569, 3.0])
+    res = conjugate_kernel_spectrum(x=x, **GELU_GRAM)
+    (a, b), (c, d) = res.support
+    assert (a, b, c, d) == pytest.approx((0.1066, 0.8109, 3.124, 15.69), rel=1e-4)  # quoted to 4 digits
+    np.testing.assert_allclose(res.density[:3], [1.747, 1.167, 0.181], atol=1e-3)
+    np.testing.assert_allclose(res.cdf[3:5], [0.414, 0.863], atol=1e-3)
+    # the gap carries exactly the n − p eigenvalues of the small bulk below it: CDF = 1 − p/n
+    assert res.cdf[4] == pytest.approx(1 - 0.136872, abs=1e-10) and res.density[4] == 0.0
+    assert res.diagnostics.converged and not any("renormalised" in note for note in res.notes)
+    assert any("components" in note and "halves" in note for note in res.notes)
+    # the independent Bai–Silverstein solve at η = 1e-9 (3000 damped iterations reach its fixed point to 1e-12
+    # here; quadrature over H with 400 nodes): relative 1e-6
+    tau = res.theta2 / res.theta1
+    g, mass = _bai_silverstein_g(x[:3] / res.theta1 + 1e-9j, tau=tau, phi=0.136872, r=4.08035)
+    assert mass == pytest.approx(1.0, abs=1e-12)
+    reference = -g.imag / math.pi / res.theta1 * 4.08035  # gram density = r × features density
+    np.testing.assert_allclose(res.density[:3], reference, rtol=1e-6)
+
+
+def test_gelu_features_cdf_counts_the_whole_mass():
+    # issue 14 §5 features form (n, p, N) = (3952, 646, 9829): the CDF was renormalised from 0.264 of the mass
+    # 1 − atom = 0.402. Now the mass integrates to 1 − atom, and between the bulks the CDF is atom + (n − p)/N.
+    n, p, big_n = 3952, 646, 9829
+    x = np.linspace(0.0, 12.0, 241)
+    res = conjugate_kernel_spectrum(activation=GELU, matrix="features", ratio=p / n, neurons_per_sample=big_n / n, x=x)
+    assert len(res.support) == 2 and res.atom_mass == pytest.approx(1 - n / big_n, abs=1e-14)
+    assert res.diagnostics.converged and not any("renormalised" in note for note in res.notes)
+    gap = (x > res.support[0][1]) & (x < res.support[1][0])
+    assert gap.any()
+    np.testing.assert_allclose(res.cdf[gap], 1 - p / big_n, atol=1e-10)
+    law = _law(res.theta2 / res.theta1, p / n, big_n / n)
+    assert law.cdf_diag.residual < 1e-10  # panel tails and the mass error
+
+
+# two-component laws: (θ1, θ2 or activation, φ, r); tanh φ = 0.6, r = 2 has a gap of 2 % of its location
+TWO_BULKS = [(GELU, 0.136872, 4.08035), ("tanh", 0.6, 2.0), ("tanh", 0.05, 2.0), ("erf", 0.2, 4.0), ("tanh", 0.675, 3.0)]
+
+
+@pytest.mark.parametrize(("activation", "phi", "r"), TWO_BULKS)
+def test_two_components_and_their_masses(activation, phi, r):
+    # the gram law's small component holds the n − p eigenvalues that are 0 for a linear σ: CDF = 1 − φ in the gap
+    res = conjugate_kernel_spectrum(activation=activation, ratio=phi, neurons_per_sample=r, matrix="gram")
+    assert len(res.support) == 2, res.support
+    gap = 0.5 * (res.support[0][1] + res.support[1][0])
+    at_gap = conjugate_kernel_spectrum(activation=activation, ratio=phi, neurons_per_sample=r, matrix="gram", x=[gap])
+    assert at_gap.cdf[0] == pytest.approx(1 - phi, abs=1e-10) and at_gap.density[0] == 0.0
+    assert res.diagnostics.converged
+
+
+LAWS = [  # (τ = θ2/θ1, φ, r): two bulks, one bulk with a narrow peak, atoms, linear, MP, extreme ratios
+    (0.7232875213405251, 0.136872, 4.08035),
+    (0.9304699236152951, 0.5, 0.75),
+    (0.9304699236152951, 0.675, 3.0),
+    (0.7334711, 2.0, 1.5),
+    (0.3, 0.02, 0.9),
+    (0.997, 1.03, 55.0),
+    (1.0, 0.25, 0.75),
+    (0.0, 1.5, 2.0),
+    (0.5, 50.0, 1.0),
+]
+
+
+@pytest.mark.parametrize(("tau", "phi", "r"), LAWS)
+def test_branch_labels_agree_with_continuation_in_im_z(tau, phi, r):
+    # Two independent branch choices: the sweep over the roots of the discriminant (boundary values at x + i0) and
+    # the predictor–corrector continuation down from Im z = 50 × scale to Im z = 1e-11 x (the physical branch is
+    # analytic in ℂ⁺). At interior points G varies by O(η) = 1e-11 relative; 1e-7 allows the edges' √η.
+    law = _Law(tau, phi, r)
+    points = [lo + (hi - lo) * np.array([0.003, 0.2, 0.5, 0.8, 0.997]) for lo, hi in law.support()]
+    gaps = [0.5 * (iv.lo + iv.hi) for iv in law.intervals() if iv.kind == 0 and iv.lo > 0 and math.isfinite(iv.hi)]
+    x = np.concatenate([*points, gaps, [0.5 * law.support()[0][0] or 1e-3, 3 * law.support()[-1][1]]])
+    x = x[x > 0]
+    g, diag, wrong = law.boundary(x)
+    g_cont, diag_cont = law.stieltjes(x + 1e-11j * x)
+    assert diag.converged and diag_cont.converged and wrong == 0
+    np.testing.assert_allclose(g, g_cont, rtol=1e-7)
+
+
+@pytest.mark.parametrize(("tau", "phi", "r"), LAWS[:6])
+def test_stieltjes_at_complex_points_is_the_bai_silverstein_solution(tau, phi, r):
+    # conjugate_kernel_stieltjes off the axis vs the independent fixed point (Im z ≥ 0.05 scale: 3000 damped
+    # iterations converge to rounding); 400 quadrature nodes integrate the smooth integrand to ~1e-12
+    law = _Law(tau, phi, r)
+    top = law.support()[-1][1]
+    z = np.array([0.3 * top + 0.05j * top, 0.9 * top + 0.2j * top, 2 * top + 0.5j * top, 0.01 * top + 0.05j * top])
+    g, diag = conjugate_kernel_stieltjes(theta1=1.0, theta2=tau, ratio=phi, neurons_per_sample=r, z=z)
+    ref, _ = _bai_silverstein_g(z, tau=tau, phi=phi, r=r)
+    assert diag.converged
+    np.testing.assert_allclose(g, ref, rtol=1e-9)
+    # gram: G_n = r G + (1 − r)/z
+    gn, _ = conjugate_kernel_stieltjes(theta1=1.0, theta2=tau, ratio=phi, neurons_per_sample=r, z=z, matrix="gram")
+    np.testing.assert_allclose(gn, r * ref + (1 - r) / z, rtol=1e-9)
+
+
+@pytest.mark.parametrize(("tau", "phi", "r"), LAWS)
+def test_cdf_mass_and_first_moment(tau, phi, r):
+    # ∫ dμ = 1 − atom and ∫ t dμ = θ1 = 1 (derivation §3), by the composite Clenshaw–Curtis panels of the CDF
+    law = _Law(tau, phi, r)
+    law.cdf(np.array([1.0]))
+    assert law.cdf_diag.converged and law.cdf_diag.residual < 1e-10
+    mean = 0.0
+    for lo, hi in law.support():
+        nodes, weights = np.polynomial.legendre.leggauss(200)
+        t = 0.5 * math.pi * (nodes + 1)
+        s = 0.5 * (1 - np.cos(t))
+        power = 3 if lo == 0 else 1
+        xx = lo + (hi - lo) * s**power
+        mean += 0.5 * math.pi * np.sum(weights * xx * law._integrand(t, lo, hi, power))
+    assert mean == pytest.approx(1.0, rel=1e-6)
+
+
+def test_density_costs_one_root_solve_per_point_and_the_cdf_few_hundred():
+    # issue 13: no continuation over the grid. Each point: one batched companion eigensolve + one Newton step
+    # (iterations = 2); the CDF panels of the benchmark's law (tanh, one component with a narrow peak near 0)
+    # need 18 panels × 32 nodes here; the bound 2048 catches a return to a dense quadrature.
+    x = np.linspace(1e-3, 3.0, 1000)
+    _law.cache_clear()
+    res = conjugate_kernel_spectrum(activation="tanh", ratio=0.5, neurons_per_sample=0.75, matrix="features", x=x, with_cdf=False)
+    assert res.diagnostics.iterations == 2 and res.diagnostics.converged
+    full = conjugate_kernel_spectrum(activation="tanh", ratio=0.5, neurons_per_sample=0.75, matrix="features", x=x)
+    assert 2 < full.diagnostics.iterations <= 2 + 2048 and full.diagnostics.converged
+
+
+def test_law_api_matches_the_spectrum_and_validates():
+    res = conjugate_kernel_spectrum(x=[0.3, 1.0, 5.0], **GELU_GRAM)
+    law = conjugate_kernel_law(theta1=res.theta1, theta2=res.theta2, ratio=0.136872, neurons_per_sample=4.08035, x=[0.3, 1.0, 5.0], matrix="gram")
+    np.testing.assert_array_equal(law.density, res.density)
+    np.testing.assert_array_equal(law.cdf, res.cdf)
+    assert law.support == res.support and law.atom_mass == res.atom_mass
+    # boundary values of G_n on the axis: −Im G_n/π is the gram density
+    g, _ = conjugate_kernel_stieltjes(theta1=res.theta1, theta2=res.theta2, ratio=0.136872, neurons_per_sample=4.08035, z=[0.3, 1.0, 5.0], matrix="gram")
+    np.testing.assert_allclose(-g.imag / math.pi, res.density, rtol=1e-12, atol=1e-15)
+    for kwargs, parameter in [
+        ({"theta2": 2.0}, "theta2"),
+        ({"theta1": 0.0}, "theta1"),
+        ({"ratio": 1e4}, "ratio"),
+        ({"matrix": "other"}, "matrix"),
+    ]:
+        args = {"theta1": 1.0, "theta2": 0.5, "ratio": 0.5, "neurons_per_sample": 1.0, **kwargs}
+        with pytest.raises(InvalidParameterError) as info:
+            conjugate_kernel_law(**args)
+        assert info.value.parameter == parameter
+    with pytest.raises(InvalidParameterError) as info:
+        conjugate_kernel_stieltjes(theta1=1.0, theta2=0.5, ratio=0.5, neurons_per_sample=1.0, z=[1 - 1j])
+    assert info.value.parameter == "z"
 
 # --- Monte Carlo ------------------------------------------------------------------------------
 
