@@ -434,6 +434,69 @@ def test_no_outlier_below_threshold_by_simulation():
     assert pred.outliers == () and sim.top_mean[0] < pred.support[-1][1] + 0.2
 
 
+# --- Monte Carlo: laws with two components (issue 14 §5) ------------------------------------------
+
+
+def _gaussian_equivalent_gram(*, theta1, theta2, n, p, big_n, rng):
+    """Eigenvalues of K_n = (1/n)YᵀY for the Gaussian equivalent Y = √θ2·WX + √(θ1 − θ2)·Z of σ(WX) (derivation §3):
+    W (N × p) and Z (N × n) i.i.d. N(0, 1), X (p × n) i.i.d. N(0, 1/p)."""
+    w = rng.standard_normal((big_n, p))
+    x = rng.standard_normal((p, n)) / math.sqrt(p)
+    y = (math.sqrt(theta2) * (w @ x) + math.sqrt(theta1 - theta2) * rng.standard_normal((big_n, n))) / math.sqrt(n)
+    return np.linalg.eigvalsh(y.T @ y)
+
+
+@pytest.mark.montecarlo
+@pytest.mark.parametrize(("activation", "phi", "r"), TWO_BULKS[:4])
+def test_two_component_laws_against_the_gaussian_equivalent(activation, phi, r):
+    # issue 14: KS ≤ 0.02 at n = 1000 (one trial, seed fixed). The Gaussian equivalent has the law exactly in the
+    # limit; its KS at n = 1000 is the finite-size floor ~ C/n (derivation §6: 0.002-0.004 for one bulk at N = 1500),
+    # while the law without the small component (the old answer) is at KS ≈ 1 − φ ≥ 0.3.
+    n = 1000
+    p, big_n = round(phi * n), round(r * n)
+    constants = ck_activation_constants(activation=activation)
+    eigenvalues = _gaussian_equivalent_gram(theta1=constants.theta1, theta2=constants.theta2, n=n, p=p, big_n=big_n, rng=np.random.default_rng(1400 + p))
+    kwargs = dict(activation=activation, ratio=p / n, neurons_per_sample=big_n / n, matrix="gram")
+    ks = ks_distance(eigenvalues, lambda t: conjugate_kernel_spectrum(x=t, **kwargs).cdf)
+    assert ks <= 0.02, ks
+    # the small component holds n − p eigenvalues: count them below the middle of the gap
+    (_, b), (c, _) = conjugate_kernel_spectrum(**kwargs).support
+    assert abs(np.sum(eigenvalues < 0.5 * (b + c)) - (n - p)) <= 0.01 * n
+
+
+@pytest.mark.montecarlo
+def test_gelu_network_converges_to_the_two_component_law_at_the_measured_rate():
+    # issue 14 §5: the real gelu network's CDF at 0.338 is 0.457, 0.442, 0.428, 0.422 at n = 750, 1500, 3000, 6000
+    # against the limit 0.414 (4 seeds each here at n = 750, 1500: 0.458, 0.440). The gap fits 0.044·(750/n)^0.82;
+    # tolerance 1.5 × that + 3 SE (2 trials), i.e. 0.050 + 3 SE at n = 1000. The Gaussian equivalent at the same n
+    # is within 0.005 (its trial-to-trial sd is ~1e-3 at n = 1500).
+    n = 1000
+    p, big_n = round(0.136872 * n), round(4.08035 * n)
+    sim = simulate_conjugate_kernel(
+        activation=GELU, n_samples=n, n_features=p, n_neurons=big_n, matrix="gram", subtract_mean=True, trials=2, rng=14
+    )
+    law = conjugate_kernel_spectrum(activation=GELU, ratio=p / n, neurons_per_sample=big_n / n, matrix="gram", x=[0.338])
+    f_n = np.mean(sim.eigenvalues <= 0.338, axis=1)
+    se = f_n.std(ddof=1) / math.sqrt(f_n.size)
+    gap = f_n.mean() - law.cdf[0]
+    assert abs(gap) <= 1.5 * 0.044 * (750 / n) ** 0.82 + 3 * se, (f_n, law.cdf[0])
+    assert any("halves" in note for note in law.notes)
+    constants = ck_activation_constants(activation=GELU)
+    ge = _gaussian_equivalent_gram(theta1=constants.theta1, theta2=constants.theta2, n=n, p=p, big_n=big_n, rng=np.random.default_rng(15))
+    assert abs(np.mean(ge <= 0.338) - law.cdf[0]) <= 0.005
+
+@pytest.mark.montecarlo
+@pytest.mark.parametrize(("phi", "r"), [(0.6, 2.0), (0.675, 3.0)])
+def test_tanh_network_with_a_narrow_gap(phi, r):
+    # tanh with gaps of 2 % and 0.15 % of their location: the real network (not only its Gaussian equivalent) is at
+    # KS 0.0044 and 0.0049 at n = 1000 (one trial; seeds below); bound 0.02 of issue 14.
+    n = 1000
+    p, big_n = round(phi * n), round(r * n)
+    sim = simulate_conjugate_kernel(activation="tanh", n_samples=n, n_features=p, n_neurons=big_n, matrix="gram", rng=7)
+    kwargs = dict(activation="tanh", ratio=p / n, neurons_per_sample=big_n / n, matrix="gram")
+    assert len(conjugate_kernel_spectrum(**kwargs).support) == 2
+    assert ks_distance(sim.eigenvalues[0], lambda t: conjugate_kernel_spectrum(x=t, **kwargs).cdf) <= 0.02
+
 # --- one gradient step (spec §5) --------------------------------------------------------------
 
 
