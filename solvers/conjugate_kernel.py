@@ -1,6 +1,6 @@
 """Conjugate-kernel (CK) limiting spectrum of a random single-layer network, and its outliers.
 
-Conventions of ``../shared/spec/ck_spectrum.md`` §1: W (N × p) has i.i.d. N(0, 1) entries, X (p × n)
+Conventions of docs/derivations/conjugate_kernel_spectrum.md §1: W (N × p) has i.i.d. N(0, 1) entries, X (p × n)
 i.i.d. N(0, 1/p) entries (columns of norm ≈ 1), Σ = σ(WX) (N × n), so every pre-activation is
 ≈ N(0, 1). The ``"features"`` matrix is K_N = (1/n)ΣΣᵀ (N × N, Pennington–Worah's M = (1/m)YYᵀ) and the
 ``"gram"`` matrix is K_n = (1/n)ΣᵀΣ (n × n, the talk's matrix); they share their non-zero eigenvalues,
@@ -8,12 +8,13 @@ i.i.d. N(0, 1/p) entries (columns of norm ≈ 1), Σ = σ(WX) (N × n), so every
 
 Dimensions enter through two ratios: ``ratio`` φ = p/n (PW's φ = n₀/m) and ``neurons_per_sample``
 r = N/n (PW's φ/ψ, so ψ = p/N = φ/r). The law depends on σ only through θ1 = E[σ(ξ)²] and
-θ2 = (E[σ'(ξ)])² of the **centred** activation (spec §2); it is homogeneous in (θ1, θ2), so it is
+θ2 = (E[σ'(ξ)])² of the **centred** activation (derivation §2); it is homogeneous in (θ1, θ2), so it is
 solved once for θ1 = 1 and rescaled.
 
 The Stieltjes transform G(z) = ∫ μ_{K_N}(dt)/(z − t) (PW's sign: G ~ 1/z, Im G < 0 on ℂ⁺) solves the
-quartic of spec §3, obtained from PW17 Thm 1 by eliminating P and t; roots are selected by
-continuation in Im z (spec §3 "Root selection").
+quartic (3) of the derivation, obtained from PW17 Thm 1 by eliminating P and t. Every support edge is
+a real root of the quartic's discriminant; the branch on each interval between those roots is labelled
+once per law by a sweep from +∞ (derivation §4), so a point costs one companion eigensolve.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ Distribution = Literal["gaussian", "rademacher", "spherical"]
 
 REFERENCE = (
     "Pennington & Worah (2017), NeurIPS, Thm 1 (quartic in G through P, P_phi, P_psi); Benigni & Péché (2021), "
-    "Electron. J. Probab. 26 (LSD for sub-Gaussian W, X); root selection by continuation in Im z, "
-    "spec ck_spectrum.md §1-§3"
+    "Electron. J. Probab. 26 (LSD for sub-Gaussian W, X); every edge from the discriminant, branch labelled by a "
+    "sweep over its real roots: docs/derivations/conjugate_kernel_spectrum.md §3-§4"
 )
 REFERENCE_OUTLIERS = (
     "Benigni & Péché (2022), arXiv:2201.04753 (at most two outliers, none if E[xi^2 sigma] = 0); "
@@ -102,7 +103,7 @@ _CAVEAT_MEAN = (
 
 @dataclass(frozen=True, slots=True)
 class CKActivationConstants:
-    """Gaussian constants of an activation for the CK spectrum (spec ck_spectrum.md §2).
+    """Gaussian constants of an activation for the CK spectrum (docs/derivations/conjugate_kernel_spectrum.md §2).
 
     Attributes
     ----------
@@ -142,7 +143,7 @@ def ck_activation_constants(*, activation: Activation | str | Mapping[str, Any])
     Notes
     -----
     Pennington & Worah (2017), NeurIPS, eqs. (5)-(6) (η and ζ with σ_w = σ_x = 1), for the centred
-    activation as prescribed by spec ck_spectrum.md §2: a non-centred σ has the bulk of σ − E σ, so
+    activation as prescribed by the derivation's §2: a non-centred σ has the bulk of σ − E σ, so
     θ1 is the variance. Moments by closed forms or the trapezoid rule of ``activation_moments``.
     """
     moments = activation_moments(activation=activation)
@@ -162,7 +163,7 @@ def ck_activation_constants(*, activation: Activation | str | Mapping[str, Any])
 
 
 # --------------------------------------------------------------------------------------------
-# the quartic (spec §3), normalised to θ1 = 1, θ2 = τ
+# the quartic (derivation §3), normalised to θ1 = 1, θ2 = τ
 
 
 _REAL, _COMPLEX, _COMPLEX2 = 0, 1, 2  # physical branch on an interval: a real root, the complex root with Im G < 0, one of two
@@ -182,7 +183,7 @@ class _Interval:
 
 
 class _Law:
-    """The quartic of spec §3 for θ1 = 1, θ2 = τ, φ = p/n, r = N/n, and everything derived from it."""
+    """The quartic (3) of the derivation for θ1 = 1, θ2 = τ, φ = p/n, r = N/n, and everything derived from it."""
 
     def __init__(self, tau: float, phi: float, r: float) -> None:
         self.tau, self.phi, self.r = tau, phi, r
@@ -761,11 +762,11 @@ class ConjugateKernelSpectrum:
         Density of the continuous part at ``x``, ≥ 0 and finite; ``nan`` only at x = 0 on a hard
         edge, where it diverges (note).
     cdf
-        CDF at ``x`` (atom included), from the Chebyshev antiderivative of the density on each
-        support interval (``None`` if not requested).
+        CDF at ``x`` (atom included), from the composite Clenshaw–Curtis antiderivative of the density
+        on each support component (``None`` if not requested).
     support
-        Intervals of the continuous part, ascending (edges: real roots of the discriminant of the
-        quartic, classified by the boundary value of G).
+        Every component of the continuous part, ascending (edges: real roots of the discriminant of
+        the quartic; the branch between them labelled by the sweep of the derivation's §4).
     atom_location, atom_mass
         The atom at 0: for K_N (1 − n/N)⁺ if θ1 > θ2 and (1 − min(n, p)/N)⁺ in the linear case
         (spec §3); for K_n, 1 − (N/n)(1 − atom_N).
@@ -774,8 +775,10 @@ class ConjugateKernelSpectrum:
     degree
         Degree of the polynomial solved: 4, 3 (linear σ, product Wishart) or 2 (θ2 = 0, MP).
     diagnostics
-        Continuation levels + Newton steps, the largest relative residual |P(G)|/Σ|c_k G^k| of the
-        polynomial at the returned roots, and whether every root met 1e-10 (and the CDF converged).
+        Root solves per point (one companion eigensolve + one Newton step) plus the CDF's density
+        evaluations; the largest relative residual |P(G)|/Σ|c_k G^k| of the polynomial at the returned
+        roots, or the CDF's panel tail / mass error if larger; and whether every root met 1e-10, every
+        point showed its interval's root pattern, and the CDF converged.
     notes
         Centring, outlier reasoning, divergent values, finite-size caveats.
     reference
@@ -1163,18 +1166,19 @@ def conjugate_kernel_spectrum(
 ) -> ConjugateKernelSpectrum:
     r"""Limiting eigenvalue law of the conjugate kernel (1/n)σ(WX)ᵀσ(WX) (or (1/n)σ(WX)σ(WX)ᵀ).
 
-    Solves Pennington & Worah (2017), NeurIPS, Theorem 1, in the form of spec ck_spectrum.md §3: the
+    Solves Pennington & Worah (2017), NeurIPS, Theorem 1, in the form of docs/derivations/conjugate_kernel_spectrum.md §3: the
     Stieltjes transform G(z) = ∫ μ_{K_N}(dt)/(z − t) of K_N is a root of
 
     .. math:: c_4G^4 + c_3G^3 + c_2G^2 + c_1G + c_0 = 0
 
     with c_k(z) polynomial in z, θ1, θ2, ψ = p/N and r = N/n (a cubic for linear σ — the product of
     two Wisharts — and the Marchenko–Pastur quadratic for θ2 = 0). Benigni & Péché (2021), EJP 26,
-    prove the law for sub-Gaussian W, X. Roots are selected by continuation in Im z (45 geometric
-    levels from 50× the support scale to 1e-10 of it, nearest root to the linear extrapolation of
-    the previous two, spec §3 "Root selection"), then 3 guarded Newton steps and a guarded Newton
-    polish on the real axis. Outliers follow spec §4 (Benaych-Georges & Nadakuditi's D-transform
-    applied to the norm-fluctuation spikes of Benigni & Péché 2022).
+    prove the law for sub-Gaussian W, X. Every support edge is a real root of the discriminant of the
+    quartic; the physical branch keeps one label between consecutive roots, found once per law by a
+    sweep from +∞ (derivation §4), so each point costs one batched companion eigensolve and one
+    Newton step; the CDF is a composite Clenshaw–Curtis antiderivative (derivation §6). The law for
+    given θ1, θ2 is :func:`conjugate_kernel_law`. Outliers follow spec §4 (Benaych-Georges &
+    Nadakuditi's D-transform applied to the norm-fluctuation spikes of Benigni & Péché 2022).
 
     Parameters
     ----------
@@ -1199,7 +1203,7 @@ def conjugate_kernel_spectrum(
     n_neurons
         N, needed only to place the mean outlier ≈ (E σ)² N of a non-centred σ.
     with_cdf
-        Also return the CDF at ``x`` (costs a few hundred extra density evaluations per interval).
+        Also return the CDF at ``x`` (a few hundred density evaluations per law, cached with it).
 
     Returns
     -------
