@@ -268,6 +268,7 @@ class _Law:
         self._intervals: tuple[_Interval, ...] | None = None
         self._support: tuple[tuple[float, float], ...] | None = None
         self._extra_roots: list[float] = []
+        self._far_isolated = True
         self.label_diag = Diagnostics(0, 0.0, True)
         self.label_notes: tuple[str, ...] = ()
         self._cdf_parts: list[tuple[float, float, int, np.ndarray, np.ndarray, np.ndarray]] | None = None
@@ -369,7 +370,15 @@ class _Law:
         )
 
     def discriminant_roots(self) -> np.ndarray:
-        """Every positive real root of Δ(z), ascending and Newton-polished (the candidate edges)."""
+        """Every positive real root of Δ(z), ascending (the candidate edges): those of the polynomial solver
+        and those found by bisection when it missed one (:meth:`intervals`)."""
+        real = np.sort(np.concatenate([self._polynomial_roots(), self._extra_roots]))
+        if real.size > 1:  # one root per edge: a double root of Δ may come out as two copies
+            real = real[np.r_[True, np.diff(real) > 1e-12 * real[1:]]]
+        return real
+
+    def _polynomial_roots(self) -> np.ndarray:
+        """The positive real roots of Δ(z) from the companion matrix of its coefficients, Newton-polished."""
         disc = self.discriminant()
         bound = self.discriminant(magnitude=True)
         disc = np.where(np.abs(disc) <= 1e-12 * bound, 0.0, disc)
@@ -385,9 +394,6 @@ class _Law:
                 step = npoly.polyval(real, disc) / npoly.polyval(real, deriv)
             step = np.where(np.isfinite(step) & (np.abs(step) < 1e-6 * real), step, 0.0)
             real = real - step
-        real = np.sort(np.concatenate([real, self._extra_roots]))
-        if real.size > 1:  # one root per edge: a double root of Δ may come out as two copies
-            real = real[np.r_[True, np.diff(real) > 1e-12 * real[1:]]]
         return real
 
     # ---- labels of the physical branch (the sweep) --------------------------------------------
@@ -435,8 +441,7 @@ class _Law:
         dist = np.abs(roots_far - 1.0 / far)
         order = np.argsort(dist)
         g = complex(roots_far[order[0]].real)  # G(x) = 1/x (1 + O(1/x)) for x → +∞
-        if not dist[order[1]] >= _CLEAR * dist[order[0]]:
-            raise RuntimeError("the root G ~ 1/z is not isolated at the far point")  # not expected: caught below
+        self._far_isolated = bool(dist[order[1]] >= _CLEAR * dist[order[0]])  # never seen otherwise; reported
         kind, n_real, rank = self._label(roots_far, g)
         n = edges.size
         below = np.r_[0.0, edges[:-1]] if n else np.array([])
@@ -514,6 +519,9 @@ class _Law:
                 break
             for lo, hi in missed:
                 self._extra_roots.append(self._bisect_count(lo, hi))
+        if not self._far_isolated:
+            converged = False
+            notes.append("The root G ~ 1/z was not isolated at the far point: the labels may be wrong.")
         self._intervals = tuple(intervals)
         self.label_diag = Diagnostics(round_ + 1, 0.0, converged)
         self.label_notes = tuple(notes)

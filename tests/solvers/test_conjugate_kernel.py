@@ -317,6 +317,28 @@ def test_branch_labels_agree_with_continuation_in_im_z(tau, phi, r):
     np.testing.assert_allclose(g, g_cont, rtol=1e-7)
 
 
+
+class _MissingRoot(_Law):
+    """A law whose polynomial solver "misses" one root of the discriminant (roots found later by bisection stay)."""
+
+    drop = math.nan
+
+    def _polynomial_roots(self):
+        roots = super()._polynomial_roots()
+        return roots[np.abs(roots - self.drop) > 1e-9 * self.drop]
+
+
+@pytest.mark.parametrize("which", [0, 1, -1])
+def test_a_missed_root_of_the_discriminant_is_found_by_bisection(which):
+    # derivation §4 step 3: the number of real roots changes across the missed edge, so the sweep sees the two ends
+    # of the interval disagree, bisects on that number (to 1e-14 relative) and labels again
+    args = (0.7232875213405251, 0.136872, 4.08035)
+    truth = _Law(*args)
+    law = _MissingRoot(*args)
+    law.drop = truth.discriminant_roots()[which]
+    np.testing.assert_allclose(np.ravel(law.support()), np.ravel(truth.support()), rtol=1e-12)
+    assert law.label_diag.converged and law.label_diag.iterations == 2
+
 @pytest.mark.parametrize(("tau", "phi", "r"), LAWS[:6])
 def test_stieltjes_at_complex_points_is_the_bai_silverstein_solution(tau, phi, r):
     # conjugate_kernel_stieltjes off the axis vs the independent fixed point (Im z ≥ 0.05 scale: 3000 damped
