@@ -22,7 +22,7 @@ from benchmarks import _harness as h
 from solvers.conjugate_kernel import _law, _tau, conjugate_kernel_spectrum
 
 X = np.linspace(1e-3, 3.0, 1000)
-ARGS = dict(activation="tanh", ratio=0.5, neurons_per_sample=0.75, matrix="features")
+ARGS = {"activation": "tanh", "ratio": 0.5, "neurons_per_sample": 0.75, "matrix": "features"}
 TARGET = 0.3
 
 

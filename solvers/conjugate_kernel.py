@@ -723,13 +723,13 @@ class _Law:
                     nxt += [(int(j[i]), float(t0[i]), mid), (int(j[i]), mid, float(t1[i]))]
             pending = nxt
         total = 0.0
-        for i, (a, b) in enumerate(support):
+        for i, (lo, hi) in enumerate(support):
             panels = sorted((p for p in accepted if p[0] == i), key=lambda p: p[1])
             edges = np.array([p[1] for p in panels] + [panels[-1][2]])
             anti = chebyshev.chebint(np.array([p[3] for p in panels]), lbnd=-1.0, axis=1)
             mass = np.sum(anti, axis=1)  # T_k(1) = 1
             base = np.r_[0.0, np.cumsum(mass)]
-            pieces.append((a, b, 3 if a == 0.0 else 1, edges, anti, base))
+            pieces.append((lo, hi, 3 if lo == 0.0 else 1, edges, anti, base))
             total += float(base[-1])
         expected = 1.0 - self.atom
         error = abs(total - expected)

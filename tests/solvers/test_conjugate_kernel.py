@@ -14,8 +14,8 @@ import pytest
 from scipy import integrate
 
 from solvers.conjugate_kernel import (
-    _law,
     _Law,
+    _law,
     ck_activation_constants,
     conjugate_kernel_law,
     conjugate_kernel_spectrum,
@@ -23,7 +23,10 @@ from solvers.conjugate_kernel import (
 )
 from solvers.exceptions import InvalidParameterError
 from solvers.marchenko_pastur import marchenko_pastur
-from solvers.montecarlo.conjugate_kernel import simulate_conjugate_kernel, simulate_one_step_gradient
+from solvers.montecarlo.conjugate_kernel import (
+    simulate_conjugate_kernel,
+    simulate_one_step_gradient,
+)
 from solvers.montecarlo.spectra import ks_distance
 from solvers.one_step_gradient import one_step_gradient_spike
 
@@ -125,7 +128,7 @@ def test_linear_case_is_the_product_wishart_law():
 @pytest.mark.parametrize(("activation", "r", "phi"), [("relu", 0.75, 0.5), ("tanh", 0.75, 0.5), ("linear", 1.5, 0.5), ("erf", 0.8, 0.2)])
 def test_first_moment_is_theta1_and_mass_is_one(activation, r, phi):
     res = conjugate_kernel_spectrum(activation=activation, ratio=phi, neurons_per_sample=r, matrix="features")
-    law_density = lambda t: conjugate_kernel_spectrum(  # noqa: E731
+    law_density = lambda t: conjugate_kernel_spectrum(
         activation=activation, ratio=phi, neurons_per_sample=r, matrix="features", x=np.atleast_1d(t), with_cdf=False
     ).density[0]
     mean = sum(integrate.quad(lambda t: t * law_density(t), lo, hi, limit=200)[0] for lo, hi in res.support)
@@ -214,7 +217,7 @@ def test_invalid_parameters_are_named(kwargs, parameter):
 # --- every support component (issue 14 §5) -------------------------------------------------------
 
 GELU = {"name": "gelu"}
-GELU_GRAM = dict(activation=GELU, matrix="gram", ratio=0.136872, neurons_per_sample=4.08035)
+GELU_GRAM = {"activation": GELU, "matrix": "gram", "ratio": 0.136872, "neurons_per_sample": 4.08035}
 
 
 def _bai_silverstein_g(z, *, tau, phi, r, nodes=400, iterations=3000):
@@ -421,7 +424,7 @@ def test_ks_distance_to_simulation(activation, N, n, p, subtract):
     sim = simulate_conjugate_kernel(
         activation=activation, n_samples=n, n_features=p, n_neurons=N, subtract_mean=subtract, trials=1, rng=20240 + N
     )
-    kwargs = dict(activation=activation, ratio=p / n, neurons_per_sample=N / n, matrix="features", subtract_mean=subtract)
+    kwargs = {"activation": activation, "ratio": p / n, "neurons_per_sample": N / n, "matrix": "features", "subtract_mean": subtract}
     eigenvalues = sim.eigenvalues[0].copy()
     eigenvalues[eigenvalues < 1e-9 * eigenvalues.max()] = 0.0  # spec §3 pitfall iv: snap numerical zeros
     ks = ks_distance(eigenvalues, lambda t: conjugate_kernel_spectrum(x=t, **kwargs).cdf)
@@ -478,7 +481,7 @@ def test_two_component_laws_against_the_gaussian_equivalent(activation, phi, r):
     p, big_n = round(phi * n), round(r * n)
     constants = ck_activation_constants(activation=activation)
     eigenvalues = _gaussian_equivalent_gram(theta1=constants.theta1, theta2=constants.theta2, n=n, p=p, big_n=big_n, rng=np.random.default_rng(1400 + p))
-    kwargs = dict(activation=activation, ratio=p / n, neurons_per_sample=big_n / n, matrix="gram")
+    kwargs = {"activation": activation, "ratio": p / n, "neurons_per_sample": big_n / n, "matrix": "gram"}
     ks = ks_distance(eigenvalues, lambda t: conjugate_kernel_spectrum(x=t, **kwargs).cdf)
     assert ks <= 0.02, ks
     # the small component holds n − p eigenvalues: count them below the middle of the gap
@@ -515,7 +518,7 @@ def test_tanh_network_with_a_narrow_gap(phi, r):
     n = 1000
     p, big_n = round(phi * n), round(r * n)
     sim = simulate_conjugate_kernel(activation="tanh", n_samples=n, n_features=p, n_neurons=big_n, matrix="gram", rng=7)
-    kwargs = dict(activation="tanh", ratio=p / n, neurons_per_sample=big_n / n, matrix="gram")
+    kwargs = {"activation": "tanh", "ratio": p / n, "neurons_per_sample": big_n / n, "matrix": "gram"}
     assert len(conjugate_kernel_spectrum(**kwargs).support) == 2
     assert ks_distance(sim.eigenvalues[0], lambda t: conjugate_kernel_spectrum(x=t, **kwargs).cdf) <= 0.02
 
