@@ -14,7 +14,7 @@ solved once for θ1 = 1 and rescaled.
 The Stieltjes transform G(z) = ∫ μ_{K_N}(dt)/(z − t) (PW's sign: G ~ 1/z, Im G < 0 on ℂ⁺) solves the
 quartic (3) of the derivation, obtained from PW17 Thm 1 by eliminating P and t. Every support edge is
 a real root of the quartic's discriminant; the branch on each interval between those roots is labelled
-once per law by a sweep from +∞ (derivation §4), so a point costs one companion eigensolve.
+once per law by a sweep from +∞ (derivation §4), so a point costs one vectorised solve of the quartic (Ferrari + Newton).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ REFERENCE_OUTLIERS = (
 # roots in G neither collide nor change their number of real values, so the physical branch keeps one
 # label (its rank among the real roots, or "the complex root with Im G < 0"). The labels are decided
 # once per law by a sweep from +∞ (G ~ 1/z) down to 0 through every real root b of Δ, comparing the
-# roots at b ± δ; the grid then needs one batched companion eigensolve and one Newton step.
+# roots at b ± δ; the grid then needs one vectorised solve of the quartic and one Newton step.
 _PROBE_REL = 1e-7  # probes at b ± δ, δ = 1e-7 b (colliding pair ~3e-4 |G| apart, eigensolver error ~1e-8 |G|)
 _PROBE_GAP = 1e-3  # ... and δ ≤ 1e-3 of the distance to the neighbouring root of Δ (narrow gaps)
 _REAL_TOL = 1e-7  # a root with |Im G| ≤ 1e-7 |G| counts as real (a pair within ~1e-14 of colliding)
@@ -547,7 +547,7 @@ class _Law:
 
     # ---- boundary values on the real axis ---------------------------------------------------
     def boundary(self, x: np.ndarray) -> tuple[np.ndarray, Diagnostics, int]:
-        """G(x + i0) at real x > 0, vectorised: one batched companion eigensolve, the interval's label,
+        """G(x + i0) at real x > 0, vectorised: all roots (:meth:`roots`), the interval's label,
         one guarded Newton step. Returns G, diagnostics, and the number of points away from every root
         of Δ whose roots did not show their interval's pattern (never expected)."""
         x = np.asarray(x, dtype=np.float64)
@@ -854,7 +854,7 @@ class ConjugateKernelSpectrum:
     degree
         Degree of the polynomial solved: 4, 3 (linear σ, product Wishart) or 2 (θ2 = 0, MP).
     diagnostics
-        Root solves per point (one companion eigensolve + one Newton step) plus the CDF's density
+        Root solves per point (one solve of the polynomial + one Newton step) plus the CDF's density
         evaluations; the largest relative residual |P(G)|/Σ|c_k G^k| of the polynomial at the returned
         roots, or the CDF's panel tail / mass error if larger; and whether every root met 1e-10, every
         point showed its interval's root pattern, and the CDF converged.
@@ -1095,9 +1095,9 @@ def conjugate_kernel_law(
     only through θ1 = E σ_c(ξ)² and θ2 = (E σ'(ξ))²; it is also the law of the Gaussian equivalent
     √θ2·WX + √(θ1 − θ2)·Z. Solved in G (docs/derivations/conjugate_kernel_spectrum.md §3–§5): the branch
     of the quartic is labelled once per law on the intervals between the real roots of its
-    discriminant (every support edge is one), then each point costs one batched 4 × 4 companion
-    eigensolve and one Newton step; the CDF is a composite Clenshaw–Curtis antiderivative of the
-    density on each support component.
+    discriminant (every support edge is one), then each point costs one vectorised solve of the
+    quartic (Ferrari + Newton, checked; companion eigenvalues as fallback) and one Newton step; the
+    CDF is a composite Clenshaw–Curtis antiderivative of the density on each support component.
 
     Parameters
     ----------
@@ -1254,7 +1254,7 @@ def conjugate_kernel_spectrum(
     two Wisharts — and the Marchenko–Pastur quadratic for θ2 = 0). Benigni & Péché (2021), EJP 26,
     prove the law for sub-Gaussian W, X. Every support edge is a real root of the discriminant of the
     quartic; the physical branch keeps one label between consecutive roots, found once per law by a
-    sweep from +∞ (derivation §4), so each point costs one batched companion eigensolve and one
+    sweep from +∞ (derivation §4), so each point costs one vectorised solve of the quartic and one
     Newton step; the CDF is a composite Clenshaw–Curtis antiderivative (derivation §6). The law for
     given θ1, θ2 is :func:`conjugate_kernel_law`. Outliers follow spec §4 (Benaych-Georges &
     Nadakuditi's D-transform applied to the norm-fluctuation spikes of Benigni & Péché 2022).
