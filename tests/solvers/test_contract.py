@@ -55,6 +55,10 @@ TRIAL_SUFFIX = "_trial"
 
 #: solver → (valid keyword arguments, the parameter set to NaN for the NaN check).
 CASES: dict[str, tuple[dict[str, Any], str]] = {
+    "solvers.conjugate_kernel.conjugate_kernel_law": (
+        {"theta1": 1.0, "theta2": 0.5, "ratio": 0.5, "neurons_per_sample": 2.0, "x": [0.5, 1.0]},
+        "ratio",
+    ),
     "solvers.preprocessing.preprocess": ({**DATA, "standardize": True, "scale": "sqrt_features"}, "x"),
     "solvers.random_features.random_features_ridge_from_spectral": (
         {"spectral": spectral_data(activation=RELU, **DATA), "n_neurons": [4, 8], "ridge_penalty": [0.1, 1.0]},
