@@ -39,6 +39,7 @@ def _problem_response(description: str) -> dict[str, Any]:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _problem_response("The body could not be read as JSON (e.g. it is not valid UTF-8)."),
     401: _problem_response("An API key is required (`Authorization: Bearer <key>`) and was missing or invalid."),
+    404: _problem_response("A resource the request names does not exist for this key (e.g. the data set of `data.id`)."),
     413: _problem_response("The request body is larger than the service accepts (`max_body_bytes`)."),
     422: _problem_response("The request is invalid: each failing field is listed in `errors` with the rule it broke."),
     429: _problem_response("Too many requests for this key (`RMT_RATE_LIMIT`); `Retry-After` says when to retry."),
