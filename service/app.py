@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from service.compute import Compute
 from service.exception_handlers import install_exception_handlers
 from service.jobs.manager import JobManager
+from service.logs import configure_logging
 from service.middleware import BodySizeLimitMiddleware
+from service.observability import install_observability
 from service.routers import ROUTERS, TAGS
 from service.settings import Settings
 from service.version import SERVICE_VERSION
@@ -30,6 +32,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Here, not at import: uvicorn has configured its logging by now, and this takes it over.
+        configure_logging(log_format=settings.log_format, level=settings.log_level)
         # The job manager resumes unfinished jobs of an existing database now, but starts Dask
         # (a LocalCluster, or a client of RMT_DASK_SCHEDULER) only when a job needs it, so apps
         # that never run a simulation (most tests) pay nothing for it.
@@ -55,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ready = False
     install_exception_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_observability(app)  # request ids, /metrics; after the other middleware, so it wraps them
     for router in ROUTERS:
         app.include_router(router)
     return app

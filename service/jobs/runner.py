@@ -24,6 +24,8 @@ logger = logging.getLogger("rmt_service.jobs")
 
 #: Seconds to wait for a remote scheduler (or the local cluster) to answer.
 CONNECT_TIMEOUT = 30.0
+#: Dask key prefix of every chunk task (``rmt-chunk-<job id>-<chunk index>``).
+CHUNK_KEY_PREFIX = "rmt-chunk-"
 
 
 class DaskRunner:
@@ -89,7 +91,7 @@ class DaskRunner:
         for index, trials in chunks:
             future = client.submit(
                 run_chunk, trial, problem, entropy, index, trials, grid, job_id,
-                key=f"rmt-chunk-{job_id}-{index}", pure=False, retries=1,
+                key=f"{CHUNK_KEY_PREFIX}{job_id}-{index}", pure=False, retries=1,
             )
             futures[future] = index
         return futures
@@ -111,6 +113,25 @@ class DaskRunner:
             return 0
         processing = await self._client.processing()
         return sum(1 for tasks in processing.values() if tasks)
+
+    def chunks_in_flight(self) -> int:
+        """Chunks submitted and not finished (for /metrics; reads the client's own table, no round trip).
+
+        Call on the event loop, like every method of the asynchronous client."""
+        client = self._client
+        if client is None:
+            return 0
+        return sum(1 for key, state in list(client.futures.items()) if str(key).startswith(CHUNK_KEY_PREFIX) and state.status == "pending")
+
+    def worker_count(self) -> int:
+        """Workers the scheduler reported at the client's last periodic refresh (0 without a client).
+
+        Call on the event loop: there the asynchronous client answers from its cache, elsewhere it
+        would make a blocking round trip to the scheduler."""
+        client = self._client
+        if client is None:
+            return 0
+        return int(client.scheduler_info().get("n_workers", 0))
 
     async def close(self) -> None:
         """Close the client, and the local cluster if this process started it."""
