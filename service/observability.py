@@ -143,4 +143,4 @@ def install_observability(app: FastAPI) -> None:
     unexpected = app.exception_handlers.get(Exception)
     if unexpected is not None:
         app.exception_handlers[Exception] = _with_request_id(unexpected)
-    app.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False, response_class=Response)

@@ -96,6 +96,7 @@ async def test_metrics_count_requests_by_route_template_status_and_problem_type(
         assert value(after, "rmt_jobs", state=state) == 0
     assert value(after, "rmt_job_chunks_in_flight") == 0 and value(after, "rmt_dask_workers") == 0
     assert value(after, "process_resident_memory_bytes") > 0
+    assert value(after, "rmt_http_requests_total", method="GET", route="/metrics", status="200") >= 1
 
 
 async def test_metrics_is_not_in_the_openapi_document(client):
