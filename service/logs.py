@@ -68,6 +68,9 @@ def configure_logging(
     handler.set_name(HANDLER_NAME)
     handler.addFilter(CorrelationIdFilter())
     handler.setFormatter(formatter(log_format))
+    # On the handler too: loggers with a level of their own (distributed's is INFO) would otherwise
+    # pass their records to it whatever the root's level.
+    handler.setLevel(level)
     root.addHandler(handler)
     root.setLevel(level)
     for name in TAKEN_OVER:

@@ -34,6 +34,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 #: control characters, so it can never forge a log line or a header); otherwise one is generated.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 _PROBLEM_MEDIA_TYPE = b"application/problem+json"
+#: Methods labelled as themselves; any other (a client may send any token) is labelled OTHER.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def valid_request_id(value: str) -> bool:
@@ -93,7 +95,7 @@ class MetricsMiddleware:
             if problem_body is not None:
                 problem_type = _problem_type(b"".join(problem_body))
             self.metrics.observe(
-                method=scope["method"],
+                method=scope["method"] if scope["method"] in _METHODS else "OTHER",
                 route=route_template(scope),
                 status=status,
                 seconds=time.perf_counter() - started,

@@ -11,6 +11,7 @@ routes never touch jobs — every other test module — never pays for starting 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -53,7 +54,9 @@ class DaskRunner:
         async with self._lock:
             failed = self._starting is not None and self._starting.done() and (self._starting.cancelled() or self._starting.exception() is not None)
             if self._starting is None or failed:  # a failed attempt is retried by the next job
-                self._starting = asyncio.create_task(self._connect(), name="rmt-dask-start")
+                # In a fresh context: the cluster outlives the request that started it, and its
+                # log lines must not all carry that request's id.
+                self._starting = asyncio.create_task(self._connect(), name="rmt-dask-start", context=contextvars.Context())
             starting = self._starting
         return await asyncio.shield(starting)
 

@@ -197,14 +197,16 @@ def _free_port() -> int:
 def test_the_server_writes_json_access_logs_with_the_request_id(tmp_path):
     port = _free_port()
     env = {**os.environ, "RMT_JOBS_DATABASE": str(tmp_path / "jobs.sqlite3"), "RMT_LOG_FORMAT": "json"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
+    log = tmp_path / "stderr.log"
+    with log.open("w") as sink:  # a file, not a pipe: a full pipe would block the server's logging
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=sink, text=True,
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
-            assert server.poll() is None, server.stderr.read()
+            assert server.poll() is None, log.read_text()
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
                     break
@@ -217,13 +219,31 @@ def test_the_server_writes_json_access_logs_with_the_request_id(tmp_path):
     finally:
         server.terminate()
         try:
-            _, stderr = server.communicate(timeout=15)
+            server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
-            _, stderr = server.communicate()
+            server.wait()
+    stderr = log.read_text()
     lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     access = [line for line in lines if line["logger"] == "uvicorn.access" and "/healthz" in line["message"]]
     assert access and access[0]["request_id"] == "from-the-client", stderr[-2000:]
     # After start-up every line of the server is JSON (uvicorn's own lines included).
     started = next(i for i, line in enumerate(stderr.splitlines()) if "Application startup complete" in line)
     assert all(line.startswith("{") for line in stderr.splitlines()[started:] if line.strip())
+
+
+def test_chunks_in_flight_counts_pending_chunk_futures_only():
+    from types import SimpleNamespace
+
+    from service.jobs.runner import DaskRunner
+
+    runner = DaskRunner(scheduler_address=None, n_workers=1)
+    assert runner.chunks_in_flight() == 0 and runner.worker_count() == 0  # no client yet
+    futures = {
+        "rmt-chunk-a-0": SimpleNamespace(status="pending"),
+        "rmt-chunk-a-1": SimpleNamespace(status="finished"),
+        "rmt-chunk-b-0": SimpleNamespace(status="pending"),
+        "something-else": SimpleNamespace(status="pending"),
+    }
+    runner._client = SimpleNamespace(futures=futures, scheduler_info=lambda: {"n_workers": 3})
+    assert runner.chunks_in_flight() == 2 and runner.worker_count() == 3
