@@ -148,16 +148,21 @@ class Metrics:
         self.in_progress = Gauge("rmt_http_requests_in_progress", "HTTP requests being served.", registry=self.registry)
         self.problems = Counter("rmt_problems", "application/problem+json responses by problem type and status.",
                                 ("type", "status"), registry=self.registry)
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.service = ServiceCollector(state)
         self.registry.register(self.service)
 
     def observe(self, *, method: str, route: str, status: int, seconds: float, problem_type: str | None) -> None:
         """Record one answered request."""
-        status_label = str(status)
-        self.requests.labels(method, route, status_label).inc()
-        self.latency.labels(method, route, status_label).observe(seconds)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:  # labels() validates and locks: once per label set, not per request
+            labels = (method, route, str(status))
+            children = self._children[key] = (self.requests.labels(*labels), self.latency.labels(*labels))
+        children[0].inc()
+        children[1].observe(seconds)
         if problem_type is not None:
-            self.problems.labels(problem_type, status_label).inc()
+            self.problems.labels(problem_type, str(status)).inc()
 
     async def exposition(self) -> bytes:
         """Read the service's state, then render the registry in the Prometheus text format (:data:`CONTENT_TYPE`)."""
