@@ -39,10 +39,12 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from service.jobs.store import FINISHED, UNFINISHED
+
 logger = logging.getLogger("rmt_service.metrics")
 
 #: The states of a simulation job (one ``rmt_jobs`` series each, 0 included).
-JOB_STATES = ("accepted", "running", "successful", "failed", "dismissed")
+JOB_STATES = UNFINISHED + FINISHED
 #: Latency buckets (seconds): closed forms answer in ~1 ms, random-features requests in up to seconds.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 #: The route label of requests no route matched (a raw path would make the label set unbounded).
