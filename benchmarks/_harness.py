@@ -17,6 +17,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -211,14 +212,21 @@ def served(
 ) -> Iterator[subprocess.Popen]:
     """Start a server subprocess, wait until POSTing ``ready_body`` to ``ready_url`` answers 200,
     yield it, and always terminate it (then kill it if it does not stop within 10 s)."""
-    proc = subprocess.Popen(
-        list(command), cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    # stderr goes to a file, never a pipe: nobody reads a pipe while the server runs, and once its
+    # 64 KiB buffer is full the server's next log line blocks its event loop for good.
+    stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+    proc = subprocess.Popen(list(command), cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+
+    def stderr_tail() -> str:
+        stderr.flush()
+        stderr.seek(0)
+        return stderr.read()[-800:]
+
     try:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"server {' '.join(command)} exited {proc.returncode}: {proc.stderr.read()[-800:]}")
+                raise RuntimeError(f"server {' '.join(command)} exited {proc.returncode}: {stderr_tail()}")
             try:
                 status, payload = post(ready_url, ready_body, timeout=2.0)
                 if status == 200:
@@ -237,8 +245,7 @@ def served(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
-        if proc.stderr is not None:
-            proc.stderr.close()
+        stderr.close()
 
 
 def environment_notes() -> str:

@@ -16,7 +16,9 @@ from service.datasets import DatasetStore
 from service.spectral_cache import SpectralCache
 from service.exception_handlers import install_exception_handlers
 from service.jobs.manager import JobManager
+from service.logs import configure_logging
 from service.middleware import BodySizeLimitMiddleware
+from service.observability import install_observability
 from service.routers import EXTRA_REQUEST_MODELS, OPEN_ROUTERS, ROUTERS, TAGS
 from service.settings import Settings
 from service.version import SERVICE_VERSION
@@ -36,6 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Here, not at import: uvicorn has configured its logging by now, and this takes it over.
+        configure_logging(log_format=settings.log_format, level=settings.log_level)
         # The job manager resumes unfinished jobs of an existing database now, but starts Dask
         # (a LocalCluster, or a client of RMT_DASK_SCHEDULER) only when a job needs it, so apps
         # that never run a simulation (most tests) pay nothing for it.
@@ -68,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Data set uploads have their own cap (counted by their route while the body streams).
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, exempt=("/v1/datasets",))
     _document_extra_models(app)
+    install_observability(app)  # request ids, /metrics; after the other middleware, so it wraps them
     for router in ROUTERS:
         # The probes stay open for orchestrators; every other route needs a key once keys exist.
         open_router = router in OPEN_ROUTERS

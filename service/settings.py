@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from limits import parse
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -79,6 +81,11 @@ class Settings(BaseSettings):
     jobs_database: str = Field(
         default="rmt-jobs.sqlite3", description="Path of the SQLite database of simulation jobs (WAL mode; created on first use)."
     )
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="Log lines on stderr: one JSON object per line (`json`, with `request_id`) or plain text (`text`).",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Least severe level logged.")
 
     @field_validator("rate_limit")
     @classmethod

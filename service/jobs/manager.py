@@ -252,6 +252,14 @@ class JobManager:
             await asyncio.wait([task], timeout=CANCEL_WAIT)
         return self._resource(await self._row(job_id, owner))
 
+    async def status_counts(self) -> dict[str, int] | None:
+        """Jobs per status (for /metrics); None if this process has not opened the store although
+        the database exists (another process supervises it)."""
+        store = self._store
+        if store is None:
+            return None if self.database.exists() else {}
+        return await self._db(store.status_counts)
+
     async def busy_workers(self) -> int:
         """Workers executing a chunk right now."""
         return await self.runner.busy_workers()

@@ -11,6 +11,7 @@ routes never touch jobs — every other test module — never pays for starting 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -24,6 +25,8 @@ logger = logging.getLogger("rmt_service.jobs")
 
 #: Seconds to wait for a remote scheduler (or the local cluster) to answer.
 CONNECT_TIMEOUT = 30.0
+#: Dask key prefix of every chunk task (``rmt-chunk-<job id>-<chunk index>``).
+CHUNK_KEY_PREFIX = "rmt-chunk-"
 
 
 class DaskRunner:
@@ -51,7 +54,9 @@ class DaskRunner:
         async with self._lock:
             failed = self._starting is not None and self._starting.done() and (self._starting.cancelled() or self._starting.exception() is not None)
             if self._starting is None or failed:  # a failed attempt is retried by the next job
-                self._starting = asyncio.create_task(self._connect(), name="rmt-dask-start")
+                # In a fresh context: the cluster outlives the request that started it, and its
+                # log lines must not all carry that request's id.
+                self._starting = asyncio.create_task(self._connect(), name="rmt-dask-start", context=contextvars.Context())
             starting = self._starting
         return await asyncio.shield(starting)
 
@@ -105,7 +110,7 @@ class DaskRunner:
         for index, trials in chunks:
             future = client.submit(
                 run_chunk, trial, shared, entropy, index, trials, grid, job_id,
-                key=f"rmt-chunk-{job_id}-{index}" + (f"-r{attempt}" if attempt else ""), pure=False, retries=1,
+                key=f"{CHUNK_KEY_PREFIX}{job_id}-{index}" + (f"-r{attempt}" if attempt else ""), pure=False, retries=1,
             )
             futures[future] = index
         return futures
@@ -157,6 +162,25 @@ class DaskRunner:
             return 0
         processing = await self._client.processing()
         return sum(1 for tasks in processing.values() if tasks)
+
+    def chunks_in_flight(self) -> int:
+        """Chunks submitted and not finished (for /metrics; reads the client's own table, no round trip).
+
+        Call on the event loop, like every method of the asynchronous client."""
+        client = self._client
+        if client is None:
+            return 0
+        return sum(1 for key, state in list(client.futures.items()) if str(key).startswith(CHUNK_KEY_PREFIX) and state.status == "pending")
+
+    def worker_count(self) -> int:
+        """Workers the scheduler reported at the client's last periodic refresh (0 without a client).
+
+        Call on the event loop: there the asynchronous client answers from its cache, elsewhere it
+        would make a blocking round trip to the scheduler."""
+        client = self._client
+        if client is None:
+            return 0
+        return int(client.scheduler_info().get("n_workers", 0))
 
     async def close(self) -> None:
         """Close the client, and the local cluster if this process started it."""

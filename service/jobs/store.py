@@ -296,6 +296,10 @@ class JobStore:
         rows = self._query(f"SELECT * FROM jobs {where} ORDER BY seq DESC LIMIT ? OFFSET ?", (*args, limit, offset))
         return [_row(r) for r in rows], total
 
+    def status_counts(self) -> dict[str, int]:
+        """How many jobs are in each status (statuses without jobs are absent)."""
+        return {status: count for status, count in self._query("SELECT status, COUNT(*) FROM jobs GROUP BY status")}
+
     def unfinished(self) -> list[JobRow]:
         """Jobs ``accepted`` or ``running``, oldest first (to resume after a restart)."""
         return [_row(r) for r in self._query("SELECT * FROM jobs WHERE status IN ('accepted', 'running') ORDER BY seq")]

@@ -1,0 +1,249 @@
+"""Observability: `/metrics` (Prometheus text format), request ids (`X-Request-ID`), JSON logs.
+
+The metrics are read back with prometheus-client's own parser, so a test also checks the format.
+One test runs a tiny simulation job (1 Dask worker, 8 trials of n = 50) to see the job and Dask
+gauges move; one starts the real server (uvicorn subprocess on 127.0.0.1) to see its JSON access log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
+
+from service.app import create_app
+from service.logs import configure_logging
+from service.metrics import CONTENT_TYPE
+from tests.conftest import isolated_settings
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parents[2]
+MP = "/v1/spectra/marchenko-pastur"
+MP_BODY = {"ratio": 0.5, "x": [1.0, 2.0]}
+GENERATED = re.compile(r"[0-9a-f]{32}")
+
+
+def samples(text: str) -> dict[tuple[str, frozenset], float]:
+    """Every sample of a /metrics body: (name, labels) -> value (the parser rejects a malformed body)."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(table: dict, name: str, **labels: str) -> float | None:
+    return table.get((name, frozenset(labels.items())))
+
+
+async def scrape(http: httpx.AsyncClient) -> dict:
+    response = await http.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == CONTENT_TYPE
+    return samples(response.text)
+
+
+def failing_app() -> FastAPI:
+    """The service plus one route that raises, for the unexpected-error path."""
+    app = create_app(isolated_settings(max_body_bytes=1024))
+
+    @app.get("/boom", include_in_schema=False)
+    async def boom() -> None:
+        raise RuntimeError("boom")
+
+    return app
+
+
+async def test_metrics_count_requests_by_route_template_status_and_problem_type(client):
+    before = await scrape(client)
+    for _ in range(3):
+        assert (await client.post(MP, json=MP_BODY)).status_code == 200
+    assert (await client.post(MP, json={"ratio": -1.0, "x": [1.0]})).status_code == 422
+    for job_id in ("a" * 32, "b" * 32):  # two raw paths, one template
+        assert (await client.get(f"/v1/simulations/{job_id}")).status_code == 404
+    assert (await client.get("/no/such/path")).status_code == 404
+    after = await scrape(client)
+
+    def delta(name: str, **labels: str) -> float:
+        return (value(after, name, **labels) or 0.0) - (value(before, name, **labels) or 0.0)
+
+    assert delta("rmt_http_requests_total", method="POST", route=MP, status="200") == 3
+    assert delta("rmt_http_requests_total", method="POST", route=MP, status="422") == 1
+    assert delta("rmt_http_requests_total", method="GET", route="/v1/simulations/{job_id}", status="404") == 2
+    assert delta("rmt_http_requests_total", method="GET", route="unmatched", status="404") == 1
+    assert not any("a" * 32 in dict(labels).get("route", "") for _, labels in after)  # never a raw path
+    assert delta("rmt_http_request_duration_seconds_count", method="POST", route=MP, status="200") == 3
+    assert delta("rmt_http_request_duration_seconds_bucket", method="POST", route=MP, status="200", le="+Inf") == 3
+    assert delta("rmt_problems_total", type="urn:rmt-service:problem:validation-error", status="422") == 1
+    assert delta("rmt_problems_total", type="urn:rmt-service:problem:not-found", status="404") == 3
+    # Read at scrape time: no job yet, no Dask; the compute pool is idle; the process series exist.
+    assert value(after, "rmt_compute_queue_depth") == 0
+    for state in ("accepted", "running", "successful", "failed", "dismissed"):
+        assert value(after, "rmt_jobs", state=state) == 0
+    assert value(after, "rmt_job_chunks_in_flight") == 0 and value(after, "rmt_dask_workers") == 0
+    assert value(after, "process_resident_memory_bytes") > 0
+    assert value(after, "rmt_http_requests_total", method="GET", route="/metrics", status="200") >= 1
+
+
+async def test_metrics_is_not_in_the_openapi_document(client):
+    assert "/metrics" not in (await client.get("/openapi.json")).json()["paths"]
+
+
+async def test_the_compute_pool_reports_its_own_queue_depth_through_the_hook(app, client):
+    class Pool:
+        def queue_depth(self) -> int:
+            return 7
+
+    original = app.state.compute
+    app.state.compute = Pool()
+    try:
+        assert value(await scrape(client), "rmt_compute_queue_depth") == 7
+    finally:
+        app.state.compute = original
+
+
+async def test_request_id_is_echoed_generated_or_replaced(client):
+    sent = await client.post(MP, json=MP_BODY, headers={"X-Request-ID": "checkout-42.retry:1"})
+    assert sent.headers["x-request-id"] == "checkout-42.retry:1"
+    absent = await client.post(MP, json=MP_BODY)
+    assert GENERATED.fullmatch(absent.headers["x-request-id"])
+    assert absent.headers["x-request-id"] != (await client.post(MP, json=MP_BODY)).headers["x-request-id"]
+    # Unsafe values (spaces, quotes, > 128 characters) are not copied into logs and headers.
+    for bad in ('a "quoted" id', "x" * 129):
+        replaced = await client.get("/healthz", headers={"X-Request-ID": bad})
+        assert GENERATED.fullmatch(replaced.headers["x-request-id"])
+    # Problems carry it too.
+    problem = await client.post(MP, json={"ratio": -1.0, "x": [1.0]}, headers={"X-Request-ID": "p-1"})
+    assert problem.status_code == 422 and problem.headers["x-request-id"] == "p-1"
+
+
+async def test_unexpected_error_and_too_large_body_carry_the_request_id_and_are_counted():
+    app = failing_app()
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            boom = await http.get("/boom", headers={"X-Request-ID": "boom-1"})
+            assert boom.status_code == 500 and boom.headers["x-request-id"] == "boom-1"
+            assert boom.json()["type"] == "urn:rmt-service:problem:internal-error"
+            large = await http.post(MP, content=b"[" + b"0," * 1000 + b"0]", headers={"content-type": "application/json"})
+            assert large.status_code == 413 and GENERATED.fullmatch(large.headers["x-request-id"])
+            table = await scrape(http)
+    assert value(table, "rmt_http_requests_total", method="GET", route="/boom", status="500") == 1
+    assert value(table, "rmt_problems_total", type="urn:rmt-service:problem:internal-error", status="500") == 1
+    assert value(table, "rmt_problems_total", type="urn:rmt-service:problem:body-too-large", status="413") == 1
+
+
+async def test_log_lines_are_json_with_the_request_id():
+    app = failing_app()
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    stream = io.StringIO()
+    async with app.router.lifespan_context(app):
+        configure_logging(log_format="json", level="INFO", stream=stream)  # as the lifespan did, into a buffer
+        try:
+            # (before the request: the in-process transport serves it in this very task and context)
+            logging.getLogger("rmt_service").info("outside any request")
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                assert (await http.get("/boom", headers={"X-Request-ID": "trace-me"})).status_code == 500
+        finally:
+            configure_logging(log_format="json", level="INFO")  # back to stderr
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]  # every line is one JSON object
+    error = next(line for line in lines if line["message"].startswith("unexpected error on GET /boom"))
+    assert error["request_id"] == "trace-me" and error["level"] == "ERROR" and error["logger"] == "rmt_service"
+    assert "RuntimeError: boom" in error["exc_info"] and "timestamp" in error
+    outside = next(line for line in lines if line["message"] == "outside any request")
+    assert outside["request_id"] is None
+
+
+async def test_job_and_dask_gauges_follow_a_simulation(tmp_path):
+    settings = isolated_settings(dask_workers=1, jobs_database=str(tmp_path / "jobs.sqlite3"))
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    job = {"kind": "marchenko_pastur", "params": {"ratio": 0.5, "x": [1.0]}, "trials": 8, "seed": 1, "size": {"n_samples": 50}}
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            response = await http.post("/v1/simulations", json=job)
+            assert response.status_code == 202
+            deadline = time.monotonic() + 60
+            while (await http.get(response.headers["location"])).json()["status"] != "successful":
+                assert time.monotonic() < deadline, "the job did not finish in 60 s"
+                await asyncio.sleep(0.05)
+            table = await scrape(http)
+    assert value(table, "rmt_jobs", state="successful") == 1 and value(table, "rmt_jobs", state="running") == 0
+    assert value(table, "rmt_dask_workers") == 1
+    assert value(table, "rmt_job_chunks_in_flight") == 0
+    assert value(table, "rmt_http_requests_total", method="POST", route="/v1/simulations", status="202") == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_server_writes_json_access_logs_with_the_request_id(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "RMT_JOBS_DATABASE": str(tmp_path / "jobs.sqlite3"), "RMT_LOG_FORMAT": "json"}
+    log = tmp_path / "stderr.log"
+    with log.open("w") as sink:  # a file, not a pipe: a full pipe would block the server's logging
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=sink, text=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not become ready in 60 s"
+            time.sleep(0.1)
+        response = httpx.get(f"http://127.0.0.1:{port}/healthz", headers={"X-Request-ID": "from-the-client"}, timeout=5)
+        assert response.headers["x-request-id"] == "from-the-client"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    stderr = log.read_text()
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    access = [line for line in lines if line["logger"] == "uvicorn.access" and "/healthz" in line["message"]]
+    assert access and access[0]["request_id"] == "from-the-client", stderr[-2000:]
+    # After start-up every line of the server is JSON (uvicorn's own lines included).
+    started = next(i for i, line in enumerate(stderr.splitlines()) if "Application startup complete" in line)
+    assert all(line.startswith("{") for line in stderr.splitlines()[started:] if line.strip())
+
+
+def test_chunks_in_flight_counts_pending_chunk_futures_only():
+    from types import SimpleNamespace
+
+    from service.jobs.runner import DaskRunner
+
+    runner = DaskRunner(scheduler_address=None, n_workers=1)
+    assert runner.chunks_in_flight() == 0 and runner.worker_count() == 0  # no client yet
+    futures = {
+        "rmt-chunk-a-0": SimpleNamespace(status="pending"),
+        "rmt-chunk-a-1": SimpleNamespace(status="finished"),
+        "rmt-chunk-b-0": SimpleNamespace(status="pending"),
+        "something-else": SimpleNamespace(status="pending"),
+    }
+    runner._client = SimpleNamespace(futures=futures, scheduler_info=lambda: {"n_workers": 3})
+    assert runner.chunks_in_flight() == 2 and runner.worker_count() == 3
