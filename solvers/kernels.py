@@ -313,6 +313,7 @@ def kernel_profile(kernel: Kernel, *, tau: float) -> KernelProfile:
         (0, 0, 0), (h, 0, 0), (-h, 0, 0), (2 * h, 0, 0), (-2 * h, 0, 0),
         (0, 0, h), (0, 0, -h), (0, 0, 2 * h), (0, 0, -2 * h),
         (h, h, 0), (h, -h, 0), (-h, h, 0), (-h, -h, 0),
+        (2 * h, 2 * h, 0), (2 * h, -2 * h, 0), (-2 * h, 2 * h, 0), (-2 * h, -2 * h, 0),
     ]
     a = np.array([tau + s[0] for s in steps])
     b = np.array([tau + s[1] for s in steps])
@@ -325,7 +326,10 @@ def kernel_profile(kernel: Kernel, *, tau: float) -> KernelProfile:
     d_aa = (16 * (f[1] + f[2]) - (f[3] + f[4]) - 30 * f0) / (12 * h * h)
     d_t = (8 * (f[5] - f[6]) - (f[7] - f[8])) / (12 * h)
     d_tt = (16 * (f[5] + f[6]) - (f[7] + f[8]) - 30 * f0) / (12 * h * h)
-    d_ab = (f[9] - f[10] - f[11] + f[12]) / (4 * h * h)
+    # Richardson extrapolation of the 4-point mixed difference (steps h and 2h): 4th order.
+    d_ab_h = (f[9] - f[10] - f[11] + f[12]) / (4 * h * h)
+    d_ab_2h = (f[13] - f[14] - f[15] + f[16]) / (16 * h * h)
+    d_ab = (4 * d_ab_h - d_ab_2h) / 3
     values = (f0, diagonal, d_a, d_t, d_aa, d_ab, d_tt)
     if not all(math.isfinite(x) for x in values):
         raise InvalidParameterError("kernel", "the kernel overflows near ‖x‖²/p = τ; its limiting spectrum is not defined.")

@@ -1,0 +1,151 @@
+"""Monte Carlo simulators of kernel matrices: the spectrum of K (``/v1/spectra/kernel-matrix``) and
+the errors of kernel ridge regression (``/v1/predictions/kernel-ridge``).
+
+Both draw x_i exactly as the data models of the derivation (docs/derivations/kernel_matrix_spectrum.md §1)
+and evaluate the kernel with :func:`solvers.kernels.kernel_matrix`, so they check the linearisation
+end to end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from solvers._validation import finite_array, positive_int, rng_from
+from solvers.exceptions import InvalidParameterError
+from solvers.kernels import Kernel, kernel_matrix
+from solvers.montecarlo._statistics import mean_and_standard_error
+
+REFERENCE = "Direct simulation: eigendecomposition of K_ij = K(x_i, x_j) for Gaussian x (docs/derivations/kernel_matrix_spectrum.md §1)"
+N_VECTORS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class KernelSpectrumSimulation:
+    """Eigenvalues of simulated kernel matrices.
+
+    Attributes
+    ----------
+    eigenvalues
+        (trials, n), ascending per trial.
+    top_vectors
+        (trials, n, m): the eigenvectors of the m = min(5, n) largest eigenvalues, largest first.
+    labels
+        (trials, n) class of each sample (all 0 outside the mixture model).
+    class_alignments
+        (trials, m, k): |⟨v, 1_a⟩|²/|1_a| for each top eigenvector v and class a (the energy of v on
+        the normalised class indicators).
+    reference
+        What was simulated.
+    """
+
+    eigenvalues: np.ndarray
+    top_vectors: np.ndarray
+    labels: np.ndarray
+    class_alignments: np.ndarray
+    reference: str = REFERENCE
+
+    def largest(self, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard error over trials of the k largest eigenvalues (largest first)."""
+        return mean_and_standard_error(self.eigenvalues[:, ::-1][:, :k])
+
+    def alignment(self, vector: np.ndarray, index: int) -> tuple[float, float]:
+        """Mean and standard error of |⟨v_index, u⟩|² with u = vector[label]/‖·‖ (e.g. a predicted class vector)."""
+        vector = np.asarray(vector, dtype=np.float64)
+        values = []
+        for t in range(self.eigenvalues.shape[0]):
+            u = vector[self.labels[t]]
+            u = u / np.linalg.norm(u)
+            values.append(float(self.top_vectors[t, :, index] @ u) ** 2)
+        mean, se = mean_and_standard_error(np.array(values))
+        return float(mean), float(se)
+
+
+def draw_data(
+    *,
+    n_samples: int,
+    n_features: int,
+    rng: np.random.Generator,
+    eigenvalues=None,
+    weights=None,
+    means=None,
+    proportions=None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw x (n × p, rows = samples) and class labels from the isotropic, population or mixture model.
+
+    Population: Σ = diag with round(w_k p) entries t_k (largest remainder); mixture: means zero-padded to p,
+    labels i.i.d. with probabilities π.
+    """
+    n, p = n_samples, n_features
+    z = rng.standard_normal((n, p))
+    labels = np.zeros(n, dtype=np.int64)
+    if eigenvalues is not None:
+        t = finite_array("eigenvalues", eigenvalues)
+        w = finite_array("weights", weights)
+        counts = np.floor(w * p).astype(int)
+        order = np.argsort(-(w * p - counts), kind="stable")
+        counts[order[: p - counts.sum()]] += 1
+        z *= np.sqrt(np.repeat(t, counts))[None, :]
+    if means is not None:
+        m = finite_array("means", means, ndim=2)
+        if m.shape[1] > p:
+            raise InvalidParameterError("means", f"`means` rows have {m.shape[1]} entries, more than `n_features` = {p}.")
+        k = m.shape[0]
+        pi = np.full(k, 1.0 / k) if proportions is None else finite_array("proportions", proportions)
+        labels = rng.choice(k, size=n, p=pi / pi.sum())
+        z[:, : m.shape[1]] += m[labels]
+    return z, labels
+
+
+def simulate_kernel_matrix_spectrum(
+    *,
+    kernel: Kernel,
+    n_samples: int,
+    n_features: int,
+    trials: int,
+    rng,
+    eigenvalues=None,
+    weights=None,
+    means=None,
+    proportions=None,
+) -> KernelSpectrumSimulation:
+    """Eigenvalues (and top eigenvectors) of K_ij = K(x_i, x_j) over independent draws.
+
+    Parameters
+    ----------
+    kernel
+        A :class:`solvers.kernels.Kernel`.
+    n_samples, n_features
+        n and p.
+    trials
+        Independent draws.
+    rng
+        Seed or generator (SPEC 7).
+    eigenvalues, weights
+        Population spectrum of Σ (``population`` model), or ``None``.
+    means, proportions
+        Class means (k × d, d ≤ p) and proportions (``gaussian_mixture`` model), or ``None``.
+    """
+    n = positive_int("n_samples", n_samples)
+    p = positive_int("n_features", n_features)
+    trials = positive_int("trials", trials)
+    generator = rng_from(rng)
+    m = min(N_VECTORS, n)
+    values = np.empty((trials, n))
+    vectors = np.empty((trials, n, m))
+    labels = np.zeros((trials, n), dtype=np.int64)
+    k = 1 if means is None else len(means)
+    alignments = np.empty((trials, m, k))
+    for trial in range(trials):
+        x, lab = draw_data(
+            n_samples=n, n_features=p, rng=generator, eigenvalues=eigenvalues, weights=weights, means=means, proportions=proportions
+        )
+        matrix = kernel_matrix(kernel=kernel, x=x).kernel
+        w, v = np.linalg.eigh(matrix)
+        values[trial], labels[trial] = w, lab
+        vectors[trial] = v[:, ::-1][:, :m]
+        for a in range(k):
+            members = lab == a
+            alignments[trial, :, a] = vectors[trial][members].sum(axis=0) ** 2 / max(int(members.sum()), 1)
+    return KernelSpectrumSimulation(values, vectors, labels, alignments)
