@@ -72,7 +72,7 @@ class RbfKernel(RequestModel):
 
     name: Literal["rbf"] = Field(description="`rbf`: K(x, y) = exp(−‖x − y‖²/(p·bandwidth²)).", examples=["rbf"])
     bandwidth: float = Field(
-        default=1.0, gt=0, le=MAX_VALUE, description="Bandwidth h > 0 of exp(−‖x − y‖²/(p h²)) (γ² = p h²).", examples=[1.0]
+        default=1.0, ge=1e-100, le=MAX_VALUE, description="Bandwidth h of exp(−‖x − y‖²/(p h²)) (γ² = p h²), 1e-100 ≤ h ≤ 1e6.", examples=[1.0]
     )
 
 

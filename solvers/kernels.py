@@ -169,7 +169,7 @@ def _h(kernel: Kernel, a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarra
         return kernel.scalar_function()(t + 0.0 * (a + b))
     distance = np.maximum(a + b - 2.0 * t, 0.0)
     if name == "rbf":
-        return np.exp(-distance / kernel.bandwidth**2)
+        return np.exp(-(distance / kernel.bandwidth) / kernel.bandwidth)
     return kernel.scalar_function()(distance)  # distance
 
 
@@ -238,7 +238,7 @@ def kernel_matrix(*, kernel: Kernel, x: np.ndarray, x_test: np.ndarray | None = 
     a = np.einsum("ij,ij->i", x, x) / p
     gram = (x @ x.T) / p
     np.fill_diagonal(gram, a)  # exactly ‖x_i‖²/p on the diagonal: distance 0, cosine 1
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         matrix = _h(kernel, a[:, None], a[None, :], gram)
         matrix = 0.5 * (matrix + matrix.T)
         cross = diagonal = None
@@ -318,7 +318,7 @@ def kernel_profile(kernel: Kernel, *, tau: float) -> KernelProfile:
     a = np.array([tau + s[0] for s in steps])
     b = np.array([tau + s[1] for s in steps])
     t = np.array([float(s[2]) for s in steps])
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         f = _evaluate(kernel, a, b, t)
         diagonal = float(_evaluate(kernel, np.array([tau]), np.array([tau]), np.array([tau]))[0])
     f0 = f[0]
