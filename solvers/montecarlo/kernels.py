@@ -149,3 +149,85 @@ def simulate_kernel_matrix_spectrum(
             members = lab == a
             alignments[trial, :, a] = vectors[trial][members].sum(axis=0) ** 2 / max(int(members.sum()), 1)
     return KernelSpectrumSimulation(values, vectors, labels, alignments)
+
+
+@dataclass(frozen=True, slots=True)
+class KernelRidgeSimulation:
+    """Kernel ridge train and test MSE over independent draws, per ridge penalty.
+
+    Attributes
+    ----------
+    ridge_penalty
+        λ (L,).
+    train_mse, train_mse_standard_error
+        Mean over trials of (1/n)‖y − Kα‖² and its standard error (L,).
+    test_mse, test_mse_standard_error
+        Mean over trials of σ² + (1/n̂)Σ_j (x̂_jᵀβ − f(x̂_j))² (label noise integrated exactly) and its standard error (L,).
+    reference
+        What was simulated.
+    """
+
+    ridge_penalty: np.ndarray
+    train_mse: np.ndarray
+    train_mse_standard_error: np.ndarray
+    test_mse: np.ndarray
+    test_mse_standard_error: np.ndarray
+    reference: str = "Direct simulation: kernel ridge α = (K + nλI)⁻¹y on Gaussian data, y = xᵀβ + ε"
+
+
+def simulate_kernel_ridge(
+    *,
+    kernel: Kernel,
+    n_samples: int,
+    n_features: int,
+    ridge_penalty,
+    signal_strength: float,
+    noise_variance: float,
+    trials: int,
+    rng,
+    n_test: int = 1000,
+) -> KernelRidgeSimulation:
+    """Kernel ridge regression on drawn data: α = (K + nλI)⁻¹y, f(x) = Σ_i α_i K(x, x_i).
+
+    Each trial draws x_i ~ N(0, I_p), β uniform on the sphere of radius r, ε ~ N(0, σ²), and n̂ test
+    points; one eigendecomposition of K serves every λ (λ = 0 uses the pseudo-inverse, eigenvalues
+    below 1e-10·max dropped). The test MSE integrates the test-label noise exactly (adds σ²).
+    """
+    n = positive_int("n_samples", n_samples)
+    p = positive_int("n_features", n_features)
+    trials = positive_int("trials", trials)
+    n_test = positive_int("n_test", n_test)
+    lam = np.atleast_1d(finite_array("ridge_penalty", ridge_penalty))
+    if np.any(lam < 0):
+        raise InvalidParameterError("ridge_penalty", "`ridge_penalty` values must be ≥ 0.")
+    r = float(np.sqrt(signal_strength))
+    sigma = float(np.sqrt(noise_variance))
+    generator = rng_from(rng)
+    train = np.empty((trials, lam.size))
+    test = np.empty((trials, lam.size))
+    for trial in range(trials):
+        x = generator.standard_normal((n, p))
+        beta = generator.standard_normal(p)
+        beta *= r / np.linalg.norm(beta)
+        y = x @ beta + sigma * generator.standard_normal(n)
+        x_test = generator.standard_normal((n_test, p))
+        clean = x_test @ beta
+        values = kernel_matrix(kernel=kernel, x=x, x_test=x_test)
+        w, v = np.linalg.eigh(values.kernel)
+        coordinates = v.T @ y
+        cross = values.cross_kernel.T @ v  # (n̂, n)
+        for j, penalty in enumerate(lam):
+            shifted = w + n * penalty
+            if penalty == 0:
+                keep = np.abs(w) > 1e-10 * np.max(np.abs(w))
+                inverse = np.where(keep, 1.0 / np.where(keep, w, 1.0), 0.0)
+            else:
+                inverse = 1.0 / shifted
+            alpha_coordinates = inverse * coordinates
+            residual = coordinates - w * alpha_coordinates  # y − Kα in the eigenbasis
+            train[trial, j] = float(residual @ residual) / n
+            prediction = cross @ alpha_coordinates
+            test[trial, j] = noise_variance + float(np.mean((clean - prediction) ** 2))
+    train_mean, train_se = mean_and_standard_error(train)
+    test_mean, test_se = mean_and_standard_error(test)
+    return KernelRidgeSimulation(lam, train_mean, train_se, test_mean, test_se)
