@@ -15,13 +15,20 @@ from pydantic_core import PydanticCustomError
 
 from schemas._base import RequestModel, ResponseModel
 from schemas.common import (
+    MAX_POINTS,
+    MAX_RATIO,
+    MIN_RATIO,
     Atom,
+    Count,
+    Grid,
     DimensionsMixin,
     Interval,
     PointsMixin,
     Population,
     Provenance,
+    Ratio,
     kind_union,
+    one_or_many,
 )
 from schemas.random_features import MAX_KERNEL_ENTRIES, MAX_VALUE, ActivationSpec, Matrix, _rectangular
 
@@ -307,4 +314,115 @@ class KernelMatrixSpectrumResponse(ResponseModel):
     outliers: list[KernelOutlierValue] = Field(description="Predicted outliers, largest first.")
     linearisation: KernelLinearisation
     notes: list[str] = Field(description="What is not predicted, heuristics and finite-size remarks.")
+    provenance: Provenance
+
+
+# ---------------------------------------------------------------------------------------------
+# /v1/predictions/kernel-ridge
+
+KernelRidgePenalty = Annotated[
+    float, Field(ge=0, le=1e12, description="Per-sample penalty λ ≥ 0 of α = (K + nλI)⁻¹y (0: the ridgeless limit).")
+]
+
+
+def _values(given: float | list[float] | Grid) -> list[float]:
+    if isinstance(given, Grid):
+        return given.points()
+    if isinstance(given, list):
+        return given
+    return [given]
+
+
+class KernelRidgeRequest(RequestModel):
+    """Kernel ridge regression α = (K + nλI)⁻¹y on isotropic x ~ N(0, I_p), teacher y = xᵀβ + ε."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kernel": {"name": "rbf", "bandwidth": 2.0},
+                    "n_samples": 1000,
+                    "ratio": [0.5, 2.0],
+                    "ridge_penalty": [0.0, 0.0001, 0.001, 0.01],
+                    "signal_strength": 1.0,
+                    "noise_variance": 0.25,
+                }
+            ]
+        }
+    )
+
+    kernel: KernelSpec = Field(description=KERNEL_DESCRIPTION, examples=[{"name": "rbf", "bandwidth": 2.0}])  # type: ignore[valid-type]
+    n_samples: Count = Field(
+        description="n, training samples. Required: the penalty acts on K's O(1) spectrum as nλ, so the answer depends on n.",
+        examples=[1000],
+    )
+    ratio: one_or_many(Ratio) | None = Field(  # type: ignore[valid-type]
+        default=None, description="c = p/n: one value, a list, or a grid (instead of `n_features`).", examples=[[0.5, 2.0]]
+    )
+    n_features: Count | None = Field(default=None, description="p, features (instead of `ratio`).", examples=[500])
+    ridge_penalty: one_or_many(KernelRidgePenalty) = Field(  # type: ignore[valid-type]
+        description="λ ≥ 0 of α = (K + nλI)⁻¹y (scikit-learn KernelRidge alpha = nλ): one value, a list or a grid; 0 is "
+        "the ridgeless limit. K's bulk is O(1), so useful λ are of order 1/n (for the linear kernel, λ here is linear "
+        "ridge's λ/p).",
+        examples=[[0.0, 0.0001, 0.001, 0.01]],
+    )
+    signal_strength: float = Field(default=1.0, ge=0, le=1e12, description="r² = ‖β‖² (= Var xᵀβ for isotropic x).", examples=[1.0])
+    noise_variance: float = Field(default=1.0, ge=0, le=1e12, description="σ² = Var ε, the label-noise variance.", examples=[0.25])
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if (self.ratio is None) == (self.n_features is None):
+            raise PydanticCustomError("one_form_of_dimensions", "give exactly one of `ratio` and `n_features` (with `n_samples`)")
+        if isinstance(self.ratio, Grid) and not (MIN_RATIO <= self.ratio.start and self.ratio.stop <= MAX_RATIO):
+            raise PydanticCustomError("ratio_grid_domain", "`ratio` grid must lie in [{low}, {cap}]", {"low": MIN_RATIO, "cap": MAX_RATIO})
+        if isinstance(self.ridge_penalty, Grid) and self.ridge_penalty.start < 0:
+            raise PydanticCustomError("penalty_grid_domain", "`ridge_penalty` grid must start at a value >= 0")
+        if len(self.ratios) * len(self.ridge_penalties) > MAX_POINTS:
+            raise PydanticCustomError(
+                "grid_too_large", "`ridge_penalty` × `ratio` asks for more than {cap} combinations", {"cap": MAX_POINTS}
+            )
+        return self
+
+    @property
+    def ratios(self) -> list[float]:
+        """The ratios c, whichever form was given."""
+        return [self.n_features / self.n_samples] if self.ratio is None else _values(self.ratio)  # type: ignore[operator]
+
+    @property
+    def ridge_penalties(self) -> list[float]:
+        """The penalties λ."""
+        return _values(self.ridge_penalty)
+
+
+class KernelRidgePoint(ResponseModel):
+    """The limiting errors at one (ratio, ridge penalty)."""
+
+    ratio: float = Field(description="c = p/n.", examples=[0.5])
+    ridge_penalty: float = Field(description="λ (0: the ridgeless limit).", examples=[0.001])
+    train_mse: float | None = Field(description="E(1/n)‖y − Kα‖² (noise included); null where undefined (see notes).", examples=[0.447])
+    test_mse: float | None = Field(description="E(y − f(x))² at a new point, σ² included; null where undefined.", examples=[0.752])
+    effective_ridge: float | None = Field(
+        description="μ = c(γ + nλ)/β: the per-sample penalty of the linear ridge that kernel ridge reduces to.", examples=[1.797]
+    )
+
+
+class KernelRidgeOptimum(ResponseModel):
+    """The test-MSE-minimising penalty at one ratio."""
+
+    ratio: float = Field(description="c = p/n.", examples=[0.5])
+    ridge_penalty: float | None = Field(
+        description="λ* = max(0, (βσ²/r² − γ)/n); null when only λ → ∞ is optimal (r² = 0) or there is no linear part.",
+        examples=[0.0],
+    )
+    test_mse: float | None = Field(description="Test MSE at λ*.", examples=[0.426])
+
+
+class KernelRidgeResponse(ResponseModel):
+    """Train and test MSE on the grid (ratio-major) and the optimal penalty per ratio."""
+
+    points: list[KernelRidgePoint] = Field(description="One entry per (ratio, ridge_penalty), ratio-major.")
+    optimal: list[KernelRidgeOptimum] = Field(description="λ* and its test MSE for each ratio.")
+    slope: float = Field(description="β = ∂h/∂t at (1, 1, 0): the kernel's linear part.", examples=[0.303])
+    shift: float = Field(description="γ = h(1,1,1) − h(1,1,0) − β: its nonlinear part, an implicit ridge.", examples=[0.09])
+    notes: list[str] = Field(description="Remarks (implicit regularisation, undefined points).")
     provenance: Provenance

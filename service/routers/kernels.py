@@ -17,12 +17,17 @@ from schemas.kernels import (
     KernelMatrixSpectrumRequest,
     KernelMatrixSpectrumResponse,
     KernelOutlierValue,
+    KernelRidgeOptimum,
+    KernelRidgePoint,
+    KernelRidgeRequest,
+    KernelRidgeResponse,
     PopulationModel,
 )
 from service import serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
+from solvers.kernel_ridge import kernel_ridge_risk
 from solvers.kernel_spectrum import KernelMatrixSpectrum, kernel_matrix_spectrum
 from solvers.kernels import Kernel, kernel_matrix, make_kernel
 
@@ -134,5 +139,48 @@ def kernel_spectrum_response(result: KernelMatrixSpectrum) -> KernelMatrixSpectr
         outliers=outliers,
         linearisation=KernelLinearisation(slope=result.slope, shift=result.shift, tau=result.tau, second_moment=result.second_moment),
         notes=list(result.notes),
+        provenance=serialize.provenance(result.reference, result.diagnostics),
+    )
+
+
+@router.post(
+    "/v1/predictions/kernel-ridge",
+    tags=["predictions"],
+    operation_id="predictKernelRidgeRisk",
+    summary="Kernel ridge regression: train and test MSE on a grid of ratios × penalties, optimal penalty",
+)
+async def kernel_ridge(request: KernelRidgeRequest, settings: SettingsDep, compute: ComputeDep) -> KernelRidgeResponse:
+    """Kernel ridge = linear ridge at the penalty c(γ + nλ)/β (Liang & Rakhlin 2020; Bartlett, Montanari & Rakhlin 2021, Sec. 4.3)."""
+    size = len(request.ratios) * len(request.ridge_penalties)
+    check_cap(field="ridge_penalty", size=size, cap=settings.max_grid_size, what="ratio × penalty combinations")
+    result = await compute(
+        kernel_ridge_risk,
+        cost=size + 200 * len(request.ratios) + 1_000,
+        kernel=kernel_of(request.kernel),
+        ratio=request.ratios,
+        ridge_penalty=request.ridge_penalties,
+        n_samples=request.n_samples,
+        signal_strength=request.signal_strength,
+        noise_variance=request.noise_variance,
+    )
+    points = [
+        KernelRidgePoint(
+            ratio=ratio,
+            ridge_penalty=penalty,
+            train_mse=serialize.finite_or_none(result.train_mse[i, j]),
+            test_mse=serialize.finite_or_none(result.test_mse[i, j]),
+            effective_ridge=serialize.finite_or_none(result.effective_ridge[i, j]),
+        )
+        for i, ratio in enumerate(result.ratio.tolist())
+        for j, penalty in enumerate(result.ridge_penalty.tolist())
+    ]
+    optimal = [
+        KernelRidgeOptimum(ratio=ratio, ridge_penalty=serialize.finite_or_none(penalty), test_mse=serialize.finite_or_none(mse))
+        for ratio, penalty, mse in zip(
+            result.ratio.tolist(), result.optimal_ridge_penalty.tolist(), result.optimal_test_mse.tolist(), strict=True
+        )
+    ]
+    return KernelRidgeResponse(
+        points=points, optimal=optimal, slope=result.slope, shift=result.shift, notes=list(result.notes),
         provenance=serialize.provenance(result.reference, result.diagnostics),
     )

@@ -34,6 +34,7 @@ PENDING_KIND: dict[str, str] = {
     # Simulator written (solvers/montecarlo/kernels.py); the kind is added by the lead once the kinds
     # registry refactor has landed.
     "/v1/spectra/kernel-matrix": "KernelMatrixSpectrumRequest",
+    "/v1/predictions/kernel-ridge": "KernelRidgeRequest",
 }
 
 THREE = {"eigenvalues": [1.0, 3.0, 10.0], "weights": [0.3, 0.4, 0.3]}  # tests/solvers/test_sample_covariance.py
