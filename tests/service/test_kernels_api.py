@@ -94,3 +94,42 @@ async def test_population_and_default_model(client):
 async def test_bad_input_is_a_problem_naming_the_field(client, url, payload, field):
     response = await client.post(url, json=payload)
     assert_problem(response, 422, field=field)
+
+
+RIDGE = "/v1/predictions/kernel-ridge"
+
+
+async def test_kernel_ridge_equals_the_solver(client):
+    from solvers.kernel_ridge import kernel_ridge_risk
+
+    body = {"kernel": {"name": "polynomial"}, "n_samples": 500, "n_features": 250, "ridge_penalty": {"start": 0, "stop": 0.01, "num": 3},
+            "signal_strength": 2.0, "noise_variance": 0.5}
+    response = await client.post(RIDGE, json=body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    expected = kernel_ridge_risk(kernel=make_kernel("polynomial"), ratio=[0.5], ridge_penalty=[0, 0.005, 0.01], n_samples=500,
+                                 signal_strength=2.0, noise_variance=0.5)
+    assert [p["test_mse"] for p in answer["points"]] == pytest.approx(expected.test_mse[0].tolist(), rel=1e-15)
+    assert [p["ridge_penalty"] for p in answer["points"]] == [0.0, 0.005, 0.01]
+    assert answer["optimal"][0]["ratio"] == 0.5 and answer["slope"] == pytest.approx(2.0)
+
+
+async def test_kernel_ridge_undefined_points_are_null(client):
+    body = {"kernel": {"name": "inner_product", "function": {"name": "tanh"}}, "n_samples": 1000, "ratio": 0.5, "ridge_penalty": [0.0, 0.01]}
+    answer = (await client.post(RIDGE, json=body)).json()
+    assert answer["points"][0]["test_mse"] is None and answer["points"][1]["test_mse"] > 0
+    assert any("γ" in note for note in answer["notes"])
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"kernel": {"name": "linear"}, "ratio": 0.5, "ridge_penalty": 0.1}, "n_samples"),
+        ({"kernel": {"name": "linear"}, "n_samples": 10, "ridge_penalty": 0.1}, "ratio"),
+        ({"kernel": {"name": "linear"}, "n_samples": 10, "ratio": 1, "n_features": 5, "ridge_penalty": 0.1}, "ratio"),
+        ({"kernel": {"name": "linear"}, "n_samples": 10, "ratio": 1, "ridge_penalty": -0.1}, "ridge_penalty"),
+        ({"kernel": {"name": "rbf", "bandwidth": -1}, "n_samples": 10, "ratio": 1, "ridge_penalty": 0.1}, "kernel.bandwidth"),
+    ],
+)
+async def test_kernel_ridge_bad_input(client, payload, field):
+    assert_problem(await client.post(RIDGE, json=payload), 422, field=field)
