@@ -20,8 +20,8 @@ from schemas.common import (
     MIN_RATIO,
     Atom,
     Count,
-    Grid,
     DimensionsMixin,
+    Grid,
     Interval,
     PointsMixin,
     Population,
@@ -30,7 +30,13 @@ from schemas.common import (
     kind_union,
     one_or_many,
 )
-from schemas.random_features import MAX_KERNEL_ENTRIES, MAX_VALUE, ActivationSpec, Matrix, _rectangular
+from schemas.random_features import (
+    MAX_KERNEL_ENTRIES,
+    MAX_VALUE,
+    ActivationSpec,
+    Matrix,
+    _rectangular,
+)
 
 MAX_DEGREE = 20
 MAX_CLASSES = 100
