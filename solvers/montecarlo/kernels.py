@@ -36,6 +36,9 @@ class KernelSpectrumSimulation:
     class_alignments
         (trials, m, k): |⟨v, 1_a⟩|²/|1_a| for each top eigenvector v and class a (the energy of v on
         the normalised class indicators).
+    norm_sums
+        (trials,): Σ_i ψ_i with ψ_i = ‖x_i‖²/p − tr Σ/p (noise part only for mixtures), the O(1) random
+        quantity that moves the order-n outlier of distance-type kernels (derivation §4).
     reference
         What was simulated.
     """
@@ -44,6 +47,7 @@ class KernelSpectrumSimulation:
     top_vectors: np.ndarray
     labels: np.ndarray
     class_alignments: np.ndarray
+    norm_sums: np.ndarray
     reference: str = REFERENCE
 
     def largest(self, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -137,10 +141,16 @@ def simulate_kernel_matrix_spectrum(
     labels = np.zeros((trials, n), dtype=np.int64)
     k = 1 if means is None else len(means)
     alignments = np.empty((trials, m, k))
+    norm_sums = np.empty(trials)
+    tau = 1.0 if eigenvalues is None else float(np.dot(finite_array("weights", weights), finite_array("eigenvalues", eigenvalues)))
     for trial in range(trials):
         x, lab = draw_data(
             n_samples=n, n_features=p, rng=generator, eigenvalues=eigenvalues, weights=weights, means=means, proportions=proportions
         )
+        noise = x.copy()
+        if means is not None:
+            noise[:, : len(means[0])] -= np.asarray(means, dtype=np.float64)[lab]
+        norm_sums[trial] = float(np.sum(np.einsum("ij,ij->i", noise, noise) / p - tau))
         matrix = kernel_matrix(kernel=kernel, x=x).kernel
         w, v = np.linalg.eigh(matrix)
         values[trial], labels[trial] = w, lab
@@ -148,7 +158,7 @@ def simulate_kernel_matrix_spectrum(
         for a in range(k):
             members = lab == a
             alignments[trial, :, a] = vectors[trial][members].sum(axis=0) ** 2 / max(int(members.sum()), 1)
-    return KernelSpectrumSimulation(values, vectors, labels, alignments)
+    return KernelSpectrumSimulation(values, vectors, labels, alignments, norm_sums)
 
 
 @dataclass(frozen=True, slots=True)

@@ -199,3 +199,18 @@ def test_class_mean_outlier_and_alignment(spec):
     assert abs(mean[index] - spike.eigenvalue) <= 3 * se[index] + 0.1, (mean, se, spike)
     alignment, alignment_se = sim.alignment(np.array(spike.class_vector), index)
     assert abs(alignment - spike.alignment) <= 3 * alignment_se + 0.05, (alignment, alignment_se, spike)
+
+
+@pytest.mark.montecarlo
+def test_order_n_outlier_moves_with_the_norm_fluctuations():
+    # rbf (bandwidth 2): ρ = h₀n + offset + 2h_a Σψ_i (derivation §4), so the per-draw top eigenvalue minus
+    # 2h_a Σψ_i is deterministic to O(p^{-1/2}), while Σψ_i itself has standard deviation √(2s/c) ≈ 1.15 here.
+    # 4 draws; tolerance 0.1 on each corrected draw (the O(1/√p) remainder, measured ≤ 0.027; uncorrected ≤ 0.25).
+    kernel = make_kernel("rbf", bandwidth=2.0)
+    theory = _theory(kernel)
+    outlier = theory.outliers[0]
+    assert outlier.validity == "mean"
+    assert math.isclose(outlier.standard_deviation, 2 * abs(theory.profile.d_norm) * math.sqrt(2 / 1.5), rel_tol=1e-12)
+    sim = simulate_kernel_matrix_spectrum(kernel=kernel, n_samples=N, n_features=P, trials=4, rng=1407)
+    corrected = sim.eigenvalues[:, -1] - 2 * theory.profile.d_norm * sim.norm_sums
+    np.testing.assert_array_less(np.abs(corrected - outlier.eigenvalue), 0.1)
