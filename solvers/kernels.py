@@ -143,14 +143,15 @@ def _as_activation(value: Activation | str | dict, field: str) -> Activation:
     try:
         if isinstance(value, str):
             return make_activation(value)
-        params = dict(value)
+        # None-valued fields are absent parameters (a JSON dump of the contract writes them out).
+        params = {k: v for k, v in dict(value).items() if v is not None}
         return make_activation(params.pop("name", None), **params)
     except InvalidParameterError as error:
         raise InvalidParameterError(field, f"{field}: {error.message}") from None
 
 
 def _as_function(value: Activation | str | dict) -> Activation | str:
-    if value == "exp" or (isinstance(value, dict) and value.get("name") == "exp" and len(value) == 1):
+    if value == "exp" or (isinstance(value, dict) and value.get("name") == "exp" and all(v is None for k, v in value.items() if k != "name")):
         return "exp"
     return _as_activation(value, "kernel.function")
 

@@ -94,3 +94,11 @@ def test_profile_refuses_a_kink_at_zero_for_inner_products():
     with pytest.raises(InvalidParameterError) as error:
         kernel_profile(make_kernel("inner_product", function={"name": "relu"}), tau=1.0)
     assert error.value.parameter == "kernel.function"
+
+
+def test_a_json_dump_of_the_contract_builds_the_same_kernel():
+    # Simulation kinds receive params.model_dump(mode="json"): absent parameters arrive as None.
+    dumped = {"name": "leaky_relu", "negative_slope": 0.2, "a": None, "b": None, "c": None}
+    assert make_kernel("distance", function=dumped) == make_kernel("distance", function={"name": "leaky_relu", "negative_slope": 0.2})
+    assert make_kernel("inner_product", function={"name": "exp"}).function == "exp"
+    assert make_kernel("random_features", activation={"name": "relu", "negative_slope": None}).activation.name == "relu"
