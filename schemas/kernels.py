@@ -340,7 +340,7 @@ def _values(given: float | list[float] | Grid) -> list[float]:
 
 
 class KernelRidgeRequest(RequestModel):
-    """Kernel ridge regression α = (K + nλI)⁻¹y on isotropic x ~ N(0, I_p), teacher y = xᵀβ + ε."""
+    """Kernel ridge regression α = (K + nλI)⁻¹y on x = Σ^{1/2}z (isotropic by default), teacher y = xᵀβ + ε."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -374,6 +374,12 @@ class KernelRidgeRequest(RequestModel):
     )
     signal_strength: float = Field(default=1.0, ge=0, le=1e12, description="r² = ‖β‖² (= Var xᵀβ for isotropic x).", examples=[1.0])
     noise_variance: float = Field(default=1.0, ge=0, le=1e12, description="σ² = Var ε, the label-noise variance.", examples=[0.25])
+    population: Population | None = Field(
+        default=None,
+        description="Spectrum H = Σ_k w_k δ_{t_k} of the covariance Σ of x (x = Σ^{1/2}z, β in a uniformly random direction); "
+        "omitted means isotropic x.",
+        examples=[{"eigenvalues": [0.5, 1.5], "weights": [0.5, 0.5]}],
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -1,8 +1,9 @@
 """Train and test MSE of kernel ridge regression in the proportional regime.
 
 Kernel ridge on the scikit-learn convention: α = (K + nλI)⁻¹y (``KernelRidge(alpha=nλ)``), prediction
-f(x) = Σ_i α_i K(x, x_i), for isotropic x_i ~ N(0, I_p) and the linear teacher y = xᵀβ + ε, ‖β‖² = r²,
-ε ~ N(0, σ²) (the model of ``/v1/predictions/linear-ridge``).
+f(x) = Σ_i α_i K(x, x_i), for x_i ~ N(0, I_p) and the linear teacher y = xᵀβ + ε, ‖β‖² = r²,
+ε ~ N(0, σ²) (the model of ``/v1/predictions/linear-ridge``), or x = Σ^{1/2}z with β in a uniformly
+random direction.
 
 By El Karoui's linearisation K = βG + γI + low rank + o(1) (G = XXᵀ/p, see
 :mod:`solvers.kernel_spectrum`), kernel ridge is linear ridge with the effective per-sample penalty
@@ -99,6 +100,8 @@ def kernel_ridge_risk(
     n_samples: int,
     signal_strength: float,
     noise_variance: float,
+    eigenvalues=None,
+    weights=None,
 ) -> KernelRidgePrediction:
     """Limiting train and test MSE of kernel ridge regression α = (K + nλI)⁻¹y.
 
@@ -114,6 +117,9 @@ def kernel_ridge_risk(
         n: the penalty on K's O(1) spectrum is nλ, so the answer depends on n through nλ.
     signal_strength, noise_variance
         r² = ‖β‖² and σ².
+    eigenvalues, weights
+        Spectrum of the covariance Σ of x (x = Σ^{1/2}z, β in a uniformly random direction); ``None``
+        for isotropic x.
 
     Returns
     -------
@@ -121,7 +127,7 @@ def kernel_ridge_risk(
 
     Notes
     -----
-    μ = c(γ + nλ)/β with β = ∂h/∂t, γ = h(τ,τ,τ) − h(τ,τ,0) − τβ at τ = 1 (El Karoui 2010, Thm 2.1–2.2;
+    μ = c(γ + nλ)/β with β = ∂h/∂t, γ = h(τ,τ,τ) − h(τ,τ,0) − τβ at τ = tr Σ/p (El Karoui 2010, Thm 2.1–2.2;
     Liang & Rakhlin 2020, Sec. 3; Bartlett, Montanari & Rakhlin 2021, Sec. 4.3); test MSE = linear-ridge
     test MSE at μ (Hastie et al. 2022, ridge counterpart of Thm 1); train MSE = (nλ/(γ + nλ))² × the
     linear-ridge training error at μ. β = 0: the predictor is constant, test MSE r² + σ².
@@ -133,9 +139,18 @@ def kernel_ridge_risk(
     n = v.positive_int("n_samples", n_samples)
     r2 = v.non_negative("signal_strength", signal_strength)
     s2 = v.non_negative("noise_variance", noise_variance)
-    profile = kernel_profile(kernel, tau=1.0)
+    population = {}
+    tau = 1.0
+    if eigenvalues is not None or weights is not None:
+        t = v.finite_array("eigenvalues", eigenvalues)
+        w = v.finite_array("weights", weights)
+        if t.size == 0 or t.size != w.size or np.any(t <= 0) or np.any(w <= 0) or abs(w.sum() - 1.0) > 1e-9:
+            raise InvalidParameterError("weights", "`eigenvalues` > 0 and `weights` > 0 must have the same length, weights summing to 1.")
+        population = {"eigenvalues": t, "weights": w}
+        tau = float(np.dot(w, t))
+    profile = kernel_profile(kernel, tau=tau)
     beta = profile.d_inner
-    gamma = profile.diagonal - profile.value - beta
+    gamma = profile.diagonal - profile.value - tau * beta
     notes: list[str] = []
     shape = (c.size, lam.size)
     ridge = n * lam[None, :] + gamma  # γ + nλ
@@ -152,16 +167,16 @@ def kernel_ridge_risk(
         train = np.empty(shape)
         for i in range(c.size):  # one closed-form call per ratio, vectorised over the penalties
             linear = ridge_regression_risk(
-                ratio=[c[i]], ridge_penalty=np.maximum(mu[i], 0.0), signal_strength=r2, noise_variance=s2
+                ratio=[c[i]], ridge_penalty=np.maximum(mu[i], 0.0), signal_strength=r2, noise_variance=s2, **population
             )
             test[i], train[i] = linear.test_mse[0], factor[i] ** 2 * linear.train_error[0]
             notes.extend(linear.notes)
         test[bad] = np.nan
         train[bad] = np.nan
-        optimum = optimal_ridge_penalty(ratio=c, signal_strength=r2, noise_variance=s2)
+        optimum = optimal_ridge_penalty(ratio=c, signal_strength=r2, noise_variance=s2, **population)
         mu_star = optimum.ridge_penalty
         lam_star = np.maximum((beta * mu_star / c - gamma) / n, 0.0)
-        at = optimal_ridge_penalty_test(c, c * (gamma + n * lam_star) / beta, r2, s2)
+        at = optimal_ridge_penalty_test(c, c * (gamma + n * lam_star) / beta, r2, s2, population)
         best = np.where(np.isnan(mu_star), np.nan, lam_star)
         best_mse = np.where(np.isnan(mu_star), optimum.test_mse, at)
         if np.any(beta * np.nan_to_num(mu_star, nan=np.inf) / c < gamma):
@@ -193,12 +208,14 @@ def kernel_ridge_risk(
     )
 
 
-def optimal_ridge_penalty_test(c: np.ndarray, mu: np.ndarray, r2: float, s2: float) -> np.ndarray:
+def optimal_ridge_penalty_test(c: np.ndarray, mu: np.ndarray, r2: float, s2: float, population: dict) -> np.ndarray:
     """Linear-ridge test MSE at per-ratio penalties μ (one penalty per ratio)."""
     out = np.empty(c.size)
     for i in range(c.size):
         if not math.isfinite(mu[i]):
             out[i] = math.nan
             continue
-        out[i] = ridge_regression_risk(ratio=[c[i]], ridge_penalty=[mu[i]], signal_strength=r2, noise_variance=s2).test_mse[0, 0]
+        out[i] = ridge_regression_risk(
+            ratio=[c[i]], ridge_penalty=[mu[i]], signal_strength=r2, noise_variance=s2, **population
+        ).test_mse[0, 0]
     return out

@@ -153,9 +153,14 @@ async def kernel_ridge(request: KernelRidgeRequest, settings: SettingsDep, compu
     """Kernel ridge = linear ridge at the penalty c(γ + nλ)/β (Liang & Rakhlin 2020; Bartlett, Montanari & Rakhlin 2021, Sec. 4.3)."""
     size = len(request.ratios) * len(request.ridge_penalties)
     check_cap(field="ridge_penalty", size=size, cap=settings.max_grid_size, what="ratio × penalty combinations")
+    population = request.population
+    atoms = len(population.eigenvalues) if population else 0
+    check_cap(field="population.eigenvalues", size=atoms, cap=settings.max_population_atoms, what="atoms")
     result = await compute(
         kernel_ridge_risk,
-        cost=size + 200 * len(request.ratios) + 1_000,
+        cost=(size + 200 * len(request.ratios)) * (1 + atoms) + 1_000,
+        eigenvalues=population.eigenvalues if population else None,
+        weights=population.weights if population else None,
         kernel=kernel_of(request.kernel),
         ratio=request.ratios,
         ridge_penalty=request.ridge_penalties,

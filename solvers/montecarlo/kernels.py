@@ -196,10 +196,12 @@ def simulate_kernel_ridge(
     trials: int,
     rng,
     n_test: int = 1000,
+    eigenvalues=None,
+    weights=None,
 ) -> KernelRidgeSimulation:
     """Kernel ridge regression on drawn data: α = (K + nλI)⁻¹y, f(x) = Σ_i α_i K(x, x_i).
 
-    Each trial draws x_i ~ N(0, I_p), β uniform on the sphere of radius r, ε ~ N(0, σ²), and n̂ test
+    Each trial draws x_i ~ N(0, I_p) (or Σ^{1/2}z_i with round(w_k p) eigenvalues t_k), β uniform on the sphere of radius r, ε ~ N(0, σ²), and n̂ test
     points; one eigendecomposition of K serves every λ (λ = 0 uses the pseudo-inverse, eigenvalues
     below 1e-10·max dropped). The test MSE integrates the test-label noise exactly (adds σ²).
     """
@@ -216,11 +218,11 @@ def simulate_kernel_ridge(
     train = np.empty((trials, lam.size))
     test = np.empty((trials, lam.size))
     for trial in range(trials):
-        x = generator.standard_normal((n, p))
+        x, _ = draw_data(n_samples=n, n_features=p, rng=generator, eigenvalues=eigenvalues, weights=weights)
         beta = generator.standard_normal(p)
         beta *= r / np.linalg.norm(beta)
         y = x @ beta + sigma * generator.standard_normal(n)
-        x_test = generator.standard_normal((n_test, p))
+        x_test, _ = draw_data(n_samples=n_test, n_features=p, rng=generator, eigenvalues=eigenvalues, weights=weights)
         clean = x_test @ beta
         values = kernel_matrix(kernel=kernel, x=x, x_test=x_test)
         w, v = np.linalg.eigh(values.kernel)

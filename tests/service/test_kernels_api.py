@@ -114,6 +114,13 @@ async def test_kernel_ridge_equals_the_solver(client):
     assert answer["optimal"][0]["ratio"] == 0.5 and answer["slope"] == pytest.approx(2.0)
 
 
+async def test_kernel_ridge_with_a_population(client):
+    body = {"kernel": {"name": "rbf", "bandwidth": 2.0}, "n_samples": 1000, "ratio": 0.5, "ridge_penalty": 0.001, "noise_variance": 0.25,
+            "population": {"eigenvalues": [0.5, 1.5], "weights": [0.5, 0.5]}}
+    answer = (await client.post(RIDGE, json=body)).json()
+    assert answer["points"][0]["test_mse"] == pytest.approx(0.7075, abs=1e-4)  # tests/solvers/test_kernel_ridge.py population case
+
+
 async def test_kernel_ridge_undefined_points_are_null(client):
     body = {"kernel": {"name": "inner_product", "function": {"name": "tanh"}}, "n_samples": 1000, "ratio": 0.5, "ridge_penalty": [0.0, 0.01]}
     answer = (await client.post(RIDGE, json=body)).json()
