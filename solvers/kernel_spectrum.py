@@ -273,6 +273,7 @@ def kernel_matrix_spectrum(
     ratio: float,
     x,
     n_samples: int | None = None,
+    n_features: int | None = None,
     data_model: str = "isotropic",
     eigenvalues=None,
     weights=None,
@@ -291,6 +292,9 @@ def kernel_matrix_spectrum(
         Points at which to evaluate the density and the CDF.
     n_samples
         n, to place the order-n outlier (optional).
+    n_features
+        p (optional): with it, a note warns when the diagonal's O(p^{-1/2}) fluctuation is a sizeable
+        part of the bulk's width (slow convergence, derivation §3).
     data_model
         ``"isotropic"`` (x = z), ``"population"`` (x = Σ^{1/2}z with the spectrum ``eigenvalues``,
         ``weights`` of Σ) or ``"gaussian_mixture"`` (x = μ_a + z in class a, ``means`` k × d with
@@ -335,6 +339,15 @@ def kernel_matrix_spectrum(
         intervals = sorted((min(beta * a, beta * b) + gamma, max(beta * a, beta * b) + gamma) for a, b in law.intervals)
         atom_mass = law.atom
 
+    if n_features is not None:
+        spread = abs(profile.d_diagonal) * math.sqrt(2.0 * s / v.positive_int("n_features", n_features))
+        width = max((b - a for a, b in intervals), default=0.0)
+        if spread > 0.05 * max(width, _TINY):
+            notes.append(
+                f"Finite size: at p = {n_features} the diagonal K(x_i, x_i) fluctuates by about {spread:.3g} "
+                f"(|d h(a,a,a)/da|·√(2s/p)), {spread / max(width, _TINY):.0%} of the bulk's width: a simulated spectrum is "
+                "smeared by that much and converges to this law only like p^(-1/2)."
+            )
     outliers = _outliers(profile, law, c, s, n_samples, beta, gamma, m, pi, notes)
     return KernelMatrixSpectrum(
         x=xv, density=density, cdf=cdf, support_intervals=tuple(intervals), atom_location=gamma, atom_mass=atom_mass,

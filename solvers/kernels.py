@@ -266,6 +266,8 @@ class KernelProfile:
         ∂h/∂a and ∂h/∂t at (τ, τ, 0).
     d_norm_norm, d_norm_cross, d_inner_inner
         ∂²h/∂a², ∂²h/∂a∂b and ∂²h/∂t² at (τ, τ, 0).
+    d_diagonal
+        d/da h(a, a, a) at τ: how fast the diagonal K(x, x) moves with ‖x‖²/p (a finite-size effect).
     """
 
     tau: float
@@ -276,6 +278,7 @@ class KernelProfile:
     d_norm_norm: float
     d_norm_cross: float
     d_inner_inner: float
+    d_diagonal: float = 0.0
 
 
 _SMOOTH_AT_ZERO_MESSAGE = (
@@ -321,7 +324,10 @@ def kernel_profile(kernel: Kernel, *, tau: float) -> KernelProfile:
     t = np.array([float(s[2]) for s in steps])
     with np.errstate(all="ignore"):
         f = _evaluate(kernel, a, b, t)
-        diagonal = float(_evaluate(kernel, np.array([tau]), np.array([tau]), np.array([tau]))[0])
+        on_diagonal = tau + np.array([0.0, h, -h])
+        diagonals = _evaluate(kernel, on_diagonal, on_diagonal, on_diagonal)
+        diagonal = float(diagonals[0])
+        d_diagonal = float((diagonals[1] - diagonals[2]) / (2 * h))
     f0 = f[0]
     d_a = (8 * (f[1] - f[2]) - (f[3] - f[4])) / (12 * h)
     d_aa = (16 * (f[1] + f[2]) - (f[3] + f[4]) - 30 * f0) / (12 * h * h)
@@ -334,7 +340,7 @@ def kernel_profile(kernel: Kernel, *, tau: float) -> KernelProfile:
     values = (f0, diagonal, d_a, d_t, d_aa, d_ab, d_tt)
     if not all(math.isfinite(x) for x in values):
         raise InvalidParameterError("kernel", "the kernel overflows near ‖x‖²/p = τ; its limiting spectrum is not defined.")
-    return KernelProfile(tau, *(float(_clean(x, f0, diagonal)) for x in values))
+    return KernelProfile(tau, *(float(_clean(x, f0, diagonal)) for x in values), d_diagonal=_clean(d_diagonal, f0, diagonal))
 
 
 def _clean(value: float, *scales: float) -> float:

@@ -105,6 +105,7 @@ def kernel_spectrum_arguments(request: KernelMatrixSpectrumRequest) -> dict:
         "ratio": request.aspect_ratio,
         "x": request.points,
         "n_samples": request.n_samples,
+        "n_features": request.n_features,
         "data_model": model.kind,
     }
     if isinstance(model, PopulationModel):
