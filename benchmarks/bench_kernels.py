@@ -52,7 +52,8 @@ def run() -> dict:
     rows = []
     try:
         error = float(np.max(np.abs(_ours() - _direct())))
-        stats = h.summarize(*(lambda t: (t["ours"], t["direct"]))(h.interleaved_timings({"ours": _ours, "direct": _direct}, rounds=5)))
+        timings = h.interleaved_timings({"ours": _ours, "direct": _direct}, rounds=5)
+        stats = h.summarize(timings["ours"], timings["direct"])
         rows.append(h.entry(
             name="RBF kernel matrix 1000 x 500: kernel_matrix vs the direct numpy expression",
             ours_seconds=stats["ours_seconds"], reference_seconds=stats["reference_seconds"], ratio=stats["ratio"],
@@ -62,7 +63,8 @@ def run() -> dict:
     except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others
         rows.append(h.failed("RBF kernel matrix 1000 x 500", "(info)", f"{type(exc).__name__}: {exc}"))
     try:
-        stats = h.summarize(*(lambda t: (t["spectrum"], t["eig"]))(h.interleaved_timings({"spectrum": _spectrum, "eig": _eigvalsh}, rounds=3)))
+        timings = h.interleaved_timings({"spectrum": _spectrum, "eig": _eigvalsh}, rounds=3)
+        stats = h.summarize(timings["spectrum"], timings["eig"])
         rows.append(h.entry(
             name="kernel-matrix spectrum, 1000 points (rbf, c = 1.5) vs one simulated 1000 x 1000 spectrum",
             ours_seconds=stats["ours_seconds"], reference_seconds=stats["reference_seconds"], ratio=stats["ratio"],
