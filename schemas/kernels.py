@@ -30,13 +30,8 @@ from schemas.common import (
     kind_union,
     one_or_many,
 )
-from schemas.random_features import (
-    MAX_KERNEL_ENTRIES,
-    MAX_VALUE,
-    ActivationSpec,
-    Matrix,
-    _rectangular,
-)
+from schemas.activations import MAX_VALUE, ActivationSpec
+from schemas.random_features import MAX_KERNEL_ENTRIES, Matrix, _rectangular
 
 MAX_DEGREE = 20
 MAX_CLASSES = 100
