@@ -35,3 +35,22 @@ async def test_jobs_stored_by_the_previous_version_resume_to_the_same_result(tmp
             assert body["result"]["quantities"] == result["quantities"], job_id
             assert body["result"]["spectrum"] == result["spectrum"], job_id
             assert body["result"]["provenance"]["sizes"] == result["sizes"], job_id
+
+
+def test_a_plan_of_an_unknown_version_is_refused(tmp_path):
+    import dataclasses
+
+    from service.jobs.results import PLAN_VERSIONS, trial_arguments
+    from service.jobs.store import JobStore
+
+    shutil.copy(FIXTURES / "legacy_jobs.sqlite3", tmp_path / "jobs.sqlite3")
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    try:
+        job = store.get("legacy-marchenko_pastur")
+    finally:
+        store.close()
+    assert "version" not in job.plan and "problem" in job.plan  # as the old code stored it
+    assert trial_arguments(job) == {**job.plan["problem"]}  # plain numbers: the same arguments as then
+    future = dataclasses.replace(job, plan={**job.plan, "version": max(PLAN_VERSIONS) + 1})
+    with pytest.raises(RuntimeError, match="plan of version"):
+        trial_arguments(future)
