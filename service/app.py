@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             app.state.ready = False
             await jobs.close()
+            app.state.compute.close()
 
     app = FastAPI(
         title="rmt-service",
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.compute = Compute(inline_cost_limit=settings.inline_cost_limit)
+    app.state.compute = Compute.from_settings(settings)
     app.state.ready = False
     install_exception_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

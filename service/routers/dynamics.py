@@ -17,17 +17,13 @@ from schemas.dynamics import (
     RegressionPoint,
     Spike,
 )
-from service import serialize
+from service import costs, serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
 from solvers.dynamics import gradient_descent_classification, gradient_descent_regression
 
 router = APIRouter(prefix="/v1/predictions", tags=["predictions"], responses=PROBLEM_RESPONSES)
-
-# Every call also runs the optimal-stopping search (~200 evaluations of the curve): never
-# sub-millisecond, so it is costed above the inline limit and runs in the thread pool.
-_SEARCH_COST = 10_000
 
 
 def _columns(result, names: tuple[str, ...]) -> list[dict[str, float | None]]:
@@ -50,7 +46,7 @@ async def gradient_descent_classification_errors(
     check_cap(field="time", size=request.n_times, cap=settings.max_points, what="times")
     result = await compute(
         gradient_descent_classification,
-        cost=_SEARCH_COST + request.n_times,
+        cost=costs.gradient_descent_classification(request),
         ratio=request.aspect_ratio,
         mean_norm_squared=request.mean_norm_squared,
         ridge_penalty=request.ridge_penalty,
@@ -93,7 +89,7 @@ async def gradient_descent_regression_errors(
     check_cap(field="time", size=request.n_times, cap=settings.max_points, what="times")
     result = await compute(
         gradient_descent_regression,
-        cost=_SEARCH_COST + request.n_times,
+        cost=costs.gradient_descent_regression(request),
         ratio=request.aspect_ratio,
         signal_strength=request.signal_strength,
         noise_variance=request.noise_variance,

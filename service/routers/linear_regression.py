@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from schemas.linear_regression import LinearRidgePoint, LinearRidgeRequest, LinearRidgeResponse, OptimalRidgePoint
-from service import serialize
+from service import costs, serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
@@ -43,7 +43,7 @@ async def linear_ridge(request: LinearRidgeRequest, settings: SettingsDep, compu
     check_cap(field="ridge_penalty", size=size, cap=settings.max_grid_size, what="ratio × penalty combinations")
     atoms = len(request.population.eigenvalues) if request.population else 0
     check_cap(field="population.eigenvalues", size=atoms, cap=settings.max_population_atoms, what="atoms")
-    grid, optimal = await compute(_predict, cost=(size + 200 * len(request.ratios)) * (1 + atoms), request=request)
+    grid, optimal = await compute(_predict, cost=costs.linear_ridge(request), request=request)
 
     divergence = "; ".join(grid.notes) or "the limit diverges here"
     points = []

@@ -23,7 +23,7 @@ from schemas.random_features import (
     RandomFeaturesRidgeRequest,
     RandomFeaturesRidgeResponse,
 )
-from service import serialize
+from service import costs, serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
@@ -97,7 +97,7 @@ async def expected_kernel_matrix(request: ExpectedKernelRequest, settings: Setti
     check_cap(field="x", size=len(request.x), cap=settings.max_samples, what="samples")
     check_cap(field="x_test", size=n_test, cap=settings.max_samples, what="test samples")
     n = len(request.x)
-    result, warnings = await compute(_kernel, cost=n * (n + n_test) + n * len(request.x[0]), request=request)
+    result, warnings = await compute(_kernel, cost=costs.expected_kernel(request), request=request)
     return ExpectedKernelResponse(
         kernel=_rows(result.kernel),
         cross_kernel=_rows(result.cross_kernel),
@@ -120,7 +120,7 @@ async def activation_gaussian_moments(request: ActivationMomentsRequest, compute
 
     Louart, Liao & Couillet (2018), Sec. 3.3; shared/spec/random_features.md §1.
     """
-    result = await compute(activation_moments, cost=1, activation=_activation(request.activation))
+    result = await compute(activation_moments, cost=costs.activation_moments(request), activation=_activation(request.activation))
     return ActivationMomentsResponse(
         mean=result.mean,
         mean_square=result.mean_square,
@@ -155,7 +155,7 @@ async def random_features_deterministic_equivalent(
     """
     _check_sizes(request.data, settings.max_samples, test=False)
     n = request.data.n_samples
-    result = await compute(_deterministic_equivalent, cost=n * n, request=request)
+    result = await compute(_deterministic_equivalent, cost=costs.random_features_deterministic_equivalent(request), request=request)
     return RandomFeaturesDeterministicEquivalentResponse(
         n_neurons=result.n_neurons,
         ridge_penalty=result.ridge_penalty,
@@ -193,7 +193,7 @@ async def random_features_ridge_errors(
     field = "n_neurons" if request.n_neurons is not None else "neurons_per_sample"
     check_cap(field=field, size=len(neurons) * len(penalties), cap=settings.max_grid_size, what="N × γ combinations")
     n = request.data.n_samples
-    result = await compute(_ridge, cost=n * n + len(neurons) * len(penalties), request=request)
+    result = await compute(_ridge, cost=costs.random_features_ridge(request), request=request)
 
     points = [
         RandomFeaturesRidgePoint(

@@ -13,7 +13,7 @@ from schemas.spectra import (
     SpikedCovarianceResponse,
     SpikePrediction,
 )
-from service import serialize
+from service import costs, serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
@@ -37,7 +37,7 @@ async def marchenko_pastur_spectrum(
     Marchenko & Pastur (1967); shared/spec/linear.md §1.
     """
     check_cap(field="grid.num" if request.grid else "x", size=request.n_points, cap=settings.max_points, what="points")
-    result = await compute(marchenko_pastur, cost=request.n_points, **marchenko_pastur_arguments(request))
+    result = await compute(marchenko_pastur, cost=costs.marchenko_pastur(request), **marchenko_pastur_arguments(request))
     return marchenko_pastur_response(result)
 
 
@@ -87,7 +87,7 @@ async def sample_covariance(
     # weighted accordingly and large requests leave the event loop.
     result = await compute(
         sample_covariance_spectrum,
-        cost=(request.n_points + len(request.stieltjes_at)) * (10 + atoms),
+        cost=costs.sample_covariance(request),
         ratio=request.aspect_ratio,
         eigenvalues=request.population.eigenvalues,
         weights=request.population.weights,
@@ -119,7 +119,7 @@ async def spiked_covariance_outliers(request: SpikedCovarianceRequest, compute: 
     Baik, Ben Arous & Péché (2005); Baik & Silverstein (2006); Paul (2007); shared/spec/linear.md §3.
     """
     result = await compute(
-        spiked_covariance, cost=len(request.spikes), ratio=request.aspect_ratio, spikes=request.spikes, variance=request.variance
+        spiked_covariance, cost=costs.spiked_covariance(request), ratio=request.aspect_ratio, spikes=request.spikes, variance=request.variance
     )
     spikes = [
         SpikePrediction(
