@@ -287,6 +287,7 @@ def _health_row(label: str, executor: str, result: dict, idle: dict, rss: float,
 
 HEAVY_CASES = [
     ("random-features ridge n = 2048", RIDGE_2048, "as chosen (thread)", None),
+    ("random-features ridge n = 2048", RIDGE_2048, "forced into processes", "process"),
     ("sample covariance, 1000 atoms", SAMPLE_COVARIANCE_1000, "as chosen (process)", None),
     ("sample covariance, 1000 atoms", SAMPLE_COVARIANCE_1000, "forced into threads", "thread"),
     ("conjugate kernel, 10 000 points", CONJUGATE_KERNEL_10000, "as chosen (process)", None),

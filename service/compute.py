@@ -18,9 +18,8 @@ Every route calls ``await compute(solver, cost=costs.<fn>(request), **kwargs)``.
 **Deadlines, threads and processes.** A worker process past the deadline is killed (SIGKILL) and
 replaced, so its slot is free at once. A thread cannot be killed in Python: the request is
 answered 503 at the deadline all the same, but the slot stays taken until the thread returns, so
-the bound on concurrent work (and memory) holds even then. Only solvers whose cost is predictable
-from their sizes (an n³ eigendecomposition, GEMMs) run in threads, and the 422 refuses those
-estimated above the budget, so an abandoned thread is the exception.
+the bound on concurrent work (and memory) holds even then. Only solvers of small, predictable cost
+run in threads (today Marchenko–Pastur's closed forms), so an abandoned thread is the exception.
 
 Slots are shared by both executors: at most ``compute_workers`` solver calls run at once, whatever
 their kind, so peak memory is bounded by ``compute_workers`` × the largest request the caps allow.

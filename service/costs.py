@@ -16,20 +16,25 @@ one should lower the budget rather than trust the estimates blindly: the deadlin
 computation that runs long (:mod:`service.compute`).
 
 **Executor per solver** (measured: the longest interval a probe thread, waking every 0.5 ms, could
-not get the GIL while the solver ran in another thread; ``benchmarks/bench_isolation.py`` measures
-the consequence, ``/healthz`` latency under load):
+not get the GIL while the solver ran in another thread; and ``benchmarks/bench_isolation.py``, the
+``/healthz`` latency of a live server while 4 heavy requests run, in the executor chosen here and
+forced into the other one):
 
-* ``thread`` — the random-features family (expected kernel, deterministic equivalent, ridge): the
-  time goes to BLAS and LAPACK, which release the GIL (``numpy.linalg.eigh``; ``scipy.linalg.eigh``
-  held it for its whole call, 4 s at n = 2048) and to large elementwise numpy operations
-  (≤ ~8 ms p99 GIL gaps at n = 2048), and the data they return are large (kernels);
-  Marchenko–Pastur (vectorised closed forms; 6 ms gaps at 10⁴ points).
-* ``process`` — everything driven by Python loops over small arrays or scipy scalar routines, which
-  hold the GIL in bursts or at length: sample covariance (continuation and a K²-loop support
-  search in pure Python), conjugate kernel (~50 continuation levels of batched 4 × 4
-  eigenproblems; 35 ms gaps), linear ridge (a 133–380 ms gap at a 100 × 100 grid), learning
-  dynamics (15–20 ms gaps), one-step gradient (17 ms), spiked covariance and activation moments
-  when large enough to leave the loop.
+* ``thread`` — Marchenko–Pastur only: vectorised closed forms (≤ 6 ms GIL gaps at 10⁴ points),
+  small arguments and results.
+* ``process`` — everything else. The solvers driven by Python loops over small arrays or scipy
+  scalar routines hold the GIL in bursts or at length: sample covariance (continuation and a
+  K²-loop support search in pure Python), conjugate kernel (~50 continuation levels of batched
+  4 × 4 eigenproblems; 35 ms gaps), linear ridge (133–380 ms gaps at a 100 × 100 grid), learning
+  dynamics (15–20 ms), one-step gradient (17 ms). With 4 heavy requests in flight, ``/healthz``
+  p99 was 83 ms (process) against 110 ms (thread) for sample covariance at 1000 atoms, 61 against
+  99 ms for the conjugate kernel at 10⁴ points (machine at load ~20 on 2 cores, idle p99 16-19 ms).
+  The random-features family releases the GIL where its time goes (BLAS, and LAPACK through
+  ``numpy.linalg.eigh``: ``scipy.linalg.eigh`` held the GIL for its whole call, 4 s at n = 2048;
+  ≤ 8 ms p99 gaps with numpy), yet in processes it still did better: ``/healthz`` p99 57 ms
+  against 85 ms (max 93 against 237 ms), two of the four n = 2048 requests finished instead of
+  none (one BLAS thread per worker process instead of several per thread competing with the
+  event loop), and a process past its deadline can be killed, a thread cannot.
 """
 
 from __future__ import annotations
@@ -260,7 +265,7 @@ def expected_kernel(request: ExpectedKernelRequest) -> Cost:
     n, p = len(request.x), len(request.x[0])
     n_test = len(request.x_test) if request.x_test is not None else 0
     return _cost(
-        "thread",
+        "process",
         "Send fewer samples (the kernel has n × (n + n̂) entries)",
         *_kernel_terms("x", n, n_test, p, request.activation, drawn=False),
     )
@@ -281,7 +286,7 @@ def random_features_deterministic_equivalent(request: RandomFeaturesDeterministi
     """The n × n kernel and its eigenvalues (n³)."""
     field, n, _, p, _ = _data_sizes(request.data)
     return _cost(
-        "thread",
+        "process",
         "Use fewer samples n (the eigenvalues of an n × n kernel cost n³)",
         *_kernel_terms(field, n, 0, p, request.activation, drawn=not isinstance(request.data, InlineData)),
         Term(field, f"eigenvalues of the {n} × {n} kernel (n³)", _EIGVALSH_PER_N3 * n**3),
@@ -296,7 +301,7 @@ def random_features_ridge(request: RandomFeaturesRidgeRequest) -> Cost:
     grid = neurons * penalties + neurons * (7 * 8 + (0 if penalties >= 3 else 25))
     grid_field = "n_neurons" if request.n_neurons is not None else "neurons_per_sample"
     return _cost(
-        "thread",
+        "process",
         "Use fewer samples n (the eigendecomposition costs n³) or fewer N × γ combinations",
         *_kernel_terms(field, n, n_test, p, request.activation, drawn=not isinstance(request.data, InlineData)),
         Term(field, f"eigendecomposition of the {n} × {n} kernel (n³)", _EIGH_PER_N3 * n**3),

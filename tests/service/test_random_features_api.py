@@ -111,11 +111,11 @@ async def test_generated_data_are_reproducible(client):
 
 async def test_heavy_work_leaves_the_event_loop(app, client):
     compute = app.state.compute
-    before = compute.counts["thread"]
+    before = compute.counts["process"]
     payload = {"activation": {"name": "relu"}, "data": GMM, "n_neurons": 100, "ridge_penalty": 0.1}
     assert (await client.post(RIDGE, json=payload)).status_code == 200
     assert (await client.post(DE, json=payload)).status_code == 200
-    assert compute.counts["thread"] == before + 2  # the compute pool's threads, not the event loop
+    assert compute.counts["process"] == before + 2  # the compute pool's worker processes, not the event loop
 
 
 @pytest.mark.parametrize(
