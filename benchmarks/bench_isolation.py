@@ -5,8 +5,8 @@ when installed, the default settings: one compute slot per core) loaded by an ``
 client from this process, every phase bounded in time.
 
 1. ``/healthz`` latency while 4 of the heaviest requests the default budget allows are in flight:
-   * 4 × random-features ridge at n = n̂ = p = 2048 (the ``max_samples`` cap; thread executor:
-     numpy's eigh releases the GIL);
+   * 4 × random-features ridge at n = n̂ = p = 2048 (the ``max_samples`` cap; process executor,
+     and the same forced into threads, where numpy's eigh releases the GIL);
    * 4 × sample covariance with 1000 population atoms (the ``max_population_atoms`` cap; process
      executor), and the same forced into threads (``benchmarks/isolation_app.py``), which is why
      it runs in processes;
@@ -286,8 +286,8 @@ def _health_row(label: str, executor: str, result: dict, idle: dict, rss: float,
 
 
 HEAVY_CASES = [
-    ("random-features ridge n = 2048", RIDGE_2048, "as chosen (thread)", None),
-    ("random-features ridge n = 2048", RIDGE_2048, "forced into processes", "process"),
+    ("random-features ridge n = 2048", RIDGE_2048, "as chosen (process)", None),
+    ("random-features ridge n = 2048", RIDGE_2048, "forced into threads", "thread"),
     ("sample covariance, 1000 atoms", SAMPLE_COVARIANCE_1000, "as chosen (process)", None),
     ("sample covariance, 1000 atoms", SAMPLE_COVARIANCE_1000, "forced into threads", "thread"),
     ("conjugate kernel, 10 000 points", CONJUGATE_KERNEL_10000, "as chosen (process)", None),

@@ -28,7 +28,9 @@ forced into the other one):
   4 × 4 eigenproblems; 35 ms gaps), linear ridge (133–380 ms gaps at a 100 × 100 grid), learning
   dynamics (15–20 ms), one-step gradient (17 ms). With 4 heavy requests in flight, ``/healthz``
   p99 was 83 ms (process) against 110 ms (thread) for sample covariance at 1000 atoms, 61 against
-  99 ms for the conjugate kernel at 10⁴ points (machine at load ~20 on 2 cores, idle p99 16-19 ms).
+  99 ms for the conjugate kernel at 10⁴ points (machine at load ~20 on 2 cores, idle p99 16-19 ms);
+  at load ~10: 40 against 60 ms, and 60 against 56 ms (a tie: the conjugate kernel's case for a
+  process rests on its GIL gaps and on being killable at the deadline).
   The random-features family releases the GIL where its time goes (BLAS, and LAPACK through
   ``numpy.linalg.eigh``: ``scipy.linalg.eigh`` held the GIL for its whole call, 4 s at n = 2048;
   ≤ 8 ms p99 gaps with numpy), yet in processes it still did better: ``/healthz`` p99 57 ms
