@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.ready = False
             await jobs.close()
             app.state.datasets.close()
+            app.state.compute.close()
 
     app = FastAPI(
         title="rmt-service",
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.compute = Compute(inline_cost_limit=settings.inline_cost_limit)
+    app.state.compute = Compute.from_settings(settings)
     app.state.auth = Authenticator(settings)
     app.state.spectral_cache = SpectralCache(max_bytes=settings.spectral_cache_bytes)
     app.state.ready = False

@@ -22,7 +22,7 @@ async def get_settings(request: Request) -> Settings:
 
 
 async def get_compute(request: Request) -> Compute:
-    """The app's solver runner (inline or thread pool)."""
+    """The app's bounded compute pool (inline, threads or worker processes)."""
     return request.app.state.compute
 
 

@@ -48,6 +48,23 @@ class LimitExceededError(Exception):
         self.message = message
 
 
+class OverloadedError(Exception):
+    """Every compute worker is busy and the queue is full: retry after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class DeadlineExceededError(Exception):
+    """A computation ran past the request's time budget and was stopped (or abandoned, for a thread)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 def problem_response(
     *,
     status: int,
@@ -123,6 +140,20 @@ async def _limit_exceeded(request: Request, exc: LimitExceededError) -> JSONResp
     )
 
 
+async def _overloaded(request: Request, exc: OverloadedError) -> JSONResponse:
+    return problem_response(
+        status=503, type_=ProblemType.OVERLOADED, title="Service overloaded", detail=exc.message,
+        instance=request.url.path, headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
+async def _deadline_exceeded(request: Request, exc: DeadlineExceededError) -> JSONResponse:
+    return problem_response(
+        status=503, type_=ProblemType.DEADLINE_EXCEEDED, title="Time budget exceeded", detail=exc.message,
+        instance=request.url.path,
+    )
+
+
 async def _did_not_converge(request: Request, exc: ConvergenceError) -> JSONResponse:
     type_, title = SOLVER_PROBLEMS[ConvergenceError]
     return problem_response(
@@ -190,6 +221,8 @@ EXCEPTION_HANDLERS = {
     DivergentLimitError: _divergent_limit,
     ConvergenceError: _did_not_converge,
     LimitExceededError: _limit_exceeded,
+    OverloadedError: _overloaded,
+    DeadlineExceededError: _deadline_exceeded,
     StarletteHTTPException: _http_error,
     StorageUnavailableError: _storage_unavailable,
     DatasetNotFoundError: _dataset_not_found,

@@ -19,6 +19,8 @@ class ProblemType(StrEnum):
     DIVERGENT_LIMIT = "urn:rmt-service:problem:divergent-limit"
     DID_NOT_CONVERGE = "urn:rmt-service:problem:did-not-converge"
     LIMIT_EXCEEDED = "urn:rmt-service:problem:limit-exceeded"
+    OVERLOADED = "urn:rmt-service:problem:overloaded"
+    DEADLINE_EXCEEDED = "urn:rmt-service:problem:deadline-exceeded"
     BODY_TOO_LARGE = "urn:rmt-service:problem:body-too-large"
     UNAUTHORIZED = "urn:rmt-service:problem:unauthorized"
     RATE_LIMITED = "urn:rmt-service:problem:rate-limited"
@@ -44,4 +46,9 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: _problem_response("The request is invalid: each failing field is listed in `errors` with the rule it broke."),
     429: _problem_response("Too many requests for this key (`RMT_RATE_LIMIT`); `Retry-After` says when to retry."),
     500: _problem_response("Unexpected error; the body never contains internals."),
+    503: _problem_response(
+        "`overloaded`: every compute worker is busy and the queue is full (or would not drain within the time "
+        "budget); retry after `Retry-After` seconds. `deadline-exceeded`: the computation ran past the time budget "
+        "`request_timeout_seconds` and was stopped."
+    ),
 }

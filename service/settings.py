@@ -30,10 +30,32 @@ class Settings(BaseSettings):
         "it costs an n × n eigendecomposition.",
     )
     max_population_atoms: int = Field(default=1_000, ge=1, le=100_000, description="Most atoms in a population spectrum.")
-    inline_cost_limit: int = Field(
-        default=2_000,
+    inline_max_microseconds: float = Field(
+        default=200.0,
         ge=0,
-        description="Work up to this many evaluation points runs on the event loop (sub-millisecond); above, in a worker thread.",
+        le=1000,
+        description="Solver work estimated (service/costs.py) at most this many microseconds runs on the event loop; "
+        "anything more runs in the compute pool.",
+    )
+    request_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Time budget of one prediction request, queueing included: a request estimated above it is refused "
+        "at once (422 `limit-exceeded`), one still running past it is stopped (503 `deadline-exceeded`).",
+    )
+    compute_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="Solver calls that run at once (one worker process, or thread, each); unset, os.cpu_count().",
+    )
+    compute_queue_size: int = Field(
+        default=64,
+        ge=0,
+        le=100_000,
+        description="Requests that may wait for a compute worker; past it (or past the time budget) 503 `overloaded` "
+        "with Retry-After.",
     )
     max_trials: int = Field(default=100_000, ge=1, le=10_000_000, description="Most Monte Carlo trials in one simulation job.")
     max_simulation_size: int = Field(

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import linalg
 
 from solvers import _validation as v
 from solvers._results import Diagnostics
@@ -462,8 +461,10 @@ def training_data(x, y, x_test, y_test) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _spectral(kernel, cross, test_diag, y, y_test, error_bound: float = 0.0) -> SpectralData:
-    # LAPACK syevd (numpy's eigh), in place: K is not needed afterwards (docs/methods/random_features.md §5 step 2)
-    lam, vecs = linalg.eigh(kernel, overwrite_a=True, check_finite=False, driver="evd")
+    # LAPACK syevd (docs/methods/random_features.md §5 step 2) through numpy, which releases the GIL for the whole call:
+    # scipy.linalg.eigh holds it (a 2048 × 2048 K froze every other thread of the service for
+    # seconds), and the service runs this solver in a worker thread. Same driver, same numbers.
+    lam, vecs = np.linalg.eigh(kernel)
     lam = _clean_spectrum(lam)
     u = vecs.T @ y
     a_mat = vecs.T @ cross

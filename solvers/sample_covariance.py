@@ -43,6 +43,7 @@ _POLISH_STEPS = 8
 _POLISH_MAX_MOVE = 1e-6
 _REAL_IM_ZERO = 1e-13
 _CONVERGED_RESIDUAL = 1e-9  # relative to the scale t_max (1 + √c)² + |x|
+_EDGE_BLOCK_ELEMENTS = 1 << 22  # grid points × atoms per block of the edge search (32 MB per array)
 _MASS_IM_TOL = 1e-6  # docs/methods/spectra.md §2.2: an interval carries mass if Im m̲(mid) > 1e-6 |m̲|
 
 
@@ -422,9 +423,15 @@ def _edge_candidates(c: float, t: np.ndarray, w: np.ndarray) -> list[float]:
     grids = np.concatenate(segments)
     # With clustered atoms the pole interval is narrower than the grid's resolution, so a grid
     # point may land on a pole: drop those (x' is −∞ there; no zero can be bracketed by them).
-    d = 1.0 + np.outer(grids, t)
+    # Evaluated in blocks of rows: the full (grid × atoms) matrix is ~100 K² values (2 GB of
+    # temporaries at K = 1000 atoms); a block keeps them under ~100 MB, with the same values.
+    xp = np.empty(grids.size)
+    rows = max(1, _EDGE_BLOCK_ELEMENTS // t.size)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        xp = 1.0 / grids**2 - c * ((1.0 / (d * d)) @ wt2)
+        for start in range(0, grids.size, rows):
+            g = grids[start : start + rows]
+            d = 1.0 + np.outer(g, t)
+            xp[start : start + rows] = 1.0 / g**2 - c * ((1.0 / (d * d)) @ wt2)
     t_tuple, wt2_tuple = tuple(float(v) for v in t), tuple(float(v) for v in wt2)
 
     def f(u: float) -> float:

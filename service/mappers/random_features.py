@@ -71,6 +71,11 @@ def activation_key(request: RandomFeaturesRidgeRequest) -> str:
     return request.activation.model_dump_json()
 
 
+def spectral_arguments(request: RandomFeaturesRidgeRequest) -> dict[str, Any]:
+    """Keyword arguments of the spectral decomposition of (data, activation): what a cache entry depends on."""
+    return {"activation": activation(request.activation), **data_arrays(request.data)}
+
+
 def random_features_ridge_arguments(request: RandomFeaturesRidgeRequest) -> dict[str, Any]:
     """Keyword arguments of :func:`solvers.random_features.random_features_ridge` (every N × γ)."""
     return {

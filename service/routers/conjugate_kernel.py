@@ -14,7 +14,7 @@ from schemas.conjugate_kernel import (
     OneStepGradientResponse,
     OneStepPoint,
 )
-from service import serialize
+from service import costs, serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
@@ -23,11 +23,6 @@ from solvers.conjugate_kernel import ConjugateKernelSpectrum, conjugate_kernel_s
 from solvers.one_step_gradient import OneStepGradientSpike, one_step_gradient_spike
 
 router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES)
-
-# Each point costs ~50 continuation levels of a batched 4 × 4 eigenproblem, and the CDF a few hundred
-# density evaluations per support interval: always off the event loop.
-_COST_PER_POINT = 50
-_CDF_COST = 2_000
 
 
 @router.post(
@@ -43,7 +38,7 @@ async def conjugate_kernel(request: ConjugateKernelRequest, settings: SettingsDe
     check_cap(field="grid.num" if request.grid else "x", size=request.n_points, cap=settings.max_points, what="points")
     result = await compute(
         conjugate_kernel_spectrum,
-        cost=_COST_PER_POINT * (request.n_points + _CDF_COST),
+        cost=costs.conjugate_kernel(request),
         **conjugate_kernel_arguments(request),
     )
     return conjugate_kernel_response(result)
@@ -94,7 +89,7 @@ async def one_step_gradient(request: OneStepGradientRequest, settings: SettingsD
     check_cap(field="learning_rate", size=request.n_learning_rates, cap=settings.max_points, what="step sizes")
     result = await compute(
         one_step_gradient_spike,
-        cost=request.n_learning_rates,
+        cost=costs.one_step_gradient(request),
         **one_step_gradient_arguments(request),
     )
     return one_step_gradient_response(result)

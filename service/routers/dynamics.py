@@ -17,7 +17,7 @@ from schemas.dynamics import (
     RegressionPoint,
     Spike,
 )
-from service import serialize
+from service import costs, serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
@@ -30,10 +30,6 @@ from solvers.dynamics import (
 )
 
 router = APIRouter(prefix="/v1/predictions", tags=["predictions"], responses=PROBLEM_RESPONSES)
-
-# Every call also runs the optimal-stopping search (~200 evaluations of the curve): never
-# sub-millisecond, so it is costed above the inline limit and runs in the thread pool.
-_SEARCH_COST = 10_000
 
 
 def _columns(result, names: tuple[str, ...]) -> list[dict[str, float | None]]:
@@ -56,7 +52,7 @@ async def gradient_descent_classification_errors(
     check_cap(field="time", size=request.n_times, cap=settings.max_points, what="times")
     result = await compute(
         gradient_descent_classification,
-        cost=_SEARCH_COST + request.n_times,
+        cost=costs.gradient_descent_classification(request),
         **gradient_descent_classification_arguments(request),
     )
     return gradient_descent_classification_response(result)
@@ -98,7 +94,7 @@ async def gradient_descent_regression_errors(
     check_cap(field="time", size=request.n_times, cap=settings.max_points, what="times")
     result = await compute(
         gradient_descent_regression,
-        cost=_SEARCH_COST + request.n_times,
+        cost=costs.gradient_descent_regression(request),
         **gradient_descent_regression_arguments(request),
     )
     return gradient_descent_regression_response(result)

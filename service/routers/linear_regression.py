@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from schemas.linear_regression import LinearRidgePoint, LinearRidgeRequest, LinearRidgeResponse, OptimalRidgePoint
-from service import serialize
+from service import costs, serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
@@ -31,7 +31,7 @@ async def linear_ridge(request: LinearRidgeRequest, settings: SettingsDep, compu
     check_cap(field="population.eigenvalues", size=atoms, cap=settings.max_population_atoms, what="atoms")
     result = await compute(
         ridge_regression_prediction,
-        cost=(size + 200 * len(request.ratios)) * (1 + atoms),
+        cost=costs.linear_ridge(request),
         **linear_ridge_arguments(request),
     )
     return linear_ridge_response(result)

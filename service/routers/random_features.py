@@ -22,7 +22,7 @@ from schemas.random_features import (
     RandomFeaturesRidgeRequest,
     RandomFeaturesRidgeResponse,
 )
-from service import serialize
+from service import costs, serialize
 from schemas.datasets import DatasetReference
 from service.dependencies import ComputeDep, DataResolverDep, SettingsDep, SpectralCacheDep
 from service.limits import check_cap
@@ -32,7 +32,9 @@ from service.mappers.random_features import (
     expected_kernel_arguments,
     activation_key,
     random_features_ridge_arguments,
+    spectral_arguments,
 )
+from service.mappers import mapped
 from service.problems import PROBLEM_RESPONSES
 from solvers.activations import Activation, ActivationMoments, ExpectedKernel, activation_moments, expected_kernel
 from solvers.exceptions import InvalidParameterError
@@ -86,10 +88,9 @@ async def expected_kernel_matrix(request: ExpectedKernelRequest, settings: Setti
     n_test = len(request.x_test) if request.x_test is not None else 0
     check_cap(field="x", size=len(request.x), cap=settings.max_samples, what="samples")
     check_cap(field="x_test", size=n_test, cap=settings.max_samples, what="test samples")
-    n = len(request.x)
     result = await compute(
         _kernel,
-        cost=n * (n + n_test) + n * len(request.x[0]),
+        cost=costs.expected_kernel(request),
         **expected_kernel_arguments(request),
     )
     return expected_kernel_response(*result)
@@ -121,7 +122,7 @@ async def activation_gaussian_moments(request: ActivationMomentsRequest, compute
     """
     result = await compute(
         activation_moments,
-        cost=1,
+        cost=costs.activation_moments(request),
         **activation_moments_arguments(request),
     )
     return activation_moments_response(result)
@@ -154,11 +155,12 @@ async def random_features_deterministic_equivalent(
     """
     resolve(request)
     _check_sizes(request.data, settings.max_samples, test=False)
-    n = request.data.n_samples
     result = await compute(
-        deterministic_equivalent,
-        cost=n * n,
-        **deterministic_equivalent_arguments(request),
+        mapped,
+        cost=costs.random_features_deterministic_equivalent(request),
+        solver=deterministic_equivalent,
+        mapper=deterministic_equivalent_arguments,
+        request=request,
     )
     return deterministic_equivalent_response(result)
 
@@ -193,16 +195,29 @@ async def random_features_ridge_errors(
     neurons, penalties = request.neuron_counts, request.ridge_penalties
     field = "n_neurons" if request.n_neurons is not None else "neurons_per_sample"
     check_cap(field=field, size=len(neurons) * len(penalties), cap=settings.max_grid_size, what="N × γ combinations")
-    n = request.data.n_samples
-    arguments = random_features_ridge_arguments(request)
     if not isinstance(request.data, DatasetReference):
-        result = await compute(random_features_ridge, cost=n * n + len(neurons) * len(penalties), **arguments)
+        result = await compute(
+            mapped,
+            cost=costs.random_features_ridge(request),
+            solver=random_features_ridge,
+            mapper=random_features_ridge_arguments,
+            request=request,
+        )
         return random_features_ridge_response(result)
-    grid = {"n_neurons": arguments.pop("n_neurons"), "ridge_penalty": arguments.pop("ridge_penalty")}
+    # A stored data set: its decomposition is computed once per activation (in a worker), then every
+    # (N, γ) grid is O(n) per point from the cached arrays, in a thread (no copy to a process).
     spectral, warnings = await cache.get_or_compute(
-        (request.data.id, activation_key(request)), lambda: compute(_spectral_unit, cost=n * n, **arguments)
+        (request.data.id, activation_key(request)),
+        lambda: compute(mapped, cost=costs.random_features_spectral(request), solver=_spectral_unit, mapper=spectral_arguments, request=request),
     )
-    result = await compute(random_features_ridge_from_spectral, cost=n + len(neurons) * len(penalties) * n, spectral=spectral, warnings=warnings, **grid)
+    result = await compute(
+        random_features_ridge_from_spectral,
+        cost=costs.random_features_ridge_from_spectral(request),
+        spectral=spectral,
+        warnings=warnings,
+        n_neurons=request.neuron_counts,
+        ridge_penalty=request.ridge_penalties,
+    )
     return random_features_ridge_response(result)
 
 

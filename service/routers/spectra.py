@@ -13,7 +13,7 @@ from schemas.spectra import (
     SpikedCovarianceResponse,
     SpikePrediction,
 )
-from service import serialize
+from service import costs, serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
@@ -40,7 +40,7 @@ async def marchenko_pastur_spectrum(
     check_cap(field="grid.num" if request.grid else "x", size=request.n_points, cap=settings.max_points, what="points")
     result = await compute(
         marchenko_pastur,
-        cost=request.n_points,
+        cost=costs.marchenko_pastur(request),
         **marchenko_pastur_arguments(request),
     )
     return marchenko_pastur_response(result)
@@ -76,11 +76,9 @@ async def sample_covariance(
     check_cap(field="grid.num" if request.grid else "x", size=request.n_points, cap=settings.max_points, what="points")
     atoms = len(request.population.eigenvalues)
     check_cap(field="population.eigenvalues", size=atoms, cap=settings.max_population_atoms, what="atoms")
-    # Each point runs ~35 continuation levels over all atoms: well above a closed form, so it is
-    # weighted accordingly and large requests leave the event loop.
     result = await compute(
         sample_covariance_spectrum,
-        cost=(request.n_points + len(request.stieltjes_at)) * (10 + atoms),
+        cost=costs.sample_covariance(request),
         **sample_covariance_arguments(request),
     )
     return sample_covariance_response(result)
@@ -114,7 +112,7 @@ async def spiked_covariance_outliers(request: SpikedCovarianceRequest, compute: 
     """
     result = await compute(
         spiked_covariance,
-        cost=len(request.spikes),
+        cost=costs.spiked_covariance(request),
         **spiked_covariance_arguments(request),
     )
     return spiked_covariance_response(result)

@@ -1,0 +1,370 @@
+"""Isolation under load (issue 10 §2): no request stalls another.
+
+Every figure comes from a real ``uvicorn`` subprocess on 127.0.0.1 (one worker, uvloop + httptools
+when installed, the default settings: one compute slot per core) loaded by an ``httpx`` async
+client from this process, every phase bounded in time.
+
+1. ``/healthz`` latency while 4 of the heaviest requests the default budget allows are in flight:
+   * 4 × random-features ridge at n = n̂ = p = 2048 (the ``max_samples`` cap; process executor,
+     and the same forced into threads, where numpy's eigh releases the GIL);
+   * 4 × sample covariance with 1000 population atoms (the ``max_population_atoms`` cap; process
+     executor), and the same forced into threads (``benchmarks/isolation_app.py``), which is why
+     it runs in processes;
+   * 4 × conjugate kernel at 10 000 points (``max_points``; process executor), likewise vs threads.
+   A probe GETs ``/healthz`` back to back (one at a time) while the heavy requests run; reported:
+   p50 / p99 / max of the probe. Target p99 ≤ 50 ms.
+2. Mixed-endpoint load: every POST example of the README (prediction endpoints), round-robin, from
+   4 and then 32 concurrent clients for a fixed time each. Reported: successful requests per second,
+   p50 / p99 latency, 503s by problem type (documented back-pressure), anything else as errors.
+   Target: throughput at 32 ≥ throughput at 4, no errors but documented 503s.
+3. Memory: the peak RSS of the server process plus its children (compute workers, fork server),
+   sampled every 100 ms during each phase.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import re
+import shlex
+import statistics
+import sys
+import tempfile
+import threading
+import time
+
+from benchmarks import _harness as h
+
+HEALTH_TARGET_SECONDS = 0.050
+MIXED_SECONDS = float(os.environ.get("RMT_BENCH_MIXED_SECONDS", "12"))
+HEAVY_TIMEOUT = 180.0  # per phase: the heavy requests are ~5-20 s each, two at a time on 2 slots
+CLIENT_TIMEOUT = 90.0
+
+RIDGE_2048 = (
+    "/v1/predictions/random-features-ridge",
+    {
+        "activation": {"name": "relu"},
+        "data": {"kind": "gaussian_mixture", "n_samples": 2048, "n_test": 2048, "n_features": 2048, "seed": 7},
+        "neurons_per_sample": [0.5, 1.0, 2.0],
+        "ridge_penalty": [1e-4, 1e-2, 1.0],
+    },
+)
+SAMPLE_COVARIANCE_1000 = (
+    "/v1/spectra/sample-covariance",
+    {
+        "ratio": 0.3,
+        "population": {"eigenvalues": [0.5 + 0.0095 * k for k in range(1000)], "weights": [0.001] * 1000},
+        "x": [1.0],
+    },
+)
+CONJUGATE_KERNEL_10000 = (
+    "/v1/spectra/conjugate-kernel",
+    {
+        "activation": {"name": "tanh"}, "n_samples": 2000, "n_features": 1000, "n_neurons": 1500,
+        "matrix": "features", "grid": {"start": 0.0, "stop": 3.0, "num": 10000},
+    },
+)  # fmt: skip
+
+
+def readme_examples() -> list[tuple[str, dict]]:
+    """(path, body) of every POST example of the README on a prediction endpoint."""
+    text = (h.REPO_ROOT / "README.md").read_text()
+    examples = []
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
+        words = shlex.split(block.replace("\\\n", " "), comments=True)
+        for i, word in enumerate(words):
+            if word in ("-d", "--data"):
+                url = next(w for w in reversed(words[:i]) if w.startswith("http://127.0.0.1:8000/"))
+                path = url.removeprefix("http://127.0.0.1:8000")
+                if not path.startswith("/v1/simulations"):
+                    examples.append((path, json.loads(words[i + 1])))
+    return examples
+
+
+def _uvicorn_command(port: int) -> list[str]:
+    try:
+        import httptools  # noqa: F401
+        import uvloop  # noqa: F401
+
+        loop, http = "uvloop", "httptools"
+    except ImportError:
+        loop, http = "asyncio", "h11"
+    return [
+        sys.executable, "-m", "uvicorn", "benchmarks.isolation_app:app", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", "1", "--loop", loop, "--http", http, "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+class RssSampler:
+    """Peak RSS (MB) of a process and its descendants, sampled in a background thread."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self.root = psutil.Process(pid)
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def current(self) -> float:
+        import psutil
+
+        total = 0
+        for proc in [self.root, *self.root.children(recursive=True)]:
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                pass
+        return total / 2**20
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.peak = max(self.peak, self.current())
+            except Exception:  # noqa: BLE001 - the server may be exiting
+                pass
+            self._stop.wait(0.1)
+
+    def __enter__(self) -> RssSampler:
+        self.peak = self.current()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+async def _healthz_under(base: str, heavy: tuple[str, dict], count: int) -> dict:
+    """Probe /healthz back to back while ``count`` copies of ``heavy`` run; statuses of the heavy ones."""
+    import httpx
+
+    path, body = heavy
+    limits = httpx.Limits(max_connections=count + 2)
+    async with httpx.AsyncClient(base_url=base, timeout=CLIENT_TIMEOUT, limits=limits) as client:
+
+        async def one() -> tuple[int, str, float]:
+            start = time.perf_counter()
+            try:
+                response = await client.post(path, json=body)
+                kind = response.json().get("type", "") if response.status_code >= 400 else ""
+                return response.status_code, kind.rsplit(":", 1)[-1], time.perf_counter() - start
+            except httpx.HTTPError as error:
+                return -1, type(error).__name__, time.perf_counter() - start
+
+        tasks = [asyncio.create_task(one()) for _ in range(count)]
+        latencies: list[float] = []
+        await asyncio.sleep(0.2)  # let them reach the pool
+        while not all(task.done() for task in tasks):
+            start = time.perf_counter()
+            response = await client.get("/healthz")
+            latencies.append(time.perf_counter() - start)
+            assert response.status_code == 200
+            await asyncio.sleep(0.005)
+        results = [task.result() for task in tasks]
+    return {
+        "probes": len(latencies),
+        "p50": statistics.median(latencies) if latencies else None,
+        "p99": _percentile(latencies, 0.99) if latencies else None,
+        "max": max(latencies) if latencies else None,
+        "statuses": [f"{status}{' ' + kind if kind else ''}" for status, kind, _ in results],
+        "heavy_seconds": [round(seconds, 2) for _, _, seconds in results],
+    }
+
+
+async def _mixed(base: str, examples: list[tuple[str, dict]], concurrency: int, seconds: float) -> dict:
+    import httpx
+
+    counts = {"ok": 0, "errors": 0}
+    problems: dict[str, int] = {}
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    deadline = time.perf_counter() + seconds
+    async with httpx.AsyncClient(base_url=base, timeout=CLIENT_TIMEOUT, limits=limits) as client:
+
+        async def user(index: int) -> None:
+            i = index
+            while time.perf_counter() < deadline:
+                path, body = examples[i % len(examples)]
+                i += 1
+                start = time.perf_counter()
+                try:
+                    response = await client.post(path, json=body)
+                except httpx.HTTPError as error:
+                    counts["errors"] += 1
+                    problems[type(error).__name__] = problems.get(type(error).__name__, 0) + 1
+                    continue
+                if response.status_code == 200:
+                    counts["ok"] += 1
+                    latencies.append(time.perf_counter() - start)
+                else:
+                    kind = f"{response.status_code} {response.json().get('type', '?').rsplit(':', 1)[-1]}"
+                    problems[kind] = problems.get(kind, 0) + 1
+                    if response.status_code != 503:
+                        counts["errors"] += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(user(k) for k in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return {
+        "concurrency": concurrency,
+        "seconds": elapsed,
+        "ok": counts["ok"],
+        "rps": counts["ok"] / elapsed,
+        "errors": counts["errors"],
+        "problems": problems,
+        "p50": statistics.median(latencies) if latencies else None,
+        "p99": _percentile(latencies, 0.99) if latencies else None,
+    }
+
+
+def _serve(env_extra: dict[str, str]):
+    port = h.free_port()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(h.REPO_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.update(env_extra)
+    path, body = readme_examples()[0]
+    command = _uvicorn_command(port)
+    server = h.served(command, ready_url=f"http://127.0.0.1:{port}{path}", ready_body=json.dumps(body).encode(), env=env)
+    return server, f"http://127.0.0.1:{port}"
+
+
+async def _warm(base: str) -> None:
+    """One request per endpoint: starts the fork server and the workers, fills caches."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base, timeout=CLIENT_TIMEOUT) as client:
+        for path, body in readme_examples():
+            await client.post(path, json=body)
+
+
+async def _idle_probe(base: str, seconds: float) -> dict:
+    """/healthz latency with nothing else running: this machine's floor at this moment."""
+    import httpx
+
+    latencies: list[float] = []
+    async with httpx.AsyncClient(base_url=base, timeout=CLIENT_TIMEOUT) as client:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            start = time.perf_counter()
+            await client.get("/healthz")
+            latencies.append(time.perf_counter() - start)
+            await asyncio.sleep(0.005)
+    return {"p50": statistics.median(latencies), "p99": _percentile(latencies, 0.99)}
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
+def _health_row(label: str, executor: str, result: dict, idle: dict, rss: float, idle_rss: float, load: str) -> dict:
+    p99 = result["p99"]
+    return h.entry(
+        f"/healthz p99 under 4 × {label} ({executor})",
+        ours_seconds=p99,
+        reference_seconds=idle["p99"],
+        ratio=None if not p99 else p99 / idle["p99"],
+        target="p99 ≤ 50 ms (reference: p99 of the idle server)",
+        met=None if p99 is None else p99 <= HEALTH_TARGET_SECONDS,
+        notes=(
+            f"{result['probes']} probes: p50 {1e3 * (result['p50'] or 0):.1f} ms, p99 {1e3 * (p99 or 0):.1f} ms, "
+            f"max {1e3 * (result['max'] or 0):.1f} ms (idle server just before: p50 {1e3 * idle['p50']:.1f} ms, "
+            f"p99 {1e3 * idle['p99']:.1f} ms); heavy answers {result['statuses']} in {result['heavy_seconds']} s; "
+            f"RSS server + workers: {idle_rss:.0f} MB idle, peak {rss:.0f} MB; {load}"
+        ),
+        rss_peak_mb=rss,
+        **{k: v for k, v in result.items() if k in ("p50", "p99", "max", "probes")},
+    )
+
+
+HEAVY_CASES = [
+    ("random-features ridge n = 2048", RIDGE_2048, "as chosen (process)", None),
+    ("random-features ridge n = 2048", RIDGE_2048, "forced into threads", "thread"),
+    ("sample covariance, 1000 atoms", SAMPLE_COVARIANCE_1000, "as chosen (process)", None),
+    ("sample covariance, 1000 atoms", SAMPLE_COVARIANCE_1000, "forced into threads", "thread"),
+    ("conjugate kernel, 10 000 points", CONJUGATE_KERNEL_10000, "as chosen (process)", None),
+    ("conjugate kernel, 10 000 points", CONJUGATE_KERNEL_10000, "forced into threads", "thread"),
+]
+
+
+def run() -> dict:
+    rows: list[dict] = []
+    patterns = [p for p in os.environ.get("RMT_BENCH_ISOLATION_CASES", "").split(",") if p]
+    with tempfile.TemporaryDirectory(prefix="rmt-bench-isolation-") as workdir:
+        # A fresh server per case: a thread past its deadline keeps its slot until it returns,
+        # and must not weigh on the next case.
+        for index, (label, heavy, executor, forced) in enumerate(HEAVY_CASES):
+            if patterns and not any(p in f"{label} {executor}" for p in patterns):
+                continue
+            env = {"RMT_JOBS_DATABASE": os.path.join(workdir, f"jobs-{index}.sqlite3")}
+            if forced:
+                env["RMT_BENCH_FORCE_EXECUTOR"] = forced
+            try:
+                server, base = _serve(env)
+                with server as proc:
+                    asyncio.run(_warm(base))
+                    idle_rss = RssSampler(proc.pid).current()
+                    idle = asyncio.run(_idle_probe(base, 3.0))
+                    load = _load()
+                    with RssSampler(proc.pid) as rss:
+                        result = asyncio.run(asyncio.wait_for(_healthz_under(base, heavy, 4), HEAVY_TIMEOUT))
+                    rows.append(_health_row(label, executor, result, idle, rss.peak, idle_rss, load))
+            except Exception as error:  # noqa: BLE001 - one case must not hide the others
+                rows.append(h.failed(f"/healthz under 4 × {label} ({executor})", "p99 ≤ 50 ms", repr(error)))
+        if not patterns or any(p in "mixed" for p in patterns):
+            try:
+                server, base = _serve({"RMT_JOBS_DATABASE": os.path.join(workdir, "jobs-mixed.sqlite3")})
+                with server as proc:
+                    asyncio.run(_warm(base))
+                    rows.extend(_mixed_rows(base, proc.pid))
+            except Exception as error:  # noqa: BLE001
+                rows.append(h.failed("mixed README examples, concurrency 32 vs 4", "-", repr(error)))
+    return {"benchmarks": rows}
+
+
+def _mixed_rows(base: str, pid: int) -> list[dict]:
+    examples = readme_examples()
+    results = {}
+    peaks = {}
+    for concurrency in (4, 32):
+        with RssSampler(pid) as rss:
+            results[concurrency] = asyncio.run(
+                asyncio.wait_for(_mixed(base, examples, concurrency, MIXED_SECONDS), MIXED_SECONDS + CLIENT_TIMEOUT + 30)
+            )
+        peaks[concurrency] = rss.peak
+    low, high = results[4], results[32]
+    ratio = high["rps"] / low["rps"] if low["rps"] else None
+    no_errors = low["errors"] == 0 and high["errors"] == 0
+
+    def describe(r: dict) -> str:
+        return (
+            f"c={r['concurrency']}: {r['rps']:.1f} req/s ({r['ok']} ok in {r['seconds']:.1f} s), "
+            f"p50 {1e3 * (r['p50'] or 0):.0f} ms, p99 {1e3 * (r['p99'] or 0):.0f} ms, errors {r['errors']}, "
+            f"non-200 {r['problems'] or 'none'}, peak RSS {peaks[r['concurrency']]:.0f} MB"
+        )
+
+    return [
+        h.entry(
+            f"mixed README examples ({len(examples)} endpoints), concurrency 32 vs 4",
+            ours_seconds=1.0 / high["rps"] if high["rps"] else None,
+            reference_seconds=1.0 / low["rps"] if low["rps"] else None,
+            ratio=ratio,
+            target="throughput(32)/throughput(4) ≥ 1.0, no errors but documented 503s",
+            met=None if ratio is None else (ratio >= 1.0 and no_errors),
+            notes=f"{describe(low)}; {describe(high)}. Throughput counts 200s only; {_load()}.",
+            mixed={str(k): v for k, v in results.items()},
+            rss_peak_mb=peaks,
+        )
+    ]
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2, default=str))

@@ -1,0 +1,373 @@
+"""The cost model: estimated seconds of solver work for each request type, before any work.
+
+One function per request type, computed from the validated request alone (its sizes, never its
+numbers' effect on convergence). Each returns a :class:`Cost`: a few named terms (points × atoms
+× continuation levels, n³ for an eigendecomposition, grid sizes, ...), each tied to the request
+field it grows with, and the executor the solver runs in when it is not tiny
+(:mod:`service.compute`).
+
+**Calibration.** The constants are seconds per unit of work, measured on the development machine
+(2 shared cores, Python 3.11, numpy 2.4 / OpenBLAS, one BLAS thread) at sizes up to the caps, and
+rounded up (about 1.5× the median), so that an estimate is an upper bound in ordinary conditions.
+They decide three things: whether a call may run on the event loop (estimate ≤
+``inline_max_microseconds``), whether it is refused at once (estimate > ``request_timeout_seconds``:
+422 naming the dominant term), and the ``Retry-After`` of a 503. A machine much slower than that
+one should lower the budget rather than trust the estimates blindly: the deadline still stops a
+computation that runs long (:mod:`service.compute`).
+
+**Executor per solver** (measured: the longest interval a probe thread, waking every 0.5 ms, could
+not get the GIL while the solver ran in another thread; and ``benchmarks/bench_isolation.py``, the
+``/healthz`` latency of a live server while 4 heavy requests run, in the executor chosen here and
+forced into the other one):
+
+* ``thread`` — Marchenko–Pastur only: vectorised closed forms (≤ 6 ms GIL gaps at 10⁴ points),
+  small arguments and results.
+* ``process`` — everything else. The solvers driven by Python loops over small arrays or scipy
+  scalar routines hold the GIL in bursts or at length: sample covariance (continuation and a
+  K²-loop support search in pure Python), conjugate kernel (~50 continuation levels of batched
+  4 × 4 eigenproblems; 35 ms gaps), linear ridge (133–380 ms gaps at a 100 × 100 grid), learning
+  dynamics (15–20 ms), one-step gradient (17 ms). With 4 heavy requests in flight, ``/healthz``
+  p99 was 83 ms (process) against 110 ms (thread) for sample covariance at 1000 atoms, 61 against
+  99 ms for the conjugate kernel at 10⁴ points (machine at load ~20 on 2 cores, idle p99 16-19 ms);
+  at load ~10: 40 against 60 ms, and 60 against 56 ms (a tie: the conjugate kernel's case for a
+  process rests on its GIL gaps and on being killable at the deadline).
+  The random-features family releases the GIL where its time goes (BLAS, and LAPACK through
+  ``numpy.linalg.eigh``: ``scipy.linalg.eigh`` held the GIL for its whole call, 4 s at n = 2048;
+  ≤ 8 ms p99 gaps with numpy), yet in processes it still did better: ``/healthz`` p99 57 ms
+  against 85 ms (max 93 against 237 ms), two of the four n = 2048 requests finished instead of
+  none (one BLAS thread per worker process instead of several per thread competing with the
+  event loop), and a process past its deadline can be killed, a thread cannot.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from schemas.conjugate_kernel import ConjugateKernelRequest, OneStepGradientRequest
+from schemas.dynamics import GradientDescentClassificationRequest, GradientDescentRegressionRequest
+from schemas.linear_regression import LinearRidgeRequest
+from schemas.random_features import (
+    ActivationMomentsRequest,
+    ActivationSpec,
+    ExpectedKernelRequest,
+    InlineData,
+    RandomFeaturesDeterministicEquivalentRequest,
+    RandomFeaturesRidgeRequest,
+)
+from schemas.datasets import DatasetReference
+from schemas.spectra import MarchenkoPasturRequest, SampleCovarianceRequest, SpikedCovarianceRequest
+
+Executor = Literal["thread", "process"]
+
+#: There is no asynchronous form of a prediction: say so, and how to shrink it.
+NO_ASYNC_FORM = (
+    "There is no asynchronous form of this prediction (POST /v1/simulations runs Monte Carlo checks of a prediction "
+    "at a finite size, it does not compute the prediction itself)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One part of a request's cost: what it is, the field it grows with, its estimated seconds."""
+
+    field: str
+    description: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """Estimated work of one request: its terms, where it runs, and how to make it cheaper."""
+
+    terms: tuple[Term, ...]
+    executor: Executor
+    shrink: str
+
+    @property
+    def seconds(self) -> float:
+        """The estimate: the sum of the terms."""
+        return sum(term.seconds for term in self.terms)
+
+    @property
+    def dominant(self) -> Term:
+        """The largest term (the one to shrink)."""
+        return max(self.terms, key=lambda term: term.seconds)
+
+
+def _cost(executor: Executor, shrink: str, *terms: Term) -> Cost:
+    return Cost(terms=tuple(terms), executor=executor, shrink=f"{shrink}. {NO_ASYNC_FORM}.")
+
+
+def _points_field(request) -> str:
+    return "grid.num" if getattr(request, "grid", None) is not None else "x"
+
+
+# --------------------------------------------------------------------------------------------
+# spectra
+
+_MP_BASE = 1e-4  # validation, moments, result dataclass
+_MP_PER_POINT = 3e-7  # density + CDF closed forms per point (6 ms at 10⁴ points, HTTP included)
+
+
+def marchenko_pastur(request: MarchenkoPasturRequest) -> Cost:
+    """Closed forms: linear in the points."""
+    points = request.n_points + len(request.stieltjes_at)
+    return _cost(
+        "thread",
+        "Ask for fewer points",
+        Term("(base)", "validation and moments", _MP_BASE),
+        Term(_points_field(request), f"{points} evaluation points", _MP_PER_POINT * points),
+    )
+
+
+_SC_BASE = 3e-3
+_SC_SUPPORT_PER_ATOM2 = 1.5e-5  # edge search: a grid of ~100 K points × K atoms, Brent in pure Python (K = 1000: ~10 s)
+_SC_PER_POINT_ATOM = 1.5e-6  # ~40 continuation levels × safeguarded Newton over K atoms, per point
+
+
+def sample_covariance(request: SampleCovarianceRequest) -> Cost:
+    """Support search ∝ atoms², then continuation ∝ (points + 2·atoms probes) × atoms × levels."""
+    atoms = len(request.population.eigenvalues)
+    points = request.n_points + len(request.stieltjes_at)
+    return _cost(
+        "process",
+        "Give fewer population atoms (merge nearby eigenvalues into one atom with the summed weight) or fewer points",
+        Term("(base)", "validation", _SC_BASE),
+        Term(
+            "population.eigenvalues",
+            f"support search over {atoms} population atoms (∝ atoms²)",
+            _SC_SUPPORT_PER_ATOM2 * atoms * atoms + _SC_PER_POINT_ATOM * 2 * atoms * (atoms + 3),
+        ),
+        Term(
+            _points_field(request),
+            f"{points} points × {atoms} atoms × ~40 continuation levels",
+            _SC_PER_POINT_ATOM * points * (atoms + 3),
+        ),
+    )
+
+
+def spiked_covariance(request: SpikedCovarianceRequest) -> Cost:
+    """Closed forms per spike."""
+    spikes = len(request.spikes)
+    return _cost(
+        "process",
+        "Ask for fewer spikes",
+        Term("(base)", "validation", 5e-5),
+        Term("spikes", f"{spikes} spikes", 2e-6 * spikes),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# linear regression and learning dynamics
+
+_LR_BASE = 1e-3
+_LR_PER_POINT = 3e-6  # isotropic closed forms (70 ms for 100 × 100 plus 100 optimisations)
+_LR_PER_POINT_ATOM = 3e-7  # fixed-point equation over K atoms per grid point
+_LR_OPTIMUM_POINTS = 200  # the bounded search for γ* per ratio evaluates ~200 points
+
+
+def linear_ridge(request: LinearRidgeRequest) -> Cost:
+    """(ratios × penalties + ~200 evaluations per ratio for γ*) × (1 + atoms)."""
+    ratios, penalties = len(request.ratios), len(request.ridge_penalties)
+    atoms = len(request.population.eigenvalues) if request.population else 0
+    grid = ratios * penalties + _LR_OPTIMUM_POINTS * ratios
+    grid_seconds = grid * (_LR_PER_POINT + _LR_PER_POINT_ATOM * atoms)
+    return _cost(
+        "process",
+        "Ask for fewer ratios, ridge penalties or population atoms",
+        Term("(base)", "validation", _LR_BASE),
+        Term(
+            "ridge_penalty",
+            f"{ratios} ratios × ({penalties} penalties + ~{_LR_OPTIMUM_POINTS} for the optimum) × {1 + atoms} atom terms",
+            grid_seconds,
+        ),
+    )
+
+
+_GD_BASE = 5e-3  # limit values + the optimal-stopping search (~200 curve evaluations)
+_GD_PER_NODE_TIME = 1.5e-7  # one quadrature node at one time, all quantities
+_GD_BASE_NODES, _GD_NODES_PER_SQRT, _GD_MAX_NODES = 64, 6.0, 1 << 18
+
+
+def _gd_nodes(request: GradientDescentClassificationRequest | GradientDescentRegressionRequest) -> float:
+    """Σ_t quadrature nodes(t), mirroring the node rule of solvers/dynamics.py (MP support of ratio c)."""
+    c = request.aspect_ratio
+    lower, upper = (1.0 - math.sqrt(c)) ** 2, (1.0 + math.sqrt(c)) ** 2
+    half = (upper - lower) / 2.0
+    alpha, gamma = request.learning_rate, request.ridge_penalty
+    if request.mode == "gd":
+        q = min(abs(1.0 - alpha * (lower + gamma)), abs(1.0 - alpha * (upper + gamma)))
+        scale = 2.0 * alpha * half / max(q, 1e-3)
+    else:
+        scale = 2.0 * alpha * half
+    total = 0.0
+    for t in request.times:
+        need = _GD_BASE_NODES + _GD_NODES_PER_SQRT * math.sqrt(max(scale * t, 0.0))
+        if request.mode == "gd":
+            need = min(need, t + 1.0)
+        total += min(max(need, _GD_BASE_NODES), _GD_MAX_NODES)
+    return total
+
+
+def _gradient_descent(request) -> Cost:
+    nodes = _gd_nodes(request)
+    return _cost(
+        "process",
+        "Ask for fewer times, or shorter ones (the quadrature needs ~√t nodes per time)",
+        Term("(base)", "limit values and the optimal-stopping search", _GD_BASE),
+        Term("time", f"{request.n_times} times × ~{nodes / max(request.n_times, 1):.0f} quadrature nodes", _GD_PER_NODE_TIME * nodes),
+    )
+
+
+def gradient_descent_classification(request: GradientDescentClassificationRequest) -> Cost:
+    """Σ over the times of the quadrature nodes each needs, plus the optimal-stopping search."""
+    return _gradient_descent(request)
+
+
+def gradient_descent_regression(request: GradientDescentRegressionRequest) -> Cost:
+    """Σ over the times of the quadrature nodes each needs, plus the optimal-stopping search."""
+    return _gradient_descent(request)
+
+
+# --------------------------------------------------------------------------------------------
+# random features
+
+#: Activations whose expected kernel is a Hermite series (the others have closed forms).
+_SERIES = frozenset({"tanh", "sigmoid", "gelu", "softplus", "swish"})
+_KERNEL_BASE = {False: 2e-4, True: 8e-3}  # series: tabulating the Hermite coefficients
+_KERNEL_PER_ENTRY = {False: 1.5e-7, True: 5e-7}  # arc-cosine / series evaluation per kernel entry
+_GEMM_PER_FLOP = 1e-10  # X Xᵀ products and the (n̂ × n)(n × G d) bias products, per multiply-add
+_EIGH_PER_N3 = 2.5e-10  # numpy.linalg.eigh (syevd), per n³ (n = 2048: ~2 s)
+_EIGVALSH_PER_N3 = 1e-10  # eigenvalues only
+_DRAW_PER_VALUE = 2e-8  # Gaussian-mixture draws
+
+
+def _is_series(spec: ActivationSpec) -> bool:
+    return spec.name in _SERIES
+
+
+def _kernel_terms(field: str, n: int, n_test: int, p: int, spec: ActivationSpec, *, drawn: bool) -> list[Term]:
+    series = _is_series(spec)
+    entries = n * n + n * n_test + n_test
+    seconds = _KERNEL_BASE[series] + _KERNEL_PER_ENTRY[series] * entries + _GEMM_PER_FLOP * (n * n + n * n_test) * p
+    if drawn:
+        seconds += _DRAW_PER_VALUE * (n + n_test) * p
+    kind = "Hermite-series" if series else "closed-form"
+    return [Term(field, f"{kind} expected kernel of {n} × {n + n_test} entries over {p} features", seconds)]
+
+
+def activation_moments(request: ActivationMomentsRequest) -> Cost:
+    """A quadrature in one variable (or a closed form): a fraction of a millisecond."""
+    return _cost("process", "Nothing to shrink", Term("activation", "Gaussian quadrature of σ", 3e-4))
+
+
+def expected_kernel(request: ExpectedKernelRequest) -> Cost:
+    """n × (n + n̂) kernel entries (closed form or Hermite series) and the n(n + n̂)p Gram products."""
+    n, p = len(request.x), len(request.x[0])
+    n_test = len(request.x_test) if request.x_test is not None else 0
+    return _cost(
+        "process",
+        "Send fewer samples (the kernel has n × (n + n̂) entries)",
+        *_kernel_terms("x", n, n_test, p, request.activation, drawn=False),
+    )
+
+
+def _data_sizes(data) -> tuple[str, int, int, int, int]:
+    """(field of n, n, n̂, p, outputs d) of inline, stored (resolved) or generated data."""
+    if isinstance(data, DatasetReference):
+        y = data.arrays.y
+        return "data.id", data.n_samples, data.n_test, data.n_features, 1 if y.ndim == 1 else int(y.shape[1])
+    if isinstance(data, InlineData):
+        outputs = 1
+        if data.y and isinstance(data.y[0], list):
+            outputs = len(data.y[0])
+        return "data.x", data.n_samples, data.n_test, data.n_features, outputs
+    outputs = 1 if data.n_classes == 2 else data.n_classes
+    return "data.n_samples", data.n_samples, data.n_test, data.n_features, outputs
+
+
+def random_features_deterministic_equivalent(request: RandomFeaturesDeterministicEquivalentRequest) -> Cost:
+    """The n × n kernel and its eigenvalues (n³)."""
+    field, n, _, p, _ = _data_sizes(request.data)
+    return _cost(
+        "process",
+        "Use fewer samples n (the eigenvalues of an n × n kernel cost n³)",
+        *_kernel_terms(field, n, 0, p, request.activation, drawn=not isinstance(request.data, InlineData)),
+        Term(field, f"eigenvalues of the {n} × {n} kernel (n³)", _EIGVALSH_PER_N3 * n**3),
+    )
+
+
+def random_features_ridge(request: RandomFeaturesRidgeRequest) -> Cost:
+    """Kernel, one n × n eigendecomposition (n³), then one (n̂ × n)(n × G d) product for the grid and
+    about 60 more per N for the optimal γ."""
+    field, n, n_test, p, outputs = _data_sizes(request.data)
+    neurons, penalties = len(request.neuron_counts), len(request.ridge_penalties)
+    grid = neurons * penalties + neurons * (7 * 8 + (0 if penalties >= 3 else 25))
+    grid_field = "n_neurons" if request.n_neurons is not None else "neurons_per_sample"
+    return _cost(
+        "process",
+        "Use fewer samples n (the eigendecomposition costs n³) or fewer N × γ combinations",
+        *_kernel_terms(field, n, n_test, p, request.activation, drawn=not isinstance(request.data, InlineData)),
+        Term(field, f"eigendecomposition of the {n} × {n} kernel (n³)", _EIGH_PER_N3 * n**3),
+        Term(
+            grid_field,
+            f"{neurons} N × {penalties} γ combinations and the γ* search, each an n × n̂ × d = {n} × {n_test} × {outputs} product",
+            _GEMM_PER_FLOP * grid * n * max(n_test, 1) * outputs,
+        ),
+    )
+
+
+def random_features_spectral(request: RandomFeaturesRidgeRequest) -> Cost:
+    """What a stored data set's cache entry costs once: its kernel and one n × n eigendecomposition (n³)."""
+    field, n, n_test, p, _ = _data_sizes(request.data)
+    return _cost(
+        "process",
+        "Use a data set with fewer samples n (the eigendecomposition costs n³)",
+        *_kernel_terms(field, n, n_test, p, request.activation, drawn=False),
+        Term(field, f"eigendecomposition of the {n} × {n} kernel (n³)", _EIGH_PER_N3 * n**3),
+    )
+
+
+def random_features_ridge_from_spectral(request: RandomFeaturesRidgeRequest) -> Cost:
+    """A grid from a cached decomposition: O(n) per (N, γ) point and the γ* search, in a thread (BLAS
+    releases the GIL, and the cached arrays are not copied to a process)."""
+    field, n, n_test, _, outputs = _data_sizes(request.data)
+    neurons, penalties = len(request.neuron_counts), len(request.ridge_penalties)
+    grid = neurons * penalties + neurons * (7 * 8 + (0 if penalties >= 3 else 25))
+    grid_field = "n_neurons" if request.n_neurons is not None else "neurons_per_sample"
+    return _cost(
+        "thread",
+        "Ask for fewer N × γ combinations",
+        Term(grid_field, f"{neurons} N × {penalties} γ combinations from the cached decomposition", _GEMM_PER_FLOP * grid * n * max(n_test, 1) * outputs),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# spectra of random networks
+
+_CK_BASE = 1e-2  # the quartic's coefficients, support edges and the CDF's density evaluations
+_CK_PER_POINT = 6e-4  # ~50 continuation levels of a batched 4 × 4 eigenproblem per point (4.3 s at 10⁴)
+
+
+def conjugate_kernel(request: ConjugateKernelRequest) -> Cost:
+    """Continuation per point, plus a fixed part for the support and the CDF."""
+    points = request.n_points
+    return _cost(
+        "process",
+        "Ask for fewer points (each costs ~50 continuation levels)",
+        Term("(base)", "support, outliers and the CDF", _CK_BASE),
+        Term(_points_field(request), f"{points} points × ~50 continuation levels", _CK_PER_POINT * points),
+    )
+
+
+def one_step_gradient(request: OneStepGradientRequest) -> Cost:
+    """Closed forms per step size plus the activation's Gaussian moments."""
+    etas = request.n_learning_rates
+    return _cost(
+        "process",
+        "Ask for fewer step sizes",
+        Term("(base)", "activation moments and the bulk edge", 5e-4),
+        Term("learning_rate", f"{etas} step sizes", 6e-6 * etas),
+    )
