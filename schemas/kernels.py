@@ -322,7 +322,7 @@ class KernelMatrixSpectrumResponse(ResponseModel):
 # /v1/predictions/kernel-ridge
 
 KernelRidgePenalty = Annotated[
-    float, Field(ge=0, le=1e12, description="Per-sample penalty λ ≥ 0 of α = (K + nλI)⁻¹y (0: the ridgeless limit).")
+    float, Field(ge=0, le=1e12, description="Per-sample ridge penalty γ ≥ 0 of α = (K + nγI)⁻¹y (0: the ridgeless limit).")
 ]
 
 
@@ -362,7 +362,7 @@ class KernelRidgeRequest(RequestModel):
     )
     n_features: Count | None = Field(default=None, description="p, features (instead of `ratio`).", examples=[500])
     ridge_penalty: one_or_many(KernelRidgePenalty) = Field(  # type: ignore[valid-type]
-        description="λ ≥ 0 of α = (K + nλI)⁻¹y (scikit-learn KernelRidge alpha = nλ): one value, a list or a grid; 0 is "
+        description="γ ≥ 0 of α = (K + nγI)⁻¹y (scikit-learn KernelRidge alpha = nγ): one value, a list or a grid; 0 is "
         "the ridgeless limit. K's bulk is O(1), so useful λ are of order 1/n (for the linear kernel, λ here is linear "
         "ridge's λ/p).",
         examples=[[0.0, 0.0001, 0.001, 0.01]],
