@@ -57,6 +57,7 @@ from schemas.random_features import (
     RandomFeaturesRidgeRequest,
 )
 from schemas.datasets import DatasetReference
+from schemas.kernels import KernelMatrixRequest, KernelMatrixSpectrumRequest, KernelRidgeRequest, PopulationModel
 from schemas.spectra import MarchenkoPasturRequest, SampleCovarianceRequest, SpikedCovarianceRequest
 
 Executor = Literal["thread", "process"]
@@ -341,6 +342,58 @@ def random_features_ridge_from_spectral(request: RandomFeaturesRidgeRequest) -> 
         "thread",
         "Ask for fewer N × γ combinations",
         Term(grid_field, f"{neurons} N × {penalties} γ combinations from the cached decomposition", _GEMM_PER_FLOP * grid * n * max(n_test, 1) * outputs),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# kernel matrices (the kernel spec): evaluation, limiting spectrum, kernel ridge
+
+_KM_PER_ENTRY = 5e-8  # one kernel entry from its inner products and norms (exp/erf/series of the profile)
+
+
+def kernel_matrix(request: KernelMatrixRequest) -> Cost:
+    """n(n + n̂)p Gram products and n(n + n̂) kernel entries."""
+    n, p = len(request.x), len(request.x[0])
+    n_test = len(request.x_test) if request.x_test is not None else 0
+    entries = n * (n + n_test)
+    return _cost(
+        "process",
+        "Send fewer samples (the kernel has n × (n + n̂) entries)",
+        Term("(base)", "validation", 1e-3),
+        Term("x", f"{entries} kernel entries of {p} features", _KM_PER_ENTRY * entries + _GEMM_PER_FLOP * entries * p),
+    )
+
+
+def kernel_matrix_spectrum(request: KernelMatrixSpectrumRequest) -> Cost:
+    """The kernel's Taylor coefficients, then a Marchenko–Pastur image (closed form) or a generalized MP law
+    (continuation ∝ points × atoms, as the sample-covariance endpoint)."""
+    model = request.data_model
+    atoms = len(model.eigenvalues) if isinstance(model, PopulationModel) else 0
+    points = request.n_points
+    field = "data_model.eigenvalues" if atoms else _points_field(request)
+    seconds = (
+        _SC_SUPPORT_PER_ATOM2 * atoms * atoms + _SC_PER_POINT_ATOM * (points + 2 * atoms) * (atoms + 3)
+        if atoms
+        else _MP_PER_POINT * points
+    )
+    return _cost(
+        "process",
+        "Ask for fewer points or give fewer population atoms",
+        Term("(base)", "the kernel's profile, its derivatives and the outliers", 2e-2),
+        Term(field, f"{points} points" + (f" × {atoms} population atoms" if atoms else ""), seconds),
+    )
+
+
+def kernel_ridge(request: KernelRidgeRequest) -> Cost:
+    """Linear ridge at an effective penalty on every ratio × penalty, plus the optimum per ratio."""
+    ratios, penalties = len(request.ratios), len(request.ridge_penalties)
+    atoms = len(request.population.eigenvalues) if request.population else 0
+    grid = ratios * penalties + _LR_OPTIMUM_POINTS * ratios
+    return _cost(
+        "process",
+        "Ask for fewer ratios, ridge penalties or population atoms",
+        Term("(base)", "the kernel's profile and its linearisation", 2e-2),
+        Term("ridge_penalty", f"{ratios} ratios × {penalties} penalties and the optimum", grid * (_LR_PER_POINT + _LR_PER_POINT_ATOM * atoms)),
     )
 
 

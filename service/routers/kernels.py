@@ -23,7 +23,7 @@ from schemas.kernels import (
     KernelRidgeResponse,
     PopulationModel,
 )
-from service import serialize
+from service import costs, serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
@@ -60,10 +60,9 @@ async def kernel_matrix_values(request: KernelMatrixRequest, settings: SettingsD
     n_test = len(request.x_test) if request.x_test is not None else 0
     check_cap(field="x", size=len(request.x), cap=settings.max_samples, what="samples")
     check_cap(field="x_test", size=n_test, cap=settings.max_samples, what="test samples")
-    n, p = len(request.x), len(request.x[0])
     result = await compute(
         kernel_matrix,
-        cost=n * (n + n_test) * (1 + p // 64),
+        cost=costs.kernel_matrix(request),
         kernel=kernel_of(request.kernel),
         x=np.asarray(request.x, dtype=np.float64),
         x_test=None if request.x_test is None else np.asarray(request.x_test, dtype=np.float64),
@@ -93,7 +92,7 @@ async def kernel_matrix_spectrum_values(
     if isinstance(model, PopulationModel):
         atoms = len(model.eigenvalues)
         check_cap(field="data_model.eigenvalues", size=atoms, cap=settings.max_population_atoms, what="atoms")
-    result = await compute(kernel_matrix_spectrum, cost=request.n_points * (10 + atoms) + 1_000, **kernel_spectrum_arguments(request))
+    result = await compute(kernel_matrix_spectrum, cost=costs.kernel_matrix_spectrum(request), **kernel_spectrum_arguments(request))
     return kernel_spectrum_response(result)
 
 
@@ -159,7 +158,7 @@ async def kernel_ridge(request: KernelRidgeRequest, settings: SettingsDep, compu
     check_cap(field="population.eigenvalues", size=atoms, cap=settings.max_population_atoms, what="atoms")
     result = await compute(
         kernel_ridge_risk,
-        cost=(size + 200 * len(request.ratios)) * (1 + atoms) + 1_000,
+        cost=costs.kernel_ridge(request),
         eigenvalues=population.eigenvalues if population else None,
         weights=population.weights if population else None,
         kernel=kernel_of(request.kernel),
