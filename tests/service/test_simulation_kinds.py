@@ -547,3 +547,50 @@ def test_conjugate_kernel_moments_are_those_of_the_law():
     # The gram matrix has r times the moments (μ_n = r μ_N + (1 − r) δ₀), and the same edge.
     gram = ck_mc.conjugate_kernel_prediction(n_features=200, n_samples=400, n_neurons=300, activation=make_activation("tanh"))
     np.testing.assert_allclose(gram.values, [0.75 * prediction.values[0], 0.75 * prediction.values[1], edge], rtol=1e-12)
+
+
+def test_kernel_outliers_keep_the_endpoints_validity_and_their_place_in_the_spectrum():
+    # A distance kernel f = relu on the two-class mixture at p = 150, n = 100: an order-n outlier along 1 (a mean: the
+    # norm fluctuations move it) above the bulk, and a class-mean spike below it (β < 0 reflects the law), which the
+    # endpoint marks heuristic (the O(1) spike along the norm fluctuations interacts with it). The job keeps both labels
+    # and compares them with the largest and the smallest eigenvalue.
+    from solvers.kernel_spectrum import kernel_matrix_spectrum
+    from solvers.kernels import make_kernel
+    from solvers.montecarlo import kernels as kernels_mc
+
+    kernel = make_kernel("distance", function={"name": "relu"})
+    mixture = {"means": [[2.0, 0.0], [-1.0, 1.5]], "proportions": [0.4, 0.6]}
+    prediction = kernels_mc.kernel_matrix_spectrum_prediction(kernel=kernel, n_features=150, n_samples=100, data_model="gaussian_mixture", **mixture)
+    assert prediction.names == ("outlier_1[direction=ones,order=n,validity=mean]", "heuristic_outlier_2[direction=class_means,order=1]")
+    law = kernel_matrix_spectrum(kernel=kernel, ratio=1.5, x=[0.0], n_samples=100, n_features=150, data_model="gaussian_mixture", **mixture)
+    assert [o.validity for o in law.outliers] == ["mean", "heuristic"]
+    np.testing.assert_allclose(prediction.values, [o.eigenvalue for o in law.outliers], rtol=1e-12)
+    assert any("is a mean, not a limit" in note for note in prediction.notes)
+    assert any("heuristic_*" in note and "not verified" in note for note in prediction.notes)
+    draw = kernels_mc.kernel_matrix_spectrum_trial(
+        rng=np.random.default_rng(0), kernel=kernel, n_features=150, n_samples=100, data_model="gaussian_mixture", **mixture
+    )
+    assert draw.values.shape == (2,) and draw.spectrum is not None and draw.spectrum.size == 98
+    assert draw.values[1] < draw.spectrum.min() <= draw.spectrum.max() < draw.values[0]
+
+
+def test_kernel_ridge_is_predicted_at_the_simulated_population():
+    # p = 101 coordinates for weights (0.5, 0.5): the simulated Σ has 51 and 50 of them (largest remainder), and the
+    # prediction is kernel_ridge_risk at those weights and at c = p/n, with n itself (the penalty acts as nλ).
+    from solvers.kernel_ridge import kernel_ridge_risk
+    from solvers.kernels import make_kernel
+    from solvers.montecarlo import kernels as kernels_mc
+
+    kernel = make_kernel("rbf", bandwidth=2.0)
+    arguments = {"ridge_penalty": [1e-3, 1e-2], "signal_strength": 1.0, "noise_variance": 0.25}
+    prediction = kernels_mc.kernel_ridge_prediction(
+        kernel=kernel, n_features=101, n_samples=200, eigenvalues=[0.5, 1.5], weights=[0.5, 0.5], **arguments
+    )
+    law = kernel_ridge_risk(kernel=kernel, ratio=[101 / 200], n_samples=200, eigenvalues=[0.5, 1.5], weights=[51 / 101, 50 / 101], **arguments)
+    np.testing.assert_allclose(prediction.values, np.stack([law.train_mse[0], law.test_mse[0]], axis=1).reshape(-1), rtol=1e-12)
+    assert prediction.names[:2] == ("train_mse[ridge_penalty=0.001]", "test_mse[ridge_penalty=0.001]")
+    assert any("round(w_k p)/p" in note for note in prediction.notes)
+    draw = kernels_mc.kernel_ridge_trial(
+        rng=np.random.default_rng(0), kernel=kernel, n_features=101, n_samples=200, eigenvalues=[0.5, 1.5], weights=[0.5, 0.5], **arguments
+    )
+    assert draw.values.shape == (4,) and draw.spectrum is None
