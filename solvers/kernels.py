@@ -40,7 +40,8 @@ __all__ = ["KERNEL_NAMES", "Kernel", "KernelMatrix", "KernelProfile", "kernel_ma
 KERNEL_NAMES = ("linear", "cosine", "polynomial", "rbf", "inner_product", "distance", "random_features")
 _REFERENCE = (
     "Kernel definitions of El Karoui (2010), Ann. Statist. 38(1), Sec. 2 (inner-product and Euclidean-distance "
-    "kernels); Louart, Liao & Couillet (2018), Ann. Appl. Probab. 28(2), Sec. 3.3 (random-features kernel)"
+    "kernels); Louart, Liao & Couillet (2018), Ann. Appl. Probab. 28(2), Sec. 3.3 (random-features kernel); "
+    "docs/derivations/kernel_matrix_spectrum.md §1"
 )
 MAX_DEGREE = 20
 
