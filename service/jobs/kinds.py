@@ -27,17 +27,20 @@ from schemas.common import kind_union
 from schemas.conjugate_kernel import ConjugateKernelRequest, OneStepGradientRequest
 from schemas.dynamics import GradientDescentClassificationRequest, GradientDescentRegressionRequest
 from schemas.jobs import SimulationRequestBase, SimulationSize
+from schemas.kernels import KernelMatrixSpectrumRequest, KernelRidgeRequest
 from schemas.linear_regression import LinearRidgeRequest
 from schemas.random_features import RandomFeaturesDeterministicEquivalentRequest, RandomFeaturesRidgeRequest
 from schemas.spectra import MarchenkoPasturRequest, SampleCovarianceRequest, SpikedCovarianceRequest
 from service.mappers import conjugate_kernel as ck_map
 from service.mappers import dynamics as dynamics_map
+from service.mappers import kernels as kernels_map
 from service.mappers import linear_regression as linear_map
 from service.mappers import random_features as rf_map
 from service.mappers import spectra as spectra_map
 from solvers.exceptions import InvalidParameterError
 from solvers.montecarlo import conjugate_kernel as ck_mc
 from solvers.montecarlo import dynamics as dynamics_mc
+from solvers.montecarlo import kernels as kernels_mc
 from solvers.montecarlo import linear_regression as linear_mc
 from solvers.montecarlo import random_features as rf_mc
 from solvers.montecarlo import spectra as spectra_mc
@@ -146,6 +149,28 @@ def data_dimensions(params: BaseModel, size: SimulationSize | None) -> FiniteDim
     return FiniteDimensions(sizes=sizes, fields={**fields, "n_neurons": f"params.{field}"})
 
 
+def sample_count_dimensions(params: BaseModel, size: SimulationSize | None) -> FiniteDimensions:
+    """n = `params.n_samples` (required by the request), p = `params.n_features` or round(c·n) for one ratio.
+
+    For kinds whose prediction depends on n itself, not only on p/n (kernel ridge: the penalty acts on
+    K's O(1) spectrum as nλ): `size` would change the problem, so it is refused.
+    """
+    n_samples = int(params.n_samples)  # type: ignore[attr-defined]
+    if size is not None:
+        raise InvalidParameterError(
+            "size.n_samples",
+            f"`size` does not apply to this kind: n = `params.n_samples` = {n_samples} is part of the problem "
+            "(the penalty acts as nλ); omit `size` and set `params.n_samples`.",
+        )
+    if getattr(params, "n_features", None) is not None:
+        n_features, field = int(params.n_features), "params.n_features"  # type: ignore[attr-defined]
+    else:
+        n_features, field = max(1, round(_one_ratio(params) * n_samples)), "params.ratio"
+    return FiniteDimensions(
+        sizes={"n_features": n_features, "n_samples": n_samples}, fields={"n_features": field, "n_samples": "params.n_samples"}
+    )
+
+
 @dataclass(frozen=True)
 class Kind:
     """One simulation kind: params schema, its mapper, trial, prediction, dimensions, and a one-line description."""
@@ -176,6 +201,8 @@ KINDS: dict[str, Kind] = {
     "conjugate_kernel": Kind(ConjugateKernelRequest, ck_map.conjugate_kernel_arguments, ck_mc.conjugate_kernel_trial, ck_mc.conjugate_kernel_prediction, network_dimensions, "Σ = σ(WX), W N×p, X p×n: M₁, M₂ of the ESD, predicted outliers (heuristic_* when unverified), top of the bulk vs the upper edge, KS distance of the pooled ESD to the Pennington–Worah law."),
     "one_step_gradient": Kind(OneStepGradientRequest, ck_map.one_step_gradient_arguments, ck_mc.one_step_gradient_trial, ck_mc.one_step_gradient_prediction, network_dimensions, "One full gradient step W₁ = W₀ + √N η G₀: realised ϑ/η, and per η (at most 16) s₁(W₁) vs the BBP/BGN limit and the heuristic alignment |⟨v̂₁, β*⟩|²."),
     "random_features_deterministic_equivalent": Kind(RandomFeaturesDeterministicEquivalentRequest, rf_map.deterministic_equivalent_arguments, rf_mc.random_features_resolvent_trial, rf_mc.random_features_resolvent_prediction, data_dimensions, "Fixed data, W redrawn per trial: (1/n) tr Q of the resolvent Q = ((1/n)ΣᵀΣ + γI)⁻¹ against (1/n) tr Q̄."),
+    "kernel_matrix_spectrum": Kind(KernelMatrixSpectrumRequest, kernels_map.kernel_matrix_spectrum_arguments, kernels_mc.kernel_matrix_spectrum_trial, kernels_mc.kernel_matrix_spectrum_prediction, ratio_dimensions, "K_ij = K(x_i, x_j), x isotropic, population or Gaussian mixture: each predicted outlier (heuristic_* when unverified, validity=mean when a mean) and class-mean alignment, KS distance of the pooled bulk ESD to El Karoui's law."),
+    "kernel_ridge": Kind(KernelRidgeRequest, kernels_map.kernel_ridge_arguments, kernels_mc.kernel_ridge_trial, kernels_mc.kernel_ridge_prediction, sample_count_dimensions, "x, β, ε and 1000 test points at n = params.n_samples: train and test MSE of kernel ridge α = (K + nλI)⁻¹y per λ (at most 16)."),
 }
 # fmt: on
 

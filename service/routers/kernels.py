@@ -9,8 +9,6 @@ import numpy as np
 from fastapi import APIRouter
 
 from schemas.kernels import (
-    ExpFunction,
-    GaussianMixtureModel,
     KernelLinearisation,
     KernelMatrixRequest,
     KernelMatrixResponse,
@@ -26,23 +24,13 @@ from schemas.kernels import (
 from service import costs, serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
+from service.mappers.kernels import kernel, kernel_matrix_spectrum_arguments, kernel_ridge_arguments
 from service.problems import PROBLEM_RESPONSES
 from solvers.kernel_ridge import kernel_ridge_risk
 from solvers.kernel_spectrum import KernelMatrixSpectrum, kernel_matrix_spectrum
-from solvers.kernels import Kernel, kernel_matrix, make_kernel
+from solvers.kernels import kernel_matrix
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
-
-
-def kernel_of(spec) -> Kernel:
-    """The solver's Kernel for a `kernel` object of the contract."""
-    fields = spec.model_dump(exclude={"name"})
-    if "function" in fields:
-        function = spec.function
-        fields["function"] = "exp" if isinstance(function, ExpFunction) else {"name": function.name, **function.parameters()}
-    if "activation" in fields:
-        fields["activation"] = {"name": spec.activation.name, **spec.activation.parameters()}
-    return make_kernel(spec.name, **fields)
 
 
 def _rows(matrix: np.ndarray | None) -> list[list[float | None]] | None:
@@ -63,7 +51,7 @@ async def kernel_matrix_values(request: KernelMatrixRequest, settings: SettingsD
     result = await compute(
         kernel_matrix,
         cost=costs.kernel_matrix(request),
-        kernel=kernel_of(request.kernel),
+        kernel=kernel(request.kernel),
         x=np.asarray(request.x, dtype=np.float64),
         x_test=None if request.x_test is None else np.asarray(request.x_test, dtype=np.float64),
     )
@@ -92,26 +80,8 @@ async def kernel_matrix_spectrum_values(
     if isinstance(model, PopulationModel):
         atoms = len(model.eigenvalues)
         check_cap(field="data_model.eigenvalues", size=atoms, cap=settings.max_population_atoms, what="atoms")
-    result = await compute(kernel_matrix_spectrum, cost=costs.kernel_matrix_spectrum(request), **kernel_spectrum_arguments(request))
+    result = await compute(kernel_matrix_spectrum, cost=costs.kernel_matrix_spectrum(request), **kernel_matrix_spectrum_arguments(request))
     return kernel_spectrum_response(result)
-
-
-def kernel_spectrum_arguments(request: KernelMatrixSpectrumRequest) -> dict:
-    """The solver's keyword arguments for a request."""
-    model = request.data_model
-    arguments = {
-        "kernel": kernel_of(request.kernel),
-        "ratio": request.aspect_ratio,
-        "x": request.points,
-        "n_samples": request.n_samples,
-        "n_features": request.n_features,
-        "data_model": model.kind,
-    }
-    if isinstance(model, PopulationModel):
-        arguments |= {"eigenvalues": model.eigenvalues, "weights": model.weights}
-    if isinstance(model, GaussianMixtureModel):
-        arguments |= {"means": model.means, "proportions": model.proportions}
-    return arguments
 
 
 def kernel_spectrum_response(result: KernelMatrixSpectrum) -> KernelMatrixSpectrumResponse:
@@ -159,14 +129,7 @@ async def kernel_ridge(request: KernelRidgeRequest, settings: SettingsDep, compu
     result = await compute(
         kernel_ridge_risk,
         cost=costs.kernel_ridge(request),
-        eigenvalues=population.eigenvalues if population else None,
-        weights=population.weights if population else None,
-        kernel=kernel_of(request.kernel),
-        ratio=request.ratios,
-        ridge_penalty=request.ridge_penalties,
-        n_samples=request.n_samples,
-        signal_strength=request.signal_strength,
-        noise_variance=request.noise_variance,
+        **kernel_ridge_arguments(request),
     )
     points = [
         KernelRidgePoint(

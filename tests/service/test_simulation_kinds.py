@@ -31,20 +31,19 @@ NO_KIND = {
     "/v1/kernels/expected": "an exact Gaussian integral E_w[σ(wᵀx)σ(wᵀx')] for given inputs: no random matrix, no limit",
     "/v1/activations/moments": "exact Gaussian moments of σ: no random matrix, no limit",
     "/v1/kernels/matrix": "an exact evaluation of K(x_i, x_j) on given inputs: no random matrix, no limit",
+    "/v1/datasets": "stores a data set (a resource, not a prediction)",
+    "/v1/batch": "answers other endpoints' requests, each the body of its own endpoint (and kind)",
 }
 
 #: Prediction routes committed without their kind yet (must stay empty: a route listed here has no job).
-PENDING_KIND: dict[str, str] = {
-    # Simulator written (solvers/montecarlo/kernels.py); the kind is added by the lead once the kinds
-    # registry refactor has landed.
-    "/v1/spectra/kernel-matrix": "KernelMatrixSpectrumRequest",
-    "/v1/predictions/kernel-ridge": "KernelRidgeRequest",
-}
+PENDING_KIND: dict[str, str] = {}
 
 THREE = {"eigenvalues": [1.0, 3.0, 10.0], "weights": [0.3, 0.4, 0.3]}  # tests/solvers/test_sample_covariance.py
 FLOW_TIMES = [0.25, 1.0, 4.0, 16.0, 100.0, 1000.0]  # tests/solvers/test_montecarlo_dynamics.py
 GMM = {"kind": "gaussian_mixture", "mean_norm": 3.0}  # docs/methods/random_features.md §4: ±μ, ‖μ‖ = 3
 ETAS = [1.0, 4.0, 6.0]  # tests/solvers/test_conjugate_kernel.py::test_one_step_top_singular_value_and_threshold_by_simulation
+MIXTURE = {"kind": "gaussian_mixture", "means": [[2.0, 0.0], [-1.0, 1.5]], "proportions": [0.4, 0.6]}  # tests/solvers/test_kernel_spectrum.py
+KERNEL_PENALTIES = [0.0, 1e-4, 1e-3, 1e-2]  # tests/solvers/test_kernel_ridge.py::test_real_kernel_ridge_on_drawn_data
 
 JOBS: dict[str, dict[str, Any]] = {
     # c = 0.5, n = 400, p = 200, 24 trials; H = {1, 3, 10} as in test_monte_carlo_ks_moments_stieltjes.
@@ -107,6 +106,21 @@ JOBS: dict[str, dict[str, Any]] = {
             "n_samples": 2048, "n_features": 1024, "n_neurons": 1024, "learning_rate": ETAS,
         },
         "trials": 4, "seed": 18, "size": None,
+    },
+    # tests/solvers/test_kernel_spectrum.py's sizes (n = 1000, p = 1500) and two-class mixture, rbf of bandwidth 2: an
+    # order-n outlier (validity mean), one class-mean spike with its alignment, and the bulk; 4 trials (2–4 there).
+    "kernel_matrix_spectrum": {
+        "params": {"kernel": {"name": "rbf", "bandwidth": 2.0}, "n_samples": 1000, "n_features": 1500, "data_model": MIXTURE, "x": [1.0]},
+        "trials": 4, "seed": 19, "size": None,
+    },
+    # The first case of test_real_kernel_ridge_on_drawn_data: rbf (bandwidth 2), n = 1000, c = 0.5, r² = 1, σ² = 0.25,
+    # its four λ, 4 trials (1000 test points per trial here, 2000 there: the standard error counts them).
+    "kernel_ridge": {
+        "params": {
+            "kernel": {"name": "rbf", "bandwidth": 2.0}, "n_samples": 1000, "ratio": 0.5, "ridge_penalty": KERNEL_PENALTIES,
+            "signal_strength": 1.0, "noise_variance": 0.25,
+        },
+        "trials": 4, "seed": 20, "size": None,
     },
 }
 
@@ -269,6 +283,37 @@ def check_one_step_gradient(body: dict) -> None:
     assert any("heuristic_alignment" in note and "not verified" in note for note in body["result"]["provenance"]["notes"])
 
 
+def check_kernel_matrix_spectrum(body: dict) -> None:
+    # tests/solvers/test_kernel_spectrum.py at the same n = 1000, p = 1500 and mixture. The order-n outlier is a mean
+    # (validity mean): test_order_n_outlier's 3·sd/√trials + 0.15 with the predicted standard deviation sd. The
+    # class-mean spike: test_class_mean_outlier_and_alignment's 3 SE + 0.1 (eigenvalue) and 3 SE + 0.05 (alignment).
+    # KS of the pooled bulk: test_bulk_ks_distance's 0.02 (on the job's grid, which can only miss part of the supremum).
+    trials = JOBS["kernel_matrix_spectrum"]["trials"]
+    named = quantities(body)
+    assert body["sizes"] == {"n_samples": 1000, "n_features": 1500}
+    top, spike, alignment = "outlier_1[direction=ones,order=n,validity=mean]", "outlier_2[direction=class_means,order=1]", "alignment_2[direction=class_means,order=1]"
+    assert list(named) == [top, spike, alignment]
+    notes = body["result"]["provenance"]["notes"]
+    sd = 2 * math.exp(-0.5) / 4 * math.sqrt(2 / 1.5)  # 2|∂h/∂a|·√(2s/c) at (1, 1, 0), h = exp(−(a + b − 2t)/4), s = 1, c = 1.5
+    assert any(note.startswith(f"`{top}` is a mean") and f"{sd:.6g}" in note for note in notes), notes
+    within(named[top], 3 * sd / math.sqrt(trials) + 0.15)
+    within(named[spike], 3 * named[spike]["standard_error"] + 0.1)
+    within(named[alignment], 3 * named[alignment]["standard_error"] + 0.05)
+    spectrum = body["result"]["spectrum"]
+    assert spectrum["eigenvalues"] == trials * (1000 - 2)  # the two outliers are left out of the pooled ESD
+    assert spectrum["ks_distance"] <= 0.02, spectrum
+
+
+def check_kernel_ridge(body: dict) -> None:
+    # test_real_kernel_ridge_on_drawn_data: 3 SE + 0.02 for the train and the test MSE (same n, c, λ, r², σ²; 4 trials).
+    named = quantities(body)
+    assert body["sizes"] == {"n_samples": 1000, "n_features": 500}
+    assert list(named) == [f"{q}[ridge_penalty={lam:g}]" for lam in KERNEL_PENALTIES for q in ("train_mse", "test_mse")]
+    for q in named.values():
+        within(q, 3 * q["standard_error"] + 0.02)
+    assert named["train_mse[ridge_penalty=0]"]["prediction"] == 0.0  # γ > 0: K is invertible and λ = 0 interpolates
+
+
 CHECKS = {
     "sample_covariance": check_sample_covariance,
     "spiked_covariance": check_spiked_covariance,
@@ -278,6 +323,8 @@ CHECKS = {
     "random_features_deterministic_equivalent": check_random_features_deterministic_equivalent,
     "conjugate_kernel": check_conjugate_kernel,
     "one_step_gradient": check_one_step_gradient,
+    "kernel_matrix_spectrum": check_kernel_matrix_spectrum,
+    "kernel_ridge": check_kernel_ridge,
 }
 
 
@@ -348,6 +395,8 @@ ONE_STEP = {
     "kind": "one_step_gradient", "trials": 4,
     "params": {**JOBS["one_step_gradient"]["params"], "n_samples": 200, "n_features": 100, "n_neurons": 100},
 }
+KR = {"kind": "kernel_ridge", "params": {**JOBS["kernel_ridge"]["params"], "n_samples": 500}, "trials": 4}  # under the cap of 600
+KS_MIXTURE = {"kind": "gaussian_mixture", "means": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]}
 LR = {"kind": "linear_ridge", "params": {"ratio": 0.5, "ridge_penalty": [0.1]}, "trials": 4, "size": {"n_samples": 100}}
 DE = {"kind": "random_features_deterministic_equivalent", "params": JOBS["random_features_deterministic_equivalent"]["params"], "trials": 4}
 CK_COUNTS = {k: v for k, v in CK["params"].items() if k not in ("ratio", "neurons_per_sample")}
@@ -362,6 +411,16 @@ CK_COUNTS = {k: v for k, v in CK["params"].items() if k not in ("ratio", "neuron
         ({**LR, "params": {**LR["params"], "ridge_penalty": {"start": 1e-3, "stop": 1.0, "num": 17, "scale": "log"}}}, "params.ridge_penalty"),
         ({**LR, "params": {**LR["params"], "ridge_penalty": [0.1 * k for k in range(1, 18)]}}, "params.ridge_penalty"),
         ({**CK, "params": {**CK["params"], "ratio": 1000.0}, "size": {"n_samples": 100}}, "params.ratio"),
+        # kernel_ridge: n is params.n_samples (the penalty acts as nλ), one ratio, at most 16 λ.
+        ({**KR, "size": {"n_samples": 100}}, "size.n_samples"),
+        ({**KR, "params": {**KR["params"], "ratio": [0.5, 2.0]}}, "params.ratio"),
+        ({**KR, "params": {**KR["params"], "ridge_penalty": [1e-3 * k for k in range(17)]}}, "params.ridge_penalty"),
+        # kernel_matrix_spectrum: class means longer than the simulated p = round(c·n) = 1.
+        (
+            {"kind": "kernel_matrix_spectrum", "trials": 4, "size": {"n_samples": 100},
+             "params": {"kernel": {"name": "linear"}, "ratio": 0.01, "x": [1.0], "data_model": KS_MIXTURE}},
+            "params.means",
+        ),
     ],
 )
 async def test_ill_defined_network_and_ridge_jobs_are_422_naming_the_field(http, payload, field):
@@ -389,6 +448,10 @@ async def test_ill_defined_network_and_ridge_jobs_are_422_naming_the_field(http,
         ({**CK, "params": {**CK["params"], "neurons_per_sample": 2.0}, "size": {"n_samples": 500}}, "params.neurons_per_sample"),
         ({**CK, "params": {**CK["params"], "ratio": 2.0}, "size": {"n_samples": 400}}, "params.ratio"),
         ({**CK, "size": {"n_samples": 700}}, "size.n_samples"),
+        # kernel_ridge: n = params.n_samples, p = params.n_features or round(c·n).
+        ({**KR, "params": {**KR["params"], "n_samples": 700}}, "params.n_samples"),
+        ({**KR, "params": {**KR["params"], "n_samples": 500, "ratio": 2.0}}, "params.ratio"),
+        ({**KR, "params": {**{k: v for k, v in KR["params"].items() if k != "ratio"}, "n_samples": 500, "n_features": 700}}, "params.n_features"),
         ({**ONE_STEP, "params": {**ONE_STEP["params"], "n_samples": 300, "n_features": 150, "n_neurons": 150}, "size": {"n_samples": 700}}, "size.n_samples"),
         ({**ONE_STEP, "params": {**ONE_STEP["params"], "n_samples": 100, "n_features": 200, "n_neurons": 100}, "size": {"n_samples": 400}}, "params.n_features"),
         # Ratio kinds: p = c·n from `params.ratio`; n = 400 by default when the request gives no size.
@@ -484,3 +547,50 @@ def test_conjugate_kernel_moments_are_those_of_the_law():
     # The gram matrix has r times the moments (μ_n = r μ_N + (1 − r) δ₀), and the same edge.
     gram = ck_mc.conjugate_kernel_prediction(n_features=200, n_samples=400, n_neurons=300, activation=make_activation("tanh"))
     np.testing.assert_allclose(gram.values, [0.75 * prediction.values[0], 0.75 * prediction.values[1], edge], rtol=1e-12)
+
+
+def test_kernel_outliers_keep_the_endpoints_validity_and_their_place_in_the_spectrum():
+    # A distance kernel f = relu on the two-class mixture at p = 150, n = 100: an order-n outlier along 1 (a mean: the
+    # norm fluctuations move it) above the bulk, and a class-mean spike below it (β < 0 reflects the law), which the
+    # endpoint marks heuristic (the O(1) spike along the norm fluctuations interacts with it). The job keeps both labels
+    # and compares them with the largest and the smallest eigenvalue.
+    from solvers.kernel_spectrum import kernel_matrix_spectrum
+    from solvers.kernels import make_kernel
+    from solvers.montecarlo import kernels as kernels_mc
+
+    kernel = make_kernel("distance", function={"name": "relu"})
+    mixture = {"means": [[2.0, 0.0], [-1.0, 1.5]], "proportions": [0.4, 0.6]}
+    prediction = kernels_mc.kernel_matrix_spectrum_prediction(kernel=kernel, n_features=150, n_samples=100, data_model="gaussian_mixture", **mixture)
+    assert prediction.names == ("outlier_1[direction=ones,order=n,validity=mean]", "heuristic_outlier_2[direction=class_means,order=1]")
+    law = kernel_matrix_spectrum(kernel=kernel, ratio=1.5, x=[0.0], n_samples=100, n_features=150, data_model="gaussian_mixture", **mixture)
+    assert [o.validity for o in law.outliers] == ["mean", "heuristic"]
+    np.testing.assert_allclose(prediction.values, [o.eigenvalue for o in law.outliers], rtol=1e-12)
+    assert any("is a mean, not a limit" in note for note in prediction.notes)
+    assert any("heuristic_*" in note and "not verified" in note for note in prediction.notes)
+    draw = kernels_mc.kernel_matrix_spectrum_trial(
+        rng=np.random.default_rng(0), kernel=kernel, n_features=150, n_samples=100, data_model="gaussian_mixture", **mixture
+    )
+    assert draw.values.shape == (2,) and draw.spectrum is not None and draw.spectrum.size == 98
+    assert draw.values[1] < draw.spectrum.min() <= draw.spectrum.max() < draw.values[0]
+
+
+def test_kernel_ridge_is_predicted_at_the_simulated_population():
+    # p = 101 coordinates for weights (0.5, 0.5): the simulated Σ has 51 and 50 of them (largest remainder), and the
+    # prediction is kernel_ridge_risk at those weights and at c = p/n, with n itself (the penalty acts as nλ).
+    from solvers.kernel_ridge import kernel_ridge_risk
+    from solvers.kernels import make_kernel
+    from solvers.montecarlo import kernels as kernels_mc
+
+    kernel = make_kernel("rbf", bandwidth=2.0)
+    arguments = {"ridge_penalty": [1e-3, 1e-2], "signal_strength": 1.0, "noise_variance": 0.25}
+    prediction = kernels_mc.kernel_ridge_prediction(
+        kernel=kernel, n_features=101, n_samples=200, eigenvalues=[0.5, 1.5], weights=[0.5, 0.5], **arguments
+    )
+    law = kernel_ridge_risk(kernel=kernel, ratio=[101 / 200], n_samples=200, eigenvalues=[0.5, 1.5], weights=[51 / 101, 50 / 101], **arguments)
+    np.testing.assert_allclose(prediction.values, np.stack([law.train_mse[0], law.test_mse[0]], axis=1).reshape(-1), rtol=1e-12)
+    assert prediction.names[:2] == ("train_mse[ridge_penalty=0.001]", "test_mse[ridge_penalty=0.001]")
+    assert any("round(w_k p)/p" in note for note in prediction.notes)
+    draw = kernels_mc.kernel_ridge_trial(
+        rng=np.random.default_rng(0), kernel=kernel, n_features=101, n_samples=200, eigenvalues=[0.5, 1.5], weights=[0.5, 0.5], **arguments
+    )
+    assert draw.values.shape == (4,) and draw.spectrum is None

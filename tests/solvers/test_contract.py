@@ -28,6 +28,7 @@ import solvers
 import solvers.montecarlo
 from solvers.activations import make_activation
 from solvers.exceptions import InvalidParameterError
+from solvers.kernels import make_kernel
 from solvers.random_features import spectral_data
 
 NAN = float("nan")
@@ -40,6 +41,7 @@ Y = _rng.standard_normal(6)
 Y_TEST = _rng.standard_normal(4)
 DATA = {"x": X, "y": Y, "x_test": X_TEST, "y_test": Y_TEST}
 SMALL = {"n_features": 6, "n_samples": 12}
+RBF = make_kernel("rbf", bandwidth=2.0)
 
 #: Public functions returning a dataclass that are not solvers, and why.
 EXEMPT = {
@@ -48,6 +50,8 @@ EXEMPT = {
     "solvers.linear_regression.population_spectrum": "validates an argument, shared by the solver and its simulator",
     "solvers.montecarlo.engine.simulate_chunk": "the chunk engine's statistics of trials, not a prediction",
     "solvers.montecarlo.engine.merge_chunks": "the chunk engine's statistics of trials, not a prediction",
+    "solvers.kernels.make_kernel": "builds an argument (a Kernel), not a result",
+    "solvers.kernels.kernel_profile": "the linearisation coefficients of a Kernel, an intermediate of the two kernel solvers (checked through them)",
 }
 #: Trials of the simulation kinds: one random draw each (a `TrialDraw`, no reference); they are
 #: only called by the chunk engine with arguments their prediction validated at submission.
@@ -128,6 +132,19 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
     "solvers.montecarlo.spectra.marchenko_pastur_prediction": (SMALL, "variance"),
     "solvers.montecarlo.spectra.sample_covariance_prediction": ({**SMALL, "eigenvalues": [1.0, 3.0], "weights": [0.5, 0.5]}, "eigenvalues"),
     "solvers.montecarlo.spectra.spiked_covariance_prediction": ({**SMALL, "spikes": [2.0]}, "spikes"),
+    "solvers.kernels.kernel_matrix": ({"kernel": RBF, "x": X, "x_test": X_TEST}, "x"),
+    "solvers.kernel_spectrum.kernel_matrix_spectrum": ({"kernel": RBF, "ratio": 1.5, "x": [0.5], "n_samples": 100}, "ratio"),
+    "solvers.kernel_ridge.kernel_ridge_risk": (
+        {"kernel": RBF, "ratio": [0.5], "ridge_penalty": [1e-3], "n_samples": 100, "signal_strength": 1.0, "noise_variance": 0.25},
+        "noise_variance",
+    ),
+    "solvers.montecarlo.kernels.simulate_kernel_matrix_spectrum": ({"kernel": RBF, **SMALL, "trials": 2, "rng": 0}, "n_features"),
+    "solvers.montecarlo.kernels.simulate_kernel_ridge": (
+        {"kernel": RBF, **SMALL, "ridge_penalty": [1e-3], "signal_strength": 1.0, "noise_variance": 0.25, "trials": 2, "rng": 0, "n_test": 4},
+        "ridge_penalty",
+    ),
+    "solvers.montecarlo.kernels.kernel_matrix_spectrum_prediction": ({"kernel": RBF, **SMALL}, "n_features"),
+    "solvers.montecarlo.kernels.kernel_ridge_prediction": ({"kernel": RBF, **SMALL, "ridge_penalty": [1e-3]}, "ridge_penalty"),
 }
 
 
