@@ -178,21 +178,25 @@ def test_density_is_zero_outside_the_support_and_cdf_monotone():
     res = neural_tangent_kernel_spectrum(activation="tanh", ratio=1.5, neurons_per_sample=0.5, x=x)
     lo, hi = res.support[0][0], res.support[-1][1]
     assert np.all(res.density[(x < lo) | (x > hi)] == 0.0) and np.all(res.density >= 0)
-    assert np.all(np.diff(res.cdf) >= -1e-12) and res.cdf[0] == 0.0 and res.cdf[-1] == pytest.approx(1.0, abs=1e-9)
+    # total mass: the Chebyshev antiderivative stops when doubling the degree changes the mass by < 1e-7
+    assert np.all(np.diff(res.cdf) >= -1e-12) and res.cdf[0] == 0.0 and res.cdf[-1] == pytest.approx(1.0, abs=1e-6)
     # the lower bound Var σ'(ξ) = a − θ2 of the spectrum (derivation §3)
     k = ntk_activation_constants(activation="tanh")
     assert lo >= k.mean_square_derivative - k.mean_derivative**2
 
 
 def test_simulation_kind_functions_agree():
-    # trial + prediction (the future simulation kind): M₁ of one draw at n = 400 within 3 % of θ1 + a
-    # (its standard deviation at this size, with Gaussian v, is ~1 %: √(2/N)·a/M₁).
+    # trial + prediction (the future simulation kind): M₁ of one draw at n = 400 within 1 % of θ1 + a.
+    # With ‖v‖² = N, M₁ = (1/n)Σ_i [‖σ(Wx_i)‖²/N + ‖x_i‖² Σ_k v_k²σ'²/N] fluctuates by O(1/√(nN)) ≈ 0.2 %
+    # (Gaussian v would add √(2/N)·a/M₁ ≈ 2.7 %, derivation §8).
     act = make_activation("tanh")
     pred = neural_tangent_kernel_prediction(n_features=600, n_samples=400, n_neurons=800, activation=act)
-    draw = neural_tangent_kernel_trial(rng=np.random.default_rng(5), n_features=600, n_samples=400, n_neurons=800, activation=act)
+    draw = neural_tangent_kernel_trial(
+        rng=np.random.default_rng(5), n_features=600, n_samples=400, n_neurons=800, activation=act, output_weights="normalised"
+    )
     assert pred.names == ("moment_1",) and draw.spectrum.shape == (400,)
-    assert draw.values[0] == pytest.approx(pred.values[0], rel=0.03)
-    assert np.all(np.diff(pred.cdf) >= -1e-12) and pred.cdf[-1] == pytest.approx(1.0, abs=1e-9)
+    assert draw.values[0] == pytest.approx(pred.values[0], rel=0.01)
+    assert np.all(np.diff(pred.cdf) >= -1e-12) and pred.cdf[-1] == pytest.approx(1.0, abs=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -207,4 +211,4 @@ def test_simulation_kind_functions_agree():
 def test_validation_names_the_parameter(kwargs, field):
     with pytest.raises(InvalidParameterError) as err:
         neural_tangent_kernel_spectrum(**kwargs)
-    assert err.value.field == field
+    assert err.value.parameter == field
