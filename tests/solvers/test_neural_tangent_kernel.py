@@ -204,7 +204,7 @@ def test_simulation_kind_functions_agree():
     [
         ({"activation": "sign", "ratio": 1.0, "neurons_per_sample": 1.0}, "activation"),
         ({"activation": "relu", "ratio": 0.0, "neurons_per_sample": 1.0}, "ratio"),
-        ({"activation": "relu", "ratio": 1.0, "neurons_per_sample": 1e3}, "neurons_per_sample"),
+        ({"activation": "relu", "ratio": 1.0, "neurons_per_sample": 20.0}, "neurons_per_sample"),
         ({"activation": "relu", "ratio": 1.0, "neurons_per_sample": 1.0, "x": [float("nan")]}, "x"),
     ],
 )
