@@ -31,12 +31,17 @@ async def test_ratios_are_equivalent_to_counts(client):
     assert by_counts["density"] == by_ratio["density"] and by_counts["cdf"] == by_ratio["cdf"]
 
 
-async def test_an_activation_without_derivative_is_a_problem(client):
-    response = await client.post(NTK, json={**BASE, "activation": {"name": "step"}})
-    assert_problem(response, 422)
-    assert "activation" in response.text
-
-
-async def test_both_point_forms_are_refused(client):
-    response = await client.post(NTK, json={**BASE, "grid": {"start": 0.0, "stop": 1.0, "num": 3}})
-    assert_problem(response, 422)
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({**BASE, "activation": {"name": "step"}}, "activation"),
+        ({**BASE, "activation": {"name": "quadratic", "a": 0.0, "b": 0.0, "c": 1.0}}, "activation"),
+        ({"activation": {"name": "relu"}, "ratio": 20.0, "neurons_per_sample": 1.0, "x": [1.0]}, "ratio"),
+        ({"activation": {"name": "relu"}, "ratio": 1.0, "neurons_per_sample": 0.05, "x": [1.0]}, "neurons_per_sample"),
+        ({**BASE, "x": None, "grid": {"start": 0, "stop": 3, "num": 10_001}}, "grid.num"),
+        ({**BASE, "n_neurons": None}, "n_neurons"),
+    ],
+)
+async def test_bad_input_is_a_problem_naming_the_field(client, payload, field):
+    payload = {k: v for k, v in payload.items() if v is not None}
+    assert_problem(await client.post(NTK, json=payload), 422, field)
