@@ -18,6 +18,7 @@ unknown gives a polynomial of degree ≤ 6 in the Stieltjes transform, solved by
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,8 +37,8 @@ __all__ = [
     "NTKActivationConstants",
     "NeuralTangentKernelSpectrum",
     "activation_derivative",
-    "ntk_activation_constants",
     "neural_tangent_kernel_spectrum",
+    "ntk_activation_constants",
 ]
 
 REFERENCE = (
@@ -387,9 +388,8 @@ class _Law:
         breaks = sorted({lo_a, hi_a, self.c2} - {0.0})
         left = 0.0
         for point in breaks:
-            if point > left:
-                if not (lo_a < 0.5 * (left + point) < hi_a):
-                    intervals.append((left, point))
+            if point > left and not (lo_a < 0.5 * (left + point) < hi_a):
+                intervals.append((left, point))
             left = max(left, point)
         intervals.append((left, math.inf))
         out: list[float] = []
@@ -435,7 +435,7 @@ class _Law:
         # densities within ~1e-7 of c²: that window is treated as outside (no bulk is that narrow here).
         window = 1e-6 * self.scale
         cands = [c for c in self.edge_candidates() if self.lower + window < c < self.scale]
-        mids = [0.5 * (a + b) for a, b in zip(cands[:-1], cands[1:], strict=False)]
+        mids = [0.5 * (a + b) for a, b in itertools.pairwise(cands)]
         grid = np.unique(np.concatenate([np.linspace(self.lower, self.scale, _SUPPORT_GRID), cands, mids]))
         inside = self._inside(grid)
         if not np.any(inside):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from schemas.neural_tangent_kernel import NeuralTangentKernelRequest, NeuralTangentKernelResponse
+from schemas.neural_tangent_kernel import (
+    NeuralTangentKernelRequest,
+    NeuralTangentKernelResponse,
+)
 from service import serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap

@@ -21,8 +21,16 @@ import numpy as np
 from solvers import _validation as v
 from solvers.activations import Activation, _as_activation
 from solvers.exceptions import InvalidParameterError
-from solvers.montecarlo.jobs_trials import CDF_GRID_POINTS, SimulationPrediction, TrialDraw
-from solvers.neural_tangent_kernel import activation_derivative, neural_tangent_kernel_spectrum, ntk_activation_constants
+from solvers.montecarlo.jobs_trials import (
+    CDF_GRID_POINTS,
+    SimulationPrediction,
+    TrialDraw,
+)
+from solvers.neural_tangent_kernel import (
+    activation_derivative,
+    neural_tangent_kernel_spectrum,
+    ntk_activation_constants,
+)
 
 __all__ = [
     "NeuralTangentKernelSimulation",
@@ -178,10 +186,14 @@ def neural_tangent_kernel_prediction(
     grid = np.unique(np.concatenate([uniform, near, [lower]]))
     law = neural_tangent_kernel_spectrum(activation=activation, ratio=phi, neurons_per_sample=r, x=grid)
     notes = (
-        f"Predicted at the simulated ratios p/n = {n_features}/{n_samples} = {phi:.6g} and N/n = {n_neurons}/{n_samples} = "
-        f"{r:.6g}; moment_1 leaves out the mean outlier of a non-centred σ.",
-        "With Gaussian v the whole Hadamard term is multiplied by ‖v‖²/N = 1 ± √(2/N) in each trial: the ESD of one trial "
-        "is shifted by O(N^(-1/2)) (derivation §8); `normalised` output weights remove this.",
+        (
+            f"Predicted at the simulated ratios p/n = {n_features}/{n_samples} = {phi:.6g} and N/n = {n_neurons}/{n_samples} = "
+            f"{r:.6g}; moment_1 leaves out the mean outlier of a non-centred σ."
+        ),
+        (
+            "With Gaussian v the whole Hadamard term is multiplied by ‖v‖²/N = 1 ± √(2/N) in each trial: the ESD of one trial "
+            "is shifted by O(N^(-1/2)) (derivation §8); `normalised` output weights remove this."
+        ),
         *law.notes,
     )
     return SimulationPrediction(

@@ -21,7 +21,12 @@ from solvers.montecarlo.neural_tangent_kernel import (
     simulate_neural_tangent_kernel,
 )
 from solvers.montecarlo.spectra import ks_distance
-from solvers.neural_tangent_kernel import _law, activation_derivative, neural_tangent_kernel_spectrum, ntk_activation_constants
+from solvers.neural_tangent_kernel import (
+    _law,
+    activation_derivative,
+    neural_tangent_kernel_spectrum,
+    ntk_activation_constants,
+)
 
 HE2 = {"name": "quadratic", "a": 1.0, "c": -1.0}  # ξ² − 1: θ1 = 2, θ2 = 0, a = E(2ξ)² = 4
 
@@ -121,7 +126,7 @@ def test_spectrum_of_the_actual_ntk_matches_the_limit(activation, phi, r, weight
     sim = simulate_neural_tangent_kernel(
         activation=activation, n_samples=n, n_features=p, n_neurons=big_n, trials=2, output_weights=weights, rng=seed
     )
-    law = lambda t: neural_tangent_kernel_spectrum(activation=activation, ratio=p / n, neurons_per_sample=big_n / n, x=t).cdf  # noqa: E731
+    law = lambda t: neural_tangent_kernel_spectrum(activation=activation, ratio=p / n, neurons_per_sample=big_n / n, x=t).cdf
     assert ks_distance(sim.eigenvalues.ravel(), law) <= 0.02
 
 
