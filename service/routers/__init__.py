@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.routers import dynamics, health, linear_regression, random_features, simulations, spectra
-from service.routers import batch, conjugate_kernel, datasets, kernels
+from service.routers import batch, conjugate_kernel, datasets, kernels, neural_tangent_kernel
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -15,6 +15,7 @@ ROUTERS: list[APIRouter] = [
     dynamics.router,
     random_features.router,
     conjugate_kernel.router,
+    neural_tangent_kernel.router,
     kernels.router,
     datasets.router,
     batch.router,

@@ -1,0 +1,58 @@
+"""The neural-tangent-kernel spectrum of a random two-layer network: `/v1/spectra/neural-tangent-kernel`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from schemas.neural_tangent_kernel import (
+    NeuralTangentKernelRequest,
+    NeuralTangentKernelResponse,
+)
+from service import serialize
+from service.dependencies import ComputeDep, SettingsDep
+from service.limits import check_cap
+from service.problems import PROBLEM_RESPONSES
+from solvers.activations import make_activation
+from solvers.neural_tangent_kernel import neural_tangent_kernel_spectrum
+
+router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES)
+
+# Each point costs ~60 continuation levels of Newton steps (and, for the checked subsample, of a batched
+# 5 × 5 eigenproblem); support and CDF a few thousand more points: always off the event loop.
+_COST_PER_POINT = 60
+_FIXED_COST = 4_000
+
+
+@router.post(
+    "/neural-tangent-kernel",
+    operation_id="getNeuralTangentKernelSpectrum",
+    summary="Neural-tangent-kernel spectrum of a random two-layer network: density, CDF, support and atom",
+)
+async def neural_tangent_kernel(
+    request: NeuralTangentKernelRequest, settings: SettingsDep, compute: ComputeDep
+) -> NeuralTangentKernelResponse:
+    """Limiting eigenvalue law of the NTK Gram matrix (Fan & Wang 2020, §3.2; docs/derivations/neural_tangent_kernel_spectrum.md)."""
+    check_cap(field="grid.num" if request.grid else "x", size=request.n_points, cap=settings.max_points, what="points")
+    result = await compute(
+        neural_tangent_kernel_spectrum,
+        cost=_COST_PER_POINT * (request.n_points + _FIXED_COST),
+        activation=make_activation(request.activation.name, **request.activation.parameters()),
+        ratio=request.aspect_ratio,
+        neurons_per_sample=request.neuron_ratio,
+        x=request.points,
+    )
+    return NeuralTangentKernelResponse(
+        theta1=result.theta1,
+        theta2=result.theta2,
+        mean_square_derivative=result.mean_square_derivative,
+        activation_mean=result.activation_mean,
+        shift=result.shift,
+        x=serialize.floats(result.x),
+        density=serialize.floats(result.density),
+        cdf=serialize.floats(result.cdf),
+        support=[serialize.interval(lo, hi) for lo, hi in result.support],
+        atom=serialize.atom(result.atom_location, result.atom_mass),
+        degree=result.degree,
+        notes=list(result.notes),
+        provenance=serialize.provenance(result.reference, result.diagnostics),
+    )
