@@ -30,6 +30,15 @@ class LimitExceededError(Exception):
         self.message = message
 
 
+class NotAcceptableError(Exception):
+    """No representation of the answer that the request's `Accept` header allows (406)."""
+
+    def __init__(self, supported: Iterable[str], message: str) -> None:
+        super().__init__(message)
+        self.supported = list(supported)
+        self.message = message
+
+
 def problem_response(
     *,
     status: int,
@@ -39,9 +48,13 @@ def problem_response(
     instance: str | None = None,
     errors: Iterable[FieldError] = (),
     headers: dict[str, str] | None = None,
+    supported_media_types: list[str] | None = None,
 ) -> JSONResponse:
     """Build one problem response; the only place a problem body is serialised."""
-    body = Problem(type=type_, title=title, status=status, detail=detail, instance=instance, errors=list(errors))
+    body = Problem(
+        type=type_, title=title, status=status, detail=detail, instance=instance, errors=list(errors),
+        supported_media_types=supported_media_types,
+    )
     return JSONResponse(
         body.model_dump(mode="json", exclude_none=True), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
     )
@@ -115,6 +128,18 @@ async def _did_not_converge(request: Request, exc: ConvergenceError) -> JSONResp
     )
 
 
+async def _not_acceptable(request: Request, exc: NotAcceptableError) -> JSONResponse:
+    return problem_response(
+        status=406,
+        type_=ProblemType.NOT_ACCEPTABLE,
+        title="No acceptable representation",
+        detail=exc.message,
+        instance=request.url.path,
+        supported_media_types=exc.supported,
+        headers={"Vary": "Accept"},
+    )
+
+
 _HTTP_TYPES = {
     400: (ProblemType.MALFORMED_BODY, "Malformed request body"),
     404: (ProblemType.NOT_FOUND, "Not found"),
@@ -149,6 +174,7 @@ EXCEPTION_HANDLERS = {
     DivergentLimitError: _divergent_limit,
     ConvergenceError: _did_not_converge,
     LimitExceededError: _limit_exceeded,
+    NotAcceptableError: _not_acceptable,
     StarletteHTTPException: _http_error,
     Exception: _unexpected,
 }

@@ -21,6 +21,7 @@ class ProblemType(StrEnum):
     LIMIT_EXCEEDED = "urn:rmt-service:problem:limit-exceeded"
     BODY_TOO_LARGE = "urn:rmt-service:problem:body-too-large"
     NOT_FOUND = "urn:rmt-service:problem:not-found"
+    NOT_ACCEPTABLE = "urn:rmt-service:problem:not-acceptable"
     METHOD_NOT_ALLOWED = "urn:rmt-service:problem:method-not-allowed"
     MALFORMED_BODY = "urn:rmt-service:problem:malformed-body"
     HTTP_ERROR = "urn:rmt-service:problem:http-error"

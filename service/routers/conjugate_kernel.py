@@ -19,11 +19,12 @@ from service import serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
+from service.representations import RepresentationRoute
 from solvers.activations import Activation, make_activation
 from solvers.conjugate_kernel import conjugate_kernel_spectrum
 from solvers.one_step_gradient import one_step_gradient_spike
 
-router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 # Each point costs ~50 continuation levels of a batched 4 × 4 eigenproblem, and the CDF a few hundred
 # density evaluations per support interval: always off the event loop.

@@ -21,9 +21,10 @@ from service import serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
+from service.representations import RepresentationRoute
 from solvers.dynamics import gradient_descent_classification, gradient_descent_regression
 
-router = APIRouter(prefix="/v1/predictions", tags=["predictions"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/predictions", tags=["predictions"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 # Every call also runs the optimal-stopping search (~200 evaluations of the curve): never
 # sub-millisecond, so it is costed above the inline limit and runs in the thread pool.

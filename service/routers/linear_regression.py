@@ -9,10 +9,11 @@ from service import serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
+from service.representations import RepresentationRoute
 from solvers._results import combine_diagnostics
 from solvers.linear_regression import optimal_ridge_penalty, ridge_regression_risk
 
-router = APIRouter(prefix="/v1/predictions", tags=["predictions"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/predictions", tags=["predictions"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 
 def _predict(request: LinearRidgeRequest):

@@ -27,6 +27,7 @@ from service import serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
+from service.representations import RepresentationRoute
 from solvers.activations import Activation, activation_moments, expected_kernel, make_activation
 from solvers.random_features import (
     deterministic_equivalent,
@@ -35,7 +36,7 @@ from solvers.random_features import (
     regime_warnings,
 )
 
-router = APIRouter(tags=["predictions"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["predictions"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 
 def _activation(spec: ActivationSpec) -> Activation:

@@ -11,6 +11,7 @@ from schemas.problem import PROBLEM_MEDIA_TYPE, Problem
 from service.jobs.kinds import KINDS
 from service.dependencies import JobsDep
 from service.problems import PROBLEM_RESPONSES
+from service.representations import RepresentationRoute
 
 
 
@@ -22,7 +23,7 @@ _NOT_SUPERVISOR: dict[int | str, dict[str, Any]] = {
     503: {"description": "Another API process supervises the jobs (run one worker).", "model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
 }
 
-router = APIRouter(prefix="/v1/simulations", tags=["simulations"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/simulations", tags=["simulations"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 
 @router.post(

@@ -17,11 +17,12 @@ from service import serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
+from service.representations import RepresentationRoute
 from solvers.marchenko_pastur import MarchenkoPasturSpectrum, marchenko_pastur
 from solvers.sample_covariance import sample_covariance_spectrum
 from solvers.spiked_covariance import spiked_covariance
 
-router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 
 @router.post(
