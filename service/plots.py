@@ -117,8 +117,15 @@ def _spectrum(
     location, mass = atom
     if mass > 0:
         ax.axvline(location, color="C3", linewidth=2.5, alpha=0.7, gid="atom", label=f"atom at {_fmt(location)}, mass {_fmt(mass)}")
+    ends = [v for v in x if math.isfinite(v)] + [v for pair in intervals for v in pair]
+    lower, upper = min(ends), max(ends)
+    reach = upper + 0.5 * (upper - lower)
     for i, (where, label) in enumerate(outliers):
-        ax.axvline(where, color="C1", linestyle="--", gid=f"outlier-{i}", label=label)
+        if where <= reach:
+            ax.axvline(where, color="C1", linestyle="--", gid=f"outlier-{i}", label=label)
+        else:  # far to the right (e.g. the mean outlier ~ N): named at the edge rather than squashing the bulk
+            ax.annotate(f"{label} →", xy=(0.99, 0.75 - 0.08 * i), xycoords="axes fraction", ha="right", color="C1",
+                        fontsize="small", gid=f"outlier-{i}")
     ax.set_ylabel("density")
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper right", fontsize="small")
@@ -287,8 +294,11 @@ def random_features_ridge(figure: Figure, answer: Any) -> None:
                     label=f"optimum γ* = {_fmt(best.ridge_penalty)}")
         ax.set_xlabel("ridge penalty γ")
     _scale(ax, "x", [float(v) for v in (neurons if along_neurons else penalties)])
-    if along_neurons and ax.get_xscale() == "linear" and neurons[-1] / neurons[0] >= 4:
+    if along_neurons and neurons[-1] / neurons[0] >= 4:
         ax.set_xscale("log")
+        if len(neurons) <= MAX_CURVES:  # N itself as ticks, not powers of ten
+            ax.set_xticks(neurons, [str(n) for n in neurons])
+            ax.tick_params(axis="x", which="minor", labelbottom=False)
     _scale(ax, "y", [p.test_mse for p in answer.points if p.test_mse is not None and p.test_mse > 0])
     ax.set_ylabel("test MSE (solid), train MSE (dashed)")
     ax.set_title("Random-features ridge regression" + thinned)
@@ -401,8 +411,8 @@ def simulation_job(figure: Figure, job: Any) -> None:
         mean = _nan([q.empirical_mean for _, q in members])
         error = [2.0 * q.standard_error if q.standard_error is not None else 0.0 for _, q in members]
         theory = _nan([q.prediction for _, q in members])
-        style = "-" if len(members) > 1 else "_"
-        ax.plot(x, theory, style, color="C1", marker="x" if len(members) > 1 else "_", markersize=14, gid=f"theory-{i}", label="theory")
+        curve = len(members) > 1
+        ax.plot(x, theory, "-" if curve else "", color="C1", marker="x" if curve else "_", markersize=14, gid=f"theory-{i}", label="theory")
         ax.errorbar(x, mean, yerr=error, fmt="o", color="C0", capsize=3, markersize=4, gid=f"empirical-{i}", label="simulation ± 2 SE")
         ax.set_title(base, fontsize="medium")
         if axis:
