@@ -412,7 +412,7 @@ def simulation_job(figure: Figure, job: Any) -> None:
         error = [2.0 * q.standard_error if q.standard_error is not None else 0.0 for _, q in members]
         theory = _nan([q.prediction for _, q in members])
         curve = len(members) > 1
-        ax.plot(x, theory, "-" if curve else "", color="C1", marker="x" if curve else "_", markersize=14, gid=f"theory-{i}", label="theory")
+        ax.plot(x, theory, "-" if curve else "", color="C1", marker="x" if curve else "_", markersize=9, gid=f"theory-{i}", label="theory")
         ax.errorbar(x, mean, yerr=error, fmt="o", color="C0", capsize=3, markersize=4, gid=f"empirical-{i}", label="simulation ± 2 SE")
         ax.set_title(base, fontsize="medium")
         if axis:
