@@ -46,6 +46,8 @@ PNG = "image/png"
 #: What each media type is sent as (RFC 4180's `header` parameter: the first row names the columns).
 CONTENT_TYPES = {CSV: "text/csv; charset=utf-8; header=present", SVG: "image/svg+xml", PNG: "image/png"}
 _EXTENSIONS = {CSV: "csv", SVG: "svg", PNG: "png"}
+#: JSON answers up to this size become CSV on the event loop (about a millisecond at most), larger ones in a thread.
+_INLINE_CSV_BYTES = 16_384
 
 
 # --- Accept -----------------------------------------------------------------------------------
@@ -289,9 +291,10 @@ class RepresentationRoute(APIRoute):
                 response.headers["Vary"] = "Accept"
             if chosen == JSON or response.status_code != 200:
                 return response
-            body = await anyio.to_thread.run_sync(
-                partial(render, self.response_model, self.representation, bytes(response.body), chosen)  # type: ignore[arg-type]
-            )
+            work = partial(render, self.response_model, self.representation, bytes(response.body), chosen)
+            # A small table is written in well under a millisecond: not worth a thread hop. Plots and
+            # large tables leave the event loop.
+            body = work() if chosen == CSV and len(response.body) <= _INLINE_CSV_BYTES else await anyio.to_thread.run_sync(work)
             name = request.url.path.rstrip("/").rsplit("/", 1)[-1] or "answer"
             headers = {"Vary": "Accept", "Content-Disposition": f'inline; filename="{name}.{_EXTENSIONS[chosen]}"'}
             return Response(body, media_type=CONTENT_TYPES[chosen], headers=headers)
