@@ -23,7 +23,11 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from schemas.conjugate_kernel import ConjugateKernelResponse, OneStepGradientResponse, OneStepPoint
+from schemas.conjugate_kernel import (
+    ConjugateKernelResponse,
+    OneStepGradientResponse,
+    OneStepPoint,
+)
 from schemas.dynamics import (
     ClassificationPoint,
     GradientDescentClassificationResponse,
@@ -33,8 +37,16 @@ from schemas.dynamics import (
 from schemas.jobs import QuantityAgreement, SimulationJob
 from schemas.linear_regression import LinearRidgePoint, LinearRidgeResponse
 from schemas.problem import PROBLEM_MEDIA_TYPE, Problem
-from schemas.random_features import RandomFeaturesRidgePoint, RandomFeaturesRidgeResponse
-from schemas.spectra import MarchenkoPasturResponse, SampleCovarianceResponse, SpikedCovarianceResponse, SpikePrediction
+from schemas.random_features import (
+    RandomFeaturesRidgePoint,
+    RandomFeaturesRidgeResponse,
+)
+from schemas.spectra import (
+    MarchenkoPasturResponse,
+    SampleCovarianceResponse,
+    SpikedCovarianceResponse,
+    SpikePrediction,
+)
 from service import plots
 from service.exception_handlers import NotAcceptableError
 
@@ -229,7 +241,7 @@ REPRESENTATIONS: dict[type[BaseModel], Representation] = {
 
 
 def render(model: type[BaseModel], representation: Representation, body: bytes, media_type: str) -> bytes:
-    """The JSON answer ``body`` (of ``model``) as ``media_type``; blocking, run it in a thread."""
+    """The JSON answer ``body`` (of ``model``) as ``media_type`` (blocking: plots run it in a thread)."""
     answer = model.model_validate_json(body)
     try:
         representation.available(answer)
@@ -247,6 +259,7 @@ _NOT_ACCEPTABLE = {
     "model": Problem,
     "content": {PROBLEM_MEDIA_TYPE: {}},
 }
+
 
 def _media_schemas(representation: Representation) -> dict[str, dict[str, Any]]:
     """The OpenAPI content entries of the non-JSON media types of one answer."""

@@ -193,7 +193,7 @@ async def test_every_curve_has_an_svg_and_a_png(client, path):
     body = CASES[path][0]
     svg = await client.post(path, json=body, headers={"Accept": "image/svg+xml"})
     assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
-    root, ids = svg_ids(svg.content)
+    root, _ = svg_ids(svg.content)
     assert len(list(root.iter(f"{SVG_NS}path"))) > 10
     png = await client.post(path, json=body, headers={"Accept": "image/png"})
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
@@ -395,7 +395,13 @@ def test_an_unfinished_job_has_only_json():
 
 
 async def test_a_finished_job_over_http(tmp_path):
-    from tests.service.test_simulations_api import RIDGE_JOB, poll, running_app, settings_for, submit
+    from tests.service.test_simulations_api import (
+        RIDGE_JOB,
+        poll,
+        running_app,
+        settings_for,
+        submit,
+    )
 
     async with running_app(settings_for(tmp_path, dask_workers=1)) as (http, _):
         location = await submit(http, {**RIDGE_JOB, "trials": 8})
