@@ -37,3 +37,8 @@ class Problem(BaseModel):
     errors: list[FieldError] = Field(
         default_factory=list, description="For validation problems: every failing field with the rule it broke."
     )
+    supported_media_types: list[str] | None = Field(
+        default=None,
+        description="For `not-acceptable` (406): the media types this resource can be represented as now; send one of them in `Accept`.",
+        examples=[["application/json", "text/csv", "image/svg+xml", "image/png"]],
+    )

@@ -62,6 +62,12 @@ class DeadlineExceededError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
+class NotAcceptableError(Exception):
+    """No representation of the answer that the request's `Accept` header allows (406)."""
+
+    def __init__(self, supported: Iterable[str], message: str) -> None:
+        super().__init__(message)
+        self.supported = list(supported)
         self.message = message
 
 
@@ -74,9 +80,13 @@ def problem_response(
     instance: str | None = None,
     errors: Iterable[FieldError] = (),
     headers: dict[str, str] | None = None,
+    supported_media_types: list[str] | None = None,
 ) -> JSONResponse:
     """Build one problem response; the only place a problem body is serialised."""
-    body = Problem(type=type_, title=title, status=status, detail=detail, instance=instance, errors=list(errors))
+    body = Problem(
+        type=type_, title=title, status=status, detail=detail, instance=instance, errors=list(errors),
+        supported_media_types=supported_media_types,
+    )
     return JSONResponse(
         body.model_dump(mode="json", exclude_none=True), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
     )
@@ -165,6 +175,18 @@ async def _did_not_converge(request: Request, exc: ConvergenceError) -> JSONResp
     )
 
 
+async def _not_acceptable(request: Request, exc: NotAcceptableError) -> JSONResponse:
+    return problem_response(
+        status=406,
+        type_=ProblemType.NOT_ACCEPTABLE,
+        title="No acceptable representation",
+        detail=exc.message,
+        instance=request.url.path,
+        supported_media_types=exc.supported,
+        headers={"Vary": "Accept"},
+    )
+
+
 _HTTP_TYPES = {
     400: (ProblemType.MALFORMED_BODY, "Malformed request body"),
     401: (ProblemType.UNAUTHORIZED, "Missing or invalid API key"),
@@ -223,6 +245,7 @@ EXCEPTION_HANDLERS = {
     LimitExceededError: _limit_exceeded,
     OverloadedError: _overloaded,
     DeadlineExceededError: _deadline_exceeded,
+    NotAcceptableError: _not_acceptable,
     StarletteHTTPException: _http_error,
     StorageUnavailableError: _storage_unavailable,
     DatasetNotFoundError: _dataset_not_found,

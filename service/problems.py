@@ -26,6 +26,7 @@ class ProblemType(StrEnum):
     RATE_LIMITED = "urn:rmt-service:problem:rate-limited"
     NOT_FOUND = "urn:rmt-service:problem:not-found"
     CONFLICT = "urn:rmt-service:problem:conflict"
+    NOT_ACCEPTABLE = "urn:rmt-service:problem:not-acceptable"
     METHOD_NOT_ALLOWED = "urn:rmt-service:problem:method-not-allowed"
     MALFORMED_BODY = "urn:rmt-service:problem:malformed-body"
     INSUFFICIENT_STORAGE = "urn:rmt-service:problem:insufficient-storage"

@@ -41,6 +41,12 @@ def parse(words: list[str]) -> tuple[str, str, dict | None]:
     return method, url, body
 
 
+def headers_of(words: list[str]) -> dict[str, str]:
+    """The `-H 'Name: value'` headers of one curl command (e.g. an `Accept` asking for CSV or a plot)."""
+    pairs = [words[index + 1].split(":", 1) for index, word in enumerate(words) if word in ("-H", "--header")]
+    return {name.strip(): value.strip() for name, value in pairs}
+
+
 def test_the_readme_has_examples():
     assert len(curl_commands()) >= 5
 
@@ -49,8 +55,11 @@ def test_the_readme_has_examples():
 @pytest.mark.parametrize("command", curl_commands(), ids=lambda c: parse(c)[0] + " " + parse(c)[1])
 async def test_readme_example_answers(client, command):
     method, path, body = parse(command)
-    response = await client.request(method, path, json=body)
+    headers = headers_of(command)
+    response = await client.request(method, path, json=body, headers=headers)
     assert response.status_code in (200, 201, 202, 204), response.text
+    if "Accept" in headers:
+        assert response.headers["content-type"].startswith(headers["Accept"])
 
 
 def test_every_setting_is_documented():

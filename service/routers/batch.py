@@ -17,8 +17,9 @@ from schemas.batch import BatchItem, BatchItemResponse, BatchRequest, BatchRespo
 from service.dependencies import SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
+from service.representations import RepresentationRoute
 
-router = APIRouter(tags=["batch"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["batch"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 #: Path prefixes of the prediction endpoints a batch may call (no jobs, data sets or batches).
 PREDICTION_PREFIXES = ("/v1/spectra/", "/v1/predictions/", "/v1/kernels/", "/v1/activations/", "/v1/deterministic-equivalents/")

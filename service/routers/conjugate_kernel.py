@@ -21,8 +21,9 @@ from service.problems import PROBLEM_RESPONSES
 from service.mappers.conjugate_kernel import conjugate_kernel_arguments, one_step_gradient_arguments
 from solvers.conjugate_kernel import ConjugateKernelSpectrum, conjugate_kernel_spectrum
 from solvers.one_step_gradient import OneStepGradientSpike, one_step_gradient_spike
+from service.representations import RepresentationRoute
 
-router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 
 @router.post(

@@ -12,8 +12,9 @@ from schemas.problem import PROBLEM_MEDIA_TYPE, Problem
 from service.auth import PrincipalDep
 from service.datasets import NPZ_TYPES, DatasetStore, decode_content, parse_upload, prepare
 from service.problems import PROBLEM_RESPONSES
+from service.representations import RepresentationRoute
 
-router = APIRouter(prefix="/v1/datasets", tags=["datasets"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/datasets", tags=["datasets"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No data set with this id for this key.", "model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}

@@ -28,8 +28,9 @@ from solvers.dynamics import (
     gradient_descent_classification,
     gradient_descent_regression,
 )
+from service.representations import RepresentationRoute
 
-router = APIRouter(prefix="/v1/predictions", tags=["predictions"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/predictions", tags=["predictions"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 
 def _columns(result, names: tuple[str, ...]) -> list[dict[str, float | None]]:

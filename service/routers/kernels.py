@@ -26,11 +26,12 @@ from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.mappers.kernels import kernel, kernel_matrix_spectrum_arguments, kernel_ridge_arguments
 from service.problems import PROBLEM_RESPONSES
+from service.representations import RepresentationRoute
 from solvers.kernel_ridge import kernel_ridge_risk
 from solvers.kernel_spectrum import KernelMatrixSpectrum, kernel_matrix_spectrum
 from solvers.kernels import kernel_matrix
 
-router = APIRouter(responses=PROBLEM_RESPONSES)
+router = APIRouter(responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 
 def _rows(matrix: np.ndarray | None) -> list[list[float | None]] | None:

@@ -11,8 +11,9 @@ from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
 from service.mappers.linear_regression import linear_ridge_arguments
 from solvers.linear_regression import RidgeRegressionPrediction, ridge_regression_prediction
+from service.representations import RepresentationRoute
 
-router = APIRouter(prefix="/v1/predictions", tags=["predictions"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/predictions", tags=["predictions"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 
 @router.post(

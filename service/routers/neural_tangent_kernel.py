@@ -12,10 +12,11 @@ from service import serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
+from service.representations import RepresentationRoute
 from solvers.activations import make_activation
 from solvers.neural_tangent_kernel import neural_tangent_kernel_spectrum
 
-router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 # Each point costs ~60 continuation levels of Newton steps (and, for the checked subsample, of a batched
 # 5 × 5 eigenproblem); support and CDF a few thousand more points: always off the event loop.

@@ -38,6 +38,7 @@ from service.mappers import mapped
 from service.problems import PROBLEM_RESPONSES
 from solvers.activations import Activation, ActivationMoments, ExpectedKernel, activation_moments, expected_kernel
 from solvers.exceptions import InvalidParameterError
+from service.representations import RepresentationRoute
 from solvers.random_features import (
     DeterministicEquivalent,
     RidgePredictions,
@@ -49,7 +50,7 @@ from solvers.random_features import (
     spectral_data,
 )
 
-router = APIRouter(tags=["predictions"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["predictions"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 
 def _check_sizes(data: InlineData | GaussianMixtureData | DatasetReference, cap: int, *, test: bool) -> None:

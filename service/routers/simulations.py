@@ -12,6 +12,7 @@ from service.auth import PrincipalDep
 from service.jobs.kinds import KINDS, SimulationRequest
 from service.dependencies import JobsDep
 from service.problems import PROBLEM_RESPONSES
+from service.representations import RepresentationRoute
 
 
 
@@ -31,7 +32,7 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "The job is queued or running: cancel it first.", "model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
 }
 
-router = APIRouter(prefix="/v1/simulations", tags=["simulations"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/simulations", tags=["simulations"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 
 @router.post(

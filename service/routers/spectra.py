@@ -18,11 +18,12 @@ from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
 from service.problems import PROBLEM_RESPONSES
 from service.mappers.spectra import marchenko_pastur_arguments, sample_covariance_arguments, spiked_covariance_arguments
+from service.representations import RepresentationRoute
 from solvers.marchenko_pastur import MarchenkoPasturSpectrum, marchenko_pastur
 from solvers.sample_covariance import SampleCovarianceSpectrum, sample_covariance_spectrum
 from solvers.spiked_covariance import SpikedCovariancePrediction, spiked_covariance
 
-router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 
 @router.post(
