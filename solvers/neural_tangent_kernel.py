@@ -30,7 +30,7 @@ from scipy import optimize, special
 
 from solvers import _validation as v
 from solvers._results import Diagnostics
-from solvers.activations import Activation, _as_activation, activation_moments
+from solvers.activations import Activation, activation_moments, as_activation
 from solvers.exceptions import InvalidParameterError
 
 __all__ = [
@@ -94,7 +94,7 @@ def activation_derivative(activation: Activation | str | Mapping[str, Any], t: n
 
     The derivative of ``relu`` at 0 is taken as 0 and that of ``abs`` as 0 (a null set under a Gaussian).
     """
-    activation = _as_activation(activation)
+    activation = as_activation(activation)
     if activation.name not in _DERIVATIVES:
         raise InvalidParameterError(
             "activation",
@@ -137,7 +137,7 @@ def ntk_activation_constants(*, activation: Activation | str | Mapping[str, Any]
     otherwise by the trapezoid rule on a Gaussian weight (exponentially accurate for analytic σ').
     Cauchy–Schwarz gives a ≥ b² and θ1 ≥ b²; equalities hold iff σ is affine.
     """
-    activation = _as_activation(activation)
+    activation = as_activation(activation)
     derivative = activation_derivative(activation, np.zeros(1))  # refuses sign/step
     del derivative
     moments = activation_moments(activation=activation)
@@ -584,7 +584,7 @@ class NeuralTangentKernelSpectrum:
 
 
 def _iv(activation, ratio, neurons_per_sample, x):
-    activation = _as_activation(activation)
+    activation = as_activation(activation)
     phi = v.positive("ratio", ratio)
     r = v.positive("neurons_per_sample", neurons_per_sample)
     for name, value in (("ratio", phi), ("neurons_per_sample", r)):
