@@ -8,11 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service.compute import Compute
+from service.docs import install_offline_docs
 from service.exception_handlers import install_exception_handlers
 from service.jobs.manager import JobManager
 from service.middleware import BodySizeLimitMiddleware
+from service.openapi import install_openapi
 from service.routers import ROUTERS, TAGS
 from service.settings import Settings
+from service.strict_json import StrictJSONMiddleware
 from service.version import SERVICE_VERSION
 
 DESCRIPTION = """\
@@ -49,12 +52,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served from local assets by install_offline_docs
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.compute = Compute(inline_cost_limit=settings.inline_cost_limit)
     app.state.ready = False
     install_exception_handlers(app)
+    # Added first, so it runs inside the size cap: it only ever buffers a body of bounded size.
+    app.add_middleware(StrictJSONMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
+    install_offline_docs(app)
+    install_openapi(app)
     return app

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from schemas.problem import PROBLEM_MEDIA_TYPE, FieldError, Problem
 from service.problems import ProblemType
@@ -19,6 +20,34 @@ from solvers.exceptions import ConvergenceError, DivergentLimitError, InvalidPar
 logger = logging.getLogger("rmt_service")
 
 _BACKTICKED = re.compile(r"`([A-Za-z_][\w.]*)`")
+
+#: Longest echo of client input (a key, a path, a message) in an error body: a problem stays small
+#: whatever was sent (a 900 KB unknown key once produced a 2.7 MB answer).
+MAX_ECHO = 200
+
+#: pydantic's comparison rules, re-worded with bounds in short notation (1e-300, not 0.000…0001).
+_BOUND_RULES = {
+    "greater_than": ("gt", "greater than"),
+    "greater_than_equal": ("ge", "greater than or equal to"),
+    "less_than": ("lt", "less than"),
+    "less_than_equal": ("le", "less than or equal to"),
+}
+
+
+def shorten(text: str, limit: int = MAX_ECHO) -> str:
+    """``text`` cut to ``limit`` characters, marking the cut and the original length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
+
+
+def short_number(value: object) -> str:
+    """A bound as a short literal: ``1e-300``, ``1e+12``, ``0.5``, ``3``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return shorten(str(value), 40)
+    if isinstance(value, int) and abs(value) < 10**15:
+        return str(value)
+    return f"{float(value):.6g}"
 
 
 class LimitExceededError(Exception):
@@ -41,6 +70,8 @@ def problem_response(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """Build one problem response; the only place a problem body is serialised."""
+    if instance is not None:
+        instance = shorten(instance)
     body = Problem(type=type_, title=title, status=status, detail=detail, instance=instance, errors=list(errors))
     return JSONResponse(
         body.model_dump(mode="json", exclude_none=True), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
@@ -50,20 +81,36 @@ def problem_response(
 def _field_error(error: dict[str, Any]) -> FieldError:
     # Union-member tags ("list-of-values", "kind=inline", pydantic's "function-after[...]") say which
     # member was tried, not where the field is; field names are identifiers, tags never are.
-    location = [part for part in error["loc"] if not isinstance(part, str) or part.isidentifier()]
+    # Keys the client sent (unknown fields) may be arbitrarily long: cut every echoed part.
+    location = [
+        shorten(part) if isinstance(part, str) else part
+        for part in error["loc"]
+        if not isinstance(part, str) or part.isidentifier()
+    ]
     path = [str(part) for part in location[1:]]
-    message = str(error["msg"]).removeprefix("Value error, ")
+    message = shorten(str(error["msg"]).removeprefix("Value error, "))
+    if error["type"] in _BOUND_RULES and isinstance(error.get("ctx"), dict):
+        key, words = _BOUND_RULES[error["type"]]
+        if key in error["ctx"]:
+            message = f"Input should be {words} {short_number(error['ctx'][key])}"
     # A rule spanning several fields is reported on the model that holds them; name the first field
     # its message cites, so that `field` always points at a field.
     named = _BACKTICKED.search(message)
     if named and (not path or named.group(1) != path[-1]):
         path.append(named.group(1))
-    return FieldError(field=".".join(path) or "(body)", location=location, rule=error["type"], message=message)
+    return FieldError(field=shorten(".".join(path)) or "(body)", location=location, rule=error["type"], message=message)
 
 
 async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    invalid_json = next((error for error in exc.errors() if error["type"] == "json_invalid"), None)
+    if invalid_json is not None:  # normally caught earlier by service.strict_json
+        reason = shorten(str((invalid_json.get("ctx") or {}).get("error", "JSON decode error")))
+        return problem_response(
+            status=400, type_=ProblemType.MALFORMED_BODY, title="Malformed request body",
+            detail=f"The body is not valid JSON: {reason}.", instance=request.url.path,
+        )
     errors = [_field_error(error) for error in exc.errors()]
-    fields = ", ".join(sorted({error.field for error in errors}))
+    fields = shorten(", ".join(sorted({error.field for error in errors})), 2 * MAX_ECHO)
     noun = "field is" if len(errors) == 1 else "fields are"
     return problem_response(
         status=422,
@@ -119,14 +166,35 @@ _HTTP_TYPES = {
     400: (ProblemType.MALFORMED_BODY, "Malformed request body"),
     404: (ProblemType.NOT_FOUND, "Not found"),
     405: (ProblemType.METHOD_NOT_ALLOWED, "Method not allowed"),
+    415: (ProblemType.UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
 }
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     type_, title = _HTTP_TYPES.get(exc.status_code, (ProblemType.HTTP_ERROR, "HTTP error"))
+    headers = dict(getattr(exc, "headers", None) or {})
+    detail = str(exc.detail)
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request) or headers.get("Allow", "")
+        headers["Allow"] = allowed
+        detail = f"{request.method} is not served at this path; allowed: {allowed}."
     return problem_response(
-        status=exc.status_code, type_=type_, title=title, detail=str(exc.detail), instance=request.url.path,
-        headers=getattr(exc, "headers", None),
+        status=exc.status_code, type_=type_, title=title, detail=shorten(detail, 2 * MAX_ECHO), instance=request.url.path,
+        headers=headers or None,
     )
 
 

@@ -23,6 +23,7 @@ class ProblemType(StrEnum):
     NOT_FOUND = "urn:rmt-service:problem:not-found"
     METHOD_NOT_ALLOWED = "urn:rmt-service:problem:method-not-allowed"
     MALFORMED_BODY = "urn:rmt-service:problem:malformed-body"
+    UNSUPPORTED_MEDIA_TYPE = "urn:rmt-service:problem:unsupported-media-type"
     HTTP_ERROR = "urn:rmt-service:problem:http-error"
     INTERNAL_ERROR = "urn:rmt-service:problem:internal-error"
 
@@ -33,8 +34,12 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 #: The problem responses of every prediction operation, for ``responses=`` in the routes.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _problem_response("The body could not be read as JSON (e.g. it is not valid UTF-8)."),
+    400: _problem_response(
+        "The body is not one strict JSON document (syntax error, trailing comma, single quotes, "
+        "invalid UTF-8) or repeats a key in one object: `malformed-body`."
+    ),
     413: _problem_response("The request body is larger than the service accepts (`max_body_bytes`)."),
+    415: _problem_response("The body is not sent as `Content-Type: application/json`: `unsupported-media-type`."),
     422: _problem_response("The request is invalid: each failing field is listed in `errors` with the rule it broke."),
     500: _problem_response("Unexpected error; the body never contains internals."),
 }

@@ -20,6 +20,11 @@ ROUTERS: list[APIRouter] = [
 TAGS = [
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": "spectra", "description": "Limiting eigenvalue distributions of random matrices."},
+    {
+        "name": "random-features",
+        "description": "Random-features layers: expected kernels, Gaussian moments of activations and "
+        "deterministic equivalents of the resolvent.",
+    },
     {"name": "predictions", "description": "Predicted errors of learning algorithms."},
     {"name": "simulations", "description": "Asynchronous Monte Carlo jobs that check a prediction by simulation."},
 ]

@@ -35,7 +35,7 @@ from solvers.random_features import (
     regime_warnings,
 )
 
-router = APIRouter(tags=["predictions"], responses=PROBLEM_RESPONSES)
+router = APIRouter(responses=PROBLEM_RESPONSES)
 
 
 def _activation(spec: ActivationSpec) -> Activation:
@@ -85,7 +85,8 @@ def _kernel(request: ExpectedKernelRequest):
 
 @router.post(
     "/v1/kernels/expected",
-    operation_id="getExpectedKernel",
+    operation_id="computeExpectedKernel",
+    tags=["random-features"],
     summary="Expected kernel K = E_w[σ(Xᵀw)σ(wᵀX)] of a random-features layer and its cross-kernel",
 )
 async def expected_kernel_matrix(request: ExpectedKernelRequest, settings: SettingsDep, compute: ComputeDep) -> ExpectedKernelResponse:
@@ -112,7 +113,8 @@ async def expected_kernel_matrix(request: ExpectedKernelRequest, settings: Setti
 
 @router.post(
     "/v1/activations/moments",
-    operation_id="getActivationMoments",
+    operation_id="computeActivationMoments",
+    tags=["random-features"],
     summary="Gaussian moments E[σ], E[σ²], E[σ'], E[(ξ²−1)σ] of an activation",
 )
 async def activation_gaussian_moments(request: ActivationMomentsRequest, compute: ComputeDep) -> ActivationMomentsResponse:
@@ -143,7 +145,8 @@ def _deterministic_equivalent(request: RandomFeaturesDeterministicEquivalentRequ
 
 @router.post(
     "/v1/deterministic-equivalents/random-features",
-    operation_id="getRandomFeaturesDeterministicEquivalent",
+    operation_id="computeRandomFeaturesDeterministicEquivalent",
+    tags=["random-features"],
     summary="Deterministic equivalent of the random-features resolvent: δ, effective ridge κ, (1/n) tr Q̄",
 )
 async def random_features_deterministic_equivalent(
@@ -179,6 +182,7 @@ def _ridge(request: RandomFeaturesRidgeRequest):
 @router.post(
     "/v1/predictions/random-features-ridge",
     operation_id="predictRandomFeaturesRidge",
+    tags=["predictions"],
     summary="Random-features ridge regression: train/test MSE over N × γ (double descent) and the optimal γ per N",
 )
 async def random_features_ridge_errors(
