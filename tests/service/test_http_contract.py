@@ -216,3 +216,48 @@ async def test_docs_pages_load_every_asset_from_the_service(client, page):
         assert asset.status_code == 200, url
         assert len(asset.content) > 0, url
     assert "http://" not in html and "https://" not in html, "no absolute URL at all in the page"
+
+
+# --- numerical edges found by fuzzing -------------------------------------------------------------
+
+SAMPLE_COVARIANCE = "/v1/spectra/sample-covariance"
+POPULATION = {"eigenvalues": [1.0, 3.0, 10.0], "weights": [0.5, 0.3, 0.2]}
+
+
+@pytest.mark.parametrize("im", [1e-308, 5e-324, -1e-320])
+async def test_stieltjes_points_on_the_brink_of_the_axis(client, im):
+    # Was a 500 (OverflowError in the continuation's level count).
+    body = {"ratio": 0.1, "population": POPULATION, "x": [1.0], "stieltjes_at": [{"re": 2.0, "im": im}, {"re": 5.0, "im": im}]}
+    response = await client.post(SAMPLE_COVARIANCE, json=body)
+    assert response.status_code == 200, response.text
+    for value in response.json()["stieltjes"]:
+        assert value["m"]["im"] == 0 or (value["m"]["im"] > 0) == (im > 0)
+
+
+async def test_a_population_beyond_the_supported_dynamic_range_is_refused(client):
+    # Was answered with interval masses summing to 0.499 and a decreasing CDF.
+    body = {"ratio": 0.1, "population": {"eigenvalues": [1e-300, 3.0, 10.0], "weights": [0.5, 0.3, 0.2]}, "x": [1.0]}
+    problem = assert_problem(await client.post(SAMPLE_COVARIANCE, json=body), 422, "population.eigenvalues")
+    assert "1e+08" in problem["errors"][0]["message"]
+    document = (await client.get("/openapi.json")).json()
+    assert "1e+08" in document["components"]["schemas"]["SampleCovarianceRequest"]["properties"]["population"]["description"]
+
+
+@pytest.mark.parametrize(
+    "energies",
+    [{"signal_strength": 5e-324, "noise_variance": 1.0}, {"signal_strength": 1.0, "noise_variance": 5e-324},
+     {"signal_strength": 1e-310, "noise_variance": 1e-310}],
+)
+@pytest.mark.parametrize("population", [None, POPULATION], ids=["isotropic", "general"])
+async def test_every_null_of_linear_ridge_has_a_note(client, energies, population):
+    body = {"ratio": [0.5, 1.0, 2.0], "ridge_penalty": [0.0, 1e-300, 0.1], **energies}
+    if population:
+        body["population"] = population
+    response = await client.post("/v1/predictions/linear-ridge", json=body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    for point in answer["points"]:
+        if None in [value for key, value in point.items() if key != "note"]:
+            assert point["note"], point
+    if any(None in optimum.values() for optimum in answer["optimal"]):
+        assert answer["notes"]
