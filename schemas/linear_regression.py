@@ -13,6 +13,7 @@ from schemas.common import (
     MAX_POINTS,
     MAX_RATIO,
     MIN_RATIO,
+    ONE_FORM_OF_DIMENSIONS,
     Count,
     Grid,
     Population,
@@ -47,6 +48,11 @@ class LinearRidgeRequest(RequestModel):
                 }
             ]
         }
+    )
+
+    schema_rules = (
+        ONE_FORM_OF_DIMENSIONS,
+        {"dependentRequired": {"n_features": ["n_samples"], "n_samples": ["n_features"], "signal_weights": ["population"]}},
     )
 
     ratio: one_or_many(Ratio) | None = Field(  # type: ignore[valid-type]

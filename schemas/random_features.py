@@ -13,12 +13,12 @@ and divide by √p. Inline data are used exactly as given (no hidden rescaling);
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, get_args
 
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from schemas._base import RequestModel, ResponseModel
+from schemas._base import JsonInt, RequestModel, ResponseModel, absent, present
 from schemas.common import MAX_COUNT, MAX_POINTS, Grid, Interval, Provenance, kind_union, one_or_many
 
 # Hard caps of the contract (the service's settings can only lower the sizes it accepts).
@@ -36,7 +36,7 @@ ActivationName = Literal[
 Entry = Annotated[float, Field(ge=-MAX_VALUE, le=MAX_VALUE)]
 Matrix = Annotated[list[Annotated[list[Entry], Field(min_length=1, max_length=MAX_COLUMNS)]], Field(min_length=1, max_length=MAX_ROWS)]
 Targets = list[Entry] | list[Annotated[list[Entry], Field(min_length=1, max_length=1_000)]]
-NNeurons = Annotated[int, Field(ge=1, le=MAX_COUNT, description="Number of random features (neurons) N.")]
+NNeurons = Annotated[JsonInt, Field(ge=1, le=MAX_COUNT, description="Number of random features (neurons) N.")]
 NeuronsPerSample = Annotated[float, Field(gt=0, le=1e6, description="N/n, neurons per training sample.")]
 # Below 1e-300 the deterministic equivalent divides by n·γ in subnormal arithmetic (fuzzing found
 # 5e-324); such a γ is numerically the ridgeless limit anyway.
@@ -44,10 +44,25 @@ MIN_RIDGE_PENALTY = 1e-300
 RidgePenalty = Annotated[float, Field(ge=MIN_RIDGE_PENALTY, le=1e12, description="Ridge penalty γ, 1e-300 ≤ γ ≤ 1e12.")]
 
 _PARAMETERS = {"leaky_relu": ("negative_slope",), "quadratic": ("a", "b", "c")}
+_ALL_PARAMETERS = ("negative_slope", "a", "b", "c")
+
+
+def _parameters_rule() -> dict:
+    """JSON Schema: each activation takes only its own parameters (one branch per parameter set)."""
+    names = list(get_args(ActivationName))
+    branches = [
+        {"properties": {"name": {"const": name}}, **absent(*(f for f in _ALL_PARAMETERS if f not in fields))}
+        for name, fields in _PARAMETERS.items()
+    ]
+    plain = [name for name in names if name not in _PARAMETERS]
+    branches.append({"properties": {"name": {"enum": plain}}, **absent(*_ALL_PARAMETERS)})
+    return {"oneOf": branches}
 
 
 class ActivationSpec(RequestModel):
     """An entrywise activation σ of the catalogue and its parameters, e.g. `{"name": "leaky_relu", "negative_slope": 0.1}`."""
+
+    schema_rules = (_parameters_rule(),)
 
     name: ActivationName = Field(
         description="σ: closed-form kernels `linear`, `relu`, `abs`, `leaky_relu` (max(t,0) + α min(t,0)), "
@@ -107,6 +122,8 @@ def _check_targets(y: list, rows: int, field: str, ref: str) -> None:
 
 class InlineData(RequestModel):
     """Data given inline, one sample per row, used exactly as given."""
+
+    schema_rules = ({"dependentRequired": {"y_test": ["x_test"]}},)
 
     kind: Literal["inline"] = Field(description="`inline`: the arrays are in the request.", examples=["inline"])
     x: Matrix = Field(
@@ -174,10 +191,10 @@ class GaussianMixtureData(RequestModel):
     """
 
     kind: Literal["gaussian_mixture"] = Field(description="`gaussian_mixture`: the service draws the data.", examples=["gaussian_mixture"])
-    n_samples: int = Field(ge=2, le=MAX_ROWS, description="n, training samples (capped by the setting `max_samples`).", examples=[512])
-    n_test: int = Field(default=256, ge=1, le=MAX_ROWS, description="n̂, test samples.", examples=[256])
-    n_features: int = Field(ge=1, le=MAX_COLUMNS, description="p, input dimension.", examples=[256])
-    n_classes: int = Field(default=2, ge=2, le=MAX_CLASSES, description="k, number of classes.", examples=[2])
+    n_samples: JsonInt = Field(ge=2, le=MAX_ROWS, description="n, training samples (capped by the setting `max_samples`).", examples=[512])
+    n_test: JsonInt = Field(default=256, ge=1, le=MAX_ROWS, description="n̂, test samples.", examples=[256])
+    n_features: JsonInt = Field(ge=1, le=MAX_COLUMNS, description="p, input dimension.", examples=[2])
+    n_classes: JsonInt = Field(default=2, ge=2, le=MAX_CLASSES, description="k, number of classes.", examples=[2])
     means: list[Annotated[list[Entry], Field(min_length=1, max_length=MAX_COLUMNS)]] | None = Field(
         default=None, max_length=MAX_CLASSES,
         description="Class means μ_c, k × p, in raw units (before the 1/√p). Omitted: drawn uniformly on the sphere "
@@ -193,7 +210,7 @@ class GaussianMixtureData(RequestModel):
         description="Class proportions (k values summing to 1); default equal. Counts are rounded by largest remainder.",
         examples=[[0.5, 0.5]],
     )
-    seed: int = Field(default=0, ge=0, le=2**63 - 1, description="Seed of numpy's default_rng (SPEC 7): same seed, same data.", examples=[0])
+    seed: JsonInt = Field(default=0, ge=0, le=2**63 - 1, description="Seed of numpy's default_rng (SPEC 7): same seed, same data.", examples=[0])
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -336,6 +353,9 @@ class RandomFeaturesRidgeRequest(RequestModel):
             ]
         }
     )
+
+    schema_rules = ({"oneOf": [{**present("n_neurons"), "not": present("neurons_per_sample")},
+                               {**present("neurons_per_sample"), "not": present("n_neurons")}]},)
 
     activation: ActivationSpec = Field(description="The activation σ.")
     data: Data = Field(description=_data_description("Training and test data (inline: `y`, `x_test`, `y_test` required)"))

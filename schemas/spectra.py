@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Self
 from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from schemas._base import ResponseModel
+from schemas._base import JsonInt, ResponseModel
 from schemas.common import (
     Atom,
     ComplexNumber,
@@ -74,7 +74,7 @@ class MarchenkoPasturRequest(StieltjesMixin, PointsMixin):
         description="`covariance`: S = (1/n)XXᵀ (p × p); `gram`: (1/n)XᵀX (n × n), same non-zero eigenvalues.",
         examples=["covariance"],
     )
-    n_moments: int = Field(default=4, ge=1, le=20, description="Number K of moments ∫ tᵏ μ(dt), k = 1..K, to return.", examples=[4])
+    n_moments: JsonInt = Field(default=4, ge=1, le=20, description="Number K of moments ∫ tᵏ μ(dt), k = 1..K, to return.", examples=[4])
 
 
 class MarchenkoPasturResponse(ResponseModel):

@@ -68,7 +68,7 @@ async def test_numbers_must_be_json_numbers(client, value):
     [
         ({"ratio": 0.5, "x": ["1.0"]}, "x.0"),
         ({"ratio": 0.5, "x": [False]}, "x.0"),
-        ({"ratio": 0.5, "x": [1.0], "n_moments": 4.0}, "n_moments"),  # an integer field takes no float
+        ({"ratio": 0.5, "x": [1.0], "n_moments": 4.5}, "n_moments"),  # an integer field takes no fraction
         ({"ratio": 0.5, "x": [1.0], "n_moments": "4"}, "n_moments"),
         ({"ratio": 0.5, "grid": {"start": 0, "stop": 1, "num": True}}, "grid.num"),
     ],
@@ -80,6 +80,48 @@ async def test_strict_types_in_lists_integers_and_nested_models(client, body, fi
 async def test_integers_are_accepted_where_floats_are_expected(client):
     response = await client.post(MP, json={"ratio": 1, "variance": 2, "x": [0, 1, 2]})
     assert response.status_code == 200, response.text
+
+
+async def test_integral_numbers_are_integers_as_in_json_schema(client):
+    # JSON Schema's "integer" accepts 4.0, so the service does (a generated client may send it).
+    response = await client.post(MP, json={"n_features": 500.0, "n_samples": 1000, "x": [1.0], "n_moments": 4.0})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["moments"]) == 4
+
+
+def test_cross_field_rules_are_in_the_json_schema():
+    # The rules the validators enforce, stated where a generator can see them (oneOf / dependentRequired).
+    from schemas.linear_regression import LinearRidgeRequest
+    from schemas.random_features import ActivationSpec, RandomFeaturesRidgeRequest
+    from schemas.spectra import MarchenkoPasturRequest
+
+    mp = MarchenkoPasturRequest.model_json_schema()
+    assert mp["dependentRequired"] == {"n_features": ["n_samples"], "n_samples": ["n_features"]}
+    assert len(mp["allOf"]) == 2 and all("oneOf" in rule for rule in mp["allOf"])
+    assert LinearRidgeRequest.model_json_schema()["dependentRequired"]["signal_weights"] == ["population"]
+    branches = ActivationSpec.model_json_schema()["allOf"][0]["oneOf"]
+    assert {"const": "leaky_relu"} in [branch["properties"]["name"] for branch in branches]
+    assert "oneOf" in RandomFeaturesRidgeRequest.model_json_schema()["allOf"][0]
+
+
+@pytest.mark.parametrize(
+    "schema_invalid",
+    [
+        {"ratio": 0.5, "x": [1.0], "grid": {"start": 0, "stop": 1, "num": 2}},
+        {"ratio": 0.5, "n_features": 5, "n_samples": 10, "x": [1.0]},
+        {"n_features": 5, "x": [1.0]},
+        {"ratio": None, "x": [1.0]},
+    ],
+)
+async def test_what_the_schema_refuses_the_service_refuses(client, schema_invalid):
+    import jsonschema
+
+    document = (await client.get("/openapi.json")).json()
+    # The request schema, with the document's components so that its $refs resolve.
+    schema = {**document["components"]["schemas"]["MarchenkoPasturRequest"], "components": document["components"]}
+    validator = jsonschema.Draft202012Validator(schema)
+    assert not validator.is_valid(schema_invalid)
+    assert (await client.post(MP, json=schema_invalid)).status_code == 422
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml", None])
