@@ -23,8 +23,12 @@ def _integral(value: object) -> object:
     return value
 
 
-#: An integer as JSON Schema means it: 3 and 3.0 are accepted, 3.5, "3" and true are not.
-JsonInt = Annotated[int, BeforeValidator(_integral)]
+#: Marks an integer as JSON Schema means it: 3 and 3.0 are accepted, 3.5, "3" and true are not.
+#: Put it after the constraints in an ``Annotated`` alias (``Annotated[int, Field(ge=1), INTEGRAL]``)
+#: so that they stay JSON Schema ``minimum``/``maximum``.
+INTEGRAL = BeforeValidator(_integral)
+#: The integer field type of requests (constraints given by the field's ``Field``).
+JsonInt = Annotated[int, INTEGRAL]
 
 
 def present(*fields: str) -> dict[str, Any]:

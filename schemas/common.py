@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Self, Union, get_args
 from pydantic import Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
-from schemas._base import JsonInt, RequestModel, ResponseModel, absent, present
+from schemas._base import INTEGRAL, JsonInt, RequestModel, ResponseModel, absent, present
 
 # Hard caps of the contract (the settings can only lower them).
 MAX_POINTS = 100_000
@@ -29,7 +29,7 @@ Ratio = Annotated[
     float,
     Field(ge=MIN_RATIO, le=MAX_RATIO, description="Aspect ratio c = p/n (features per sample), 1e-12 ≤ c ≤ 1e6.", examples=[0.5]),
 ]
-Count = Annotated[JsonInt, Field(ge=1, le=MAX_COUNT)]
+Count = Annotated[int, Field(ge=1, le=MAX_COUNT), INTEGRAL]
 Variance = Annotated[float, Field(gt=0, le=1e12, description="Variance σ² of the entries of X.", examples=[1.0])]
 
 

@@ -9,11 +9,11 @@ Processes: 202 + `Location`, statuses `accepted` → `running` → `successful` 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from schemas._base import JsonInt, RequestModel, ResponseModel
+from schemas._base import INTEGRAL, JsonInt, RequestModel, ResponseModel
 from schemas.problem import Problem
 
 #: Hard caps of the contract; the service settings (`max_trials`, `max_simulation_size`) lower them.
@@ -69,10 +69,8 @@ class SimulationRequest(RequestModel):
         description="Number of independent Monte Carlo trials (capped by the service setting `max_trials`).",
         examples=[200],
     )
-    seed: JsonInt | None = Field(
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED), INTEGRAL] | None = Field(
         default=None,
-        ge=0,
-        le=MAX_SEED,
         description="Entropy of the job's `numpy.random.SeedSequence` (SPEC 7); a fresh one is drawn and "
         "recorded when omitted. The same seed gives a bit-identical result on any number of workers.",
         examples=[12345],

@@ -18,7 +18,7 @@ from typing import Annotated, Literal, Self, get_args
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from schemas._base import JsonInt, RequestModel, ResponseModel, absent, present
+from schemas._base import INTEGRAL, JsonInt, RequestModel, ResponseModel, absent, present
 from schemas.common import MAX_COUNT, MAX_POINTS, Grid, Interval, Provenance, kind_union, one_or_many
 
 # Hard caps of the contract (the service's settings can only lower the sizes it accepts).
@@ -36,7 +36,7 @@ ActivationName = Literal[
 Entry = Annotated[float, Field(ge=-MAX_VALUE, le=MAX_VALUE)]
 Matrix = Annotated[list[Annotated[list[Entry], Field(min_length=1, max_length=MAX_COLUMNS)]], Field(min_length=1, max_length=MAX_ROWS)]
 Targets = list[Entry] | list[Annotated[list[Entry], Field(min_length=1, max_length=1_000)]]
-NNeurons = Annotated[JsonInt, Field(ge=1, le=MAX_COUNT, description="Number of random features (neurons) N.")]
+NNeurons = Annotated[int, Field(ge=1, le=MAX_COUNT, description="Number of random features (neurons) N."), INTEGRAL]
 NeuronsPerSample = Annotated[float, Field(gt=0, le=1e6, description="N/n, neurons per training sample.")]
 # Below 1e-300 the deterministic equivalent divides by n·γ in subnormal arithmetic (fuzzing found
 # 5e-324); such a γ is numerically the ridgeless limit anyway.

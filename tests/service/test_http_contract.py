@@ -303,3 +303,21 @@ async def test_every_null_of_linear_ridge_has_a_note(client, energies, populatio
             assert point["note"], point
     if any(None in optimum.values() for optimum in answer["optimal"]):
         assert answer["notes"]
+
+
+def test_bounds_are_json_schema_keywords(app):
+    # A validator placed before a constraint makes pydantic print it as "ge"/"le", which no JSON
+    # Schema tool reads: generators then sent n_features = 0 as a valid request.
+    found = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            found.extend(f"{path}/{key}" for key in ("ge", "le", "gt", "lt") if isinstance(node.get(key), (int, float)))
+            for key, value in node.items():
+                walk(value, f"{path}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{path}/{index}")
+
+    walk(app.openapi(), "")
+    assert not found
