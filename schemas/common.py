@@ -36,6 +36,16 @@ Variance = Annotated[float, Field(gt=0, le=1e12, description="Variance σ² of t
 class Grid(RequestModel):
     """`num` points from `start` to `stop` inclusive, evenly spaced on a linear or a log scale."""
 
+    # A log-scale grid starts above 0 (stop > start is a comparison JSON Schema cannot state).
+    schema_rules = (
+        {
+            "anyOf": [
+                {"properties": {"scale": {"const": "linear"}}},
+                {"properties": {"scale": {"const": "log"}, "start": {"exclusiveMinimum": 0}}, "required": ["scale"]},
+            ]
+        },
+    )
+
     start: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE, description="First point.", examples=[0.0])
     stop: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE, description="Last point (included).", examples=[3.0])
     num: JsonInt = Field(ge=1, le=MAX_POINTS, description="Number of points (capped by the service setting `max_points`).", examples=[200])

@@ -41,14 +41,30 @@ def _time_values(given: float | list[float] | Grid) -> list[float]:
 class _DynamicsRequest(DimensionsMixin):
     """Fields shared by both learning-dynamics requests."""
 
+    # `gd` counts steps: its times are integers (or a grid, rounded by the solver).
+    schema_rules = (
+        {
+            "anyOf": [
+                {"properties": {"mode": {"const": "flow"}}},
+                {
+                    "properties": {
+                        "mode": {"const": "gd"},
+                        "time": {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}, {"type": "object"}]},
+                    },
+                    "required": ["mode"],
+                },
+            ]
+        },
+    )
+
     ridge_penalty: float = Field(
         default=0.0, ge=0, le=1e12,
         description="γ ≥ 0: the loss is (1/2n)‖y − Xᵀw‖² + (γ/2)‖w‖² (per-sample normalised, as the linear-ridge λ).",
         examples=[0.1],
     )
     learning_rate: float = Field(
-        default=1.0, gt=0, le=1e6,
-        description="α > 0, the step size. For `mode` = `gd` it must satisfy α(λmax + γ) < 2 (else GD diverges: 422 naming the stable range).",
+        default=1.0, ge=1e-250, le=1e6,
+        description="α > 0 (at least 1e-250: the stopping-time search spans αt up to 1e6), the step size. For `mode` = `gd` it must satisfy α(λmax + γ) < 2 (else GD diverges: 422 naming the stable range).",
         examples=[1.0],
     )
     init_variance: float = Field(

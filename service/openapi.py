@@ -6,7 +6,8 @@ it and returned ``parsed=None`` for every error. The document is rewritten once,
 
 * every response declaring ``application/problem+json`` carries the ``Problem`` schema there, and
   no ``application/json`` entry;
-* every operation documents 405 (a method the path does not serve, with ``Allow``).
+* every operation documents 405 (a method the path does not serve, with ``Allow``);
+* a simulation's `params` follows the schema of its `kind`.
 """
 
 from __future__ import annotations
@@ -46,12 +47,35 @@ def problem_media_types(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def simulation_params_by_kind(document: dict[str, Any]) -> dict[str, Any]:
+    """State in ``SimulationRequest`` that `params` follows the request schema of its `kind`.
+
+    The request model only knows `params` as an object (the kinds registry lives in the service);
+    here each kind's branch names its schema, so that a generated request is one the service runs.
+    """
+    from service.jobs.kinds import KINDS  # the registry: one line per kind
+
+    schemas = document.get("components", {}).get("schemas", {})
+    request = schemas.get("SimulationRequest")
+    if request is None:
+        return document
+    branches = []
+    for kind, entry in KINDS.items():
+        name = entry.params.__name__
+        if name not in schemas:
+            return document  # a kind whose schema is not in the document: leave `params` open
+        branches.append({"properties": {"kind": {"const": kind}, "params": {"$ref": f"#/components/schemas/{name}"}}})
+    request.setdefault("allOf", []).append({"oneOf": branches})
+    request["properties"]["kind"] = {**request["properties"]["kind"], "enum": list(KINDS)}
+    return document
+
+
 def install_openapi(app: FastAPI) -> None:
     """Make ``app.openapi()`` return the rewritten document (built once, then cached)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = problem_media_types(
+            app.openapi_schema = simulation_params_by_kind(problem_media_types(
                 get_openapi(
                     title=app.title,
                     version=app.version,
@@ -61,7 +85,7 @@ def install_openapi(app: FastAPI) -> None:
                     tags=app.openapi_tags,
                     servers=app.servers,
                 )
-            )
+            ))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
