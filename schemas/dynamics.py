@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Self
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from schemas._base import ResponseModel
+from schemas._base import ResponseModel, grid_bounds
 from schemas.common import DimensionsMixin, Grid, Provenance, one_or_many
 
 #: Largest dimensionless training time α·t·(1 + √c)² accepted: far beyond it every curve has reached
@@ -55,6 +55,7 @@ class _DynamicsRequest(DimensionsMixin):
                 },
             ]
         },
+        grid_bounds("time", start={"minimum": 0}),
     )
 
     ridge_penalty: float = Field(

@@ -8,7 +8,7 @@ from typing import Annotated, Self
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from schemas._base import RequestModel, ResponseModel
+from schemas._base import RequestModel, ResponseModel, grid_bounds
 from schemas.common import (
     MAX_POINTS,
     MAX_RATIO,
@@ -53,6 +53,8 @@ class LinearRidgeRequest(RequestModel):
     schema_rules = (
         ONE_FORM_OF_DIMENSIONS,
         {"dependentRequired": {"n_features": ["n_samples"], "n_samples": ["n_features"], "signal_weights": ["population"]}},
+        grid_bounds("ratio", start={"minimum": MIN_RATIO}, stop={"maximum": MAX_RATIO}),
+        grid_bounds("ridge_penalty", start={"minimum": 0}),
     )
 
     ratio: one_or_many(Ratio) | None = Field(  # type: ignore[valid-type]

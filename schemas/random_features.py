@@ -18,7 +18,7 @@ from typing import Annotated, Literal, Self, get_args
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from schemas._base import INTEGRAL, JsonInt, RequestModel, ResponseModel, absent, present
+from schemas._base import INTEGRAL, JsonInt, RequestModel, ResponseModel, absent, grid_bounds, present
 from schemas.common import MAX_COUNT, MAX_POINTS, Grid, Interval, Provenance, kind_union, one_or_many
 
 # Hard caps of the contract (the service's settings can only lower the sizes it accepts).
@@ -127,7 +127,8 @@ class InlineData(RequestModel):
 
     kind: Literal["inline"] = Field(description="`inline`: the arrays are in the request.", examples=["inline"])
     x: Matrix = Field(
-        description="Training inputs X, n × p, one sample per row (the paper's X is its transpose). Samples should "
+        json_schema_extra={"minItems": 2},  # checked by `_shapes` (the Matrix type allows 1 row)
+        description="Training inputs X, n × p (n ≥ 2), one sample per row (the paper's X is its transpose). Samples should "
         "have norm O(1): standardised features divided by √p.",
         examples=[[[0.1, -0.2], [0.3, 0.05], [-0.2, 0.1]]],
     )
@@ -354,8 +355,13 @@ class RandomFeaturesRidgeRequest(RequestModel):
         }
     )
 
-    schema_rules = ({"oneOf": [{**present("n_neurons"), "not": present("neurons_per_sample")},
-                               {**present("neurons_per_sample"), "not": present("n_neurons")}]},)
+    schema_rules = (
+        {"oneOf": [{**present("n_neurons"), "not": present("neurons_per_sample")},
+                   {**present("neurons_per_sample"), "not": present("n_neurons")}]},
+        grid_bounds("n_neurons", start={"exclusiveMinimum": 0}, stop={"maximum": MAX_COUNT}),
+        grid_bounds("neurons_per_sample", start={"exclusiveMinimum": 0}),
+        grid_bounds("ridge_penalty", start={"minimum": MIN_RIDGE_PENALTY}, stop={"maximum": 1e12}),
+    )
 
     activation: ActivationSpec = Field(description="The activation σ.")
     data: Data = Field(description=_data_description("Training and test data (inline: `y`, `x_test`, `y_test` required)"))
