@@ -24,6 +24,8 @@ _BACKTICKED = re.compile(r"`([A-Za-z_][\w.]*)`")
 #: Longest echo of client input (a key, a path, a message) in an error body: a problem stays small
 #: whatever was sent (a 900 KB unknown key once produced a 2.7 MB answer).
 MAX_ECHO = 200
+#: Most field errors listed in one validation problem.
+MAX_LISTED_ERRORS = 20
 
 #: pydantic's comparison rules, re-worded with bounds in short notation (1e-300, not 0.000…0001).
 _BOUND_RULES = {
@@ -109,14 +111,17 @@ async def _request_validation(request: Request, exc: RequestValidationError) -> 
             status=400, type_=ProblemType.MALFORMED_BODY, title="Malformed request body",
             detail=f"The body is not valid JSON: {reason}.", instance=request.url.path,
         )
-    errors = [_field_error(error) for error in exc.errors()]
+    raw = exc.errors()
+    # A list of 100 000 bad entries must not become 100 000 listed errors: the first ones suffice.
+    errors = [_field_error(error) for error in raw[:MAX_LISTED_ERRORS]]
     fields = shorten(", ".join(sorted({error.field for error in errors})), 2 * MAX_ECHO)
-    noun = "field is" if len(errors) == 1 else "fields are"
+    noun = "field is" if len(raw) == 1 else "fields are"
+    listed = f" (the first {len(errors)} listed)" if len(raw) > len(errors) else ""
     return problem_response(
         status=422,
         type_=ProblemType.VALIDATION_ERROR,
         title="Invalid request",
-        detail=f"{len(errors)} {noun} invalid: {fields}.",
+        detail=f"{len(raw)} {noun} invalid{listed}: {fields}.",
         instance=request.url.path,
         errors=errors,
     )

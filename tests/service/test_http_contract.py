@@ -159,6 +159,13 @@ async def test_a_long_unknown_key_within_the_body_cap_is_cut(client):
     assert error["rule"] == "extra_forbidden" and error["field"].startswith("kkkk") and error["location"][1].endswith("… (100000 characters)")
 
 
+async def test_many_invalid_entries_list_only_the_first_errors(client):
+    response = await client.post(MP, json={"ratio": 0.5, "x": ["bad"] * 5_000})
+    assert response.status_code == 422 and len(response.content) < 10_000, len(response.content)
+    body = response.json()
+    assert len(body["errors"]) == 20 and body["detail"].startswith("5000 fields are invalid (the first 20 listed)")
+
+
 async def test_a_long_path_is_cut_in_the_problem(client):
     response = await client.get("/v1/simulations/" + "a" * 20_000)
     assert response.status_code == 404 and len(response.content) < 2_000
