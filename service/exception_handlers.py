@@ -130,6 +130,7 @@ async def _request_validation(request: Request, exc: RequestValidationError) -> 
 def _single_field_problem(
     request: Request, *, type_: ProblemType, title: str, field: str, rule: str, message: str
 ) -> JSONResponse:
+    field, message = shorten(field), shorten(message, 2 * MAX_ECHO)
     error = FieldError(field=field, location=["body", *field.split(".")], rule=rule, message=message)
     return problem_response(
         status=422, type_=type_, title=title, detail=message, instance=request.url.path, errors=[error]
