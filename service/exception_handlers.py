@@ -195,7 +195,9 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     headers = dict(getattr(exc, "headers", None) or {})
     detail = str(exc.detail)
     if exc.status_code == 405:
-        allowed = _allowed_methods(request) or headers.get("Allow", "")
+        allowed = _allowed_methods(request)
+        if not allowed or allowed == ", ".join(_METHODS):  # a mount (static files) matches any method
+            allowed = headers.get("Allow", "")
         headers["Allow"] = allowed
         detail = f"{request.method} is not served at this path; allowed: {allowed}."
     return problem_response(

@@ -199,6 +199,7 @@ async def test_bounds_print_in_short_notation(client, url, body, field, bound):
         ("POST", "/v1/simulations/some-id", "GET, DELETE"),
         ("GET", MP, "POST"),
         ("DELETE", "/healthz", "GET"),
+        ("PUT", "/docs-assets/swagger-ui.css", "GET, HEAD"),  # the static files' own answer
     ],
 )
 async def test_405_lists_every_method_of_the_path(client, method, url, allow):
