@@ -5,12 +5,12 @@ Shared by every topic with a random layer (random features, conjugate kernel, on
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Literal, Self, get_args
 
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from schemas._base import RequestModel
+from schemas._base import RequestModel, absent
 
 #: Largest magnitude of an activation parameter (and of a data entry).
 MAX_VALUE = 1e6
@@ -20,10 +20,25 @@ ActivationName = Literal[
     "tanh", "sigmoid", "gelu", "softplus", "swish",
 ]
 _PARAMETERS = {"leaky_relu": ("negative_slope",), "quadratic": ("a", "b", "c")}
+_ALL_PARAMETERS = ("negative_slope", "a", "b", "c")
+
+
+def _parameters_rule() -> dict:
+    """JSON Schema: each activation takes only its own parameters (one branch per parameter set)."""
+    names = list(get_args(ActivationName))
+    branches = [
+        {"properties": {"name": {"const": name}}, **absent(*(f for f in _ALL_PARAMETERS if f not in fields))}
+        for name, fields in _PARAMETERS.items()
+    ]
+    plain = [name for name in names if name not in _PARAMETERS]
+    branches.append({"properties": {"name": {"enum": plain}}, **absent(*_ALL_PARAMETERS)})
+    return {"oneOf": branches}
 
 
 class ActivationSpec(RequestModel):
     """An entrywise activation σ of the catalogue and its parameters, e.g. `{"name": "leaky_relu", "negative_slope": 0.1}`."""
+
+    schema_rules = (_parameters_rule(),)
 
     name: ActivationName = Field(
         description="σ: closed-form kernels `linear`, `relu`, `abs`, `leaky_relu` (max(t,0) + α min(t,0)), "

@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Self, Union, get_args
 from pydantic import Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
-from schemas._base import RequestModel, ResponseModel
+from schemas._base import INTEGRAL, JsonInt, RequestModel, ResponseModel, absent, present
 
 # Hard caps of the contract (the settings can only lower them).
 MAX_POINTS = 100_000
@@ -29,7 +29,7 @@ Ratio = Annotated[
     float,
     Field(ge=MIN_RATIO, le=MAX_RATIO, description="Aspect ratio c = p/n (features per sample), 1e-12 ≤ c ≤ 1e6.", examples=[0.5]),
 ]
-Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
+Count = Annotated[int, Field(ge=1, le=MAX_COUNT), INTEGRAL]
 
 #: Largest ridge penalty any endpoint accepts.
 MAX_RIDGE_PENALTY = 1e12
@@ -48,9 +48,19 @@ Variance = Annotated[float, Field(gt=0, le=1e12, description="Variance σ² of t
 class Grid(RequestModel):
     """`num` points from `start` to `stop` inclusive, evenly spaced on a linear or a log scale."""
 
+    # A log-scale grid starts above 0 (stop > start is a comparison JSON Schema cannot state).
+    schema_rules = (
+        {
+            "anyOf": [
+                {"properties": {"scale": {"const": "linear"}}},
+                {"properties": {"scale": {"const": "log"}, "start": {"exclusiveMinimum": 0}}, "required": ["scale"]},
+            ]
+        },
+    )
+
     start: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE, description="First point.", examples=[0.0])
     stop: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE, description="Last point (included).", examples=[3.0])
-    num: int = Field(ge=1, le=MAX_POINTS, description="Number of points (capped by the service setting `max_points`).", examples=[200])
+    num: JsonInt = Field(ge=1, le=MAX_POINTS, description="Number of points (capped by the service setting `max_points`).", examples=[200])
     scale: Literal["linear", "log"] = Field(
         default="linear",
         description="`linear` (like `numpy.linspace`) or `log` (like `numpy.geomspace`; needs `start` > 0).",
@@ -88,8 +98,19 @@ def check_one_form_of_dimensions(ratio: object, n_features: int | None, n_sample
         raise PydanticCustomError("one_form_of_dimensions", "give either `ratio` or both `n_features` and `n_samples`")
 
 
+#: JSON Schema of "exactly one form of dimensions".
+ONE_FORM_OF_DIMENSIONS = {
+    "oneOf": [
+        {**present("ratio"), **absent("n_features", "n_samples")},
+        {**present("n_features", "n_samples"), "not": present("ratio")},
+    ]
+}
+
+
 class DimensionsMixin(RequestModel):
     """Dimensions as a ratio c = p/n, or as the two counts p and n: exactly one form."""
+
+    schema_rules = (ONE_FORM_OF_DIMENSIONS, {"dependentRequired": {"n_features": ["n_samples"], "n_samples": ["n_features"]}})
 
     ratio: Ratio | None = Field(default=None, description="Aspect ratio c = p/n. Give it, or both `n_features` and `n_samples`.", examples=[0.5])
     n_features: Count | None = Field(default=None, description="Number of features p (with `n_samples`; instead of `ratio`).", examples=[500])
@@ -110,6 +131,8 @@ class DimensionsMixin(RequestModel):
 
 class PointsMixin(RequestModel):
     """Real evaluation points, as a list `x` or a `grid`: exactly one form."""
+
+    schema_rules = ({"oneOf": [{**present("x"), "not": present("grid")}, {**present("grid"), "not": present("x")}]},)
 
     x: list[float] | None = Field(
         default=None, max_length=MAX_POINTS, description="Points at which to evaluate (instead of `grid`).", examples=[[0.5, 1.0, 2.0]]

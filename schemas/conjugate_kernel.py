@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Self
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from schemas._base import RequestModel, ResponseModel
+from schemas._base import RequestModel, ResponseModel, absent, present
 from schemas.common import Atom, Count, DimensionsMixin, Interval, PointsMixin, Provenance, one_or_many
 from schemas.activations import ActivationSpec
 from schemas.random_features import NeuronsPerSample
@@ -23,6 +23,15 @@ LearningRate = Annotated[float, Field(ge=0, le=1e6, description="Step size η �
 
 class NetworkDimensionsMixin(DimensionsMixin):
     """n, p and N as three counts, or as the two ratios φ = p/n (`ratio`) and r = N/n (`neurons_per_sample`)."""
+
+    schema_rules = (
+        {
+            "oneOf": [
+                {**present("ratio", "neurons_per_sample"), **absent("n_features", "n_samples", "n_neurons")},
+                {**present("n_features", "n_samples", "n_neurons"), **absent("ratio", "neurons_per_sample")},
+            ]
+        },
+    )
 
     n_neurons: Count | None = Field(
         default=None, description="Number of neurons N (with `n_features` and `n_samples`; instead of `neurons_per_sample`).", examples=[1500]

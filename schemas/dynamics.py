@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Self
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from schemas._base import ResponseModel
+from schemas._base import ResponseModel, grid_bounds
 from schemas.common import DimensionsMixin, Grid, Provenance, RidgePenalty, one_or_many
 
 #: Largest dimensionless training time α·t·(1 + √c)² accepted: far beyond it every curve has reached
@@ -41,14 +41,31 @@ def _time_values(given: float | list[float] | Grid) -> list[float]:
 class _DynamicsRequest(DimensionsMixin):
     """Fields shared by both learning-dynamics requests."""
 
+    # `gd` counts steps: its times are integers (or a grid, rounded by the solver).
+    schema_rules = (
+        {
+            "anyOf": [
+                {"properties": {"mode": {"const": "flow"}}},
+                {
+                    "properties": {
+                        "mode": {"const": "gd"},
+                        "time": {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}, {"type": "object"}]},
+                    },
+                    "required": ["mode"],
+                },
+            ]
+        },
+        grid_bounds("time", start={"minimum": 0}),
+    )
+
     ridge_penalty: RidgePenalty = Field(
         default=0.0,
         description="γ ≥ 0: the loss is (1/2n)‖y − Xᵀw‖² + (γ/2)‖w‖² (per-sample normalised, the same γ as the linear-ridge endpoint; docs/methods/dynamics.md §1).",
         examples=[0.1],
     )
     learning_rate: float = Field(
-        default=1.0, gt=0, le=1e6,
-        description="α > 0, the step size. For `mode` = `gd` it must satisfy α(λmax + γ) < 2 (else GD diverges: 422 naming the stable range).",
+        default=1.0, ge=1e-250, le=1e6,
+        description="α > 0 (at least 1e-250: the stopping-time search spans αt up to 1e6), the step size. For `mode` = `gd` it must satisfy α(λmax + γ) < 2 (else GD diverges: 422 naming the stable range).",
         examples=[1.0],
     )
     init_variance: float = Field(

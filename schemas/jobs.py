@@ -9,11 +9,11 @@ Processes: 202 + `Location`, statuses `accepted` → `running` → `successful` 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from schemas._base import RequestModel, ResponseModel
+from schemas._base import INTEGRAL, JsonInt, RequestModel, ResponseModel
 from schemas.problem import Problem
 
 #: Hard caps of the contract; the service settings (`max_trials`, `max_simulation_size`) lower them.
@@ -27,7 +27,7 @@ JobStatus = Literal["accepted", "running", "successful", "failed", "dismissed"]
 class SimulationSize(RequestModel):
     """Finite dimensions of the simulation where the prediction is given by ratios."""
 
-    n_samples: int = Field(
+    n_samples: JsonInt = Field(
         ge=2,
         le=MAX_SIMULATION_SIZE,
         description="Number of samples n; the other dimensions follow from the ratios in `params` "
@@ -43,16 +43,14 @@ class SimulationRequestBase(RequestModel):
     `kind` is that kind's name and whose `params` is that prediction's request model.
     """
 
-    trials: int = Field(
+    trials: JsonInt = Field(
         ge=1,
         le=MAX_TRIALS,
         description="Number of independent Monte Carlo trials (capped by the service setting `max_trials`).",
         examples=[200],
     )
-    seed: int | None = Field(
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED), INTEGRAL] | None = Field(
         default=None,
-        ge=0,
-        le=MAX_SEED,
         description="Entropy of the job's `numpy.random.SeedSequence` (SPEC 7); a fresh one is drawn and "
         "recorded when omitted. The same seed gives a bit-identical result on any number of workers.",
         examples=[12345],
@@ -124,7 +122,7 @@ class SimulationProvenance(ResponseModel):
     """Everything needed to reproduce the result."""
 
     seed_entropy: int = Field(description="Entropy of the job's SeedSequence; chunk i uses its child i.", examples=[12345])
-    trials: int = Field(description="Trials run.", examples=[200])
+    trials: JsonInt = Field(description="Trials run.", examples=[200])
     sizes: dict[str, int] = Field(description="Finite dimensions simulated.", examples=[{"n_features": 200, "n_samples": 400}])
     chunks: int = Field(description="Chunks the trials were split into.", examples=[64])
     reference: str = Field(description="Paper and equation of the prediction compared with.")
@@ -154,7 +152,7 @@ class SimulationJob(ResponseModel):
         examples=["running"],
     )
     params: dict[str, Any] = Field(description="The validated parameters, defaults included.")
-    trials: int = Field(description="Trials asked for.", examples=[200])
+    trials: JsonInt = Field(description="Trials asked for.", examples=[200])
     seed: int = Field(description="Entropy of the job's SeedSequence (given or drawn).", examples=[12345])
     sizes: dict[str, int] = Field(description="Finite dimensions simulated.", examples=[{"n_features": 200, "n_samples": 400}])
     progress: Progress

@@ -8,11 +8,12 @@ from typing import Annotated, Self
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from schemas._base import RequestModel, ResponseModel
+from schemas._base import RequestModel, ResponseModel, grid_bounds
 from schemas.common import (
     MAX_POINTS,
     MAX_RATIO,
     MIN_RATIO,
+    ONE_FORM_OF_DIMENSIONS,
     Count,
     Grid,
     Population,
@@ -47,6 +48,13 @@ class LinearRidgeRequest(RequestModel):
                 }
             ]
         }
+    )
+
+    schema_rules = (
+        ONE_FORM_OF_DIMENSIONS,
+        {"dependentRequired": {"n_features": ["n_samples"], "n_samples": ["n_features"], "signal_weights": ["population"]}},
+        grid_bounds("ratio", start={"minimum": MIN_RATIO}, stop={"maximum": MAX_RATIO}),
+        grid_bounds("ridge_penalty", start={"minimum": 0}),
     )
 
     ratio: one_or_many(Ratio) | None = Field(  # type: ignore[valid-type]

@@ -13,12 +13,12 @@ and divide by √p. Inline data are used exactly as given (no hidden rescaling);
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, get_args
 
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from schemas._base import RequestModel, ResponseModel
+from schemas._base import INTEGRAL, JsonInt, RequestModel, ResponseModel, absent, grid_bounds, present
 from schemas.activations import MAX_VALUE, ActivationName, ActivationSpec  # noqa: F401  (re-exported)
 from schemas.datasets import DatasetReference
 from schemas.common import (
@@ -43,7 +43,7 @@ MAX_CLASSES = 100
 Entry = Annotated[float, Field(ge=-MAX_VALUE, le=MAX_VALUE)]
 Matrix = Annotated[list[Annotated[list[Entry], Field(min_length=1, max_length=MAX_COLUMNS)]], Field(min_length=1, max_length=MAX_ROWS)]
 Targets = list[Entry] | list[Annotated[list[Entry], Field(min_length=1, max_length=1_000)]]
-NNeurons = Annotated[int, Field(ge=1, le=MAX_COUNT, description="Number of random features (neurons) N.")]
+NNeurons = Annotated[int, Field(ge=1, le=MAX_COUNT, description="Number of random features (neurons) N."), INTEGRAL]
 NeuronsPerSample = Annotated[float, Field(gt=0, le=1e6, description="N/n, neurons per training sample.")]
 
 def _rectangular(rows: list[list[float]], field: str) -> None:
@@ -75,9 +75,12 @@ def _check_targets(y: list, rows: int, field: str, ref: str) -> None:
 class InlineData(RequestModel):
     """Data given inline, one sample per row, used exactly as given."""
 
+    schema_rules = ({"dependentRequired": {"y_test": ["x_test"]}},)
+
     kind: Literal["inline"] = Field(description="`inline`: the arrays are in the request.", examples=["inline"])
     x: Matrix = Field(
-        description="Training inputs X, n × p, one sample per row (the paper's X is its transpose). Samples should "
+        json_schema_extra={"minItems": 2},  # checked by `_shapes` (the Matrix type allows 1 row)
+        description="Training inputs X, n × p (n ≥ 2), one sample per row (the paper's X is its transpose). Samples should "
         "have norm O(1): standardised features divided by √p.",
         examples=[[[0.1, -0.2], [0.3, 0.05], [-0.2, 0.1]]],
     )
@@ -141,10 +144,10 @@ class GaussianMixtureData(RequestModel):
     """
 
     kind: Literal["gaussian_mixture"] = Field(description="`gaussian_mixture`: the service draws the data.", examples=["gaussian_mixture"])
-    n_samples: int = Field(ge=2, le=MAX_ROWS, description="n, training samples (capped by the setting `max_samples`).", examples=[512])
-    n_test: int = Field(default=256, ge=1, le=MAX_ROWS, description="n̂, test samples.", examples=[256])
-    n_features: int = Field(ge=1, le=MAX_COLUMNS, description="p, input dimension.", examples=[256])
-    n_classes: int = Field(default=2, ge=2, le=MAX_CLASSES, description="k, number of classes.", examples=[2])
+    n_samples: JsonInt = Field(ge=2, le=MAX_ROWS, description="n, training samples (capped by the setting `max_samples`).", examples=[512])
+    n_test: JsonInt = Field(default=256, ge=1, le=MAX_ROWS, description="n̂, test samples.", examples=[256])
+    n_features: JsonInt = Field(ge=1, le=MAX_COLUMNS, description="p, input dimension.", examples=[2])
+    n_classes: JsonInt = Field(default=2, ge=2, le=MAX_CLASSES, description="k, number of classes.", examples=[2])
     means: list[Annotated[list[Entry], Field(min_length=1, max_length=MAX_COLUMNS)]] | None = Field(
         default=None, max_length=MAX_CLASSES,
         description="Class means μ_c, k × p, in raw units (before the 1/√p). Omitted: drawn uniformly on the sphere "
@@ -160,7 +163,7 @@ class GaussianMixtureData(RequestModel):
         description="Class proportions (k values summing to 1); default equal. Counts are rounded by largest remainder.",
         examples=[[0.5, 0.5]],
     )
-    seed: int = Field(default=0, ge=0, le=2**63 - 1, description="Seed of numpy's default_rng (SPEC 7): same seed, same data.", examples=[0])
+    seed: JsonInt = Field(default=0, ge=0, le=2**63 - 1, description="Seed of numpy's default_rng (SPEC 7): same seed, same data.", examples=[0])
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -305,6 +308,14 @@ class RandomFeaturesRidgeRequest(RequestModel):
                 }
             ]
         }
+    )
+
+    schema_rules = (
+        {"oneOf": [{**present("n_neurons"), "not": present("neurons_per_sample")},
+                   {**present("neurons_per_sample"), "not": present("n_neurons")}]},
+        grid_bounds("n_neurons", start={"exclusiveMinimum": 0}, stop={"maximum": MAX_COUNT}),
+        grid_bounds("neurons_per_sample", start={"exclusiveMinimum": 0}),
+        grid_bounds("ridge_penalty", start={"minimum": MIN_RIDGE_PENALTY}, stop={"maximum": 1e12}),
     )
 
     activation: ActivationSpec = Field(description="The activation σ.")

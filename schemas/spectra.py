@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from schemas._base import ResponseModel
+from schemas._base import JsonInt, ResponseModel
 from schemas.common import (
     Atom,
     ComplexNumber,
@@ -21,6 +21,9 @@ from schemas.common import (
 )
 
 MAX_STIELTJES_POINTS = 1_000
+# The generalized Marchenko–Pastur solver's checked domain (it refuses requests outside it too).
+SAMPLE_COVARIANCE_MIN_RATIO = 1e-8
+SAMPLE_COVARIANCE_MAX_DYNAMIC_RANGE = 1e8
 MAX_SPIKES = 100
 
 
@@ -71,7 +74,7 @@ class MarchenkoPasturRequest(StieltjesMixin, PointsMixin):
         description="`covariance`: S = (1/n)XXᵀ (p × p); `gram`: (1/n)XᵀX (n × n), same non-zero eigenvalues.",
         examples=["covariance"],
     )
-    n_moments: int = Field(default=4, ge=1, le=20, description="Number K of moments ∫ tᵏ μ(dt), k = 1..K, to return.", examples=[4])
+    n_moments: JsonInt = Field(default=4, ge=1, le=20, description="Number K of moments ∫ tᵏ μ(dt), k = 1..K, to return.", examples=[4])
 
 
 class MarchenkoPasturResponse(ResponseModel):
@@ -106,7 +109,29 @@ class SampleCovarianceRequest(StieltjesMixin, PointsMixin):
         }
     )
 
-    population: Population = Field(description="Spectrum H = Σ_k w_k δ_{t_k} of the population covariance Σ.")
+    population: Population = Field(
+        description="Spectrum H = Σ_k w_k δ_{t_k} of the population covariance Σ. Supported domain of the solver: "
+        f"max(t_k)/min(t_k) ≤ {SAMPLE_COVARIANCE_MAX_DYNAMIC_RANGE:g} and c ≥ {SAMPLE_COVARIANCE_MIN_RATIO:g}; "
+        "outside it the request is refused (422)."
+    )
+
+    @model_validator(mode="after")
+    def _supported_domain(self) -> Self:
+        # The domain where the support search resolves every interval (solvers/sample_covariance.py).
+        if self.aspect_ratio < SAMPLE_COVARIANCE_MIN_RATIO:
+            raise PydanticCustomError(
+                "supported_domain", "`ratio` (p/n) must be at least {low} for the generalized law, got {c}",
+                {"low": f"{SAMPLE_COVARIANCE_MIN_RATIO:g}", "c": f"{self.aspect_ratio:.3g}"},
+            )
+        eigenvalues = self.population.eigenvalues
+        if max(eigenvalues) / min(eigenvalues) > SAMPLE_COVARIANCE_MAX_DYNAMIC_RANGE:
+            raise PydanticCustomError(
+                "supported_domain",
+                "`population.eigenvalues` may span max/min ≤ {cap}, got {got}: merge eigenvalues far below "
+                "the others into a smaller `ratio`",
+                {"cap": f"{SAMPLE_COVARIANCE_MAX_DYNAMIC_RANGE:g}", "got": f"{max(eigenvalues) / min(eigenvalues):.3g}"},
+            )
+        return self
 
 
 class SampleCovarianceResponse(ResponseModel):

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from pydantic.json_schema import models_json_schema
 from fastapi import Depends, FastAPI
 
 from service.auth import Authenticator, authenticate
 from service.compute import Compute
 from service.datasets import DatasetStore
 from service.spectral_cache import SpectralCache
+from service.docs import install_offline_docs
 from service.exception_handlers import install_exception_handlers
 from service.jobs.manager import JobManager
 from service.logs import configure_logging
 from service.middleware import BodySizeLimitMiddleware
 from service.observability import install_observability
-from service.routers import EXTRA_REQUEST_MODELS, OPEN_ROUTERS, ROUTERS, TAGS
+from service.openapi import install_openapi
+from service.routers import OPEN_ROUTERS, ROUTERS, TAGS
 from service.settings import Settings
+from service.strict_json import StrictJSONMiddleware
 from service.version import SERVICE_VERSION
 
 DESCRIPTION = """\
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served from local assets by install_offline_docs
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.compute = Compute.from_settings(settings)
@@ -70,32 +73,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.spectral_cache = SpectralCache(max_bytes=settings.spectral_cache_bytes)
     app.state.ready = False
     install_exception_handlers(app)
-    # Data set uploads have their own cap (counted by their route while the body streams).
+    # Strict JSON is added first, so it runs inside the size cap: it only ever buffers a body of bounded
+    # size. Data set uploads have their own cap (counted by their route while the body streams).
+    app.add_middleware(StrictJSONMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, exempt=("/v1/datasets",))
-    _document_extra_models(app)
     install_observability(app)  # request ids, /metrics; after the other middleware, so it wraps them
     for router in ROUTERS:
         # The probes stay open for orchestrators; every other route needs a key once keys exist.
         open_router = router in OPEN_ROUTERS
         app.include_router(router, dependencies=[] if open_router else [Depends(authenticate)])
+    install_offline_docs(app)
+    install_openapi(app)
     return app
 
-
-def _document_extra_models(app: FastAPI) -> None:
-    """Add to OpenAPI's components the request models that routes read themselves (e.g. the JSON form of a
-    data set upload, whose route also takes `.npz`), so that `$ref`s to them resolve and clients get their types."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = build()
-            _, definitions = models_json_schema(
-                [(model, "validation") for model in EXTRA_REQUEST_MODELS], ref_template="#/components/schemas/{model}"
-            )
-            schemas = document.setdefault("components", {}).setdefault("schemas", {})
-            for name, schema in definitions.get("$defs", {}).items():
-                schemas.setdefault(name, schema)
-            app.openapi_schema = document
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from schemas.problem import PROBLEM_MEDIA_TYPE, FieldError, Problem
 from service.datasets import DatasetNotFoundError
@@ -21,6 +22,36 @@ from solvers.exceptions import ConvergenceError, DivergentLimitError, InvalidPar
 logger = logging.getLogger("rmt_service")
 
 _BACKTICKED = re.compile(r"`([A-Za-z_][\w.]*)`")
+
+#: Longest echo of client input (a key, a path, a message) in an error body: a problem stays small
+#: whatever was sent (a 900 KB unknown key once produced a 2.7 MB answer).
+MAX_ECHO = 200
+#: Most field errors listed in one validation problem.
+MAX_LISTED_ERRORS = 20
+
+#: pydantic's comparison rules, re-worded with bounds in short notation (1e-300, not 0.000…0001).
+_BOUND_RULES = {
+    "greater_than": ("gt", "greater than"),
+    "greater_than_equal": ("ge", "greater than or equal to"),
+    "less_than": ("lt", "less than"),
+    "less_than_equal": ("le", "less than or equal to"),
+}
+
+
+def shorten(text: str, limit: int = MAX_ECHO) -> str:
+    """``text`` cut to ``limit`` characters, marking the cut and the original length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
+
+
+def short_number(value: object) -> str:
+    """A bound as a short literal: ``1e-300``, ``1e+12``, ``0.5``, ``3``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return shorten(str(value), 40)
+    if isinstance(value, int) and abs(value) < 10**15:
+        return str(value)
+    return f"{float(value):.6g}"
 
 
 #: Solver exception -> (problem type, title), for the HTTP handlers below and for failed simulation jobs.
@@ -83,6 +114,8 @@ def problem_response(
     supported_media_types: list[str] | None = None,
 ) -> JSONResponse:
     """Build one problem response; the only place a problem body is serialised."""
+    if instance is not None:
+        instance = shorten(instance)
     body = Problem(
         type=type_, title=title, status=status, detail=detail, instance=instance, errors=list(errors),
         supported_media_types=supported_media_types,
@@ -95,26 +128,45 @@ def problem_response(
 def _field_error(error: dict[str, Any]) -> FieldError:
     # Union-member tags ("list-of-values", "kind=inline", pydantic's "function-after[...]") say which
     # member was tried, not where the field is; field names are identifiers, tags never are.
-    location = [part for part in error["loc"] if not isinstance(part, str) or part.isidentifier()]
+    # Keys the client sent (unknown fields) may be arbitrarily long: cut every echoed part.
+    location = [
+        shorten(part) if isinstance(part, str) else part
+        for part in error["loc"]
+        if not isinstance(part, str) or part.isidentifier()
+    ]
     path = [str(part) for part in location[1:]]
-    message = str(error["msg"]).removeprefix("Value error, ")
+    message = shorten(str(error["msg"]).removeprefix("Value error, "))
+    if error["type"] in _BOUND_RULES and isinstance(error.get("ctx"), dict):
+        key, words = _BOUND_RULES[error["type"]]
+        if key in error["ctx"]:
+            message = f"Input should be {words} {short_number(error['ctx'][key])}"
     # A rule spanning several fields is reported on the model that holds them; name the first field
     # its message cites, so that `field` always points at a field.
     named = _BACKTICKED.search(message)
     if named and (not path or named.group(1) != path[-1]):
         path.append(named.group(1))
-    return FieldError(field=".".join(path) or "(body)", location=location, rule=error["type"], message=message)
+    return FieldError(field=shorten(".".join(path)) or "(body)", location=location, rule=error["type"], message=message)
 
 
 async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [_field_error(error) for error in exc.errors()]
-    fields = ", ".join(sorted({error.field for error in errors}))
-    noun = "field is" if len(errors) == 1 else "fields are"
+    invalid_json = next((error for error in exc.errors() if error["type"] == "json_invalid"), None)
+    if invalid_json is not None:  # normally caught earlier by service.strict_json
+        reason = shorten(str((invalid_json.get("ctx") or {}).get("error", "JSON decode error")))
+        return problem_response(
+            status=400, type_=ProblemType.MALFORMED_BODY, title="Malformed request body",
+            detail=f"The body is not valid JSON: {reason}.", instance=request.url.path,
+        )
+    raw = exc.errors()
+    # A list of 100 000 bad entries must not become 100 000 listed errors: the first ones suffice.
+    errors = [_field_error(error) for error in raw[:MAX_LISTED_ERRORS]]
+    fields = shorten(", ".join(sorted({error.field for error in errors})), 2 * MAX_ECHO)
+    noun = "field is" if len(raw) == 1 else "fields are"
+    listed = f" (the first {len(errors)} listed)" if len(raw) > len(errors) else ""
     return problem_response(
         status=422,
         type_=ProblemType.VALIDATION_ERROR,
         title="Invalid request",
-        detail=f"{len(errors)} {noun} invalid: {fields}.",
+        detail=f"{len(raw)} {noun} invalid{listed}: {fields}.",
         instance=request.url.path,
         errors=errors,
     )
@@ -123,6 +175,7 @@ async def _request_validation(request: Request, exc: RequestValidationError) -> 
 def _single_field_problem(
     request: Request, *, type_: ProblemType, title: str, field: str, rule: str, message: str
 ) -> JSONResponse:
+    field, message = shorten(field), shorten(message, 2 * MAX_ECHO)
     error = FieldError(field=field, location=["body", *field.split(".")], rule=rule, message=message)
     return problem_response(
         status=422, type_=type_, title=title, detail=message, instance=request.url.path, errors=[error]
@@ -194,14 +247,37 @@ _HTTP_TYPES = {
     405: (ProblemType.METHOD_NOT_ALLOWED, "Method not allowed"),
     409: (ProblemType.CONFLICT, "Conflict with the resource's state"),
     429: (ProblemType.RATE_LIMITED, "Too many requests"),
+    415: (ProblemType.UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
 }
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     type_, title = _HTTP_TYPES.get(exc.status_code, (ProblemType.HTTP_ERROR, "HTTP error"))
+    headers = dict(getattr(exc, "headers", None) or {})
+    detail = str(exc.detail)
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        if not allowed or allowed == ", ".join(_METHODS):  # a mount (static files) matches any method
+            allowed = headers.get("Allow", "")
+        headers["Allow"] = allowed
+        detail = f"{request.method} is not served at this path; allowed: {allowed}."
     return problem_response(
-        status=exc.status_code, type_=type_, title=title, detail=str(exc.detail), instance=request.url.path,
-        headers=getattr(exc, "headers", None),
+        status=exc.status_code, type_=type_, title=title, detail=shorten(detail, 2 * MAX_ECHO), instance=request.url.path,
+        headers=headers or None,
     )
 
 

@@ -30,6 +30,7 @@ class ProblemType(StrEnum):
     METHOD_NOT_ALLOWED = "urn:rmt-service:problem:method-not-allowed"
     MALFORMED_BODY = "urn:rmt-service:problem:malformed-body"
     INSUFFICIENT_STORAGE = "urn:rmt-service:problem:insufficient-storage"
+    UNSUPPORTED_MEDIA_TYPE = "urn:rmt-service:problem:unsupported-media-type"
     HTTP_ERROR = "urn:rmt-service:problem:http-error"
     INTERNAL_ERROR = "urn:rmt-service:problem:internal-error"
 
@@ -40,10 +41,14 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 #: The problem responses of every prediction operation, for ``responses=`` in the routes.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _problem_response("The body could not be read as JSON (e.g. it is not valid UTF-8)."),
+    400: _problem_response(
+        "The body is not one strict JSON document (syntax error, trailing comma, single quotes, "
+        "invalid UTF-8) or repeats a key in one object: `malformed-body`."
+    ),
     401: _problem_response("An API key is required (`Authorization: Bearer <key>`) and was missing or invalid."),
     404: _problem_response("A resource the request names does not exist for this key (e.g. the data set of `data.id`)."),
     413: _problem_response("The request body is larger than the service accepts (`max_body_bytes`)."),
+    415: _problem_response("The body is not sent as `Content-Type: application/json`: `unsupported-media-type`."),
     422: _problem_response("The request is invalid: each failing field is listed in `errors` with the rule it broke."),
     429: _problem_response("Too many requests for this key (`RMT_RATE_LIMIT`); `Retry-After` says when to retry."),
     500: _problem_response("Unexpected error; the body never contains internals."),

@@ -602,6 +602,14 @@ def _classification_optimal(p: _Classification, limit: ClassificationLimit,
         return ClassificationOptimalTime(None, 0.5, True)
     grid = _search_grid(d, _horizon(d, _classification_decay(p)))
     values = objective(grid)
+    if np.all(np.isnan(values)):
+        # E = V = 0 at every searched time: a learning rate so small that the weights stay 0 in
+        # float64 over the whole horizon (fuzzing: gd at α = 1e-250). Only the limit is defined.
+        notes.append(
+            f"optimal_time: the test error is undefined (weights still 0: E = V = 0) at every time searched, up to "
+            f"{grid[-1]:.3g}; the t → ∞ value is reported."
+        )
+        return ClassificationOptimalTime(None, limit.test_error, True)
     i = int(np.nanargmin(values))
     if limit.test_error <= values[i] + 1e-12:
         return ClassificationOptimalTime(None, limit.test_error, True)

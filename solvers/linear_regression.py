@@ -521,23 +521,48 @@ def optimal_ridge_penalty(
         zeros = np.zeros(gamma.shape)
         return OptimalRidgePenalty(gamma, zeros, zeros, zeros.copy(), Diagnostics(0, 0.0, True), tuple(notes))
 
+    # σ²γ/r² beyond the float64 range (a subnormal r², or σ² ≫ r²): λ* is +∞ in floating point, as
+    # for r² = 0, and the risk there is its λ → ∞ limit R(∞) = ‖β‖²_Σ = r² Σ_k b_k t_k (β̂ = 0).
+    with np.errstate(over="ignore"):
+        beyond = ~np.isfinite(s2 * gamma / r2)
+    if beyond.any():
+        notes.append(
+            "λ* = σ²γ/r² exceeds the float64 range (r² ≪ σ²) at ratio "
+            f"{', '.join(f'{g:g}' for g in gamma[beyond])}: reported as null; the risk there is its λ → ∞ limit r² Σ_k b_k t_k."
+        )
+    limit_risk = r2 * float(np.sum(spectrum.signal_weights * spectrum.eigenvalues))
+
     if spectrum.isotropic:
-        lam_star = s2 * gamma / r2
+        with np.errstate(over="ignore"):
+            lam_star = s2 * gamma / r2
         if s2 == 0:
             notes.append("`noise_variance` = 0: γ* = 0 (the min-norm interpolator is optimal).")
             zero = _risk(gamma, np.zeros(gamma.shape), spectrum, r2, s2)
             risk = zero.bias + zero.variance
         else:
-            risk = s2 * gamma * _mp_stieltjes_left(gamma, lam_star)
+            # λ* below 1e-200 (σ² ≪ r²): m(−λ*) ~ 1/λ* would overflow; the risk there is the noiseless
+            # min-norm risk up to O(√σ²), far below rounding of r².
+            tiny = lam_star < 1e-200
+            safe = np.where(beyond | tiny, 1.0, lam_star)
+            risk = s2 * gamma * _mp_stieltjes_left(gamma, safe)
+            if tiny.any():
+                noiseless = _risk(gamma, np.zeros(gamma.shape), spectrum, r2, 0.0)
+                risk = np.where(tiny, noiseless.bias + noiseless.variance, risk)
+            risk = np.where(beyond, limit_risk, risk)
+            lam_star = np.where(beyond, np.nan, lam_star)
         return OptimalRidgePenalty(gamma, lam_star, risk, risk + s2, Diagnostics(0, 0.0, True), tuple(notes))
 
     # General Σ: coarse vectorised scan, then one bounded Brent search per ratio.
     t = spectrum.eigenvalues
     scales = [t.min(), t.max()]
     if s2 > 0:
-        scales += [s2 * gamma.min() / r2, s2 * gamma.max() / r2]
-    lo = math.log10(min(scales)) - _SEARCH_DECADES
-    hi = math.log10(max(scales)) + _SEARCH_DECADES
+        with np.errstate(over="ignore", under="ignore"):
+            candidates = [s2 * gamma.min() / r2, s2 * gamma.max() / r2]
+        # Only representable scales: one that under- or overflows (subnormal σ² or r²) says nothing
+        # about where the optimum is (λ* ≈ 0 is the grid's λ = 0; λ* = ∞ is handled below).
+        scales += [v for v in candidates if 1e-300 < v < 1e300]
+    lo = max(math.log10(min(scales)) - _SEARCH_DECADES, -300.0)
+    hi = min(math.log10(max(scales)) + _SEARCH_DECADES, 300.0)
     count = int(math.ceil((hi - lo) * _SEARCH_POINTS_PER_DECADE)) + 1
     grid = np.concatenate([[0.0], np.logspace(lo, hi, count)])
     scan = _risk(gamma[:, None], grid[None, :], spectrum, r2, s2)
@@ -576,6 +601,8 @@ def optimal_ridge_penalty(
             "γ* = 0 (the min-norm limit is optimal over γ ≥ 0; a negative penalty might do better) "
             f"at ratio {', '.join(f'{g:g}' for g in zero_optimal)}."
         )
+    lam_star = np.where(beyond, np.nan, lam_star)
+    risk = np.where(beyond, limit_risk, risk)
     diagnostics = Diagnostics(iterations=iterations, residual=residual, converged=converged)
     return OptimalRidgePenalty(gamma, lam_star, risk, risk + s2, diagnostics, tuple(notes))
 

@@ -19,7 +19,7 @@ import scipy.optimize
 
 from solvers._results import Diagnostics
 from solvers._validation import finite_array, positive
-from solvers.exceptions import InvalidParameterError
+from solvers.exceptions import ConvergenceError, InvalidParameterError
 
 REFERENCE = (
     "Silverstein (1995), J. Multivariate Anal. 55:331-339, eq. (1.4) (companion equation); "
@@ -43,6 +43,15 @@ _POLISH_STEPS = 8
 _POLISH_MAX_MOVE = 1e-6
 _REAL_IM_ZERO = 1e-13
 _CONVERGED_RESIDUAL = 1e-9  # relative to the scale t_max (1 + √c)² + |x|
+
+# The domain where the support search (docs/methods/spectra.md §2.2) was checked to resolve every interval: mapped on
+# populations {t_min, 1}, {t_min, 3, 10} with weights from 0.01 to 0.99 for c from 1e-12 to 1e6
+# (tests/solvers/test_sample_covariance.py). Outside it, intervals of width ~√c·t_k were missed:
+# masses summing to 0.499 and a decreasing CDF at t = [1e-300, 3, 10], c = 0.1; no interval at
+# all at c = 1e-12. Requests outside are refused rather than answered wrongly.
+MIN_RATIO = 1e-8
+MAX_DYNAMIC_RANGE = 1e8
+_MASS_TOLERANCE = 1e-6
 _EDGE_BLOCK_ELEMENTS = 1 << 22  # grid points × atoms per block of the edge search (32 MB per array)
 _MASS_IM_TOL = 1e-6  # docs/methods/spectra.md §2.2: an interval carries mass if Im m̲(mid) > 1e-6 |m̲|
 
@@ -540,6 +549,29 @@ def _merge_diagnostics(*diags: Diagnostics) -> Diagnostics:
     )
 
 
+def _down_to_the_axis(
+    m_s: np.ndarray, m_z: np.ndarray, z: np.ndarray, eta: np.ndarray, low: np.ndarray, c: float, t: np.ndarray, w: np.ndarray
+) -> np.ndarray:
+    """m(x + iη) for the points ``low`` solved at z = x + iη_f instead (η < η_f), by Taylor expansion.
+
+    m(x + i0) = m(z) − iη_f m'(z) + O(η_f²), with Im m(x + i0) = π × density ≥ 0 (clipped, since
+    outside the support it is a difference of nearly equal numbers), then m(x + iη) = m(x + i0) +
+    iη m'(z). m'(z) follows from m = −(1/z) Σ_k w_k/(1 + t_k m̲) and m̲'(z) = 1/(dz/dm̲),
+    dz/dm̲ = 1/m̲² − c Σ_k w_k t_k²/(1 + t_k m̲)² (Silverstein 1995, eq. 1.4).
+    """
+    ml = m_z[low][:, None]
+    zl = z[low]
+    denominator = 1.0 + ml * t
+    dz_dml = 1.0 / ml[:, 0] ** 2 - c * ((t * t / denominator**2) @ w)
+    s_sum = (1.0 / denominator) @ w
+    derivative = s_sum / zl**2 + (1.0 / zl) * ((t / denominator**2) @ w) / dz_dml
+    boundary = m_s[low] - 1j * zl.imag * derivative
+    boundary = boundary.real + 1j * np.maximum(boundary.imag, 0.0)
+    out = m_s.copy()
+    out[low] = boundary + 1j * eta[low] * derivative
+    return out
+
+
 def sample_covariance_spectrum(
     *,
     ratio: float,
@@ -563,10 +595,10 @@ def sample_covariance_spectrum(
     Parameters
     ----------
     ratio
-        c = p/n > 0 (c < 1, c = 1 with the hard edge at 0, and c > 1 with an atom are allowed).
+        c = p/n ≥ 1e-8 (c < 1, c = 1 with the hard edge at 0, and c > 1 with an atom are allowed).
     eigenvalues, weights
-        Population spectrum H = Σ_k w_k δ_{t_k}: t_k > 0, w_k > 0, Σ w_k = 1 (within 1e-9).
-        Duplicate eigenvalues are merged.
+        Population spectrum H = Σ_k w_k δ_{t_k}: t_k > 0 with max/min ≤ 1e8, w_k > 0, Σ w_k = 1
+        (within 1e-9). Duplicate eigenvalues are merged.
     x
         Real evaluation points for the density and the CDF.
     stieltjes_at
@@ -579,7 +611,10 @@ def sample_covariance_spectrum(
     Raises
     ------
     InvalidParameterError
-        If a parameter is out of its domain (the message names it).
+        If a parameter is out of its domain (the message names it), including the checked domain
+        c ≥ 1e-8 and max/min ≤ 1e8 of the support search.
+    ConvergenceError
+        If the support search still misses mass (atom and interval masses not summing to 1).
 
     Notes
     -----
@@ -591,6 +626,16 @@ def sample_covariance_spectrum(
     """
     c = positive("ratio", ratio)
     t, w, merged = _population(eigenvalues, weights)
+    if c < MIN_RATIO:
+        raise InvalidParameterError(
+            "ratio", f"`ratio` must be at least {MIN_RATIO:g} for the generalized Marchenko–Pastur law, got {c:.3g}."
+        )
+    if t[-1] / t[0] > MAX_DYNAMIC_RANGE:
+        raise InvalidParameterError(
+            "eigenvalues",
+            f"`eigenvalues` may span a dynamic range max/min of at most {MAX_DYNAMIC_RANGE:g}, got {t[-1] / t[0]:.3g}: "
+            "merge eigenvalues far below the others into a smaller `ratio` (they contribute a near-atom at 0).",
+        )
     xv = finite_array("x", x)
     if stieltjes_at is None:
         zs = np.empty(0, dtype=np.complex128)
@@ -609,16 +654,31 @@ def sample_covariance_spectrum(
     intervals, step_cdf, diag_support = _support_intervals(pop, t, w)
     atom_mass = max(0.0, 1.0 - 1.0 / c)
     masses = [step_cdf[k + 1] - step_cdf[k] for k in range(len(intervals))]
+    total = atom_mass + math.fsum(masses)
+    if not abs(total - 1.0) <= _MASS_TOLERANCE:
+        # A missed interval: never answer with a law that is not a probability.
+        raise ConvergenceError(
+            f"the support search missed part of the law (atom and interval masses sum to {total:.6g}, not 1)",
+            iterations=diag_support.iterations,
+            residual=abs(total - 1.0),
+        )
 
     # One batched solve: the points strictly inside the support, then the Stieltjes points.
     inside = np.zeros(xv.shape, dtype=bool)
     for a, b in intervals:
         inside |= (xv > a) & (xv < b)
     zpos = np.where(zs.imag < 0, np.conj(zs), zs)
+    # Points hugging the real axis are solved at the continuation floor η_f = 1e-10 × scale and moved
+    # down to their own η to first order (below): the halving would need log2(η₀/η) levels, ~1000
+    # at η = 1e-300 and an overflow at a subnormal η.
+    local = np.minimum(pop.tmax * (1.0 + math.sqrt(c)) ** 2 + np.abs(zpos.real), np.abs(zpos.real))
+    eta_floor = _ETA_FLOOR * np.where(local > 0, local, pop.tmax * (1.0 + math.sqrt(c)) ** 2)
+    low = zpos.imag < eta_floor
+    eta_solved = np.where(low, eta_floor, zpos.imag)
     n_in = int(np.count_nonzero(inside))
     xin = xv[inside]
     m, diag = _solve_companion(
-        pop, np.concatenate([xin, zpos.real]), np.concatenate([np.zeros(n_in), zpos.imag])
+        pop, np.concatenate([xin, zpos.real]), np.concatenate([np.zeros(n_in), eta_solved])
     )
     m_in, m_z = m[:n_in], m[n_in:]
 
@@ -644,7 +704,15 @@ def sample_covariance_spectrum(
 
     # m of S from m̲ without the 1/z cancellation near z = 0: m = −(1/z) Σ w_k / (1 + t_k m̲).
     if zs.size:
-        m_s = -(1.0 / zpos) * ((1.0 / (1.0 + m_z[:, None] * t)) @ w.astype(np.complex128))
+        z_solved = zpos.real + 1j * eta_solved
+        wc = w.astype(np.complex128)
+        m_s = -(1.0 / z_solved) * ((1.0 / (1.0 + m_z[:, None] * t)) @ wc)
+        if low.any():
+            m_s = _down_to_the_axis(m_s, m_z, z_solved, zpos.imag, low, c, t, wc)
+            notes.append(
+                "`stieltjes_at` points with |Im z| below 1e-10 × the scale of the spectrum are solved at that height "
+                "and moved to their own Im z to first order: m(x + iη) = m(x + i0) + iη m'(x) + O(η_f²)."
+            )
         stieltjes = np.where(zs.imag < 0, np.conj(m_s), m_s)
     else:
         stieltjes = np.empty(0, dtype=np.complex128)

@@ -30,6 +30,11 @@ OPEN_ROUTERS: list[APIRouter] = [health.router]
 TAGS = [
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": "spectra", "description": "Limiting eigenvalue distributions of random matrices."},
+    {
+        "name": "random-features",
+        "description": "Random-features layers: expected kernels, Gaussian moments of activations and "
+        "deterministic equivalents of the resolvent.",
+    },
     {"name": "predictions", "description": "Predicted errors of learning algorithms."},
     {"name": "datasets", "description": "Data sets uploaded once and referred to by id (`{\"kind\": \"dataset\", \"id\"}`)."},
     {"name": "batch", "description": "Many prediction requests in one call."},

@@ -28,7 +28,7 @@ router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RES
 
 @router.post(
     "/conjugate-kernel",
-    operation_id="getConjugateKernelSpectrum",
+    operation_id="computeConjugateKernelSpectrum",
     summary="Conjugate-kernel spectrum of a random layer: density, CDF, support, atom and outliers",
 )
 async def conjugate_kernel(request: ConjugateKernelRequest, settings: SettingsDep, compute: ComputeDep) -> ConjugateKernelResponse:
@@ -79,7 +79,7 @@ def conjugate_kernel_response(result: ConjugateKernelSpectrum) -> ConjugateKerne
 
 @router.post(
     "/one-step-gradient",
-    operation_id="getOneStepGradientSpike",
+    operation_id="computeOneStepGradientSpike",
     summary="One gradient step: top singular value of the first-layer weights versus the step size, and its threshold",
 )
 async def one_step_gradient(request: OneStepGradientRequest, settings: SettingsDep, compute: ComputeDep) -> OneStepGradientResponse:

@@ -50,7 +50,7 @@ from solvers.random_features import (
     spectral_data,
 )
 
-router = APIRouter(tags=["predictions"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
+router = APIRouter(responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 
 def _check_sizes(data: InlineData | GaussianMixtureData | DatasetReference, cap: int, *, test: bool) -> None:
@@ -78,7 +78,8 @@ def _kernel(*, activation: Activation, x: np.ndarray, x_test: np.ndarray | None)
 
 @router.post(
     "/v1/kernels/expected",
-    operation_id="getExpectedKernel",
+    operation_id="computeExpectedKernel",
+    tags=["random-features"],
     summary="Expected kernel K = E_w[σ(Xᵀw)σ(wᵀX)] of a random-features layer and its cross-kernel",
 )
 async def expected_kernel_matrix(request: ExpectedKernelRequest, settings: SettingsDep, compute: ComputeDep) -> ExpectedKernelResponse:
@@ -113,7 +114,8 @@ def expected_kernel_response(result: ExpectedKernel, warnings: tuple[str, ...]) 
 
 @router.post(
     "/v1/activations/moments",
-    operation_id="getActivationMoments",
+    operation_id="computeActivationMoments",
+    tags=["random-features"],
     summary="Gaussian moments E[σ], E[σ²], E[σ'], E[(ξ²−1)σ] of an activation",
 )
 async def activation_gaussian_moments(request: ActivationMomentsRequest, compute: ComputeDep) -> ActivationMomentsResponse:
@@ -144,7 +146,8 @@ def activation_moments_response(result: ActivationMoments) -> ActivationMomentsR
 
 @router.post(
     "/v1/deterministic-equivalents/random-features",
-    operation_id="getRandomFeaturesDeterministicEquivalent",
+    operation_id="computeRandomFeaturesDeterministicEquivalent",
+    tags=["random-features"],
     summary="Deterministic equivalent of the random-features resolvent: δ, effective ridge κ, (1/n) tr Q̄",
 )
 async def random_features_deterministic_equivalent(
@@ -182,6 +185,7 @@ def deterministic_equivalent_response(result: DeterministicEquivalent) -> Random
 @router.post(
     "/v1/predictions/random-features-ridge",
     operation_id="predictRandomFeaturesRidge",
+    tags=["predictions"],
     summary="Random-features ridge regression: train/test MSE over N × γ (double descent) and the optimal γ per N",
 )
 async def random_features_ridge_errors(

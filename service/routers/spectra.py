@@ -28,7 +28,7 @@ router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RES
 
 @router.post(
     "/marchenko-pastur",
-    operation_id="getMarchenkoPasturSpectrum",
+    operation_id="computeMarchenkoPasturSpectrum",
     summary="Marchenko–Pastur law: density, CDF, moments and Stieltjes transform",
 )
 async def marchenko_pastur_spectrum(
@@ -64,7 +64,7 @@ def marchenko_pastur_response(result: MarchenkoPasturSpectrum) -> MarchenkoPastu
 
 @router.post(
     "/sample-covariance",
-    operation_id="getSampleCovarianceSpectrum",
+    operation_id="computeSampleCovarianceSpectrum",
     summary="Generalized Marchenko–Pastur law for a population covariance spectrum",
 )
 async def sample_covariance(
@@ -103,7 +103,7 @@ def sample_covariance_response(result: SampleCovarianceSpectrum) -> SampleCovari
 
 @router.post(
     "/spiked-covariance",
-    operation_id="getSpikedCovarianceOutliers",
+    operation_id="computeSpikedCovarianceOutliers",
     summary="Spiked covariance: outlier eigenvalues and eigenvector alignments (BBP transition)",
 )
 async def spiked_covariance_outliers(request: SpikedCovarianceRequest, compute: ComputeDep) -> SpikedCovarianceResponse:

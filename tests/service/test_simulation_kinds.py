@@ -136,7 +136,7 @@ def finished(tmp_path_factory) -> dict[str, dict]:
         # n = 2048 for one_step_gradient, above the default max_simulation_size (2000).
         async with running_app(settings_for(tmp_path_factory.mktemp("kinds"), max_simulation_size=2048)) as (http, _):
             locations = {kind: await submit(http, {"kind": kind, **job}) for kind, job in JOBS.items()}
-            return {kind: await poll(http, url, lambda b: b["status"] in FINAL, timeout=120) for kind, url in locations.items()}
+            return {kind: await poll(http, url, lambda b: b["status"] in FINAL) for kind, url in locations.items()}
 
     return anyio.run(run)
 

@@ -531,3 +531,16 @@ def test_extreme_inputs_stay_finite_or_are_refused():
     with pytest.raises(InvalidParameterError) as err:
         gradient_descent_regression(ratio=1.0, signal_strength=1.0, noise_variance=1.0, learning_rate=5e-324, time=[0.0])
     assert err.value.parameter == "learning_rate"
+
+
+@pytest.mark.parametrize("mean_norm_squared", [1e-250, 1e-100])
+def test_optimal_time_when_the_weights_never_leave_zero(mean_norm_squared):
+    # Fuzzing (schemathesis, via /v1/simulations): gd at α = 1e-250 keeps w = 0 in float64 over the
+    # whole search horizon, so E = V = 0 and the error is undefined at every searched time; nanargmin
+    # raised (a 500). Only the t → ∞ value is defined: it is reported, with a note.
+    result = gradient_descent_classification(
+        ratio=1.0, mean_norm_squared=mean_norm_squared, time=[1.0], learning_rate=1e-250, mode="gd"
+    )
+    assert result.optimal_time.never_stop and result.optimal_time.time is None
+    assert result.optimal_time.test_error == result.limit.test_error
+    assert any("undefined" in note for note in result.notes)

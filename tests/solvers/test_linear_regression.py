@@ -296,3 +296,29 @@ def test_signal_weights_may_vanish_and_weights_sum_tolerance():
     result = ridge_regression_risk(**BASE, eigenvalues=[1.0, 2.0], weights=[0.5, 0.5 + 5e-10],
                                    signal_weights=[0.0, 1.0])
     assert np.isfinite(result.risk).all()
+
+
+# Fuzzing: a subnormal signal or noise energy made σ²γ/r² overflow (null λ* without a note) or
+# underflow (log10(0): a 500 on the general-Σ path).
+
+
+@pytest.mark.parametrize("population", [{}, TWO_POINT], ids=["isotropic", "general"])
+@pytest.mark.parametrize("signal_strength", [5e-324, 1e-310])
+def test_optimal_penalty_beyond_the_float_range_is_null_with_a_note(population, signal_strength):
+    result = optimal_ridge_penalty(ratio=[0.5, 2.0], signal_strength=signal_strength, noise_variance=1.0, **population)
+    assert np.all(np.isnan(result.ridge_penalty))
+    assert any("exceeds the float64 range" in note for note in result.notes)
+    # R(∞) = ‖β‖²_Σ = r² Σ b_k t_k: the limit of R(λ*) = σ²γ m(−λ*) ≈ σ²γ/λ* = r² (Σ = I).
+    t = np.asarray(population.get("eigenvalues", [1.0]))
+    b = np.asarray(population.get("signal_weights", [1.0]))
+    np.testing.assert_allclose(result.risk, signal_strength * np.sum(b * t), rtol=1e-12)
+    np.testing.assert_allclose(result.test_mse, result.risk + 1.0)
+
+
+@pytest.mark.parametrize("noise_variance", [5e-324, 1e-310, 1e-300])
+def test_optimal_penalty_with_a_subnormal_noise_is_finite(noise_variance):
+    # σ²γ/r² underflows: λ* ≈ 0, and the general path must not take log10(0).
+    result = optimal_ridge_penalty(ratio=[0.5, 2.0], signal_strength=1.0, noise_variance=noise_variance, **TWO_POINT)
+    assert np.all(np.isfinite(result.ridge_penalty)) and np.all(result.ridge_penalty >= 0)
+    reference = optimal_ridge_penalty(ratio=[0.5, 2.0], signal_strength=1.0, noise_variance=0.0, **TWO_POINT)
+    np.testing.assert_allclose(result.risk, reference.risk, rtol=1e-6, atol=1e-300)

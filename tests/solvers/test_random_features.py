@@ -100,7 +100,11 @@ def test_effective_ridge_unique_root_and_residuals(name):
         grid = np.logspace(-18, 8, 400)
         signs = np.sign([f(t) for t in grid])
         assert np.count_nonzero(np.diff(signs)) == 1
-        root = brentq(f, 1e-300, 1e10, xtol=1e-300, rtol=1e-15)
+        # Reference root bracketed by that sign change (grid neighbours differ by a factor 1.16), so
+        # brentq needs few steps; over [1e-300, 1e10] it spent its 100 iterations bisecting decades
+        # and failed for tanh. A negligible xtol leaves the relative tolerance 4·eps in charge.
+        (i,) = np.flatnonzero(np.diff(signs))
+        root = brentq(f, grid[i], grid[i + 1], xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=200)
         assert k == pytest.approx(root, rel=1e-12)
         # δ = (1/n) tr(K Q̄) densely (moderate γ only: Q̄ ~ 1/γ is ill-conditioned otherwise)
         if g >= 1e-4:
