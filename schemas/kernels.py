@@ -405,7 +405,7 @@ class KernelRidgePoint(ResponseModel):
     """The limiting errors at one (ratio, ridge penalty)."""
 
     ratio: float = Field(description="c = p/n.", examples=[0.5])
-    ridge_penalty: float = Field(description="λ (0: the ridgeless limit).", examples=[0.001])
+    ridge_penalty: float = Field(description="γ (0: the ridgeless limit).", examples=[0.001])
     train_mse: float | None = Field(description="E(1/n)‖y − Kα‖² (noise included); null where undefined (see notes).", examples=[0.447])
     test_mse: float | None = Field(description="E(y − f(x))² at a new point, σ² included; null where undefined.", examples=[0.752])
     effective_ridge: float | None = Field(

@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_exception_handlers(app)
     # Strict JSON is added first, so it runs inside the size cap: it only ever buffers a body of bounded
     # size. Data set uploads have their own cap (counted by their route while the body streams).
-    app.add_middleware(StrictJSONMiddleware)
+    app.add_middleware(StrictJSONMiddleware, exempt=("/v1/datasets",))
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, exempt=("/v1/datasets",))
     install_observability(app)  # request ids, /metrics; after the other middleware, so it wraps them
     for router in ROUTERS:

@@ -104,7 +104,15 @@ def decode_content(body: bytes, *, encoding: str | None, max_bytes: int) -> byte
 def parse_upload(body: bytes, *, content_type: str, preprocess_query: Preprocess | None) -> tuple[dict[str, np.ndarray | None], Preprocess]:
     """The arrays and preprocessing of an upload body, by media type (415 for any other)."""
     media = content_type.split(";", 1)[0].strip().lower()
-    if media in JSON_TYPES:
+    if media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json")):
+        # Imported here: service.strict_json answers with the exception table's problem_response, and the
+        # exception table imports this module (DatasetNotFoundError).
+        from service.strict_json import MalformedBody, check_json
+
+        try:
+            check_json(body)  # the strictness of every JSON body: one document, no repeated keys
+        except MalformedBody as error:
+            raise HTTPException(400, str(error)) from None
         try:
             upload = DatasetUpload.model_validate_json(body)
         except ValidationError as exc:

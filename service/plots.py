@@ -169,6 +169,25 @@ def conjugate_kernel(figure: Figure, answer: Any) -> None:
     )
 
 
+def kernel_matrix_spectrum(figure: Figure, answer: Any) -> None:
+    """Kernel-matrix bulk (an affine image of Marchenko–Pastur), its atom and the O(1) outliers (order-n ones are off scale)."""
+    outliers = [
+        (o.eigenvalue, f"outlier ({o.validity}) at {_fmt(o.eigenvalue)}") for o in answer.outliers if o.order == "1" and o.eigenvalue is not None
+    ]
+    _spectrum(
+        figure, title="Kernel-matrix spectrum", x=answer.x, density=answer.density, cdf=answer.cdf,
+        intervals=[(i.lower, i.upper) for i in answer.support], atom=(answer.atom.location, answer.atom.mass), outliers=outliers,
+    )
+
+
+def neural_tangent_kernel(figure: Figure, answer: Any) -> None:
+    """NTK density and CDF, with every support interval and the atom."""
+    _spectrum(
+        figure, title="Neural-tangent-kernel spectrum", x=answer.x, density=answer.density, cdf=answer.cdf,
+        intervals=[(i.lower, i.upper) for i in answer.support], atom=(answer.atom.location, answer.atom.mass),
+    )
+
+
 def spiked_covariance(figure: Figure, answer: Any) -> None:
     """Sample eigenvalue and alignments per spike, against the bulk [λ−, λ+] and the BBP threshold √c."""
     ax, ax_align = figure.subplots(2, 1, sharex=True, height_ratios=[3, 2])
@@ -207,6 +226,31 @@ def _families(points: Sequence[Any], x_name: str, family_name: str) -> tuple[dic
     for members in families.values():
         members.sort(key=lambda p: getattr(p, x_name))
     return families, list(families)
+
+
+def kernel_ridge(figure: Figure, answer: Any) -> None:
+    """Kernel ridge test MSE (solid) and train MSE (dashed) against γ per ratio, or against the ratio per γ; the optimum γ*."""
+    ax = figure.subplots()
+    ratios = sorted({p.ratio for p in answer.points})
+    penalties = sorted({p.ridge_penalty for p in answer.points})
+    along_penalty = len(penalties) >= len(ratios) and len(penalties) > 1
+    x_name, family_name = ("ridge_penalty", "ratio") if along_penalty else ("ratio", "ridge_penalty")
+    families, keys = _families(answer.points, x_name, family_name)
+    shown, _ = _thin(keys)
+    for i, key in enumerate(shown):
+        members = families[key]
+        x = [getattr(p, x_name) for p in members]
+        label = f"c = {_fmt(key)}" if along_penalty else f"γ = {_fmt(key)}"
+        ax.plot(x, _nan([p.test_mse for p in members]), "-", marker=".", color=f"C{i % 10}", gid=f"test-mse-{i}", label=f"test MSE, {label}")
+        ax.plot(x, _nan([p.train_mse for p in members]), "--", color=f"C{i % 10}", alpha=0.7, gid=f"train-mse-{i}")
+    best = [o for o in answer.optimal if o.ridge_penalty is not None and o.test_mse is not None]
+    if along_penalty and best:
+        ax.plot([o.ridge_penalty for o in best], [o.test_mse for o in best], "*", markersize=13, color="k", linestyle="none",
+                gid="optimum", label="optimum γ*")
+    ax.set_xlabel("ridge penalty γ" if along_penalty else "ratio c = p/n")
+    ax.set_ylabel("MSE")
+    ax.set_title("Kernel ridge regression")
+    ax.legend(fontsize="small")
 
 
 def linear_ridge(figure: Figure, answer: Any) -> None:

@@ -35,6 +35,8 @@ from schemas.dynamics import (
     RegressionPoint,
 )
 from schemas.jobs import QuantityAgreement, SimulationJob
+from schemas.kernels import KernelMatrixSpectrumResponse, KernelRidgePoint, KernelRidgeResponse
+from schemas.neural_tangent_kernel import NeuralTangentKernelResponse
 from schemas.linear_regression import LinearRidgePoint, LinearRidgeResponse
 from schemas.problem import PROBLEM_MEDIA_TYPE, Problem
 from schemas.random_features import (
@@ -229,6 +231,9 @@ REPRESENTATIONS: dict[type[BaseModel], Representation] = {
     SampleCovarianceResponse: Representation(table=SpectrumTable(), plot=plots.sample_covariance),
     SpikedCovarianceResponse: Representation(table=TableOf(SpikePrediction, "spikes"), plot=plots.spiked_covariance),
     ConjugateKernelResponse: Representation(table=SpectrumTable(), plot=plots.conjugate_kernel),
+    KernelMatrixSpectrumResponse: Representation(table=SpectrumTable(), plot=plots.kernel_matrix_spectrum),
+    NeuralTangentKernelResponse: Representation(table=SpectrumTable(), plot=plots.neural_tangent_kernel),
+    KernelRidgeResponse: Representation(table=TableOf(KernelRidgePoint), plot=plots.kernel_ridge),
     OneStepGradientResponse: Representation(table=TableOf(OneStepPoint), plot=plots.one_step_gradient),
     LinearRidgeResponse: Representation(table=TableOf(LinearRidgePoint), plot=plots.linear_ridge),
     RandomFeaturesRidgeResponse: Representation(table=TableOf(RandomFeaturesRidgePoint), plot=plots.random_features_ridge),

@@ -72,11 +72,14 @@ def is_json_media_type(content_type: str | None) -> bool:
 class StrictJSONMiddleware:
     """Refuse non-JSON media types (415) and malformed or duplicate-key JSON (400) on body methods."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, exempt: tuple[str, ...] = ()) -> None:
         self.app = app
+        #: Exact paths whose bodies the route reads itself (a data set upload is JSON or `.npz`, possibly
+        #: gzip, and larger than this middleware may buffer); the route applies :func:`check_json`.
+        self.exempt = frozenset(exempt)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS or scope.get("path") in self.exempt:
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []

@@ -35,6 +35,7 @@ TAGS = [
         "description": "Random-features layers: expected kernels, Gaussian moments of activations and "
         "deterministic equivalents of the resolvent.",
     },
+    {"name": "kernels", "description": "Kernel matrices of the kernel spec (linear, cosine, polynomial, rbf, inner-product, distance, random features) evaluated on data."},
     {"name": "predictions", "description": "Predicted errors of learning algorithms."},
     {"name": "datasets", "description": "Data sets uploaded once and referred to by id (`{\"kind\": \"dataset\", \"id\"}`)."},
     {"name": "batch", "description": "Many prediction requests in one call."},

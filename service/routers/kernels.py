@@ -40,8 +40,8 @@ def _rows(matrix: np.ndarray | None) -> list[list[float | None]] | None:
 
 @router.post(
     "/v1/kernels/matrix",
-    tags=["predictions"],
-    operation_id="getKernelMatrix",
+    tags=["kernels"],
+    operation_id="computeKernelMatrix",
     summary="Evaluate a kernel of the spec (linear, cosine, polynomial, rbf, inner_product, distance, random_features) on data",
 )
 async def kernel_matrix_values(request: KernelMatrixRequest, settings: SettingsDep, compute: ComputeDep) -> KernelMatrixResponse:
@@ -68,7 +68,7 @@ async def kernel_matrix_values(request: KernelMatrixRequest, settings: SettingsD
 @router.post(
     "/v1/spectra/kernel-matrix",
     tags=["spectra"],
-    operation_id="getKernelMatrixSpectrum",
+    operation_id="computeKernelMatrixSpectrum",
     summary="Limiting eigenvalue law of the n × n kernel matrix: bulk (affine MP image) and outliers",
 )
 async def kernel_matrix_spectrum_values(

@@ -26,7 +26,7 @@ _FIXED_COST = 4_000
 
 @router.post(
     "/neural-tangent-kernel",
-    operation_id="getNeuralTangentKernelSpectrum",
+    operation_id="computeNeuralTangentKernelSpectrum",
     summary="Neural-tangent-kernel spectrum of a random two-layer network: density, CDF, support and atom",
 )
 async def neural_tangent_kernel(

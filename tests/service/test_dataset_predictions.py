@@ -92,7 +92,7 @@ async def test_a_simulation_job_runs_on_a_stored_data_set(tmp_path):
         submitted = await http.post("/v1/simulations", json={"kind": "random_features_ridge", "params": params, "trials": 8, "seed": 3})
         assert submitted.status_code == 202, submitted.text
         assert submitted.json()["sizes"] == {"n_samples": N, "n_features": P, "n_test": NT, "n_neurons": 96}
-        body = await poll(http, submitted.headers["location"], lambda b: b["status"] in FINAL, timeout=120)
+        body = await poll(http, submitted.headers["location"], lambda b: b["status"] in FINAL)
         assert body["status"] == "successful", body
         missing = await http.post(
             "/v1/simulations",

@@ -231,13 +231,14 @@ def test_every_error_response_carries_the_problem_schema_under_its_media_type(ap
 
 def test_post_operations_say_what_they_compute(app):
     # One verb scheme: compute (spectra, kernels, moments, deterministic equivalents), predict
-    # (errors of learning algorithms), submit (asynchronous jobs); get/list/dismiss are for GET/DELETE.
+    # (errors of learning algorithms), submit (asynchronous jobs), upload (data sets), cancel (a job),
+    # run (a batch); get/list for GET and delete for DELETE.
     for path, method, operation in operations(app):
         verb = re.match(r"[a-z]+", operation["operationId"]).group(0)
         if method == "post":
-            assert verb in {"compute", "predict", "submit"}, (path, operation["operationId"])
+            assert verb in {"compute", "predict", "submit", "upload", "cancel", "run"}, (path, operation["operationId"])
         else:
-            assert verb in {"get", "list", "dismiss"}, (path, operation["operationId"])
+            assert verb in {"get", "list", "delete"}, (path, operation["operationId"])
 
 
 def test_kernels_moments_and_deterministic_equivalents_are_not_predictions(app):

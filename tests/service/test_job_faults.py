@@ -34,7 +34,7 @@ JOB = mp_job(trials=320, n_samples=400, seed=77)
 async def reference_result(tmp_path: Path) -> dict:
     """The same job, run without any fault (embedded cluster)."""
     async with running_app(settings_for(tmp_path / "reference")) as (http, _):
-        body = await poll(http, await submit(http, JOB), lambda b: b["status"] in FINAL, timeout=120)
+        body = await poll(http, await submit(http, JOB), lambda b: b["status"] in FINAL)
     assert body["status"] == "successful", body
     return body["result"]
 
@@ -75,14 +75,14 @@ async def test_lost_scheduler_jobs_wait_and_resume(tmp_path, monkeypatch):
         processes += [start_scheduler(port, log), start_worker(address, log)]
         async with running_app(settings_for(tmp_path, dask_scheduler=address)) as (http, app):
             location = await submit(http, JOB)
-            await poll(http, location, lambda b: b["progress"]["chunks_done"] >= 3, timeout=120)
+            await poll(http, location, lambda b: b["progress"]["chunks_done"] >= 3)
 
             for process in processes:  # the scheduler dies (kill -9), and with it its worker
                 process.kill()
                 process.wait(timeout=10)
             processes.clear()
 
-            waiting = await poll(http, location, lambda b: (b["progress"]["note"] or "").startswith("Waiting"), timeout=60)
+            waiting = await poll(http, location, lambda b: (b["progress"]["note"] or "").startswith("Waiting"))
             assert waiting["status"] == "running"  # not failed
             ready = await http.get("/readyz")
             assert ready.status_code == 503 and ready.json()["status"] == "degraded" and address in ready.json()["reason"]
@@ -91,10 +91,10 @@ async def test_lost_scheduler_jobs_wait_and_resume(tmp_path, monkeypatch):
 
             processes += [start_scheduler(port, log)]
             processes += [start_worker(address, log)]
-            body = await poll(http, location, lambda b: b["status"] in FINAL, timeout=180)
+            body = await poll(http, location, lambda b: b["status"] in FINAL)
             assert (await http.get("/readyz")).status_code == 200
             # A later job runs on the new client too (the old one is never reused).
-            later = await poll(http, await submit(http, mp_job(trials=4, n_samples=50)), lambda b: b["status"] in FINAL, timeout=60)
+            later = await poll(http, await submit(http, mp_job(trials=4, n_samples=50)), lambda b: b["status"] in FINAL)
     finally:
         for process in processes:
             stop(process)
@@ -155,11 +155,11 @@ async def test_full_disk_refuses_submissions_pauses_jobs_and_loses_nothing(tmp_p
     with small_disk(directory) as tmpfs:
         async with running_app(settings_for(directory, dask_workers=2)) as (http, app):
             location = await submit(http, JOB)
-            await poll(http, location, lambda b: b["progress"]["chunks_done"] >= 3, timeout=120)
+            await poll(http, location, lambda b: b["progress"]["chunks_done"] >= 3)
             disk = DiskFiller(directory, tmpfs=tmpfs, store=await app.state.jobs.store())
             disk.fill()
             try:
-                paused = await poll(http, location, lambda b: (b["progress"]["note"] or "").startswith("Paused"), timeout=60)
+                paused = await poll(http, location, lambda b: (b["progress"]["note"] or "").startswith("Paused"))
                 assert paused["status"] == "running"
                 refused = await http.post(URL, json={**JOB, "params": {**JOB["params"], "x": [0.5, 1.0, 1.5] * 300}})
                 assert refused.status_code == 507, refused.text
@@ -170,7 +170,7 @@ async def test_full_disk_refuses_submissions_pauses_jobs_and_loses_nothing(tmp_p
                 assert (await http.get(location)).json()["progress"]["chunks_done"] == done_while_full
             finally:
                 disk.free()
-            body = await poll(http, location, lambda b: b["status"] in FINAL, timeout=180)
+            body = await poll(http, location, lambda b: b["status"] in FINAL)
         assert body["status"] == "successful", body
         assert body["result"] == expected
         assert_store_consistent(directory / "jobs.sqlite3")
@@ -200,7 +200,7 @@ async def test_watchdog_resubmits_chunks_stuck_on_an_idle_cluster(tmp_path, monk
         app.state.jobs.watchdog_min_seconds = 2.0
         with caplog.at_level(logging.WARNING, logger="rmt_service.jobs"):
             started = time.monotonic()
-            body = await poll(http, await submit(http, JOB), lambda b: b["status"] in FINAL, timeout=120)
+            body = await poll(http, await submit(http, JOB), lambda b: b["status"] in FINAL)
     assert body["status"] == "successful", body
     assert body["result"] == expected
     assert time.monotonic() - started >= 2.0  # it did wait for the watchdog (a count of seconds, not a speed)

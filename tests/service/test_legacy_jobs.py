@@ -29,7 +29,7 @@ async def test_jobs_stored_by_the_previous_version_resume_to_the_same_result(tmp
     expected = json.loads((FIXTURES / "legacy_jobs_expected.json").read_text())
     async with running_app(settings_for(tmp_path)) as (http, _):
         for job_id, result in expected.items():
-            body = await poll(http, f"{URL}/{job_id}", lambda b: b["status"] in FINAL, timeout=120)
+            body = await poll(http, f"{URL}/{job_id}", lambda b: b["status"] in FINAL)
             assert body["status"] == "successful", body
             assert body["progress"]["trials_done"] == 6 and body["progress"]["chunks_done"] == 6
             assert body["result"]["quantities"] == result["quantities"], job_id

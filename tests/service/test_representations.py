@@ -40,6 +40,22 @@ OFFERED = (JSON, CSV, SVG, PNG)
 MP = {"ratio": 2.0, "grid": {"start": 0.0, "stop": 6.0, "num": 25}}
 CASES = {
     "/v1/spectra/marchenko-pastur": (MP, None, ["x", "density", "cdf"]),
+    "/v1/spectra/kernel-matrix": (
+        {"kernel": {"name": "rbf", "bandwidth": 1.0}, "ratio": 0.5, "grid": {"start": 0.0, "stop": 3.0, "num": 16}},
+        None,
+        ["x", "density", "cdf"],
+    ),
+    "/v1/spectra/neural-tangent-kernel": (
+        {"activation": {"name": "relu"}, "ratio": 1.5, "neurons_per_sample": 2.0, "grid": {"start": 0.0, "stop": 4.0, "num": 12}},
+        None,
+        ["x", "density", "cdf"],
+    ),
+    "/v1/predictions/kernel-ridge": (
+        {"kernel": {"name": "rbf", "bandwidth": 1.0}, "n_samples": 500, "ratio": 0.5, "ridge_penalty": [0.0, 0.001],
+         "signal_strength": 1.0, "noise_variance": 0.25},
+        "points",
+        ["ratio", "ridge_penalty", "train_mse", "test_mse", "effective_ridge"],
+    ),
     "/v1/spectra/sample-covariance": (
         {"ratio": 0.1, "population": {"eigenvalues": [1.0, 3.0, 10.0], "weights": [0.5, 0.3, 0.2]}, "grid": {"start": 0, "stop": 14, "num": 30}},
         None,
@@ -329,7 +345,7 @@ def test_openapi_lists_the_media_types_of_each_operation(app):
             if len(route.media_types) > 1:
                 assert list(operation["responses"]["200"]["content"]) == list(route.media_types), path
             rendered += len(route.media_types) > 1
-    assert rendered == len(CASES) + 1  # every case and GET /v1/simulations/{job_id}
+    assert rendered == len(CASES) + 2  # every case, and the two answers that are a job (GET and cancel)
     csv_schema = document["paths"]["/v1/predictions/linear-ridge"]["post"]["responses"]["200"]["content"][CSV]["schema"]
     assert "ratio,ridge_penalty,bias" in csv_schema["description"]
 
@@ -406,7 +422,7 @@ async def test_a_finished_job_over_http(tmp_path):
     async with running_app(settings_for(tmp_path, dask_workers=1)) as (http, _):
         location = await submit(http, {**RIDGE_JOB, "trials": 8})
         early = await http.get(location, headers={"Accept": "text/csv"})
-        body = await poll(http, location, lambda b: b["status"] == "successful", timeout=90)
+        body = await poll(http, location, lambda b: b["status"] == "successful")
         table = await http.get(location, headers={"Accept": "text/csv"})
         plot = await http.get(location, headers={"Accept": "image/svg+xml"})
     if early.status_code != 200:  # still running when asked
