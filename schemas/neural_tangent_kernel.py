@@ -10,9 +10,9 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 
 from schemas._base import ResponseModel
+from schemas.activations import ActivationSpec
 from schemas.common import Atom, Interval, PointsMixin, Provenance
 from schemas.conjugate_kernel import NetworkDimensionsMixin
-from schemas.random_features import ActivationSpec
 
 
 class NeuralTangentKernelRequest(NetworkDimensionsMixin, PointsMixin):

@@ -48,6 +48,7 @@ from typing import Literal
 from schemas.conjugate_kernel import ConjugateKernelRequest, OneStepGradientRequest
 from schemas.dynamics import GradientDescentClassificationRequest, GradientDescentRegressionRequest
 from schemas.linear_regression import LinearRidgeRequest
+from schemas.neural_tangent_kernel import NeuralTangentKernelRequest
 from schemas.random_features import (
     ActivationMomentsRequest,
     ActivationSpec,
@@ -423,4 +424,22 @@ def one_step_gradient(request: OneStepGradientRequest) -> Cost:
         "Ask for fewer step sizes",
         Term("(base)", "activation moments and the bulk edge", 5e-4),
         Term("learning_rate", f"{etas} step sizes", 6e-6 * etas),
+    )
+
+
+# Measured 2026-12-06 on the 2 shared cores (load 4-7), tanh / relu / erf at p/n ≈ 1.5, N/n ≈ 0.5, fresh ratios each
+# call: 0.24-0.85 s at 1 point (support search, the Chebyshev CDF and σ's Gaussian constants), 0.31-0.59 s at 1000,
+# 0.87-1.42 s at 4000, 1.01-2.47 s at 10⁴ points: ~1.3e-4 s per point (median slope 1000 → 10⁴), ~0.4 s fixed (median).
+_NTK_BASE = 0.6  # support edges, the CDF's Chebyshev antiderivative, the activation constants (1.5 × median)
+_NTK_PER_POINT = 2e-4  # 60 continuation levels of a degree-≤6 polynomial root solve + Newton per point (1.5 × median)
+
+
+def neural_tangent_kernel(request: NeuralTangentKernelRequest) -> Cost:
+    """Continuation per point, plus a fixed part for the support, the CDF and the activation's constants."""
+    points = request.n_points
+    return _cost(
+        "process",
+        "Ask for fewer points (each costs ~60 continuation levels)",
+        Term("(base)", "support, CDF and the activation's Gaussian constants", _NTK_BASE),
+        Term(_points_field(request), f"{points} points × ~60 continuation levels", _NTK_PER_POINT * points),
     )

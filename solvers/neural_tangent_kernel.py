@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.polynomial import Chebyshev
@@ -89,7 +87,7 @@ _PIECEWISE_SQUARE = {
 }
 
 
-def activation_derivative(activation: Activation | str | Mapping[str, Any], t: np.ndarray) -> np.ndarray:
+def activation_derivative(activation: Activation | str, t: np.ndarray) -> np.ndarray:
     """σ'(t) for the activations whose NTK is defined (``sign`` and ``step`` have σ' = 0 a.e. and are refused).
 
     The derivative of ``relu`` at 0 is taken as 0 and that of ``abs`` as 0 (a null set under a Gaussian).
@@ -119,6 +117,8 @@ class NTKActivationConstants:
         E σ(ξ).
     method
         ``"closed_form"`` or ``"quadrature"`` (trapezoid rule on the Gaussian, step 1/32 on [-13, 13]).
+    reference
+        Where the constants are defined.
     """
 
     theta1: float
@@ -126,9 +126,13 @@ class NTKActivationConstants:
     mean_square_derivative: float
     mean: float
     method: str
+    reference: str = (
+        "Fan & Wang (2020), NeurIPS, arXiv:2005.11879, §3.2 (b_σ, and a = E σ'(ξ)² of the NTK's Hadamard term); "
+        "docs/derivations/neural_tangent_kernel_spectrum.md §1-§2"
+    )
 
 
-def ntk_activation_constants(*, activation: Activation | str | Mapping[str, Any]) -> NTKActivationConstants:
+def ntk_activation_constants(*, activation: Activation | str) -> NTKActivationConstants:
     """θ1 = Var σ(ξ), b = E σ'(ξ), a = E σ'(ξ)² and E σ(ξ), ξ ~ N(0, 1).
 
     Notes
@@ -598,7 +602,7 @@ def _iv(activation, ratio, neurons_per_sample, x):
 
 def neural_tangent_kernel_spectrum(
     *,
-    activation: Activation | str | Mapping[str, Any],
+    activation: Activation | str,
     ratio: float,
     neurons_per_sample: float,
     x: np.ndarray | list[float] = (),

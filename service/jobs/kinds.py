@@ -29,12 +29,14 @@ from schemas.dynamics import GradientDescentClassificationRequest, GradientDesce
 from schemas.jobs import SimulationRequestBase, SimulationSize
 from schemas.kernels import KernelMatrixSpectrumRequest, KernelRidgeRequest
 from schemas.linear_regression import LinearRidgeRequest
+from schemas.neural_tangent_kernel import NeuralTangentKernelRequest
 from schemas.random_features import RandomFeaturesDeterministicEquivalentRequest, RandomFeaturesRidgeRequest
 from schemas.spectra import MarchenkoPasturRequest, SampleCovarianceRequest, SpikedCovarianceRequest
 from service.mappers import conjugate_kernel as ck_map
 from service.mappers import dynamics as dynamics_map
 from service.mappers import kernels as kernels_map
 from service.mappers import linear_regression as linear_map
+from service.mappers import neural_tangent_kernel as ntk_map
 from service.mappers import random_features as rf_map
 from service.mappers import spectra as spectra_map
 from solvers.exceptions import InvalidParameterError
@@ -42,6 +44,7 @@ from solvers.montecarlo import conjugate_kernel as ck_mc
 from solvers.montecarlo import dynamics as dynamics_mc
 from solvers.montecarlo import kernels as kernels_mc
 from solvers.montecarlo import linear_regression as linear_mc
+from solvers.montecarlo import neural_tangent_kernel as ntk_mc
 from solvers.montecarlo import random_features as rf_mc
 from solvers.montecarlo import spectra as spectra_mc
 from solvers.montecarlo.engine import SimulationPrediction, TrialDraw
@@ -200,6 +203,7 @@ KINDS: dict[str, Kind] = {
     "random_features_ridge": Kind(RandomFeaturesRidgeRequest, rf_map.random_features_ridge_arguments, rf_mc.random_features_ridge_trial, rf_mc.random_features_ridge_prediction, data_dimensions, "Fixed data, W redrawn per trial, one N: train and test MSE of random-features ridge per γ (at most 16)."),
     "conjugate_kernel": Kind(ConjugateKernelRequest, ck_map.conjugate_kernel_arguments, ck_mc.conjugate_kernel_trial, ck_mc.conjugate_kernel_prediction, network_dimensions, "Σ = σ(WX), W N×p, X p×n: M₁, M₂ of the ESD, predicted outliers (heuristic_* when unverified), top of the bulk vs the upper edge, KS distance of the pooled ESD to the Pennington–Worah law."),
     "one_step_gradient": Kind(OneStepGradientRequest, ck_map.one_step_gradient_arguments, ck_mc.one_step_gradient_trial, ck_mc.one_step_gradient_prediction, network_dimensions, "One full gradient step W₁ = W₀ + √N η G₀: realised ϑ/η, and per η (at most 16) s₁(W₁) vs the BBP/BGN limit and the heuristic alignment |⟨v̂₁, β*⟩|²."),
+    "neural_tangent_kernel": Kind(NeuralTangentKernelRequest, ntk_map.neural_tangent_kernel_arguments, ntk_mc.neural_tangent_kernel_trial, ntk_mc.neural_tangent_kernel_prediction, network_dimensions, "NTK Gram matrix K = (1/N)σ(WX)ᵀσ(WX) + (XᵀX) ⊙ ((1/N)σ'(WX)ᵀdiag(v)²σ'(WX)), v Gaussian: M₁ of the ESD (mean outlier left out), KS distance of the pooled ESD to the Fan–Wang law."),
     "random_features_deterministic_equivalent": Kind(RandomFeaturesDeterministicEquivalentRequest, rf_map.deterministic_equivalent_arguments, rf_mc.random_features_resolvent_trial, rf_mc.random_features_resolvent_prediction, data_dimensions, "Fixed data, W redrawn per trial: (1/n) tr Q of the resolvent Q = ((1/n)ΣᵀΣ + γI)⁻¹ against (1/n) tr Q̄."),
     "kernel_matrix_spectrum": Kind(KernelMatrixSpectrumRequest, kernels_map.kernel_matrix_spectrum_arguments, kernels_mc.kernel_matrix_spectrum_trial, kernels_mc.kernel_matrix_spectrum_prediction, ratio_dimensions, "K_ij = K(x_i, x_j), x isotropic, population or Gaussian mixture: each predicted outlier (heuristic_* when unverified, validity=mean when a mean) and class-mean alignment, KS distance of the pooled bulk ESD to El Karoui's law."),
     "kernel_ridge": Kind(KernelRidgeRequest, kernels_map.kernel_ridge_arguments, kernels_mc.kernel_ridge_trial, kernels_mc.kernel_ridge_prediction, sample_count_dimensions, "x, β, ε and 1000 test points at n = params.n_samples: train and test MSE of kernel ridge α = (K + nλI)⁻¹y per λ (at most 16)."),

@@ -8,20 +8,15 @@ from schemas.neural_tangent_kernel import (
     NeuralTangentKernelRequest,
     NeuralTangentKernelResponse,
 )
-from service import serialize
+from service import costs, serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
+from service.mappers.neural_tangent_kernel import neural_tangent_kernel_arguments
 from service.problems import PROBLEM_RESPONSES
 from service.representations import RepresentationRoute
-from solvers.activations import make_activation
-from solvers.neural_tangent_kernel import neural_tangent_kernel_spectrum
+from solvers.neural_tangent_kernel import NeuralTangentKernelSpectrum, neural_tangent_kernel_spectrum
 
 router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
-
-# Each point costs ~60 continuation levels of Newton steps (and, for the checked subsample, of a batched
-# 5 × 5 eigenproblem); support and CDF a few thousand more points: always off the event loop.
-_COST_PER_POINT = 60
-_FIXED_COST = 4_000
 
 
 @router.post(
@@ -36,12 +31,14 @@ async def neural_tangent_kernel(
     check_cap(field="grid.num" if request.grid else "x", size=request.n_points, cap=settings.max_points, what="points")
     result = await compute(
         neural_tangent_kernel_spectrum,
-        cost=_COST_PER_POINT * (request.n_points + _FIXED_COST),
-        activation=make_activation(request.activation.name, **request.activation.parameters()),
-        ratio=request.aspect_ratio,
-        neurons_per_sample=request.neuron_ratio,
-        x=request.points,
+        cost=costs.neural_tangent_kernel(request),
+        **neural_tangent_kernel_arguments(request),
     )
+    return neural_tangent_kernel_response(result)
+
+
+def neural_tangent_kernel_response(result: NeuralTangentKernelSpectrum) -> NeuralTangentKernelResponse:
+    """The response body for a solver result."""
     return NeuralTangentKernelResponse(
         theta1=result.theta1,
         theta2=result.theta2,

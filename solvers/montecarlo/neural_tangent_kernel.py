@@ -5,24 +5,24 @@ Pure numpy: f(x) = vᵀσ(Wx)/√N, W (N × p) with N(0, 1) entries, X (p × n) 
 
     K = (1/N) σ(WX)ᵀσ(WX) + (XᵀX) ⊙ ((1/N) σ'(WX)ᵀ diag(v)² σ'(WX)).
 
-Two pure functions make a simulation kind (not registered yet): :func:`neural_tangent_kernel_trial` (one
+Two pure functions make the simulation kind `neural_tangent_kernel` (service/jobs/kinds.py): :func:`neural_tangent_kernel_trial` (one
 draw → its eigenvalues and M₁) and :func:`neural_tangent_kernel_prediction` (the law at the simulated
 ratios → M₁ and the CDF on a grid). Both take solver types only (an :class:`Activation`, integers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
 from solvers import _validation as v
-from solvers.activations import Activation, _as_activation
+from solvers.activations import Activation, as_activation
 from solvers.exceptions import InvalidParameterError
-from solvers.montecarlo.jobs_trials import (
+from solvers.montecarlo.engine import (
     CDF_GRID_POINTS,
+    GRID_OVERSHOOT,
     SimulationPrediction,
     TrialDraw,
 )
@@ -83,7 +83,7 @@ class NeuralTangentKernelSimulation:
 
 def simulate_neural_tangent_kernel(
     *,
-    activation: Activation | str | Mapping[str, Any],
+    activation: Activation | str,
     n_samples: int,
     n_features: int,
     n_neurons: int,
@@ -112,7 +112,7 @@ def simulate_neural_tangent_kernel(
     -------
     NeuralTangentKernelSimulation
     """
-    act = _as_activation(activation)
+    act = as_activation(activation)
     activation_derivative(act, np.zeros(1))  # refuses σ' = 0 a.e. before any draw
     n = v.positive_int("n_samples", n_samples)
     p = v.positive_int("n_features", n_features)
@@ -153,7 +153,7 @@ def neural_tangent_kernel_trial(
         output_weights=output_weights, rng=rng,
     )
     eigenvalues = sim.eigenvalues[0]
-    bulk = eigenvalues[:-1] if _mean_outlier(_as_activation(activation)) else eigenvalues
+    bulk = eigenvalues[:-1] if _mean_outlier(activation) else eigenvalues
     return TrialDraw(values=np.array([float(np.sum(bulk)) / eigenvalues.size]), spectrum=eigenvalues)
 
 
@@ -181,7 +181,7 @@ def neural_tangent_kernel_prediction(
     shape = neural_tangent_kernel_spectrum(activation=activation, ratio=phi, neurons_per_sample=r, with_cdf=False)
     lower, upper = shape.support[0][0], shape.support[-1][1]
     fine = CDF_GRID_POINTS // 8
-    uniform = np.linspace(0.0, 1.25 * upper, CDF_GRID_POINTS - fine)
+    uniform = np.linspace(0.0, GRID_OVERSHOOT * upper, CDF_GRID_POINTS - fine)
     near = lower + np.geomspace(1e-6, 0.05, fine) * (upper - lower)
     grid = np.unique(np.concatenate([uniform, near, [lower]]))
     law = neural_tangent_kernel_spectrum(activation=activation, ratio=phi, neurons_per_sample=r, x=grid)

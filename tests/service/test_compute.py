@@ -140,7 +140,7 @@ async def test_an_eigendecomposition_over_the_budget_names_the_samples():
 
 
 def test_every_schema_example_is_costed_within_the_default_budget():
-    from schemas import conjugate_kernel, dynamics, linear_regression, random_features, spectra
+    from schemas import conjugate_kernel, dynamics, linear_regression, neural_tangent_kernel, random_features, spectra
 
     cases = [
         (spectra.MarchenkoPasturRequest, costs.marchenko_pastur),
@@ -155,6 +155,7 @@ def test_every_schema_example_is_costed_within_the_default_budget():
         (random_features.RandomFeaturesRidgeRequest, costs.random_features_ridge),
         (conjugate_kernel.ConjugateKernelRequest, costs.conjugate_kernel),
         (conjugate_kernel.OneStepGradientRequest, costs.one_step_gradient),
+        (neural_tangent_kernel.NeuralTangentKernelRequest, costs.neural_tangent_kernel),
     ]
     for model, cost_of in cases:
         example = model.model_json_schema()["examples"][0]

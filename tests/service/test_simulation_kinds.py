@@ -36,10 +36,7 @@ NO_KIND = {
 }
 
 #: Prediction routes committed without their kind yet (must stay empty: a route listed here has no job).
-PENDING_KIND: dict[str, str] = {
-    # trial/prediction: solvers/montecarlo/neural_tangent_kernel.py (kind registration pending the kinds refactor)
-    "/v1/spectra/neural-tangent-kernel": "NeuralTangentKernelRequest",
-}
+PENDING_KIND: dict[str, str] = {}
 
 THREE = {"eigenvalues": [1.0, 3.0, 10.0], "weights": [0.3, 0.4, 0.3]}  # tests/solvers/test_sample_covariance.py
 FLOW_TIMES = [0.25, 1.0, 4.0, 16.0, 100.0, 1000.0]  # tests/solvers/test_montecarlo_dynamics.py
@@ -109,6 +106,13 @@ JOBS: dict[str, dict[str, Any]] = {
             "n_samples": 2048, "n_features": 1024, "n_neurons": 1024, "learning_rate": ETAS,
         },
         "trials": 4, "seed": 18, "size": None,
+    },
+    # The tanh case of tests/solvers/test_neural_tangent_kernel.py::test_spectrum_of_the_actual_ntk_matches_the_limit
+    # (p/n = 1.5, N/n = 0.5, Gaussian v: the endpoint's network) at n = 600 (the 600 cap of the validation tests below;
+    # p = 900, N = 300), 16 trials (2 of n = 1500 there), as ratios; ~0.1 s per trial.
+    "neural_tangent_kernel": {
+        "params": {"activation": {"name": "tanh"}, "ratio": 1.5, "neurons_per_sample": 0.5, "x": [1.0]},
+        "trials": 16, "seed": 21, "size": {"n_samples": 600},
     },
     # tests/solvers/test_kernel_spectrum.py's sizes (n = 1000, p = 1500) and two-class mixture, rbf of bandwidth 2: an
     # order-n outlier (validity mean), one class-mean spike with its alignment, and the bulk; 4 trials (2–4 there).
@@ -286,6 +290,29 @@ def check_one_step_gradient(body: dict) -> None:
     assert any("heuristic_alignment" in note and "not verified" in note for note in body["result"]["provenance"]["notes"])
 
 
+def check_neural_tangent_kernel(body: dict) -> None:
+    n, p, big_n = 600, 900, 300
+    named = quantities(body)
+    assert body["sizes"] == {"n_samples": n, "n_features": p, "n_neurons": big_n}
+    assert list(named) == ["moment_1"]
+    # M₁ = θ1 + a of the law (docs/derivations/neural_tangent_kernel_spectrum.md §7): for tanh E tanh² + E sech⁴ =
+    # 0.394294 + 0.464403 (scipy quad, not the solver's quadrature). Gaussian v multiplies the Hadamard term's trace
+    # by ‖v‖²/N = 1 ± √(2/N) per trial (derivation §8): a·√(2/N) ≈ 0.038 per trial, in the standard error; the rest
+    # (O(1/√(nN)) and O(1/p)) is test_simulation_kind_functions_agree's 1 % with ‖v‖² = N. Tolerance 3 SE + 1 % of M₁.
+    # Measured with the chunk engine, 16 trials, seeds 21-25: |diff| 0.005-0.016 (≤ 1.8 SE).
+    m1 = named["moment_1"]
+    assert m1["prediction"] == pytest.approx(0.394294 + 0.464403, abs=1e-5)
+    within(m1, 3 * m1["standard_error"] + 0.01 * m1["prediction"])
+    # KS of the pooled ESD: the solver test's 0.02 at n = 1500 (N = 750), where the per-trial O(N^(-1/2)) shift of the
+    # Hadamard term by Gaussian v dominates; scaled by √(750/300) to N = 300 (0.032), + the grid's resolution
+    # (largest predicted CDF step, ≈ 0.009): 0.041. Measured, 16 trials pooled, seeds 21-25: 0.008-0.018 (8 trials: up to
+    # 0.026; one trial: 0.014-0.036).
+    spectrum = body["result"]["spectrum"]
+    assert spectrum["eigenvalues"] == 16 * n
+    assert spectrum["ks_distance"] < 0.02 * math.sqrt(750 / big_n) + spectrum["resolution"], spectrum
+    assert any("‖v‖²/N" in note for note in body["result"]["provenance"]["notes"])
+
+
 def check_kernel_matrix_spectrum(body: dict) -> None:
     # tests/solvers/test_kernel_spectrum.py at the same n = 1000, p = 1500 and mixture. The order-n outlier is a mean
     # (validity mean): test_order_n_outlier's 3·sd/√trials + 0.15 with the predicted standard deviation sd. The
@@ -326,6 +353,7 @@ CHECKS = {
     "random_features_deterministic_equivalent": check_random_features_deterministic_equivalent,
     "conjugate_kernel": check_conjugate_kernel,
     "one_step_gradient": check_one_step_gradient,
+    "neural_tangent_kernel": check_neural_tangent_kernel,
     "kernel_matrix_spectrum": check_kernel_matrix_spectrum,
     "kernel_ridge": check_kernel_ridge,
 }

@@ -106,6 +106,14 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
     "solvers.montecarlo.conjugate_kernel.one_step_gradient_prediction": (
         {**SMALL, "n_neurons": 6, "activation": TANH, "link": RELU, "learning_rate": [1.0]}, "learning_rate"
     ),
+    "solvers.neural_tangent_kernel.neural_tangent_kernel_spectrum": (
+        {"activation": TANH, "ratio": 1.5, "neurons_per_sample": 0.5, "x": [1.0]}, "neurons_per_sample"
+    ),
+    "solvers.neural_tangent_kernel.ntk_activation_constants": ({"activation": TANH}, "activation"),
+    "solvers.montecarlo.neural_tangent_kernel.simulate_neural_tangent_kernel": (
+        {"activation": TANH, **SMALL, "n_neurons": 8, "trials": 2, "rng": 0}, "n_neurons"
+    ),
+    "solvers.montecarlo.neural_tangent_kernel.neural_tangent_kernel_prediction": ({**SMALL, "n_neurons": 8, "activation": TANH}, "n_neurons"),
     "solvers.montecarlo.dynamics.simulate_gradient_descent_classification": (
         {**SMALL, "mean_norm_squared": 1.0, "time": [1.0], "trials": 2, "rng": 0}, "mean_norm_squared"
     ),

@@ -28,7 +28,7 @@ from solvers.neural_tangent_kernel import (
     ntk_activation_constants,
 )
 
-HE2 = {"name": "quadratic", "a": 1.0, "c": -1.0}  # ξ² − 1: θ1 = 2, θ2 = 0, a = E(2ξ)² = 4
+HE2 = make_activation("quadratic", a=1.0, c=-1.0)  # ξ² − 1: θ1 = 2, θ2 = 0, a = E(2ξ)² = 4
 
 
 def _moments(res, activation) -> tuple[float, float, float]:
@@ -191,7 +191,7 @@ def test_density_is_zero_outside_the_support_and_cdf_monotone():
 
 
 def test_simulation_kind_functions_agree():
-    # trial + prediction (the future simulation kind): M₁ of one draw at n = 400 within 1 % of θ1 + a.
+    # trial + prediction (the simulation kind `neural_tangent_kernel`): M₁ of one draw at n = 400 within 1 % of θ1 + a.
     # With ‖v‖² = N, M₁ = (1/n)Σ_i [‖σ(Wx_i)‖²/N + ‖x_i‖² Σ_k v_k²σ'²/N] fluctuates by O(1/√(nN)) ≈ 0.2 %
     # (Gaussian v would add √(2/N)·a/M₁ ≈ 2.7 %, derivation §8).
     act = make_activation("tanh")
