@@ -645,7 +645,7 @@ def ridge_regression_prediction(
     """:func:`ridge_regression_risk` on the grid and :func:`optimal_ridge_penalty` per ratio, in one call.
 
     Parameters are those of :func:`ridge_regression_risk` (the optimum ignores ``ridge_penalty``).
-    Hastie, Montanari, Rosset & Tibshirani (2022); Dobriban & Wager (2018); spec linear.md §4.
+    Hastie, Montanari, Rosset & Tibshirani (2022); Dobriban & Wager (2018); docs/methods/linear_ridge.md.
     """
     spectrum = {"eigenvalues": eigenvalues, "weights": weights, "signal_weights": signal_weights}
     common = {"signal_strength": signal_strength, "noise_variance": noise_variance, **spectrum}

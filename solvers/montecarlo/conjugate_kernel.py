@@ -301,7 +301,7 @@ def simulate_one_step_gradient(
 
 # --- Simulation-job kinds `conjugate_kernel` and `one_step_gradient` (solvers.montecarlo.engine) --
 
-#: Eigenvalues below this fraction of the largest are numerical zeros (spec ck_spectrum.md §3 pitfall iv).
+#: Eigenvalues below this fraction of the largest are numerical zeros (docs/methods/conjugate_kernel.md §3 pitfall iv).
 _ZERO_SNAP = 1e-9
 
 
@@ -356,10 +356,10 @@ def conjugate_kernel_trial(
 ) -> TrialDraw:
     """One draw of (W, X) of :func:`simulate_conjugate_kernel`.
 
-    With m the number of outliers the law predicts (spec ck_spectrum.md §4, §2): M_k = (1/dim) Σ λᵏ,
+    With m the number of outliers the law predicts (docs/methods/conjugate_kernel.md §4, §2): M_k = (1/dim) Σ λᵏ,
     k = 1, 2, over all eigenvalues but the mean outlier (≈ (E σ)² N, when σ is not centred); the m
     largest eigenvalues; the (m + 1)-th largest (the top of the bulk); and every eigenvalue of the
-    matrix (numerical zeros snapped to 0, spec §3 pitfall iv) for the pooled ESD.
+    matrix (numerical zeros snapped to 0, docs/methods/conjugate_kernel.md §3 pitfall iv) for the pooled ESD.
     """
     simulation = simulate_conjugate_kernel(
         activation=activation, n_samples=n_samples, n_features=n_features, n_neurons=n_neurons,
@@ -392,8 +392,8 @@ def conjugate_kernel_prediction(
     """The conjugate-kernel law at the simulated φ = p/n, r = N/n: bulk moments, outliers, upper edge, CDF.
 
     :func:`solvers.conjugate_kernel.conjugate_kernel_spectrum` (Pennington & Worah 2017, Thm 1;
-    Benigni & Péché 2021; outliers spec ck_spectrum.md §4). The moments of K_N = (1/n)ΣΣᵀ are those of
-    the Gaussian equivalent of spec §3, a sample covariance with population C = θ2WWᵀ/p + (θ1 − θ2)I:
+    Benigni & Péché 2021; outliers docs/methods/conjugate_kernel.md §4). The moments of K_N = (1/n)ΣΣᵀ are those of
+    the Gaussian equivalent of docs/methods/conjugate_kernel.md §3, a sample covariance with population C = θ2WWᵀ/p + (θ1 − θ2)I:
     M₁ = θ1, M₂ = θ1²(1 + r) + θ2² r/φ (Bai & Silverstein 2010, Lemma 3.1); those of K_n are r times
     them. Outliers keep the endpoint's validity: a ``heuristic`` one is named ``heuristic_outlier_*``.
     The CDF is given on ``CDF_GRID_POINTS`` points from 0 to 1.25 × the upper edge.
@@ -437,9 +437,9 @@ def conjugate_kernel_prediction(
         + (" but the mean outlier" if any(o.source == "mean" for o in outliers) else "")
         + ", against the law's M₁ = θ1, M₂ = θ1²(1 + r) + θ2² r/φ"
         + (" times r = N/n (K_n)" if matrix == "gram" else "")
-        + " (spec §3, Gaussian equivalent); outliers of O(1) shift them by O(1/N).",
+        + " (docs/methods/conjugate_kernel.md §3, Gaussian equivalent); outliers of O(1) shift them by O(1/N).",
         f"The top of the bulk ({'the largest eigenvalue' if m == 0 else f'eigenvalue {m + 1} from the top'}) lies below the upper "
-        "edge by O(N^(-2/3)) at finite size (Tracy–Widom; spec §3 measured up to 2 % below at N = 1500, i.e. 2.6·N^(-2/3)): "
+        "edge by O(N^(-2/3)) at finite size (Tracy–Widom; docs/methods/conjugate_kernel.md §3 measured up to 2 % below at N = 1500, i.e. 2.6·N^(-2/3)): "
         "its z-score grows with "
         "the number of trials at fixed size.",
     ]
@@ -475,7 +475,7 @@ def one_step_gradient_trial(
     """One draw of (W₀, β₀, X, β*, ε) of :func:`simulate_one_step_gradient`.
 
     The realised slope ϑ/η = |μ₁|‖β₀‖‖Xy‖/n, then for each η in order: s₁(W₁) of W₁ = W₀ + √N η G₀
-    (full gradient G₀) and |⟨v̂₁, β*⟩|² (Ba et al. 2022; spec ck_spectrum.md §5).
+    (full gradient G₀) and |⟨v̂₁, β*⟩|² (Ba et al. 2022; docs/methods/conjugate_kernel.md §5).
     """
     simulation = simulate_one_step_gradient(
         activation=activation, link=link, noise_variance=noise_variance,
@@ -499,7 +499,7 @@ def one_step_gradient_prediction(
     """Limits of ϑ/η, of s₁(W₁) and (heuristic) of the alignment per η, at the simulated p/n and N/n.
 
     :func:`solvers.one_step_gradient.one_step_gradient_spike` (Ba et al. 2022, talk eq. (21);
-    Benaych-Georges & Nadakuditi 2012; spec ck_spectrum.md §5). The endpoint marks the alignment
+    Benaych-Georges & Nadakuditi 2012; docs/methods/conjugate_kernel.md §5). The endpoint marks the alignment
     heuristic: it is named ``heuristic_alignment[...]``.
     """
     n_features = positive_int("n_features", n_features)
@@ -518,8 +518,8 @@ def one_step_gradient_prediction(
         f"{n_neurons}/{n_samples} = {n_neurons / n_samples:.6g} (c = N/p = {c:.6g}); spike_slope is the realised ϑ/η = "
         "|μ₁|‖β₀‖‖Xy‖/n against its limit.",
         f"Below η_c = {law.threshold:.6g} s₁(W₁) sits below the bulk edge 1 + √c = {law.bulk_edge:.6g} by O(N^(-2/3)) "
-        "(spec §5: 1.989 vs 2 at N = 1024); near η_c the transition is smoothed over the BBP window, O(N^(-1/3)); above "
-        "it Monte Carlo is 0.35–1 % below the prediction at the realised ϑ at N = 1024 (spec §5), and the limit used here "
+        "(docs/methods/conjugate_kernel.md §5: 1.989 vs 2 at N = 1024); near η_c the transition is smoothed over the BBP window, O(N^(-1/3)); above "
+        "it Monte Carlo is 0.35–1 % below the prediction at the realised ϑ at N = 1024 (docs/methods/conjugate_kernel.md §5), and the limit used here "
         "also ignores the ~1/√(2N) per-trial fluctuation of ϑ: z-scores grow with the number of trials at fixed size.",
         "Quantities named heuristic_alignment[...] compare with the alignment the endpoint marks `alignment_validity: "
         "\"heuristic\"`: not verified, their differences and z-scores test no established result. " + law.alignment_caveat,

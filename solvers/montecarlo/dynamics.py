@@ -401,7 +401,7 @@ def gradient_descent_classification_trial(
     """One draw of (X, y, w₀) of :func:`simulate_gradient_descent_classification`.
 
     For each time in order: the fraction of misclassified training points and the exact test
-    error Q(μᵀw/‖w‖) given w(t) (Liao & Couillet 2018; spec dynamics.md §6).
+    error Q(μᵀw/‖w‖) given w(t) (Liao & Couillet 2018; docs/methods/dynamics.md §6).
     """
     simulation = simulate_gradient_descent_classification(
         n_samples=n_samples, n_features=n_features, mean_norm_squared=mean_norm_squared, ridge_penalty=ridge_penalty,
@@ -459,7 +459,7 @@ def gradient_descent_regression_trial(
 
     For each time in order: the conditional (given X, β) bias, variance and initialization terms,
     the sampled excess risk ‖w(t) − β‖², test MSE = risk + σ² and training error
-    (docs/derivations/gradient_descent_regression.md; spec dynamics.md §6).
+    (docs/derivations/gradient_descent_regression.md; docs/methods/dynamics.md §6).
     """
     s = simulate_gradient_descent_regression(
         n_samples=n_samples, n_features=n_features, signal_strength=signal_strength, noise_variance=noise_variance,

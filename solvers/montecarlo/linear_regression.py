@@ -279,7 +279,7 @@ def linear_ridge_trial(
 
     Returns, for each ridge penalty λ in order, the exact conditional (given X) bias, variance,
     risk = bias + variance, test MSE = risk + σ² and expected training error (Hastie et al. 2022 §2;
-    spec linear.md §4.1, §6).
+    docs/methods/linear_ridge.md §1, §7).
     """
     lam = at_most_points("ridge_penalty", ridge_penalty)
     design = _RidgeDesign.of(n_features, population_spectrum(eigenvalues, weights, signal_weights), signal_strength)
@@ -303,7 +303,7 @@ def linear_ridge_prediction(
     """Limiting bias, variance, risk, test MSE and training error at γ = p/n for each λ.
 
     :func:`solvers.linear_regression.ridge_regression_risk` (Hastie, Montanari, Rosset & Tibshirani
-    2022; Dobriban & Wager 2018; spec linear.md §4).
+    2022; Dobriban & Wager 2018; docs/methods/linear_ridge.md).
     """
     n_features = positive_int("n_features", n_features)
     n_samples = positive_int("n_samples", n_samples)

@@ -236,7 +236,7 @@ def random_features_ridge_trial(
 
     For each ridge penalty γ in order: E_train = (1/n)‖y − Σᵀβ‖² and E_test = (1/n̂)‖ŷ − Σ̂ᵀβ‖² of
     β = (1/n)Σ((1/n)ΣᵀΣ + γI)⁻¹y, Σ = σ(WX), on the fixed data (Louart, Liao & Couillet 2018,
-    Eq. (1) and Sec. 3.2; spec random_features.md §0, §4).
+    Eq. (1) and Sec. 3.2; docs/methods/random_features.md §0, §4).
     """
     x, y, x_test, y_test = training_data(x, y, x_test, y_test)
     gammas = at_most_points("ridge_penalty", ridge_penalty)
@@ -257,7 +257,7 @@ def random_features_ridge_prediction(
     """Deterministic-equivalent train and test MSE for the job's N and each γ, on the same data.
 
     :func:`solvers.random_features.random_features_ridge` (Louart, Liao & Couillet 2018, Thm. 2–3;
-    spec random_features.md §3).
+    docs/methods/random_features.md §3).
     """
     n_neurons = positive_int("n_neurons", n_neurons)
     x, y, x_test, y_test = training_data(x, y, x_test, y_test)
@@ -282,7 +282,7 @@ def random_features_resolvent_trial(
     """One draw of W: the normalized trace (1/n) tr Q of Q = ((1/n)ΣᵀΣ + γI_n)⁻¹, Σ = σ(WX).
 
     From the eigenvalues of the smaller Gram matrix; when N < n the n − N zero eigenvalues of
-    (1/n)ΣᵀΣ add (n − N)/γ (Louart, Liao & Couillet 2018, Thm. 1; spec random_features.md §2).
+    (1/n)ΣᵀΣ add (n − N)/γ (Louart, Liao & Couillet 2018, Thm. 1; docs/methods/random_features.md §2).
     """
     x, _ = training_inputs(x, None)
     n = x.shape[0]
@@ -300,7 +300,7 @@ def random_features_resolvent_prediction(
     """(1/n) tr Q̄ of the deterministic equivalent, on the same data.
 
     :func:`solvers.random_features.deterministic_equivalent` (Louart, Liao & Couillet 2018, Thm. 1;
-    spec random_features.md §2.1).
+    docs/methods/random_features.md §2.1).
     """
     law = deterministic_equivalent(activation=activation, x=x, n_neurons=n_neurons, ridge_penalty=ridge_penalty)
     notes = (f"N = {n_neurons} random features on the request's data; only W is redrawn per trial.",)

@@ -412,7 +412,7 @@ def marchenko_pastur_trial(
 
     Returns the spectral moments M_k = (1/dim) tr Sᵏ, k = 1..n_moments, and the eigenvalues.
     Only the smaller Gram matrix is diagonalised; the other has the same non-zero eigenvalues
-    plus |p − n| exact zeros (Bai & Silverstein 2010, §3.1; spec linear.md §1.5).
+    plus |p − n| exact zeros (Bai & Silverstein 2010, §3.1; docs/methods/spectra.md §1.5).
     """
     x = rng.standard_normal((n_features, n_samples))
     gram = x @ x.T if n_features <= n_samples else x.T @ x
@@ -434,7 +434,7 @@ def marchenko_pastur_prediction(
 ) -> SimulationPrediction:
     """Marchenko–Pastur moments and CDF at the finite ratio c = p/n of the simulation.
 
-    Marchenko & Pastur (1967); Bai & Silverstein (2010), Thm 3.6 and Lemma 3.1; spec linear.md §1.
+    Marchenko & Pastur (1967); Bai & Silverstein (2010), Thm 3.6 and Lemma 3.1; docs/methods/spectra.md §1.
     The CDF is given on ``CDF_GRID_POINTS`` points from 0 (the atom) to 1.25 λ₊.
     """
     n_features = positive_int("n_features", n_features)
@@ -454,7 +454,7 @@ def marchenko_pastur_prediction(
     )
 
 
-#: M₁..M₃: the moments the generalized MP solver returns in closed form (spec linear.md §2).
+#: M₁..M₃: the moments the generalized MP solver returns in closed form (docs/methods/spectra.md §2).
 _SAMPLE_COVARIANCE_MOMENTS = 3
 
 
@@ -480,7 +480,7 @@ def sample_covariance_trial(
 
     Returns M_k = (1/p) tr Sᵏ, k = 1..3, and the p eigenvalues (with the p − n exact zeros when
     p > n; rounding negatives clamped to 0 as S is positive semi-definite). Silverstein (1995);
-    spec linear.md §2, §6.
+    docs/methods/spectra.md §2, §4.
     """
     simulation = simulate_sample_covariance_spectrum(
         n_samples=n_samples, n_features=n_features, trials=1, rng=rng, eigenvalues=eigenvalues, weights=weights
@@ -494,7 +494,7 @@ def sample_covariance_prediction(*, n_features: int, n_samples: int, eigenvalues
     """Generalized MP moments M₁..M₃ and CDF at the simulated p/n and the simulated population.
 
     :func:`solvers.sample_covariance.sample_covariance_spectrum` (Silverstein 1995, eq. (1.4);
-    Silverstein & Choi 1995; spec linear.md §2), evaluated at c = p/n and at the weights
+    Silverstein & Choi 1995; docs/methods/spectra.md §2), evaluated at c = p/n and at the weights
     round(w_k p)/p the simulation has. The CDF is given on ``CDF_GRID_POINTS`` points from 0 to
     1.25 × the right edge of the support.
     """
@@ -530,7 +530,7 @@ def spiked_covariance_trial(
     """One draw of :func:`simulate_spiked_covariance`.
 
     For each spike ℓ_k in the order given: the sample eigenvalue of the same rank among the top
-    K, |⟨û_k, u_k⟩|² and |⟨v̂_k, Zᵀu_k/‖Zᵀu_k‖⟩|² (Baik & Silverstein 2006; Paul 2007; spec linear.md §3).
+    K, |⟨û_k, u_k⟩|² and |⟨v̂_k, Zᵀu_k/‖Zᵀu_k‖⟩|² (Baik & Silverstein 2006; Paul 2007; docs/methods/spectra.md §3).
     """
     simulation = simulate_spiked_covariance(
         n_samples=n_samples, n_features=n_features, spikes=spikes, trials=1, rng=rng, variance=variance
@@ -543,7 +543,7 @@ def spiked_covariance_prediction(*, n_features: int, n_samples: int, spikes, var
     """BBP outlier eigenvalue and both alignments of each spike at the simulated p/n.
 
     :func:`solvers.spiked_covariance.spiked_covariance` (Baik, Ben Arous & Péché 2005; Baik &
-    Silverstein 2006, Thm 1.1; Paul 2007, Thm 4; spec linear.md §3).
+    Silverstein 2006, Thm 1.1; Paul 2007, Thm 4; docs/methods/spectra.md §3).
     """
     n_features = positive_int("n_features", n_features)
     n_samples = positive_int("n_samples", n_samples)
