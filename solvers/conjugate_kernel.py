@@ -812,7 +812,7 @@ class CKOutlier:
     threshold
         ϑ_c² = 1/D(λ_edge⁺); ``nan`` for the mean outlier.
     validity
-        ``"verified"``: the spec's derivation was checked by Monte Carlo for this configuration (single
+        ``"verified"``: the derivation was checked by Monte Carlo for this configuration (single
         spike); ``"heuristic"``: not verified, see ``caveat``.
     caveat
         What was not verified (empty for verified predictions).

@@ -333,8 +333,8 @@ def _ck_outlier_sources(activation: Activation, *dimensions: Any) -> tuple[str, 
 def _ck_grid(edge: float) -> np.ndarray:
     """``CDF_GRID_POINTS`` points from 0 to 1.25 × the edge: uniform, plus a geometric eighth in (0, 0.02 × edge].
 
-    With N > p and θ1 − θ2 small (tanh, erf) a mass up to 1 − p/N sits in a narrow bulk near 0 (spec
-    ck_spectrum.md §3 "Caution"); a uniform grid would step over it, and the KS resolution with it.
+    With N > p and θ1 − θ2 small (tanh, erf) a mass up to 1 − p/N sits in a narrow bulk near 0 (docs/derivations/
+    conjugate_kernel_spectrum.md); a uniform grid would step over it, and the KS resolution with it.
     """
     fine = CDF_GRID_POINTS // 8
     uniform = np.linspace(0.0, GRID_OVERSHOOT * edge, CDF_GRID_POINTS - fine)

@@ -424,8 +424,8 @@ def gradient_descent_classification_prediction(
 ) -> SimulationPrediction:
     """Limiting train and test error rates at each time, at the simulated p/n.
 
-    :func:`solvers.dynamics.gradient_descent_classification` (Liao & Couillet, ICML 2018; spec
-    dynamics.md §2). At t = 0 with w₀ = 0 both rates are undefined (``nan``).
+    :func:`solvers.dynamics.gradient_descent_classification` (Liao & Couillet, ICML 2018;
+    docs/methods/dynamics.md §2). At t = 0 with w₀ = 0 both rates are undefined (``nan``).
     """
     n_features = positive_int("n_features", n_features)
     n_samples = positive_int("n_samples", n_samples)
