@@ -912,7 +912,7 @@ def finite_size_warnings(
     return (
         f"{int(small.sum())} of the {gammas.size} ridge penalties requested are below 0.1·tr K/n = {threshold:.3g}{many}: "
         "there the finite-n error of the deterministic equivalent grows. Measured against simulation at n = 512 "
-        "(docs/methods/random_features.md §4.1): up to 5 % on the test MSE and 17 % on the training MSE (digits, tanh), "
+        "(docs/methods/random_features.md §4.1): up to 5.3 % on the test MSE and 17 % on the training MSE (digits, tanh), "
         "up to 1.6 % and 7.5 % (digits, relu), within the Monte Carlo noise on a Gaussian mixture; largest for N ≥ n and "
         "the smallest γ. Check the chosen setting with a simulation job on the same data "
         "(POST /v1/simulations, kind `random_features_ridge`, the same `data`).",
