@@ -198,7 +198,7 @@ async def random_features_ridge_errors(
     if not isinstance(request.data, DatasetReference):
         result = await compute(random_features_ridge, cost=n * n + len(neurons) * len(penalties), **arguments)
         return random_features_ridge_response(result)
-    grid = {"n_neurons": arguments.pop("n_neurons"), "ridge_penalty": arguments.pop("ridge_penalty")}
+    grid = {name: arguments.pop(name) for name in ("n_neurons", "ridge_penalty", "optimize")}
     spectral, warnings = await cache.get_or_compute(
         (request.data.id, activation_key(request)), lambda: compute(_spectral_unit, cost=n * n, **arguments)
     )
@@ -215,7 +215,7 @@ def _spectral_unit(
 
 
 def random_features_ridge_response(result: RidgePredictions) -> RandomFeaturesRidgeResponse:
-    """The response body for a solver result (`optimal` is always computed by this endpoint)."""
+    """The response body for a solver result (`optimal` null when the request did not ask for it)."""
     points = [
         RandomFeaturesRidgePoint(
             n_neurons=int(nn),
@@ -230,7 +230,13 @@ def random_features_ridge_response(result: RidgePredictions) -> RandomFeaturesRi
     ]
     opt = result.optimal
     if opt is None:
-        raise RuntimeError("random_features_ridge was called without its optimum")
+        return RandomFeaturesRidgeResponse(
+            points=points,
+            optimal=None,
+            warnings=list(result.warnings),
+            notes=list(result.notes),
+            provenance=serialize.provenance(result.reference, result.diagnostics),
+        )
     per_n = [
         RandomFeaturesOptimalPoint(
             n_neurons=int(nn),
