@@ -65,6 +65,12 @@ def trained_test_mse(x, y, x_test, y_test, *, n_neurons: int, ridge_penalty: flo
     return float(errors_array.mean()), float(errors_array.std(ddof=1) / np.sqrt(draws)) if draws > 1 else 0.0
 
 
+def check(response: httpx.Response) -> None:
+    """Raise with the service's problem body (RFC 9457: title and detail say what to change) on an error status."""
+    if response.is_error:
+        raise RuntimeError(f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text}")
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="Base URL of rmt-service.")
@@ -73,6 +79,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--trials", type=int, default=100, help="Optuna trials.")
     parser.add_argument("--simulation-trials", type=int, default=10, help="Monte Carlo trials of the simulation job.")
     parser.add_argument("--training-draws", type=int, default=10, help="Draws of W for the real training.")
+    parser.add_argument(
+        "--max-neurons",
+        type=int,
+        default=2000,
+        help="Largest N searched. The winner is verified by a simulation job, and the service caps every dimension of a "
+        "simulation job at RMT_MAX_SIMULATION_SIZE (default 2000): a larger N would be predicted but could not be checked.",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -80,16 +93,17 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
     with httpx.Client(base_url=args.url, headers=headers, timeout=120.0) as http:
         upload = http.post("/v1/datasets", json={"x": x.tolist(), "y": y.tolist(), "x_test": x_test.tolist(), "y_test": y_test.tolist()})
-        upload.raise_for_status()
+        check(upload)
         data = {"kind": "dataset", "id": upload.json()["id"]}
         print(f"uploaded data set {data['id']}: n = {x.shape[0]}, n̂ = {x_test.shape[0]}, p = {x.shape[1]}, 10 outputs")
 
         def objective(trial: optuna.Trial) -> float:
-            n_neurons = trial.suggest_int("n_neurons", 32, 4096, log=True)
+            n_neurons = trial.suggest_int("n_neurons", 32, args.max_neurons, log=True)
             ridge_penalty = trial.suggest_float("ridge_penalty", 1e-3, 10.0, log=True)
-            body = {"activation": {"name": "relu"}, "data": data, "n_neurons": n_neurons, "ridge_penalty": ridge_penalty}
+            # optimize: false — one point is all a trial needs; γ*(N) would cost ~85 more evaluations per call.
+            body = {"activation": {"name": "relu"}, "data": data, "n_neurons": n_neurons, "ridge_penalty": ridge_penalty, "optimize": False}
             response = http.post("/v1/predictions/random-features-ridge", json=body)
-            response.raise_for_status()
+            check(response)
             return response.json()["points"][0]["test_mse"]
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -104,7 +118,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
         params = {"activation": {"name": "relu"}, "data": data, "n_neurons": best["n_neurons"], "ridge_penalty": best["ridge_penalty"]}
         job = http.post("/v1/simulations", json={"kind": "random_features_ridge", "params": params, "trials": args.simulation_trials, "seed": args.seed})
-        job.raise_for_status()
+        check(job)
         location = job.headers["location"]
         deadline = time.monotonic() + 600
         while (body := http.get(location).json())["status"] not in ("successful", "failed", "dismissed"):

@@ -334,6 +334,13 @@ class RandomFeaturesRidgeRequest(RequestModel):
         description="γ > 0 of min (1/n)‖y − Σᵀβ‖² + γ‖β‖²: one value, a list, or a grid. γ*(N) is searched in the span of these values.",
         examples=[[1e-3, 1e-1, 1.0]],
     )
+    optimize: bool = Field(
+        default=True,
+        description="Also search γ*(N) for every N (`optimal`), in the span of `ridge_penalty` (γ/10³ to γ·10³ for one "
+        "value). About 85 evaluations per N: set false when only the requested points are needed (e.g. one trial of a "
+        "hyper-parameter search), so that a request on a stored data set costs O(n) per point; `optimal` is then null.",
+        examples=[False],
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -413,7 +420,9 @@ class RandomFeaturesRidgeResponse(ResponseModel):
     """Predicted train/test MSE on the grid (N-major) and the optimum."""
 
     points: list[RandomFeaturesRidgePoint] = Field(description="One entry per (N, γ), N-major.")
-    optimal: RandomFeaturesOptimum = Field(description="γ*(N) per N and the overall best combination.")
+    optimal: RandomFeaturesOptimum | None = Field(
+        description="γ*(N) per N and the overall best combination; null when the request set `optimize` to false."
+    )
     warnings: list[str] = Field(description="Where data or activation are far from the theorem's hypotheses.")
     notes: list[str] = Field(description="Remarks on individual points (null values, rank-deficient kernel, ...).")
     provenance: Provenance

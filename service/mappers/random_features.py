@@ -83,4 +83,5 @@ def random_features_ridge_arguments(request: RandomFeaturesRidgeRequest) -> dict
         **data_arrays(request.data),
         "n_neurons": request.neuron_counts,
         "ridge_penalty": request.ridge_penalties,
+        "optimize": request.optimize,
     }

@@ -222,6 +222,7 @@ async def random_features_ridge_errors(
         warnings=warnings,
         n_neurons=request.neuron_counts,
         ridge_penalty=request.ridge_penalties,
+        optimize=request.optimize,
     )
     return random_features_ridge_response(result)
 
@@ -235,7 +236,7 @@ def _spectral_unit(
 
 
 def random_features_ridge_response(result: RidgePredictions) -> RandomFeaturesRidgeResponse:
-    """The response body for a solver result (`optimal` is always computed by this endpoint)."""
+    """The response body for a solver result (`optimal` null when the request did not ask for it)."""
     points = [
         RandomFeaturesRidgePoint(
             n_neurons=int(nn),
@@ -250,7 +251,13 @@ def random_features_ridge_response(result: RidgePredictions) -> RandomFeaturesRi
     ]
     opt = result.optimal
     if opt is None:
-        raise RuntimeError("random_features_ridge was called without its optimum")
+        return RandomFeaturesRidgeResponse(
+            points=points,
+            optimal=None,
+            warnings=list(result.warnings),
+            notes=list(result.notes),
+            provenance=serialize.provenance(result.reference, result.diagnostics),
+        )
     per_n = [
         RandomFeaturesOptimalPoint(
             n_neurons=int(nn),
