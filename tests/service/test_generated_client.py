@@ -128,10 +128,11 @@ def test_every_example_through_the_client(client_package, service):
     run("getHealth")
     run("getReadiness")
     for operation_id in (
-        "getMarchenkoPasturSpectrum", "getSampleCovarianceSpectrum", "getSpikedCovarianceOutliers", "predictLinearRidgeRisk",
-        "predictGradientDescentClassification", "predictGradientDescentRegression", "getExpectedKernel", "getActivationMoments",
-        "getRandomFeaturesDeterministicEquivalent", "predictRandomFeaturesRidge", "getConjugateKernelSpectrum",
-        "getOneStepGradientSpike", "runBatch",
+        "computeMarchenkoPasturSpectrum", "computeSampleCovarianceSpectrum", "computeSpikedCovarianceOutliers", "predictLinearRidgeRisk",
+        "predictGradientDescentClassification", "predictGradientDescentRegression", "computeExpectedKernel", "computeActivationMoments",
+        "computeRandomFeaturesDeterministicEquivalent", "predictRandomFeaturesRidge", "computeConjugateKernelSpectrum",
+        "computeOneStepGradientSpike", "computeKernelMatrix", "computeKernelMatrixSpectrum", "predictKernelRidgeRisk",
+        "computeNeuralTangentKernelSpectrum", "runBatch",
     ):
         response = run(operation_id, body=body_of(client_package, operation_id, example(operation_id)))
         assert response.parsed is not None and not isinstance(response.parsed, models.Problem), operation_id
@@ -168,11 +169,18 @@ def test_every_operation_is_called(client_package, service):
 
 #: One failing call per operation family (tag); health has no 4xx (its probes answer 200/503 and need no key).
 FAILURES = {
-    "spectra": ("getMarchenkoPasturSpectrum", 422, lambda p: {"body": body_of(p, "getMarchenkoPasturSpectrum", {"ratio": -1.0, "x": [1.0]})}),
+    "spectra": ("computeMarchenkoPasturSpectrum", 422, lambda p: {"body": body_of(p, "computeMarchenkoPasturSpectrum", {"ratio": -1.0, "x": [1.0]})}),
     "predictions": ("predictLinearRidgeRisk", 422, lambda p: {"body": body_of(p, "predictLinearRidgeRisk", {"ratio": 2.0, "ridge_penalty": -0.1})}),
     "simulations": ("getSimulation", 404, lambda p: {"job_id": "0" * 32}),
     "datasets": ("getDataset", 404, lambda p: {"dataset_id": "0" * 32}),
     "batch": ("runBatch", 422, lambda p: {"body": body_of(p, "runBatch", {"requests": []})}),
+    "random-features": (
+        "computeActivationMoments", 422, lambda p: {"body": body_of(p, "computeActivationMoments", {"activation": {"name": "relu", "a": 1.0}})}
+    ),
+    "kernels": (
+        "computeKernelMatrix", 422,
+        lambda p: {"body": body_of(p, "computeKernelMatrix", {"kernel": {"name": "rbf", "bandwidth": -1.0}, "x": [[1.0], [2.0]]})},
+    ),
 }
 
 
@@ -191,11 +199,6 @@ def test_a_4xx_per_family_is_a_problem(client_package, service, family):
     assert problem.status == status and problem.type_ and problem.title
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="until the contract branch merges: today's document declares error bodies under application/json and "
-    "leaves application/problem+json without a schema, so the generated client does not parse them (parsed is None)",
-)
 @pytest.mark.parametrize("family", sorted(FAILURES))
 def test_the_client_parses_problems_into_the_typed_problem(client_package, service, family):
     operation_id, status, kwargs = FAILURES[family]
