@@ -93,6 +93,9 @@ class DeadlineExceededError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
+        self.message = message
+
+
 class NotAcceptableError(Exception):
     """No representation of the answer that the request's `Accept` header allows (406)."""
 
@@ -175,7 +178,9 @@ async def _request_validation(request: Request, exc: RequestValidationError) -> 
 def _single_field_problem(
     request: Request, *, type_: ProblemType, title: str, field: str, rule: str, message: str
 ) -> JSONResponse:
-    field, message = shorten(field), shorten(message, 2 * MAX_ECHO)
+    # Messages the service writes may be long (a cost model names its dominant term and the way out);
+    # the cap only bounds what a message might echo of a hostile input.
+    field, message = shorten(field), shorten(message, 5 * MAX_ECHO)
     error = FieldError(field=field, location=["body", *field.split(".")], rule=rule, message=message)
     return problem_response(
         status=422, type_=type_, title=title, detail=message, instance=request.url.path, errors=[error]
