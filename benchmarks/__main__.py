@@ -44,7 +44,7 @@ def run_one_inprocess(module_name: str, out_path: str) -> int:
         result = module.run()
         rows = validate(result)
         status = 0
-    except BaseException as error:  # noqa: BLE001 - a benchmark must never take the runner down
+    except BaseException as error:
         traceback.print_exc()
         why = f"{type(error).__name__}: {error}"
         if isinstance(result, dict):
@@ -165,8 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.extend(run_module(module_name, args.timeout))
     print_table(rows)
     with open(args.json, "w", encoding="utf-8") as handle:
-        json.dump({"generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "benchmarks": rows}, handle, indent=2,
-                  default=_jsonable)
+        json.dump(
+            {"generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "benchmarks": rows}, handle, indent=2, default=_jsonable
+        )
     print(f"results written to {args.json}")
     return 1 if any(row.get("status") == "failed" for row in rows) else 0
 

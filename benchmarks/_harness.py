@@ -63,14 +63,31 @@ def entry(
 
 def skipped(name: str, target: str, why: str) -> dict:
     """A row for a benchmark that could not run here (e.g. its competitor's venv is missing)."""
-    return entry(name, ours_seconds=None, reference_seconds=None, ratio=None, target=target, met=None,
-                 notes=why, status="skipped")
+    return entry(
+        name,
+        ours_seconds=None,
+        reference_seconds=None,
+        ratio=None,
+        target=target,
+        met=None,
+        notes=why,
+        status="skipped",
+    )
 
 
 def failed(name: str, target: str, why: str, **extra: object) -> dict:
     """A row for a benchmark that raised or whose worker died."""
-    return entry(name, ours_seconds=None, reference_seconds=None, ratio=None, target=target, met=None,
-                 notes=why, status="failed", **extra)
+    return entry(
+        name,
+        ours_seconds=None,
+        reference_seconds=None,
+        ratio=None,
+        target=target,
+        met=None,
+        notes=why,
+        status="failed",
+        **extra,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,7 +315,16 @@ if __name__ == "__main__":
     # python -m benchmarks._harness load URL BODY_FILE CONCURRENCY SECONDS MAX_REQUESTS
     if len(sys.argv) == 7 and sys.argv[1] == "load":
         _, _, url, body_file, concurrency, seconds, max_requests = sys.argv
-        print(json.dumps(python_load(url, Path(body_file).read_bytes(), concurrency=int(concurrency),
-                                     seconds=float(seconds), max_requests=int(max_requests))))
+        print(
+            json.dumps(
+                python_load(
+                    url,
+                    Path(body_file).read_bytes(),
+                    concurrency=int(concurrency),
+                    seconds=float(seconds),
+                    max_requests=int(max_requests),
+                )
+            )
+        )
     else:
         sys.exit("usage: python -m benchmarks._harness load URL BODY_FILE CONCURRENCY SECONDS MAX_REQUESTS")

@@ -96,9 +96,7 @@ def _k_leaky_relu(a, b, c, rho, p):
     theta = np.arccos(rho)
     one_m = (1.0 - alpha) ** 2
     return (
-        np.sqrt(a * b)
-        / (2.0 * math.pi)
-        * (one_m * _sqrt1m(rho) + rho * ((1.0 + alpha**2) * math.pi - one_m * theta))
+        np.sqrt(a * b) / (2.0 * math.pi) * (one_m * _sqrt1m(rho) + rho * ((1.0 + alpha**2) * math.pi - one_m * theta))
     )
 
 
@@ -586,7 +584,9 @@ def expected_kernel(
         cross_kernel = _mehler(c_train, c_test, rho_cross)
         worst = max(
             worst,
-            _fix_pairs(activation, cross_kernel, np.sqrt(a), np.sqrt(b), rho_cross, t_train, t_test, order, tol_abs, False),
+            _fix_pairs(
+                activation, cross_kernel, np.sqrt(a), np.sqrt(b), rho_cross, t_train, t_test, order, tol_abs, False
+            ),
         )
         test_diagonal = series.mean_square[n:].copy()
     bound = worst + series.quadrature_error
@@ -653,9 +653,7 @@ class ActivationMoments:
     reference: str
 
 
-def activation_moments(
-    *, activation: Activation | str, method: str = "auto"
-) -> ActivationMoments:
+def activation_moments(*, activation: Activation | str, method: str = "auto") -> ActivationMoments:
     """Gaussian moments E[σ], E[σ²], E[σ'] = E[ξσ], E[(ξ²−1)σ] of an activation.
 
     Parameters
@@ -680,7 +678,9 @@ def activation_moments(
     activation = as_activation(activation)
     entry = _CATALOGUE[activation.name]
     if method not in ("auto", "closed_form", "quadrature"):
-        raise InvalidParameterError("method", f"`method` must be 'auto', 'closed_form' or 'quadrature', got {method!r}.")
+        raise InvalidParameterError(
+            "method", f"`method` must be 'auto', 'closed_form' or 'quadrature', got {method!r}."
+        )
     has_closed = activation.name in _CLOSED_MOMENTS
     if method == "closed_form" and not has_closed:
         raise InvalidParameterError("method", f"`method` 'closed_form' is not available for {activation.name!r}.")

@@ -107,7 +107,9 @@ def make_kernel(
         Unknown name (``kernel.name``), a field of another kernel, or a value out of range (named).
     """
     if name not in KERNEL_NAMES:
-        raise InvalidParameterError("kernel.name", f"`kernel.name` must be one of {', '.join(KERNEL_NAMES)}; got {name!r}.")
+        raise InvalidParameterError(
+            "kernel.name", f"`kernel.name` must be one of {', '.join(KERNEL_NAMES)}; got {name!r}."
+        )
     allowed = {
         "polynomial": {"degree", "offset"},
         "rbf": {"bandwidth"},
@@ -122,7 +124,9 @@ def make_kernel(
     if name == "polynomial":
         degree = 2 if degree is None else degree
         if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or not 1 <= degree <= MAX_DEGREE:
-            raise InvalidParameterError("kernel.degree", f"`kernel.degree` must be an integer in [1, {MAX_DEGREE}], got {degree!r}.")
+            raise InvalidParameterError(
+                "kernel.degree", f"`kernel.degree` must be an integer in [1, {MAX_DEGREE}], got {degree!r}."
+            )
         offset = v.finite_scalar("kernel.offset", 1.0 if offset is None else offset)
         return Kernel(name, degree=int(degree), offset=float(offset))
     if name == "rbf":
@@ -133,7 +137,9 @@ def make_kernel(
         return Kernel(name, function=_as_function(function))
     if name == "random_features":
         if activation is None:
-            raise InvalidParameterError("kernel.activation", "`kernel.activation` is required for the 'random_features' kernel.")
+            raise InvalidParameterError(
+                "kernel.activation", "`kernel.activation` is required for the 'random_features' kernel."
+            )
         return Kernel(name, activation=_as_activation(activation, "kernel.activation"))
     return Kernel(name)
 
@@ -152,7 +158,11 @@ def _as_activation(value: Activation | str | dict, field: str) -> Activation:
 
 
 def _as_function(value: Activation | str | dict) -> Activation | str:
-    if value == "exp" or (isinstance(value, dict) and value.get("name") == "exp" and all(v is None for k, v in value.items() if k != "name")):
+    if value == "exp" or (
+        isinstance(value, dict)
+        and value.get("name") == "exp"
+        and all(v is None for k, v in value.items() if k != "name")
+    ):
         return "exp"
     return _as_activation(value, "kernel.function")
 
@@ -231,12 +241,18 @@ def kernel_matrix(*, kernel: Kernel, x: np.ndarray, x_test: np.ndarray | None = 
     if x_test is not None:
         x_test = v.finite_array("x_test", x_test, ndim=2)
         if x_test.shape[1] != x.shape[1]:
-            raise InvalidParameterError("x_test", f"`x_test` must have {x.shape[1]} columns like `x`, got shape {x_test.shape}.")
+            raise InvalidParameterError(
+                "x_test", f"`x_test` must have {x.shape[1]} columns like `x`, got shape {x_test.shape}."
+            )
     p = x.shape[1]
     if kernel.name == "random_features":
         scale = 1.0 / math.sqrt(p)
-        result = expected_kernel(activation=kernel.activation, x=x * scale, x_test=None if x_test is None else x_test * scale)
-        return KernelMatrix(result.kernel, result.cross_kernel, result.test_diagonal, float(result.error_bound), _REFERENCE)
+        result = expected_kernel(
+            activation=kernel.activation, x=x * scale, x_test=None if x_test is None else x_test * scale
+        )
+        return KernelMatrix(
+            result.kernel, result.cross_kernel, result.test_diagonal, float(result.error_bound), _REFERENCE
+        )
     a = np.einsum("ij,ij->i", x, x) / p
     gram = (x @ x.T) / p
     np.fill_diagonal(gram, a)  # exactly ‖x_i‖²/p on the diagonal: distance 0, cosine 1
@@ -315,10 +331,23 @@ def kernel_profile(kernel: Kernel, *, tau: float) -> KernelProfile:
     h = tau * 1e-3
     # (a, b, t) offsets: value, ±h and ±2h in a, in t, and the four corners in (a, b).
     steps = [
-        (0, 0, 0), (h, 0, 0), (-h, 0, 0), (2 * h, 0, 0), (-2 * h, 0, 0),
-        (0, 0, h), (0, 0, -h), (0, 0, 2 * h), (0, 0, -2 * h),
-        (h, h, 0), (h, -h, 0), (-h, h, 0), (-h, -h, 0),
-        (2 * h, 2 * h, 0), (2 * h, -2 * h, 0), (-2 * h, 2 * h, 0), (-2 * h, -2 * h, 0),
+        (0, 0, 0),
+        (h, 0, 0),
+        (-h, 0, 0),
+        (2 * h, 0, 0),
+        (-2 * h, 0, 0),
+        (0, 0, h),
+        (0, 0, -h),
+        (0, 0, 2 * h),
+        (0, 0, -2 * h),
+        (h, h, 0),
+        (h, -h, 0),
+        (-h, h, 0),
+        (-h, -h, 0),
+        (2 * h, 2 * h, 0),
+        (2 * h, -2 * h, 0),
+        (-2 * h, 2 * h, 0),
+        (-2 * h, -2 * h, 0),
     ]
     a = np.array([tau + s[0] for s in steps])
     b = np.array([tau + s[1] for s in steps])
@@ -340,8 +369,12 @@ def kernel_profile(kernel: Kernel, *, tau: float) -> KernelProfile:
     d_ab = (4 * d_ab_h - d_ab_2h) / 3
     values = (f0, diagonal, d_a, d_t, d_aa, d_ab, d_tt)
     if not all(math.isfinite(x) for x in values):
-        raise InvalidParameterError("kernel", "the kernel overflows near ‖x‖²/p = τ; its limiting spectrum is not defined.")
-    return KernelProfile(tau, *(float(_clean(x, f0, diagonal)) for x in values), d_diagonal=_clean(d_diagonal, f0, diagonal))
+        raise InvalidParameterError(
+            "kernel", "the kernel overflows near ‖x‖²/p = τ; its limiting spectrum is not defined."
+        )
+    return KernelProfile(
+        tau, *(float(_clean(x, f0, diagonal)) for x in values), d_diagonal=_clean(d_diagonal, f0, diagonal)
+    )
 
 
 def _clean(value: float, *scales: float) -> float:

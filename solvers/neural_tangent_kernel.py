@@ -166,7 +166,9 @@ def ntk_activation_constants(*, activation: Activation | str) -> NTKActivationCo
         theta1 = b * b
     if a - b * b <= 1e-12 * max(a, 1e-300):
         a = b * b
-    return NTKActivationConstants(theta1=theta1, mean_derivative=b, mean_square_derivative=a, mean=moments.mean, method=method)
+    return NTKActivationConstants(
+        theta1=theta1, mean_derivative=b, mean_square_derivative=a, mean=moments.mean, method=method
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -417,7 +419,10 @@ class _Law:
                     try:
                         ws = optimize.brentq(
                             lambda t, br=branch: float(self._slope(np.array([t]), br)[0]),
-                            wb[i], wb[i + 1], xtol=1e-15 * wb[i + 1], rtol=1e-15,
+                            wb[i],
+                            wb[i + 1],
+                            xtol=1e-15 * wb[i + 1],
+                            rtol=1e-15,
                         )
                     except ValueError:  # pragma: no cover - a sign change always brackets
                         continue
@@ -515,7 +520,9 @@ class _Law:
                     break
                 if deg >= _CHEB_MAX:
                     converged = False
-                    notes.append(f"CDF on [{lo:.6g}, {hi:.6g}]: Chebyshev degree {deg} reached, mass change {abs(mass - prev):.1e}.")
+                    notes.append(
+                        f"CDF on [{lo:.6g}, {hi:.6g}]: Chebyshev degree {deg} reached, mass change {abs(mass - prev):.1e}."
+                    )
                     break
                 prev, deg = mass, 2 * deg
             theta = np.arccos(np.clip(1.0 - 2.0 * np.sqrt((np.clip(x, lo, hi) - lo) / width), -1.0, 1.0))
@@ -594,7 +601,8 @@ def _iv(activation, ratio, neurons_per_sample, x):
     for name, value in (("ratio", phi), ("neurons_per_sample", r)):
         if not 0.1 <= value <= 10.0:
             raise InvalidParameterError(
-                name, f"`{name}` must lie in [0.1, 10] (the range in which the NTK law is solved and tested), got {value!r}."
+                name,
+                f"`{name}` must lie in [0.1, 10] (the range in which the NTK law is solved and tested), got {value!r}.",
             )
     x = v.finite_array("x", x)
     return activation, phi, r, x

@@ -151,7 +151,7 @@ def _population(eigenvalues, weights) -> tuple[np.ndarray, np.ndarray, bool]:
 class _Population:
     """Precomputed products of the population atoms used by every evaluation of F."""
 
-    __slots__ = ("c", "t", "wt", "wt2", "tmax")
+    __slots__ = ("c", "t", "tmax", "wt", "wt2")
 
     def __init__(self, c: float, t: np.ndarray, w: np.ndarray) -> None:
         self.c = c
@@ -239,9 +239,7 @@ def _newton(
     return (m, F, dF, noise), used
 
 
-def _solve_companion(
-    pop: _Population, x: np.ndarray, eta: np.ndarray
-) -> tuple[np.ndarray, Diagnostics]:
+def _solve_companion(pop: _Population, x: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, Diagnostics]:
     """m̲ at z = x + iη for η ≥ 0 (η = 0 means the boundary value x + i0), vectorised.
 
     Implements docs/methods/spectra.md §2.1: start high with the fixed point, halve η level by level with
@@ -334,9 +332,7 @@ def _solve_companion(
     return m, Diagnostics(iterations=iterations, residual=worst, converged=converged)
 
 
-def _companion_core(
-    z: np.ndarray, pop: _Population
-) -> tuple[np.ndarray, Diagnostics]:
+def _companion_core(z: np.ndarray, pop: _Population) -> tuple[np.ndarray, Diagnostics]:
     """Companion transform at arbitrary complex z via conjugate symmetry m̲(z̄) = conj m̲(z)."""
     lower = z.imag < 0
     zz = np.where(lower, np.conj(z), z)
@@ -353,9 +349,7 @@ def _companion_core(
     return m, diag
 
 
-def companion_stieltjes(
-    z, *, ratio: float, eigenvalues, weights
-) -> tuple[np.ndarray, Diagnostics]:
+def companion_stieltjes(z, *, ratio: float, eigenvalues, weights) -> tuple[np.ndarray, Diagnostics]:
     """Companion Stieltjes transform m̲(z) of the generalized Marchenko–Pastur law.
 
     Solves Silverstein (1995), eq. (1.4), in the companion form of docs/methods/spectra.md §2,
@@ -550,7 +544,14 @@ def _merge_diagnostics(*diags: Diagnostics) -> Diagnostics:
 
 
 def _down_to_the_axis(
-    m_s: np.ndarray, m_z: np.ndarray, z: np.ndarray, eta: np.ndarray, low: np.ndarray, c: float, t: np.ndarray, w: np.ndarray
+    m_s: np.ndarray,
+    m_z: np.ndarray,
+    z: np.ndarray,
+    eta: np.ndarray,
+    low: np.ndarray,
+    c: float,
+    t: np.ndarray,
+    w: np.ndarray,
 ) -> np.ndarray:
     """m(x + iη) for the points ``low`` solved at z = x + iη_f instead (η < η_f), by Taylor expansion.
 
@@ -677,9 +678,7 @@ def sample_covariance_spectrum(
     eta_solved = np.where(low, eta_floor, zpos.imag)
     n_in = int(np.count_nonzero(inside))
     xin = xv[inside]
-    m, diag = _solve_companion(
-        pop, np.concatenate([xin, zpos.real]), np.concatenate([np.zeros(n_in), eta_solved])
-    )
+    m, diag = _solve_companion(pop, np.concatenate([xin, zpos.real]), np.concatenate([np.zeros(n_in), eta_solved]))
     m_in, m_z = m[:n_in], m[n_in:]
 
     density = np.zeros(xv.shape)

@@ -79,7 +79,9 @@ def _one_ratio(params: BaseModel) -> float:
     if ratio is None:
         ratios = params.ratios  # type: ignore[attr-defined]
         if len(ratios) != 1:
-            raise InvalidParameterError("params.ratio", f"`ratio` must be one value for a simulation, got {len(ratios)}.")
+            raise InvalidParameterError(
+                "params.ratio", f"`ratio` must be one value for a simulation, got {len(ratios)}."
+            )
         ratio = ratios[0]
     return float(ratio)
 
@@ -147,7 +149,9 @@ def data_dimensions(params: BaseModel, size: SimulationSize | None) -> FiniteDim
         return FiniteDimensions(sizes=sizes, fields={**fields, "n_neurons": "params.n_neurons"})
     field = "n_neurons" if params.n_neurons is not None else "neurons_per_sample"  # type: ignore[attr-defined]
     if len(counts) != 1:
-        raise InvalidParameterError(f"params.{field}", f"`{field}` must give one N for a simulation, got {len(counts)} values of N.")
+        raise InvalidParameterError(
+            f"params.{field}", f"`{field}` must give one N for a simulation, got {len(counts)} values of N."
+        )
     sizes = {**dims, "n_test": int(data.n_test), "n_neurons": int(counts[0])}
     return FiniteDimensions(sizes=sizes, fields={**fields, "n_neurons": f"params.{field}"})
 
@@ -170,7 +174,8 @@ def sample_count_dimensions(params: BaseModel, size: SimulationSize | None) -> F
     else:
         n_features, field = max(1, round(_one_ratio(params) * n_samples)), "params.ratio"
     return FiniteDimensions(
-        sizes={"n_features": n_features, "n_samples": n_samples}, fields={"n_features": field, "n_samples": "params.n_samples"}
+        sizes={"n_features": n_features, "n_samples": n_samples},
+        fields={"n_features": field, "n_samples": "params.n_samples"},
     )
 
 

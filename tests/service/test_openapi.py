@@ -27,9 +27,7 @@ from tests.conftest import isolated_settings
 APP = create_app(isolated_settings())
 OPENAPI = APP.openapi()
 OPERATIONS = [
-    (path, method, operation)
-    for path, item in OPENAPI["paths"].items()
-    for method, operation in item.items()
+    (path, method, operation) for path, item in OPENAPI["paths"].items() for method, operation in item.items()
 ]
 # Routes from our own registry: every route the app serves is declared there.
 ROUTES = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
