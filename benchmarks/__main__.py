@@ -129,12 +129,12 @@ def print_table(rows: list[dict]) -> None:
         for row in rows
     ]
     widths = [max(len(h), *(len(r[i]) for r in table)) if table else len(h) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     print()
     print(line)
     print("-" * len(line))
     for r in table:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
     print()
     for index, row in enumerate(rows, 1):
         if row.get("notes"):

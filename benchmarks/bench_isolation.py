@@ -24,6 +24,7 @@ client from this process, every phase bounded in time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -85,8 +86,8 @@ def readme_examples() -> list[tuple[str, dict]]:
 
 def _uvicorn_command(port: int) -> list[str]:
     try:
-        import httptools  # noqa: F401
-        import uvloop  # noqa: F401
+        import httptools  # noqa: F401  (imported only to probe that it is installed)
+        import uvloop  # noqa: F401  (imported only to probe that it is installed)
 
         loop, http = "uvloop", "httptools"
     except ImportError:
@@ -113,18 +114,14 @@ class RssSampler:
 
         total = 0
         for proc in [self.root, *self.root.children(recursive=True)]:
-            try:
+            with contextlib.suppress(psutil.Error):  # the process exited while we walked the tree
                 total += proc.memory_info().rss
-            except psutil.Error:
-                pass
         return total / 2**20
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
+            with contextlib.suppress(Exception):  # a sampling failure must not end the sampler thread
                 self.peak = max(self.peak, self.current())
-            except Exception:
-                pass
             self._stop.wait(0.1)
 
     def __enter__(self) -> RssSampler:

@@ -28,6 +28,7 @@ Settings (environment): ``RMT_BENCH_LOAD_SECONDS`` (60: each of phases 1 and 2),
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -78,7 +79,7 @@ def readme_posts() -> list[tuple[str, bytes]]:
     for block in re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S):
         words = shlex.split(block.replace("\\\n", " "), comments=True)
         starts = [i for i, word in enumerate(words) if word == "curl"] + [len(words)]
-        for start, end in zip(starts, starts[1:]):
+        for start, end in itertools.pairwise(starts):
             command = words[start:end]
             if "-X" not in command or command[command.index("-X") + 1] != "POST" or "-d" not in command:
                 continue
@@ -197,7 +198,7 @@ def _lua_string(text: str) -> str:
 
 def wrk_load(base: str, targets: list[tuple[str, bytes]], *, seconds: int, concurrency: int, workdir: str) -> dict:
     """``wrk`` for ``seconds`` at ``concurrency`` connections, round-robin over ``targets``."""
-    bodies = ", ".join("{%s, %s}" % (_lua_string(path), _lua_string(body.decode())) for path, body in targets)
+    bodies = ", ".join(f"{{{_lua_string(path)}, {_lua_string(body.decode())}}}" for path, body in targets)
     script = os.path.join(workdir, "load.lua")
     Path(script).write_text(WRK_SCRIPT % {"bodies": bodies}, encoding="utf-8")
     proc = subprocess.run(
@@ -490,8 +491,8 @@ def _jobs_row(figures: dict) -> dict:
 
 def _uvicorn_command(port: int) -> list[str]:
     try:
-        import httptools  # noqa: F401
-        import uvloop  # noqa: F401
+        import httptools  # noqa: F401  (imported only to probe that it is installed)
+        import uvloop  # noqa: F401  (imported only to probe that it is installed)
 
         loop, http = "uvloop", "httptools"
     except ImportError:

@@ -177,13 +177,13 @@ def _run() -> dict:
         iterations = np.array([[_fixed_point_iterations(lam, N_SAMPLES, nn, g) for g in GAMMAS] for nn in n_neurons])
         samples_pts = [(3, 35), (7, 20), (0, 10)]  # (N index, gamma index)
         sample_rows, worst = [], 0.0
-        for j, l in samples_pts:
+        for j, gi in samples_pts:
             t0 = time.perf_counter()
             _, test, its = _companion_point(
-                kernel, kern.cross_kernel, kern.test_diagonal, data.y, data.y_test, n_neurons[j], GAMMAS[l]
+                kernel, kern.cross_kernel, kern.test_diagonal, data.y, data.y_test, n_neurons[j], GAMMAS[gi]
             )
             sample_rows.append((its, time.perf_counter() - t0))
-            worst = max(worst, abs(test - result.test_mse[j, l]) / result.test_mse[j, l])
+            worst = max(worst, abs(test - result.test_mse[j, gi]) / result.test_mse[j, gi])
         its_s = np.array([r[0] for r in sample_rows], dtype=float)
         sec_s = np.array([r[1] for r in sample_rows])
         per_iter, per_point = np.linalg.lstsq(np.column_stack([its_s, np.ones_like(its_s)]), sec_s, rcond=None)[0]

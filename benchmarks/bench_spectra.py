@@ -361,7 +361,7 @@ def bench_gmp() -> list[dict]:
         others = "; ".join(
             f"η={label.removeprefix('freealg_eta_')}: {h.fmt_seconds(statistics.median(s[label]))}, "
             f"max err {acc[label]:.1e} (median {data['median_error'][label]:.1e}, "
-            f"{data['gross_errors'][label]} points off by > 1%), ratio {statistics.median([o / r for o, r in zip(s[ours_label], s[label])]):.3g}"
+            f"{data['gross_errors'][label]} points off by > 1%), ratio {statistics.median([o / r for o, r in zip(s[ours_label], s[label], strict=True)]):.3g}"
             for label in settings
         )
         rows.append(
@@ -443,8 +443,8 @@ def http_body() -> bytes:
 def _uvicorn_command(app: str, port: int) -> list[str]:
     """Identical uvicorn settings for both servers (1 worker, uvloop + httptools when installed)."""
     try:
-        import httptools  # noqa: F401
-        import uvloop  # noqa: F401
+        import httptools  # noqa: F401  (imported only to probe that it is installed)
+        import uvloop  # noqa: F401  (imported only to probe that it is installed)
 
         loop, http = "uvloop", "httptools"
     except ImportError:
@@ -553,24 +553,24 @@ def bench_http() -> list[dict]:
     rps: dict[str, list[float]] = {"ours": [], "bare": []}
     errors = 0
     with tempfile.TemporaryDirectory(prefix="rmt-bench-http-") as workdir:
-        with h.served(_uvicorn_command(apps["ours"], ports["ours"]), ready_url=urls["ours"], ready_body=body, env=env):
-            with h.served(
-                _uvicorn_command(apps["bare"], ports["bare"]), ready_url=urls["bare"], ready_body=body, env=env
-            ):
-                for side in ("ours", "bare"):  # warm-up, not counted
-                    load(urls[side], body, HTTP_WARMUP_SECONDS, workdir)
-                for pair in range(HTTP_PAIRS):
-                    order = ("ours", "bare") if pair % 2 == 0 else ("bare", "ours")  # A B B A A B
-                    for side in order:
-                        result = load(urls[side], body, HTTP_SECONDS, workdir)
-                        rps[side].append(result["rps"])
-                        errors += result["errors"]
+        with (
+            h.served(_uvicorn_command(apps["ours"], ports["ours"]), ready_url=urls["ours"], ready_body=body, env=env),
+            h.served(_uvicorn_command(apps["bare"], ports["bare"]), ready_url=urls["bare"], ready_body=body, env=env),
+        ):
+            for side in ("ours", "bare"):  # warm-up, not counted
+                load(urls[side], body, HTTP_WARMUP_SECONDS, workdir)
+            for pair in range(HTTP_PAIRS):
+                order = ("ours", "bare") if pair % 2 == 0 else ("bare", "ours")  # A B B A A B
+                for side in order:
+                    result = load(urls[side], body, HTTP_SECONDS, workdir)
+                    rps[side].append(result["rps"])
+                    errors += result["errors"]
         breakdown = _handler_breakdown(body)
         try:
             sync_deps = _sync_dependencies()
         except Exception:
             sync_deps = []
-    per_pair = [o / b for o, b in zip(rps["ours"], rps["bare"])]
+    per_pair = [o / b for o, b in zip(rps["ours"], rps["bare"], strict=True)]
     ratio = statistics.median(per_pair)
     ours_rps, bare_rps = statistics.median(rps["ours"]), statistics.median(rps["bare"])
     return [

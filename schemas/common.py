@@ -309,7 +309,7 @@ def kind_union(*members: type[RequestModel]) -> object:
 
     choices = ", ".join(f"`{kind}`" for kind in kinds)
     return Annotated[
-        Union[tuple(Annotated[member, Tag(f"kind={kind}")] for kind, member in kinds.items())],  # noqa: UP007
+        Union[tuple(Annotated[member, Tag(f"kind={kind}")] for kind, member in kinds.items())],  # noqa: UP007  (a Union over a tuple built at runtime: `X | Y` cannot splat it)
         Discriminator(
             tag_of, custom_error_type="unknown_kind", custom_error_message=f"`kind` must be one of {choices}"
         ),

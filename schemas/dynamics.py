@@ -98,9 +98,8 @@ class _DynamicsRequest(DimensionsMixin):
         if isinstance(self.time, Grid) and self.time.start < 0:
             raise PydanticCustomError("time_grid_domain", "`time` grid must start at a value >= 0")
         values = self.raw_times
-        if self.mode == "gd" and not isinstance(self.time, Grid):
-            if any(v != math.floor(v) for v in values):
-                raise PydanticCustomError("integer_steps", '`time` must hold integer step counts when `mode` is "gd"')
+        if self.mode == "gd" and not isinstance(self.time, Grid) and any(v != math.floor(v) for v in values):
+            raise PydanticCustomError("integer_steps", '`time` must hold integer step counts when `mode` is "gd"')
         scaled = self.learning_rate * max(values) * (1.0 + math.sqrt(self.aspect_ratio)) ** 2
         if scaled > MAX_SCALED_TIME:
             raise PydanticCustomError(

@@ -135,7 +135,7 @@ def _name_union(*members: type[RequestModel]) -> object:
 
     choices = ", ".join(f"`{name}`" for name in names)
     return Annotated[
-        Union[tuple(Annotated[member, Tag(f"name={name}")] for name, member in names.items())],  # noqa: UP007
+        Union[tuple(Annotated[member, Tag(f"name={name}")] for name, member in names.items())],  # noqa: UP007  (a Union over a tuple built at runtime: `X | Y` cannot splat it)
         Discriminator(
             tag_of, custom_error_type="unknown_kernel", custom_error_message=f"`name` must be one of {choices}"
         ),

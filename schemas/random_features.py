@@ -198,11 +198,10 @@ class GaussianMixtureData(RequestModel):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         k = self.n_classes
-        if self.means is not None:
-            if len(self.means) != k or any(len(m) != self.n_features for m in self.means):
-                raise PydanticCustomError(
-                    "means_shape", "`means` must be {k} rows of {p} values", {"k": k, "p": self.n_features}
-                )
+        if self.means is not None and (len(self.means) != k or any(len(m) != self.n_features for m in self.means)):
+            raise PydanticCustomError(
+                "means_shape", "`means` must be {k} rows of {p} values", {"k": k, "p": self.n_features}
+            )
         if isinstance(self.noise_variance, list) and len(self.noise_variance) not in (1, k):
             raise PydanticCustomError("same_length", "`noise_variance` must be one value or {k} values", {"k": k})
         if self.proportions is not None:

@@ -339,7 +339,7 @@ def random_features_spectral(request: RandomFeaturesRidgeRequest) -> Cost:
 def random_features_ridge_from_spectral(request: RandomFeaturesRidgeRequest) -> Cost:
     """A grid from a cached decomposition: O(n) per (N, γ) point and the γ* search, in a thread (BLAS
     releases the GIL, and the cached arrays are not copied to a process)."""
-    field, n, n_test, _, outputs = _data_sizes(request.data)
+    _field, n, n_test, _, outputs = _data_sizes(request.data)
     neurons, penalties = len(request.neuron_counts), len(request.ridge_penalties)
     grid = neurons * penalties + neurons * (7 * 8 + (0 if penalties >= 3 else 25))
     grid_field = "n_neurons" if request.n_neurons is not None else "neurons_per_sample"

@@ -325,7 +325,7 @@ _MAX_ORDER = 600
 
 def _trapezoid(step: float) -> tuple[np.ndarray, np.ndarray]:
     """Truncated trapezoid rule for E[f(z)], z ~ N(0,1), on [-13, 13] (docs/methods/random_features.md §1.1 table)."""
-    m = int(math.ceil(_TRUNCATION / step))
+    m = math.ceil(_TRUNCATION / step)
     z = np.arange(-m, m + 1, dtype=np.float64) * step
     w = step * _INV_SQRT_2PI * np.exp(-0.5 * z * z)
     return z, w

@@ -272,10 +272,7 @@ class _Law:
         # C = τ WWᵀ/p + (1 − τ) I (Gaussian equivalent), ‖C‖ → τ(1 + √(N/p))² + 1 − τ.
         c_norm = t * (1.0 + math.sqrt(1.0 / psi)) ** 2 + 1.0 - t
         self.scale = c_norm * (1.0 + math.sqrt(r)) ** 2
-        if self.linear:
-            rank = min(1.0, phi) / r  # min(n, p)/N
-        else:
-            rank = 1.0 / r  # n/N
+        rank = min(1.0, phi) / r if self.linear else 1.0 / r  # min(n, p)/N if linear, else n/N
         self.atom = max(0.0, 1.0 - rank)
         self._intervals: tuple[_Interval, ...] | None = None
         self._support: tuple[tuple[float, float], ...] | None = None

@@ -465,12 +465,12 @@ def _classification_moments(p: _Classification, t: np.ndarray, node_scale: float
             gs = (hs, hs * hs, p.lam_s * hs * hs)
         if p.subtract:
             wd = w / denom / (2.0 * np.pi)
-            k_int = [(rho + c) * (wd @ (gi - gsi[None, :]) + gsi) for gi, gsi in zip(g, gs)]
+            k_int = [(rho + c) * (wd @ (gi - gsi[None, :]) + gsi) for gi, gsi in zip(g, gs, strict=True)]
         else:
             wd = (rho + c) * w / denom / (2.0 * np.pi)
             k_int = [wd @ gi for gi in g]
             if p.atom > 0.0:
-                k_int = [ki + p.atom * gsi for ki, gsi in zip(k_int, gs)]
+                k_int = [ki + p.atom * gsi for ki, gsi in zip(k_int, gs, strict=True)]
         e_train = k_int[0]
         out[0, idx] = e_train
         out[1, idx] = k_int[2] + p.sigma2 * mu_xf2 - e_train * e_train

@@ -565,7 +565,7 @@ def optimal_ridge_penalty(
         scales += [v for v in candidates if 1e-300 < v < 1e300]
     lo = max(math.log10(min(scales)) - _SEARCH_DECADES, -300.0)
     hi = min(math.log10(max(scales)) + _SEARCH_DECADES, 300.0)
-    count = int(math.ceil((hi - lo) * _SEARCH_POINTS_PER_DECADE)) + 1
+    count = math.ceil((hi - lo) * _SEARCH_POINTS_PER_DECADE) + 1
     grid = np.concatenate([[0.0], np.logspace(lo, hi, count)])
     scan = _risk(gamma[:, None], grid[None, :], spectrum, r2, s2)
     scan_risk = scan.bias + scan.variance  # nan only at λ = 0, γ = 1 with σ² > 0

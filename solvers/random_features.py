@@ -105,7 +105,8 @@ def _newton_kappa(lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray) -> 
     slow = np.zeros(kappa.shape, dtype=bool)  # last step removed ≥ 1/4 of κ
     iterations = 0
     n = lam.size
-    for iterations in range(1, _MAX_NEWTON + 1):
+    for newton_step in range(1, _MAX_NEWTON + 1):
+        iterations = newton_step  # reported after the loop
         idx = np.nonzero(active)[0]
         k, nn = kappa[idx], n_neurons[idx]
         # N − Σλ/(λ+κ) = (N − n) + Σκ/(λ+κ): no cancellation for N ≥ n (docs/methods/random_features.md §6 pitfall 8), and

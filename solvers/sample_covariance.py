@@ -11,6 +11,7 @@ and everything else (density, CDF, support, m of S) follows from it (docs/method
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -398,7 +399,7 @@ def companion_stieltjes(z, *, ratio: float, eigenvalues, weights) -> tuple[np.nd
 def _xprime_scalar(u: float, c: float, t: tuple[float, ...], wt2: tuple[float, ...]) -> float:
     """x'(u) in pure Python: Brent calls it one point at a time, where numpy's overhead dominates."""
     s = 0.0
-    for tk, ak in zip(t, wt2):
+    for tk, ak in zip(t, wt2, strict=True):
         d = 1.0 + tk * u
         if d == 0.0:
             return -math.inf
@@ -415,7 +416,7 @@ def _edge_candidates(c: float, t: np.ndarray, w: np.ndarray) -> list[float]:
     frac = np.geomspace(1e-13, 0.5, 48)
     frac = np.concatenate([frac, 1.0 - frac[::-1][1:]])
     segments = []
-    for a, b in zip(poles[:-1], poles[1:]):
+    for a, b in itertools.pairwise(poles):
         segments.append(a + (b - a) * frac)
     # The outer intervals are unbounded; their edge zeros run off to |u| ~ 1/(t|1 − √c|) as
     # c → 1, hence the 29 decades.
@@ -516,7 +517,7 @@ def _support_intervals(
     cdf_probe = _cdf_from_companion(probes, m, c, t, w)
     intervals: list[tuple[float, float]] = []
     right_cdf: list[float] = []
-    for k, (a, b, keep) in enumerate(zip(edges[:-1], edges[1:], carries)):
+    for k, (a, b, keep) in enumerate(zip(edges[:-1], edges[1:], carries, strict=True)):
         if not keep:
             if intervals and len(right_cdf) < len(intervals):
                 right_cdf.append(float(cdf_probe[k]))  # the gap just right of an interval
@@ -685,7 +686,7 @@ def sample_covariance_spectrum(
     density[inside] = m_in.imag / (np.pi * c)
     # Outside the support the CDF is a step function of the masses to the left.
     cdf = np.where(xv >= 0, atom_mass, 0.0)
-    for (a, b), mass in zip(intervals, masses):
+    for (_a, b), mass in zip(intervals, masses, strict=True):
         cdf += np.where(xv >= b, mass, 0.0)
     cdf[inside] = _cdf_from_companion(xin, m_in, c, t, w)
 

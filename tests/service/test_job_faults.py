@@ -98,7 +98,7 @@ async def test_lost_scheduler_jobs_wait_and_resume(tmp_path, monkeypatch):
     processes: list[subprocess.Popen] = []
     try:
         processes += [start_scheduler(port, log), start_worker(address, log)]
-        async with running_app(settings_for(tmp_path, dask_scheduler=address)) as (http, app):
+        async with running_app(settings_for(tmp_path, dask_scheduler=address)) as (http, _app):
             location = await submit(http, JOB)
             await poll(http, location, lambda b: b["progress"]["chunks_done"] >= 3)
 

@@ -40,7 +40,7 @@ def operation_id(parameter) -> str:
 
 @pytest.mark.parametrize("entry", OPERATIONS, ids=operation_id)
 def test_every_operation_is_documented(entry):
-    path, method, operation = entry
+    _path, _method, operation = entry
     assert operation.get("operationId"), "explicit operationId"
     assert operation.get("summary"), "summary"
     assert operation.get("tags"), "tag"

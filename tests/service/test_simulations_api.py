@@ -51,9 +51,11 @@ async def running_app(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClie
     """The app with its lifespan entered (closing it stops Dask), and an in-process client."""
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http, app
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+    ):
+        yield http, app
 
 
 #: Only a guard against a hung job (a test must end), never a speed claim: far above any expected run

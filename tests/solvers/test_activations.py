@@ -210,10 +210,10 @@ def test_mean_derivative_is_stein_derivative_for_smooth_activations():
     # E[σ'(ξ)] computed from σ' directly (finite differences inside quad) equals E[ξσ(ξ)].
     for name in ["tanh", "sigmoid", "gelu", "softplus", "swish", "erf", "sin"]:
         act = make_activation(name)
-        deriv = lambda t: float((act(np.array(t + 1e-6)) - act(np.array(t - 1e-6))) / 2e-6)
-        value = integrate.quad(lambda t: deriv(t) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi), -30, 30, limit=200)[
-            0
-        ]
+        deriv = lambda t, act=act: float((act(np.array(t + 1e-6)) - act(np.array(t - 1e-6))) / 2e-6)
+        value = integrate.quad(
+            lambda t, deriv=deriv: deriv(t) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi), -30, 30, limit=200
+        )[0]
         assert activation_moments(activation=act).mean_derivative == pytest.approx(value, abs=1e-7)
 
 

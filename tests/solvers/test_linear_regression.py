@@ -60,7 +60,13 @@ def test_general_sigma_ridgeless_matches_hastie_theorem_2_form():
     )
     for i, gamma in enumerate(ratios):
         # independent root: 1 − 1/γ = ∫ dH(s)/(1 + c₀γs)
-        c0 = brentq(lambda c: np.sum(w / (1 + c * gamma * t)) - (1 - 1 / gamma), 1e-12, 1e12, xtol=1e-300, rtol=1e-15)
+        c0 = brentq(
+            lambda c, gamma=gamma: np.sum(w / (1 + c * gamma * t)) - (1 - 1 / gamma),
+            1e-12,
+            1e12,
+            xtol=1e-300,
+            rtol=1e-15,
+        )
         q = 1 + c0 * gamma * t
         ratio_int = np.sum(w * t**2 / q**2) / np.sum(w * t / q**2)
         bias = r2 * (1 + gamma * c0 * ratio_int) * np.sum(b * t / q**2)
@@ -165,12 +171,12 @@ def test_ratio_one_ridge_is_finite_with_inverse_sqrt_variance():
 def _p_side_reference(gamma: float, lam: float, r2: float, s2: float) -> tuple[float, float]:
     """B = r²λ²m'(−λ), V = σ²γ(m − λm') (docs/methods/linear_ridge.md §2) evaluated in 60-digit decimal arithmetic."""
     getcontext().prec = 60
-    g, l = Decimal(gamma), Decimal(lam)
-    a = 1 - g + l
-    root = (a * a + 4 * g * l).sqrt()
-    m = 2 / (a + root) if a > 0 else (root - a) / (2 * g * l)
+    g, lm = Decimal(gamma), Decimal(lam)
+    a = 1 - g + lm
+    root = (a * a + 4 * g * lm).sqrt()
+    m = 2 / (a + root) if a > 0 else (root - a) / (2 * g * lm)
     dm = m * (1 + g * m) / root
-    return float(Decimal(r2) * l * l * dm), float(Decimal(s2) * g * (m - l * dm))
+    return float(Decimal(r2) * lm * lm * dm), float(Decimal(s2) * g * (m - lm * dm))
 
 
 @pytest.mark.parametrize(

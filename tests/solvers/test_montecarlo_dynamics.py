@@ -169,7 +169,7 @@ CLASSIFICATION_CASES = {
 
 def _run_classification(case, seed):
     c, rho, gamma, s0, mode, alpha = case
-    n = int(round(P / c))
+    n = round(P / c)
     times = FLOW_TIMES if mode == "flow" else GD_STEPS
     kw = dict(mean_norm_squared=rho, ridge_penalty=gamma, init_variance=s0, learning_rate=alpha, time=times, mode=mode)
     sim = simulate_gradient_descent_classification(n_samples=n, n_features=P, trials=TRIALS, rng=seed, **kw)
@@ -237,7 +237,7 @@ def test_regression_theory_matches_simulation(case_id):
     # Sizes: p = 320, n = p/c, 16 trials; ε and w₀ sampled (risk, train error) and the
     # conditional decomposition given X (bias, variance, initialization) from the same draws.
     c, r2, s2, gamma, s0, mode, alpha, times = REGRESSION_CASES[case_id]
-    n = int(round(P / c))
+    n = round(P / c)
     kw = dict(
         signal_strength=r2,
         noise_variance=s2,

@@ -103,7 +103,7 @@ def test_simulation_rejects_the_literal_slide_reading(data):
         gamma = GAMMAS[col]
         mc = simulate(data, "relu", n_neurons)
 
-        def fixed_point(delta):
+        def fixed_point(delta, n_neurons=n_neurons, gamma=gamma):
             qbar = np.linalg.inv(n_neurons / n * k.kernel / (1 + delta) + gamma * np.eye(n))
             return np.trace(k.kernel @ qbar) / n - delta
 

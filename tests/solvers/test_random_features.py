@@ -95,7 +95,7 @@ def test_effective_ridge_unique_root_and_residuals(name):
     np.testing.assert_allclose(sol.delta, big_n * kappa / (n * big_g) - 1, rtol=1e-9)
     for idx in [(0, 0), (4, 0), (4, 5), (8, 10), (3, 2)]:
         nn, g, k = big_n[idx], big_g[idx], kappa[idx]
-        f = lambda t: t * (nn - np.sum(lam / (lam + t))) - n * g
+        f = lambda t, nn=nn, g=g: t * (nn - np.sum(lam / (lam + t))) - n * g
         # uniqueness: F changes sign exactly once on a log grid (docs/methods/random_features.md §2.1 proof: F convex, F(0+) < 0)
         grid = np.logspace(-18, 8, 400)
         signs = np.sign([f(t) for t in grid])
@@ -197,7 +197,7 @@ def test_slide_typos_would_change_the_answer():
         _, lt_train, lt_test = dense_paper_form(
             k.kernel, k.cross_kernel, k.test_diagonal, data.y, data.y_test, nn, g, literal=True
         )
-        _, n_train, n_test = dense_paper_form(
+        _, _n_train, n_test = dense_paper_form(
             k.kernel, k.cross_kernel, k.test_diagonal, data.y, data.y_test, nn, g, one_over_n=True
         )
         assert abs(lt_test - test) > 0.1 * test or abs(lt_train - train) > 0.1 * train

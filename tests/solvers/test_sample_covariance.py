@@ -95,7 +95,7 @@ def test_one_atom_cdf_matches_midpoint_rule_of_closed_form_density():
     x = np.linspace(-1, 8, 301)
     res = sample_covariance_spectrum(ratio=ratio, eigenvalues=[variance], weights=[1.0], x=x)
     _, (lm, lp) = mp_closed_form(x, ratio=ratio, variance=variance)
-    for xi, fi in zip(x[::10], res.cdf[::10]):
+    for xi, fi in zip(x[::10], res.cdf[::10], strict=True):
         if xi <= lm:
             expected = 0.0
         elif xi >= lp:
@@ -154,14 +154,14 @@ def test_gap_masses_follow_exact_separation_and_midpoint_rule():
     res = sample_covariance_spectrum(ratio=0.1, x=np.array([2.0]), **TWO_POINT)
     assert len(res.support_intervals) == 2
     np.testing.assert_allclose(res.interval_masses, [0.5, 0.5], atol=1e-12)
-    for (a, b), mass in zip(res.support_intervals, res.interval_masses):
-        nodes, parts = midpoint_angle_integral(lambda u: polynomial_density(u, ratio=0.1, **TWO_POINT), a, b, 1500)
+    for (a, b), mass in zip(res.support_intervals, res.interval_masses, strict=True):
+        _nodes, parts = midpoint_angle_integral(lambda u: polynomial_density(u, ratio=0.1, **TWO_POINT), a, b, 1500)
         assert parts.sum() == pytest.approx(mass, abs=1e-10)
     # CDF at interior points vs the midpoint rule of docs/methods/spectra.md §2.2 applied to the polynomial-root density.
     (a, b) = res.support_intervals[1]
     xs = np.array([a + 0.3 * (b - a), a + 0.8 * (b - a)])
     cdf = sample_covariance_spectrum(ratio=0.1, x=xs, **TWO_POINT).cdf
-    for xi, fi in zip(xs, cdf):
+    for xi, fi in zip(xs, cdf, strict=True):
         part = quad(lambda u: polynomial_density([u], ratio=0.1, **TWO_POINT)[0], a, xi, epsabs=1e-12, limit=200)[0]
         assert fi == pytest.approx(0.5 + part, abs=1e-10)
 
