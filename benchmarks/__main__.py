@@ -74,7 +74,7 @@ def validate(result: object) -> list[dict]:
 def _jsonable(value: object) -> object:
     """numpy scalars and anything else json does not know become floats or strings."""
     try:
-        return float(value)  # type: ignore[arg-type]
+        return float(value)  # type: ignore[arg-type]  # any object is tried; the except below handles what float() refuses
     except (TypeError, ValueError):
         return str(value)
 

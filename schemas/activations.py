@@ -5,7 +5,7 @@ Shared by every topic with a random layer (random features, conjugate kernel, on
 
 from __future__ import annotations
 
-from typing import Literal, Self, get_args
+from typing import Any, ClassVar, Literal, Self, get_args
 
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -52,7 +52,7 @@ def _parameters_rule() -> dict:
 class ActivationSpec(RequestModel):
     """An entrywise activation σ of the catalogue and its parameters, e.g. `{"name": "leaky_relu", "negative_slope": 0.1}`."""
 
-    schema_rules = (_parameters_rule(),)
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (_parameters_rule(),)
 
     name: ActivationName = Field(
         description="σ: closed-form kernels `linear`, `relu`, `abs`, `leaky_relu` (max(t,0) + α min(t,0)), "

@@ -8,7 +8,7 @@ its settings (they are named in its 422 answers).
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Self, Union, get_args
+from typing import Annotated, Any, ClassVar, Literal, Self, Union, get_args
 
 from pydantic import Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
@@ -56,7 +56,7 @@ class Grid(RequestModel):
     """`num` points from `start` to `stop` inclusive, evenly spaced on a linear or a log scale."""
 
     # A log-scale grid starts above 0 (stop > start is a comparison JSON Schema cannot state).
-    schema_rules = (
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (
         {
             "anyOf": [
                 {"properties": {"scale": {"const": "linear"}}},
@@ -122,7 +122,7 @@ ONE_FORM_OF_DIMENSIONS = {
 class DimensionsMixin(RequestModel):
     """Dimensions as a ratio c = p/n, or as the two counts p and n: exactly one form."""
 
-    schema_rules = (
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (
         ONE_FORM_OF_DIMENSIONS,
         {"dependentRequired": {"n_features": ["n_samples"], "n_samples": ["n_features"]}},
     )
@@ -147,13 +147,15 @@ class DimensionsMixin(RequestModel):
         """c = p/n, whichever form was given."""
         if self.ratio is not None:
             return self.ratio
-        return self.n_features / self.n_samples  # type: ignore[operator]
+        return self.n_features / self.n_samples  # type: ignore[operator]  # both counts are set when `ratio` is not (the one-form validator)
 
 
 class PointsMixin(RequestModel):
     """Real evaluation points, as a list `x` or a `grid`: exactly one form."""
 
-    schema_rules = ({"oneOf": [{**present("x"), "not": present("grid")}, {**present("grid"), "not": present("x")}]},)
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (
+        {"oneOf": [{**present("x"), "not": present("grid")}, {**present("grid"), "not": present("x")}]},
+    )
 
     x: list[float] | None = Field(
         default=None,
@@ -172,12 +174,12 @@ class PointsMixin(RequestModel):
     @property
     def points(self) -> list[float]:
         """The evaluation points, whichever form was given."""
-        return self.x if self.x is not None else self.grid.points()  # type: ignore[union-attr]
+        return self.x if self.x is not None else self.grid.points()  # type: ignore[union-attr]  # `grid` is set when `x` is not (the one-form validator)
 
     @property
     def n_points(self) -> int:
         """How many points were asked for, without building them."""
-        return len(self.x) if self.x is not None else self.grid.num  # type: ignore[union-attr]
+        return len(self.x) if self.x is not None else self.grid.num  # type: ignore[union-attr]  # `grid` is set when `x` is not (the one-form validator)
 
 
 class ComplexNumber(RequestModel):
@@ -288,7 +290,7 @@ def one_or_many(item: object, *, max_length: int = MAX_POINTS) -> object:
     """
     return Annotated[
         Annotated[item, Tag("one-value")]
-        | Annotated[list[item], Field(min_length=1, max_length=max_length), Tag("list-of-values")]  # type: ignore[valid-type]
+        | Annotated[list[item], Field(min_length=1, max_length=max_length), Tag("list-of-values")]  # type: ignore[valid-type]  # `item` is a type passed at run time
         | Annotated[Grid, Tag("grid-of-values")],
         Discriminator(_shape_of),
     ]

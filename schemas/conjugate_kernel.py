@@ -7,7 +7,7 @@ Scalings (docs/methods/conjugate_kernel.md §1): W (N × p) with unit-variance e
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -24,7 +24,7 @@ LearningRate = Annotated[float, Field(ge=0, le=1e6, description="Step size η �
 class NetworkDimensionsMixin(DimensionsMixin):
     """n, p and N as three counts, or as the two ratios φ = p/n (`ratio`) and r = N/n (`neurons_per_sample`)."""
 
-    schema_rules = (
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (
         {
             "oneOf": [
                 {**present("ratio", "neurons_per_sample"), **absent("n_features", "n_samples", "n_neurons")},
@@ -62,7 +62,7 @@ class NetworkDimensionsMixin(DimensionsMixin):
         """r = N/n, whichever form was given."""
         if self.neurons_per_sample is not None:
             return self.neurons_per_sample
-        return self.n_neurons / self.n_samples  # type: ignore[operator]
+        return self.n_neurons / self.n_samples  # type: ignore[operator]  # both counts are set when `neurons_per_sample` is not (the one-form validator)
 
 
 class ConjugateKernelRequest(NetworkDimensionsMixin, PointsMixin):
@@ -190,7 +190,7 @@ class OneStepGradientRequest(NetworkDimensionsMixin):
         description="Student activation σ (`sign`, `step` are refused: zero derivative a.e.)."
     )
     teacher: Teacher = Field(description="The teacher generating the labels.")
-    learning_rate: one_or_many(LearningRate) = Field(  # type: ignore[valid-type]
+    learning_rate: one_or_many(LearningRate) = Field(  # type: ignore[valid-type]  # a type built at run time by one_or_many(...); mypy cannot evaluate calls in annotations
         description="η ≥ 0: one value, a list, or a grid.", examples=[[0.0, 2.0, 4.0]]
     )
 

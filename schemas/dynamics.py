@@ -8,7 +8,7 @@ bias, variance and MSE (docs/derivations/gradient_descent_regression.md).
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -42,7 +42,7 @@ class _DynamicsRequest(DimensionsMixin):
     """Fields shared by both learning-dynamics requests."""
 
     # `gd` counts steps: its times are integers (or a grid, rounded by the solver).
-    schema_rules = (
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (
         {
             "anyOf": [
                 {"properties": {"mode": {"const": "flow"}}},
@@ -83,7 +83,7 @@ class _DynamicsRequest(DimensionsMixin):
         description="σ₀² ≥ 0: the initial weights are w₀ ~ N(0, σ₀² I_p / p) (0: start from w₀ = 0).",
         examples=[0.5],
     )
-    time: one_or_many(Time) = Field(  # type: ignore[valid-type]
+    time: one_or_many(Time) = Field(  # type: ignore[valid-type]  # a type built at run time by one_or_many(...); mypy cannot evaluate calls in annotations
         description=_TIME_DESCRIPTION,
         examples=[[0.0, 1.0, 10.0, 100.0]],
     )

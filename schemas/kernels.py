@@ -8,7 +8,7 @@ wherever a kernel is meant.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Self, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Literal, Self, Union, get_args
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
@@ -167,7 +167,7 @@ class KernelMatrixRequest(RequestModel):
         }
     )
 
-    kernel: KernelSpec = Field(description=KERNEL_DESCRIPTION, examples=[{"name": "rbf", "bandwidth": 1.0}])  # type: ignore[valid-type]
+    kernel: KernelSpec = Field(description=KERNEL_DESCRIPTION, examples=[{"name": "rbf", "bandwidth": 1.0}])  # type: ignore[valid-type]  # a type built at run time (a tagged union or one_or_many(...)); mypy cannot evaluate calls in annotations
     x: Matrix = Field(
         description="Inputs X, n × p, one sample per row, entries of order 1 (‖x‖² ≈ p).",
         examples=[[[1.0, -0.5, 0.3], [0.2, 1.1, -1.0]]],
@@ -268,7 +268,10 @@ class GaussianMixtureModel(RequestModel):
         return self
 
 
-DataModel = kind_union(IsotropicModel, PopulationModel, GaussianMixtureModel)
+if TYPE_CHECKING:  # what the runtime union below validates to, for the type checker
+    DataModel = IsotropicModel | PopulationModel | GaussianMixtureModel
+else:
+    DataModel = kind_union(IsotropicModel, PopulationModel, GaussianMixtureModel)
 
 
 class KernelMatrixSpectrumRequest(DimensionsMixin, PointsMixin):
@@ -292,8 +295,8 @@ class KernelMatrixSpectrumRequest(DimensionsMixin, PointsMixin):
         }
     )
 
-    kernel: KernelSpec = Field(description=KERNEL_DESCRIPTION, examples=[{"name": "rbf", "bandwidth": 2.0}])  # type: ignore[valid-type]
-    data_model: DataModel = Field(  # type: ignore[valid-type]
+    kernel: KernelSpec = Field(description=KERNEL_DESCRIPTION, examples=[{"name": "rbf", "bandwidth": 2.0}])  # type: ignore[valid-type]  # a type built at run time (a tagged union or one_or_many(...)); mypy cannot evaluate calls in annotations
+    data_model: DataModel = Field(
         default_factory=lambda: IsotropicModel(kind="isotropic"),
         description="How x is drawn: `isotropic` (default), `population` (eigenvalues, weights of Σ) or `gaussian_mixture` "
         "(means, proportions).",
@@ -413,18 +416,18 @@ class KernelRidgeRequest(RequestModel):
         }
     )
 
-    kernel: KernelSpec = Field(description=KERNEL_DESCRIPTION, examples=[{"name": "rbf", "bandwidth": 2.0}])  # type: ignore[valid-type]
+    kernel: KernelSpec = Field(description=KERNEL_DESCRIPTION, examples=[{"name": "rbf", "bandwidth": 2.0}])  # type: ignore[valid-type]  # a type built at run time (a tagged union or one_or_many(...)); mypy cannot evaluate calls in annotations
     n_samples: Count = Field(
         description="n, training samples. Required: the penalty acts on K's O(1) spectrum as nλ, so the answer depends on n.",
         examples=[1000],
     )
-    ratio: one_or_many(Ratio) | None = Field(  # type: ignore[valid-type]
+    ratio: one_or_many(Ratio) | None = Field(  # type: ignore[valid-type]  # a type built at run time (a tagged union or one_or_many(...)); mypy cannot evaluate calls in annotations
         default=None,
         description="c = p/n: one value, a list, or a grid (instead of `n_features`).",
         examples=[[0.5, 2.0]],
     )
     n_features: Count | None = Field(default=None, description="p, features (instead of `ratio`).", examples=[500])
-    ridge_penalty: one_or_many(KernelRidgePenalty) = Field(  # type: ignore[valid-type]
+    ridge_penalty: one_or_many(KernelRidgePenalty) = Field(  # type: ignore[valid-type]  # a type built at run time (a tagged union or one_or_many(...)); mypy cannot evaluate calls in annotations
         description="γ ≥ 0 of α = (K + nγI)⁻¹y (scikit-learn KernelRidge alpha = nγ): one value, a list or a grid; 0 is "
         "the ridgeless limit. K's bulk is O(1), so useful λ are of order 1/n (for the linear kernel, λ here is linear "
         "ridge's λ/p).",
@@ -464,7 +467,7 @@ class KernelRidgeRequest(RequestModel):
     @property
     def ratios(self) -> list[float]:
         """The ratios c, whichever form was given."""
-        return [self.n_features / self.n_samples] if self.ratio is None else _values(self.ratio)  # type: ignore[operator]
+        return [self.n_features / self.n_samples] if self.ratio is None else _values(self.ratio)  # type: ignore[operator]  # both counts are set when `ratio` is not (the one-form validator)
 
     @property
     def ridge_penalties(self) -> list[float]:

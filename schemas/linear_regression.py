@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -49,7 +49,7 @@ class LinearRidgeRequest(RequestModel):
         }
     )
 
-    schema_rules = (
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (
         ONE_FORM_OF_DIMENSIONS,
         {
             "dependentRequired": {
@@ -62,7 +62,7 @@ class LinearRidgeRequest(RequestModel):
         grid_bounds("ridge_penalty", start={"minimum": 0}),
     )
 
-    ratio: one_or_many(Ratio) | None = Field(  # type: ignore[valid-type]
+    ratio: one_or_many(Ratio) | None = Field(  # type: ignore[valid-type]  # a type built at run time by one_or_many(...); mypy cannot evaluate calls in annotations
         default=None,
         description="Aspect ratio c = p/n: one value, a list, or a grid (instead of `n_features` and `n_samples`).",
         examples=[0.5],
@@ -73,7 +73,7 @@ class LinearRidgeRequest(RequestModel):
     n_samples: Count | None = Field(
         default=None, description="Number of samples n (with `n_features`; instead of `ratio`).", examples=[1000]
     )
-    ridge_penalty: one_or_many(RidgePenalty) = Field(  # type: ignore[valid-type]
+    ridge_penalty: one_or_many(RidgePenalty) = Field(  # type: ignore[valid-type]  # a type built at run time by one_or_many(...); mypy cannot evaluate calls in annotations
         description="Ridge penalty γ ≥ 0 of min (1/n)‖y − Xb‖² + γ‖b‖², no intercept (scikit-learn's alpha = nγ; docs/methods/linear_ridge.md §1): one value, a list, or a grid. 0 is the min-norm limit.",
         examples=[[0.0, 0.1, 1.0]],
     )
@@ -121,7 +121,7 @@ class LinearRidgeRequest(RequestModel):
     def ratios(self) -> list[float]:
         """The ratios c, whichever form was given."""
         if self.ratio is None:
-            return [self.n_features / self.n_samples]  # type: ignore[operator]
+            return [self.n_features / self.n_samples]  # type: ignore[operator]  # both counts are set when `ratio` is not (the one-form validator)
         return _values(self.ratio)
 
     @property

@@ -13,7 +13,7 @@ and divide by √p. Inline data are used exactly as given (no hidden rescaling);
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -84,7 +84,7 @@ def _check_targets(y: list, rows: int, field: str, ref: str) -> None:
 class InlineData(RequestModel):
     """Data given inline, one sample per row, used exactly as given."""
 
-    schema_rules = ({"dependentRequired": {"y_test": ["x_test"]}},)
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = ({"dependentRequired": {"y_test": ["x_test"]}},)
 
     kind: Literal["inline"] = Field(description="`inline`: the arrays are in the request.", examples=["inline"])
     x: Matrix = Field(
@@ -218,9 +218,12 @@ class GaussianMixtureData(RequestModel):
         return self
 
 
-Data = kind_union(InlineData, GaussianMixtureData, DatasetReference)
+if TYPE_CHECKING:  # what the runtime union below validates to, for the type checker
+    Data = InlineData | GaussianMixtureData | DatasetReference
+else:
+    Data = kind_union(InlineData, GaussianMixtureData, DatasetReference)
 
-_GMM_EXAMPLE = {
+_GMM_EXAMPLE: dict[str, Any] = {
     "kind": "gaussian_mixture",
     "n_samples": 256,
     "n_test": 128,
@@ -372,7 +375,7 @@ class RandomFeaturesRidgeRequest(RequestModel):
         }
     )
 
-    schema_rules = (
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (
         {
             "oneOf": [
                 {**present("n_neurons"), "not": present("neurons_per_sample")},
@@ -388,17 +391,17 @@ class RandomFeaturesRidgeRequest(RequestModel):
     data: Data = Field(
         description=_data_description("Training and test data (inline: `y`, `x_test`, `y_test` required)")
     )
-    n_neurons: one_or_many(NNeurons) | None = Field(  # type: ignore[valid-type]
+    n_neurons: one_or_many(NNeurons) | None = Field(  # type: ignore[valid-type]  # a type built at run time by one_or_many(...); mypy cannot evaluate calls in annotations
         default=None,
         description="N: one value, a list, or a grid (rounded to integers); instead of `neurons_per_sample`.",
         examples=[[256, 512, 1024]],
     )
-    neurons_per_sample: one_or_many(NeuronsPerSample) | None = Field(  # type: ignore[valid-type]
+    neurons_per_sample: one_or_many(NeuronsPerSample) | None = Field(  # type: ignore[valid-type]  # a type built at run time by one_or_many(...); mypy cannot evaluate calls in annotations
         default=None,
         description="N/n: one value, a list, or a grid (N = round(ratio·n), at least 1); instead of `n_neurons`.",
         examples=[[0.5, 1.0, 2.0]],
     )
-    ridge_penalty: one_or_many(PositiveRidgePenalty) = Field(  # type: ignore[valid-type]
+    ridge_penalty: one_or_many(PositiveRidgePenalty) = Field(  # type: ignore[valid-type]  # a type built at run time by one_or_many(...); mypy cannot evaluate calls in annotations
         description="γ > 0 of min (1/n)‖y − Σᵀβ‖² + γ‖β‖²: one value, a list, or a grid. γ*(N) is searched in the span of these values.",
         examples=[[1e-3, 1e-1, 1.0]],
     )
@@ -443,6 +446,7 @@ class RandomFeaturesRidgeRequest(RequestModel):
         if self.n_neurons is not None:
             values = [max(1, round(v)) for v in _values(self.n_neurons)]
         else:
+            assert self.neurons_per_sample is not None  # the validator requires one of the two
             values = [max(1, round(r * self.data.n_samples)) for r in _values(self.neurons_per_sample)]
         return list(dict.fromkeys(int(v) for v in values))
 

@@ -161,7 +161,12 @@ class ProcessWorkers:
             await asyncio.to_thread(worker.conn.send_bytes, payload)
             ready = loop.create_future()
             fd = worker.conn.fileno()
-            loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+
+            def wake() -> None:
+                if not ready.done():
+                    ready.set_result(None)
+
+            loop.add_reader(fd, wake)
             try:
                 await asyncio.wait_for(ready, timeout=max(timeout, 0.0))
             finally:

@@ -223,11 +223,13 @@ def prepare(
 ) -> tuple[dict[str, np.ndarray | None], list[str]]:
     """Validate, preprocess with the training statistics, and return the arrays to store with their warnings."""
     validate_arrays(arrays)
+    x, y = arrays["x"], arrays["y"]
+    assert x is not None and y is not None  # validate_arrays raised otherwise
     result = preprocess(
-        x=arrays["x"],
-        y=arrays["y"],
+        x=x,
+        y=y,
         x_test=arrays["x_test"],
-        y_test=arrays["y_test"],  # type: ignore[arg-type]
+        y_test=arrays["y_test"],
         standardize=options.standardize,
         scale=options.scale,
     )
@@ -391,7 +393,7 @@ class DatasetStore:
             else None
             for name in ARRAYS
         }
-        return DatasetArrays(id=dataset_id, **loaded)  # type: ignore[arg-type]
+        return DatasetArrays(id=dataset_id, **loaded)  # type: ignore[arg-type]  # `loaded` holds only the array fields; mypy also checks it against `id: str`
 
     def delete(self, dataset_id: str, *, owner: str) -> bool:
         """Remove ``owner``'s claim; the files go with the last claim. False if ``owner`` had none."""

@@ -95,6 +95,7 @@ class DeadlineExceededError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
+        self.message = message
 
 
 class NotAcceptableError(Exception):
@@ -377,4 +378,4 @@ EXCEPTION_HANDLERS = {
 def install_exception_handlers(app: FastAPI) -> None:
     """Register every handler of the table on ``app``."""
     for exc_class, handler in EXCEPTION_HANDLERS.items():
-        app.add_exception_handler(exc_class, handler)  # type: ignore[arg-type]
+        app.add_exception_handler(exc_class, handler)  # type: ignore[arg-type]  # Starlette types handlers as taking Exception; each of ours takes its own subclass

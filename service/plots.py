@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 #: Most curves drawn in one family plot; more are thinned to evenly spaced ones (the title says so).
 MAX_CURVES = 10
@@ -26,7 +27,13 @@ MAX_CURVES = 10
 MAX_PANELS = 12
 
 # Text stays text in SVG (searchable, selectable), and the file has no date, so that it is reproducible.
-_STYLE = {"svg.fonttype": "none", "svg.hashsalt": "rmt-service", "font.size": 9, "axes.grid": True, "grid.alpha": 0.3}
+_STYLE: dict[RcKeyType, Any] = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "rmt-service",
+    "font.size": 9,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+}
 # Matplotlib's shared state (font cache, rcParams, text layout) is not documented as thread-safe:
 # one plot at a time. A plot takes tens of milliseconds, so the queue stays short.
 _LOCK = threading.Lock()

@@ -255,8 +255,8 @@ def render(model: type[BaseModel], representation: Representation, body: bytes, 
     try:
         representation.available(answer)
         if media_type == CSV:
-            return to_csv(representation.table(answer))  # type: ignore[misc]
-        return plots.render(representation.plot, answer, "png" if media_type == PNG else "svg")  # type: ignore[arg-type]
+            return to_csv(representation.table(answer))  # type: ignore[misc]  # CSV is offered only when `table` is set (media_types)
+        return plots.render(representation.plot, answer, "png" if media_type == PNG else "svg")  # type: ignore[arg-type]  # PNG/SVG are offered only when `plot` is set
     except Unavailable as exc:
         raise NotAcceptableError([JSON], f"{exc} Ask for {JSON}.") from None
 
@@ -295,12 +295,12 @@ class RepresentationRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         kwargs["responses"] = {**(kwargs.get("responses") or {}), 406: _NOT_ACCEPTABLE}
         super().__init__(path, endpoint, **kwargs)
-        representation = REPRESENTATIONS.get(self.response_model)  # type: ignore[arg-type]
+        representation = REPRESENTATIONS.get(self.response_model)
         self.representation = representation if self.status_code in (None, 200) else None
         self.media_types: tuple[str, ...] = (JSON, *(self.representation.media_types if self.representation else ()))
-        if len(self.media_types) > 1:
+        if len(self.media_types) > 1 and self.representation is not None:  # (more than JSON only with one)
             ok = dict(self.responses.get(200, {}))
-            ok["content"] = {**ok.get("content", {}), **_media_schemas(self.representation)}  # type: ignore[arg-type]
+            ok["content"] = {**ok.get("content", {}), **_media_schemas(self.representation)}
             ok.setdefault(
                 "description", "The answer: JSON (default), or as " + ", ".join(self.media_types[1:]) + " per `Accept`."
             )
@@ -320,8 +320,8 @@ class RepresentationRoute(APIRoute):
             response = await handler(request)
             if len(self.media_types) > 1:
                 response.headers["Vary"] = "Accept"
-            if chosen == JSON or response.status_code != 200:
-                return response
+            if chosen == JSON or response.status_code != 200 or self.representation is None:
+                return response  # (a representation exists whenever `chosen` is not JSON)
             work = partial(render, self.response_model, self.representation, bytes(response.body), chosen)
             # A small table is written in well under a millisecond: not worth a thread hop. Plots and
             # large tables leave the event loop.

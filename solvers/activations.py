@@ -468,7 +468,9 @@ class ExpectedKernel:
     reference: str
 
 
-def _expected_kernel_iv(activation, x, x_test, method, tolerance):
+def _expected_kernel_iv(
+    activation, x, x_test, method, tolerance
+) -> tuple[Activation, np.ndarray, np.ndarray | None, str, float]:
     activation = as_activation(activation)
     x = v.finite_array("x", x, ndim=2)
     if x.shape[0] < 1 or x.shape[1] < 1:
@@ -555,9 +557,8 @@ def expected_kernel(
         b = np.einsum("ij,ij->i", x_test, x_test)
         rho_cross = _correlation(a, b, cross)
 
-    use_closed = entry.kernel is not None and method != "hermite_series"
-    if use_closed:
-        k = entry.kernel
+    k = entry.kernel
+    if k is not None and method != "hermite_series":
         kernel = k(a[:, None], a[None, :], gram, rho, params)
         diag = k(a, a, a, np.where(a > 0, 1.0, 0.0), params)
         np.fill_diagonal(kernel, diag)  # symmetric: every formula is symmetric in (a, b), c = cᵀ
@@ -689,8 +690,8 @@ def activation_moments(*, activation: Activation | str, method: str = "auto") ->
             "method", f"`method` 'quadrature' is refused for the non-smooth activation {activation.name!r}."
         )
     if has_closed and method != "quadrature":
-        m = _CLOSED_MOMENTS[activation.name](dict(activation.parameters))
-        return ActivationMoments(*(float(t) for t in m), "closed_form", 0.0, _REFERENCE_MOMENTS)
+        m0, m1, m2, m3 = (float(t) for t in _CLOSED_MOMENTS[activation.name](dict(activation.parameters)))
+        return ActivationMoments(m0, m1, m2, m3, "closed_form", 0.0, _REFERENCE_MOMENTS)
 
     def rule(step):
         z, w = _trapezoid(step)
@@ -699,4 +700,5 @@ def activation_moments(*, activation: Activation | str, method: str = "auto") ->
 
     fine, coarse = rule(1.0 / 32.0), rule(1.0 / 16.0)
     err = float(np.max(np.abs(fine - coarse)))
-    return ActivationMoments(*(float(t) for t in fine), "quadrature", err, _REFERENCE_MOMENTS)
+    m0, m1, m2, m3 = (float(t) for t in fine)
+    return ActivationMoments(m0, m1, m2, m3, "quadrature", err, _REFERENCE_MOMENTS)

@@ -20,6 +20,7 @@ once per law by a sweep from +∞ (derivation §4), so a point costs one vectori
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -797,7 +798,8 @@ class _Law:
             self._build_cdf()
         x = np.asarray(x, dtype=np.float64)
         out = np.where(x >= 0.0, self.atom, 0.0)
-        for a, b, power, edges, anti, base in self._cdf_parts:  # type: ignore[union-attr]
+        assert self._cdf_parts is not None  # _build_cdf sets it
+        for a, b, power, edges, anti, base in self._cdf_parts:
             out = out + np.where(x >= b, base[-1] * self._cdf_scale, 0.0)
             inside = (x > a) & (x < b)
             if not np.any(inside):
@@ -924,7 +926,9 @@ class ConjugateKernelSpectrum:
 # validation
 
 
-def _iv(activation, ratio, neurons_per_sample, matrix, x, weight_distribution, data_distribution, n_neurons):
+def _iv(
+    activation, ratio, neurons_per_sample, matrix, x, weight_distribution, data_distribution, n_neurons
+) -> tuple[Activation, float, float, np.ndarray, int | None]:
     activation = as_activation(activation)
     phi = v.positive("ratio", ratio)
     r = v.positive("neurons_per_sample", neurons_per_sample)
@@ -1124,7 +1128,7 @@ def conjugate_kernel_law(
     theta2: float,
     ratio: float,
     neurons_per_sample: float,
-    x: np.ndarray | list[float] = (),
+    x: np.ndarray | Sequence[float] = (),
     matrix: Matrix = "features",
     with_cdf: bool = True,
 ) -> CKLaw:
@@ -1275,7 +1279,7 @@ def conjugate_kernel_spectrum(
     ratio: float,
     neurons_per_sample: float,
     matrix: Matrix = "gram",
-    x: np.ndarray | list[float] = (),
+    x: np.ndarray | Sequence[float] = (),
     weight_distribution: Distribution = "gaussian",
     data_distribution: Distribution = "gaussian",
     subtract_mean: bool = False,

@@ -479,7 +479,7 @@ def _classification_moments(p: _Classification, t: np.ndarray, node_scale: float
     return out
 
 
-def _error(e: np.ndarray, v: np.ndarray) -> np.ndarray:
+def _error(e: np.ndarray | float, v: np.ndarray | float) -> np.ndarray:
     """Q(E/√V) with the degenerate-variance clip of docs/methods/dynamics.md §5; nan where E = V = 0."""
     e, v = np.asarray(e, dtype=np.float64), np.asarray(v, dtype=np.float64)
     degenerate = v <= _V_CLIP * e * e

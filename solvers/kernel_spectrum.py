@@ -138,8 +138,8 @@ class _GramLaw:
             law = marchenko_pastur(ratio=1.0 / c, x=[])
             self.intervals: list[tuple[float, float]] = [(law.support_lower, law.support_upper)]
         else:
-            law = sample_covariance_spectrum(ratio=c, eigenvalues=eigenvalues, weights=weights, x=[])
-            self.intervals = [(a / c, b / c) for a, b in law.support_intervals]
+            general = sample_covariance_spectrum(ratio=c, eigenvalues=eigenvalues, weights=weights, x=[])
+            self.intervals = [(a / c, b / c) for a, b in general.support_intervals]
 
     def evaluate(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Density and CDF of μ_G at y."""
@@ -148,10 +148,10 @@ class _GramLaw:
             law = marchenko_pastur(ratio=1.0 / c, x=y)
             return law.density, law.cdf
         # μ_G = c·μ_S(c ·) + (1 − c)δ₀ with μ_S the law of S = (1/n)XᵀX (p × p).
-        law = sample_covariance_spectrum(ratio=c, eigenvalues=self.t, weights=self.w, x=c * y)
-        self.diagnostics = law.diagnostics
-        cdf = c * law.cdf + (1.0 - c) * (y >= 0)
-        return c * c * law.density, np.clip(cdf, 0.0, 1.0)
+        general = sample_covariance_spectrum(ratio=c, eigenvalues=self.t, weights=self.w, x=c * y)
+        self.diagnostics = general.diagnostics
+        cdf = c * general.cdf + (1.0 - c) * (y >= 0)
+        return c * c * general.density, np.clip(cdf, 0.0, 1.0)
 
     def g(self, y: float) -> float:
         """g(y) = ∫ μ_G(dt)/(y − t) = −m_G(y) at a real y off the support."""
@@ -395,7 +395,7 @@ def _outliers(profile, law, c, s, n_samples, beta, gamma, means, pi, notes) -> l
     if h0 != 0.0:
         offset = profile.diagonal - h0 + (2.0 * profile.d_norm_norm + 0.5 * profile.d_inner_inner) * s / c
         offset += 2.0 * d_a * d_a * s / (c * h0)
-        if means is not None:
+        if means is not None and mean_bar is not None:  # (mean_bar is set exactly when means is)
             offset += beta * float(mean_bar @ mean_bar) / c + 2.0 * d_a * float(pi @ np.sum(means * means, axis=1)) / c
         sd = 2.0 * abs(d_a) * math.sqrt(2.0 * s / c)
         out.append(

@@ -73,9 +73,11 @@ class Kernel:
 
     def scalar_function(self) -> Callable[[np.ndarray], np.ndarray]:
         """f for ``inner_product``/``distance`` as a numpy function."""
+        if isinstance(self.function, Activation):
+            return self.function
         if self.function == "exp":
             return np.exp
-        return self.function  # type: ignore[return-value]
+        raise ValueError(f"The {self.name!r} kernel has no scalar function f.")
 
     def as_dict(self) -> dict:
         """The kernel as the HTTP contract writes it."""
@@ -84,7 +86,7 @@ class Kernel:
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.function is not None:
-            out["function"] = {"name": "exp"} if self.function == "exp" else self.function.as_dict()  # type: ignore[union-attr]
+            out["function"] = self.function.as_dict() if isinstance(self.function, Activation) else {"name": "exp"}
         if self.activation is not None:
             out["activation"] = self.activation.as_dict()
         return out
@@ -176,6 +178,7 @@ def _h(kernel: Kernel, a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarra
         denom = np.sqrt(a * b)
         return np.divide(t, denom, out=np.zeros(np.broadcast(a, b, t).shape), where=denom > 0)
     if name == "polynomial":
+        assert kernel.offset is not None and kernel.degree is not None  # make_kernel sets both for polynomial
         return (t + kernel.offset) ** kernel.degree
     if name == "inner_product":
         return kernel.scalar_function()(t + 0.0 * (a + b))
@@ -246,6 +249,7 @@ def kernel_matrix(*, kernel: Kernel, x: np.ndarray, x_test: np.ndarray | None = 
             )
     p = x.shape[1]
     if kernel.name == "random_features":
+        assert kernel.activation is not None  # make_kernel sets it for random_features
         scale = 1.0 / math.sqrt(p)
         result = expected_kernel(
             activation=kernel.activation, x=x * scale, x_test=None if x_test is None else x_test * scale
@@ -307,6 +311,7 @@ def _evaluate(kernel: Kernel, a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np
     """h at arrays of (a, b, t) triples (random features through 2-D inputs with those norms and inner product)."""
     if kernel.name != "random_features":
         return _h(kernel, a, b, t)
+    assert kernel.activation is not None  # make_kernel sets it for random_features
     out = np.empty(a.shape)
     for index, (ai, bi, ti) in enumerate(zip(a.ravel(), b.ravel(), t.ravel(), strict=True)):
         first = np.array([math.sqrt(ai), 0.0])
@@ -326,8 +331,9 @@ def kernel_profile(kernel: Kernel, *, tau: float) -> KernelProfile:
     InvalidParameterError
         ``kernel.function`` of an inner-product kernel not smooth at 0 (El Karoui 2010, Thm 2.1 hypothesis).
     """
-    if kernel.name == "inner_product" and kernel.function != "exp" and not kernel.function.is_smooth:  # type: ignore[union-attr]
-        raise InvalidParameterError("kernel.function", _SMOOTH_AT_ZERO_MESSAGE.format(name=kernel.function.name) + ".")  # type: ignore[union-attr]
+    function = kernel.function
+    if kernel.name == "inner_product" and isinstance(function, Activation) and not function.is_smooth:  # exp is smooth
+        raise InvalidParameterError("kernel.function", _SMOOTH_AT_ZERO_MESSAGE.format(name=function.name) + ".")
     h = tau * 1e-3
     # (a, b, t) offsets: value, ±h and ±2h in a, in t, and the four corners in (a, b).
     steps = [
@@ -372,8 +378,19 @@ def kernel_profile(kernel: Kernel, *, tau: float) -> KernelProfile:
         raise InvalidParameterError(
             "kernel", "the kernel overflows near ‖x‖²/p = τ; its limiting spectrum is not defined."
         )
+    value, diag, d_norm, d_inner, d_norm_norm, d_norm_cross, d_inner_inner = (
+        float(_clean(x, f0, diagonal)) for x in values
+    )
     return KernelProfile(
-        tau, *(float(_clean(x, f0, diagonal)) for x in values), d_diagonal=_clean(d_diagonal, f0, diagonal)
+        tau,
+        value,
+        diag,
+        d_norm,
+        d_inner,
+        d_norm_norm,
+        d_norm_cross,
+        d_inner_inner,
+        d_diagonal=_clean(d_diagonal, f0, diagonal),
     )
 
 

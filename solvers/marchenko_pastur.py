@@ -8,6 +8,7 @@ matrix (1/n) Xᵀ X (n × n), which has the same non-zero eigenvalues.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from math import comb
@@ -74,9 +75,9 @@ def marchenko_pastur(
     ratio: float,
     variance: float = 1.0,
     matrix: Matrix = "covariance",
-    x: np.ndarray | list[float] = (),
+    x: np.ndarray | Sequence[float] = (),
     n_moments: int = 4,
-    stieltjes_at: np.ndarray | list[complex] = (),
+    stieltjes_at: np.ndarray | Sequence[complex] = (),
 ) -> MarchenkoPasturSpectrum:
     r"""Evaluate the Marchenko–Pastur law of (1/n)XXᵀ or (1/n)XᵀX.
 

@@ -461,8 +461,8 @@ def _edge_candidates(c: float, t: np.ndarray, w: np.ndarray) -> list[float]:
         if finite_interval and changes.size == 0:
             # Between two population poles x' → −∞ at both ends: a small gap shows up as a
             # positive maximum the grid may have stepped over; look for it explicitly.
-            i = int(np.argmax(vals))
-            lo, hi = seg[max(i - 1, 0)], seg[min(i + 1, seg.size - 1)]
+            top = int(np.argmax(vals))
+            lo, hi = seg[max(top - 1, 0)], seg[min(top + 1, seg.size - 1)]
             res = scipy.optimize.minimize_scalar(
                 lambda u: -f(u), bounds=(lo, hi), method="bounded", options={"xatol": 1e-14 * abs(hi - lo) + 1e-300}
             )
@@ -502,10 +502,10 @@ def _support_intervals(
     real and exact) gives the mass of every interval without quadrature.
     """
     c = pop.c
-    edges = [e for e in _edge_candidates(c, t, w) if e > 0]
+    candidates = [e for e in _edge_candidates(c, t, w) if e > 0]
     if c == 1.0:
-        edges.append(0.0)  # hard edge: x'(u) has no zero on (−∞, −1/t_min) when c = 1
-    edges = np.unique(np.asarray(edges, dtype=np.float64))
+        candidates.append(0.0)  # hard edge: x'(u) has no zero on (−∞, −1/t_min) when c = 1
+    edges = np.unique(np.asarray(candidates, dtype=np.float64))
     if edges.size < 2:  # cannot happen for a valid population; keep a clear failure mode
         raise InvalidParameterError("eigenvalues", "`eigenvalues` produced a degenerate support.")
     mids = 0.5 * (edges[:-1] + edges[1:])

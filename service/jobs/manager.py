@@ -166,7 +166,7 @@ class JobManager:
         """Check ``request`` (one kind's model of :data:`~service.jobs.kinds.SimulationRequest`) against the caps,
         compute the prediction, store the job of ``owner``, start it."""
         kind = KINDS[request.kind]  # type: ignore[attr-defined]  # every member of the union has `kind` and `params`
-        params: BaseModel = request.params  # type: ignore[attr-defined]
+        params: BaseModel = request.params  # type: ignore[attr-defined]  # every member of the run-time union has `kind` and `params`
         self._resolver(owner)(params)
         check_cap(field="trials", size=request.trials, cap=self.settings.max_trials, what="trials")
         dimensions = kind.dimensions(params, request.size)
@@ -192,7 +192,7 @@ class JobManager:
                     owner=owner,
                     max_active=self.settings.max_active_jobs_per_key,
                     job_id=uuid.uuid4().hex,
-                    kind=request.kind,  # type: ignore[attr-defined]
+                    kind=request.kind,  # type: ignore[attr-defined]  # every member of the run-time union has `kind` and `params`
                     params=dump,
                     trials=request.trials,
                     seed=request.seed if request.seed is not None else secrets.randbits(63),
@@ -463,7 +463,7 @@ class JobManager:
         return SimulationJob(
             id=job.id,
             kind=job.kind,
-            status=job.status,  # type: ignore[arg-type]
+            status=job.status,
             params=job.params,
             trials=job.trials,
             seed=job.seed,

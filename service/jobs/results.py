@@ -44,7 +44,7 @@ def agreement(name: str, mean: float, standard_error: float, prediction: float |
         prediction=prediction,
         absolute_difference=None if difference is None else finite_or_none(abs(difference)),
         relative_difference=None
-        if difference is None or prediction == 0
+        if difference is None or prediction is None or prediction == 0
         else finite_or_none(abs(difference) / abs(prediction)),
         z_score=None if difference is None or not se else finite_or_none(difference / se),
     )

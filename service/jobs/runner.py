@@ -209,4 +209,6 @@ class DaskRunner:
         if client is not None:
             await client.close()
         if cluster is not None:
-            await cluster.close()
+            closing = cluster.close()  # an awaitable, the cluster being asynchronous
+            if closing is not None:
+                await closing

@@ -60,6 +60,8 @@ def conjugate_kernel_response(result: ConjugateKernelSpectrum) -> ConjugateKerne
         )
         for o in result.outliers
     ]
+    if result.cdf is None:  # the body's `cdf` is required
+        raise ValueError("The response needs the CDF: call the solver with `with_cdf=True`.")
     return ConjugateKernelResponse(
         matrix=result.matrix,
         theta1=result.theta1,

@@ -58,7 +58,7 @@ def _check_sizes(data: InlineData | GaussianMixtureData | DatasetReference, cap:
     stored = isinstance(data, DatasetReference)
     prefix = "data.x" if isinstance(data, InlineData) else "data.id" if stored else "data.n_samples"
     check_cap(field=prefix, size=data.n_samples, cap=cap, what="training samples (an n × n eigendecomposition)")
-    if stored and data.n_test == 0 and test:
+    if isinstance(data, DatasetReference) and data.n_test == 0 and test:
         raise InvalidParameterError(
             "data.id", f"Data set {data.id} has no test rows (`x_test`, `y_test`): a test MSE needs them."
         )

@@ -19,7 +19,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 from solvers import _validation as v
 from solvers._validation import positive_int
 from solvers.activations import Activation, activation_moments, as_activation
-from solvers.conjugate_kernel import conjugate_kernel_spectrum
+from solvers.conjugate_kernel import Distribution, Matrix, conjugate_kernel_spectrum
 from solvers.exceptions import InvalidParameterError
 from solvers.montecarlo._statistics import mean_and_standard_error
 from solvers.montecarlo.engine import (
@@ -166,7 +166,7 @@ def simulate_conjugate_kernel(
         if full_spectrum:
             gram = sig.T @ sig if n <= big_n else sig @ sig.T  # BLAS syrk: exactly symmetric
             values = np.maximum(scipy.linalg.eigvalsh(gram, check_finite=False), 0.0)
-            spectra[t, dim - small :] = values  # type: ignore[index]
+            spectra[t, dim - small :] = values  # type: ignore[index]  # the array is allocated when the full spectrum is requested, as here
             tops[t] = values[::-1][:n_top]
         else:
 
@@ -311,9 +311,9 @@ def _ck_law(
     n_features: int,
     n_samples: int,
     n_neurons: int,
-    matrix: str,
-    weight_distribution: str,
-    data_distribution: str,
+    matrix: Matrix,
+    weight_distribution: Distribution,
+    data_distribution: Distribution,
     subtract_mean: bool,
     x: np.ndarray | Sequence[float] = (),
 ) -> Any:
@@ -325,7 +325,7 @@ def _ck_law(
         matrix=matrix,
         x=x,
         weight_distribution=weight_distribution,
-        data_distribution=data_distribution,  # type: ignore[arg-type]
+        data_distribution=data_distribution,
         subtract_mean=subtract_mean,
         n_neurons=n_neurons,
         with_cdf=len(x) > 0,
@@ -407,9 +407,9 @@ def conjugate_kernel_prediction(
     n_samples: int,
     n_neurons: int,
     activation: Activation,
-    matrix: str = "gram",
-    weight_distribution: str = "gaussian",
-    data_distribution: str = "gaussian",
+    matrix: Matrix = "gram",
+    weight_distribution: Distribution = "gaussian",
+    data_distribution: Distribution = "gaussian",
     subtract_mean: bool = False,
 ) -> SimulationPrediction:
     """The conjugate-kernel law at the simulated φ = p/n, r = N/n: bulk moments, outliers, upper edge, CDF.

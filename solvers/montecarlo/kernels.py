@@ -250,6 +250,7 @@ def simulate_kernel_ridge(
         x_test, _ = draw_data(n_samples=n_test, n_features=p, rng=generator, eigenvalues=eigenvalues, weights=weights)
         clean = x_test @ beta
         values = kernel_matrix(kernel=kernel, x=x, x_test=x_test)
+        assert values.cross_kernel is not None  # x_test was given
         w, v = np.linalg.eigh(values.kernel)
         coordinates = v.T @ y
         cross = values.cross_kernel.T @ v  # (n̂, n)

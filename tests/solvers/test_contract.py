@@ -292,7 +292,7 @@ def test_arguments_are_keyword_only(name):
 def test_result_is_a_frozen_dataclass_with_a_reference(name):
     arguments, _ = CASES[name]
     result = SOLVERS[name](**arguments)
-    assert dataclasses.is_dataclass(result) and type(result).__dataclass_params__.frozen, name  # type: ignore[attr-defined]
+    assert dataclasses.is_dataclass(result) and type(result).__dataclass_params__.frozen, name  # type: ignore[attr-defined]  # __dataclass_params__ is set on every dataclass but not in typeshed
     assert isinstance(result.reference, str) and result.reference.strip(), name
     field = dataclasses.fields(result)[0].name
     with pytest.raises(dataclasses.FrozenInstanceError):
