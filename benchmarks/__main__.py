@@ -44,7 +44,7 @@ def run_one_inprocess(module_name: str, out_path: str) -> int:
         result = module.run()
         rows = validate(result)
         status = 0
-    except BaseException as error:  # noqa: BLE001 - a benchmark must never take the runner down
+    except BaseException as error:
         traceback.print_exc()
         why = f"{type(error).__name__}: {error}"
         if isinstance(result, dict):
@@ -74,7 +74,7 @@ def validate(result: object) -> list[dict]:
 def _jsonable(value: object) -> object:
     """numpy scalars and anything else json does not know become floats or strings."""
     try:
-        return float(value)  # type: ignore[arg-type]
+        return float(value)  # type: ignore[arg-type]  # any object is tried; the except below handles what float() refuses
     except (TypeError, ValueError):
         return str(value)
 
@@ -129,12 +129,12 @@ def print_table(rows: list[dict]) -> None:
         for row in rows
     ]
     widths = [max(len(h), *(len(r[i]) for r in table)) if table else len(h) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     print()
     print(line)
     print("-" * len(line))
     for r in table:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
     print()
     for index, row in enumerate(rows, 1):
         if row.get("notes"):
@@ -165,8 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.extend(run_module(module_name, args.timeout))
     print_table(rows)
     with open(args.json, "w", encoding="utf-8") as handle:
-        json.dump({"generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "benchmarks": rows}, handle, indent=2,
-                  default=_jsonable)
+        json.dump(
+            {"generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "benchmarks": rows}, handle, indent=2, default=_jsonable
+        )
     print(f"results written to {args.json}")
     return 1 if any(row.get("status") == "failed" for row in rows) else 0
 

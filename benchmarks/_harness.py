@@ -63,14 +63,31 @@ def entry(
 
 def skipped(name: str, target: str, why: str) -> dict:
     """A row for a benchmark that could not run here (e.g. its competitor's venv is missing)."""
-    return entry(name, ours_seconds=None, reference_seconds=None, ratio=None, target=target, met=None,
-                 notes=why, status="skipped")
+    return entry(
+        name,
+        ours_seconds=None,
+        reference_seconds=None,
+        ratio=None,
+        target=target,
+        met=None,
+        notes=why,
+        status="skipped",
+    )
 
 
 def failed(name: str, target: str, why: str, **extra: object) -> dict:
     """A row for a benchmark that raised or whose worker died."""
-    return entry(name, ours_seconds=None, reference_seconds=None, ratio=None, target=target, met=None,
-                 notes=why, status="failed", **extra)
+    return entry(
+        name,
+        ours_seconds=None,
+        reference_seconds=None,
+        ratio=None,
+        target=target,
+        met=None,
+        notes=why,
+        status="failed",
+        **extra,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,7 +141,7 @@ def summarize(ours: Sequence[float], reference: Sequence[float]) -> dict:
     so it cancels load drift between rounds); ``ratio_best`` is best-of-N over best-of-N (timeit's
     convention: noise only ever adds time).
     """
-    per_round = [o / r for o, r in zip(ours, reference)]
+    per_round = [o / r for o, r in zip(ours, reference, strict=True)]
     quartiles = statistics.quantiles(per_round, n=4) if len(per_round) >= 2 else [per_round[0]] * 3
     return {
         "ours_seconds": statistics.median(ours),
@@ -214,38 +231,39 @@ def served(
     yield it, and always terminate it (then kill it if it does not stop within 10 s)."""
     # stderr goes to a file, never a pipe: nobody reads a pipe while the server runs, and once its
     # 64 KiB buffer is full the server's next log line blocks its event loop for good.
-    stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
-    proc = subprocess.Popen(list(command), cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as stderr:
+        proc = subprocess.Popen(
+            list(command), cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr, text=True
+        )
 
-    def stderr_tail() -> str:
-        stderr.flush()
-        stderr.seek(0)
-        return stderr.read()[-800:]
+        def stderr_tail() -> str:
+            stderr.flush()
+            stderr.seek(0)
+            return stderr.read()[-800:]
 
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server {' '.join(command)} exited {proc.returncode}: {stderr_tail()}")
-            try:
-                status, payload = post(ready_url, ready_body, timeout=2.0)
-                if status == 200:
-                    break
-                raise RuntimeError(f"server at {ready_url} answered {status}: {payload[:300]!r}")
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"server {' '.join(command)} not ready after {timeout} s") from None
-                time.sleep(0.1)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        stderr.close()
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"server {' '.join(command)} exited {proc.returncode}: {stderr_tail()}")
+                try:
+                    status, payload = post(ready_url, ready_body, timeout=2.0)
+                    if status == 200:
+                        break
+                    raise RuntimeError(f"server at {ready_url} answered {status}: {payload[:300]!r}")
+                except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"server {' '.join(command)} not ready after {timeout} s") from None
+                    time.sleep(0.1)
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=10)
 
 
 def environment_notes() -> str:
@@ -298,7 +316,16 @@ if __name__ == "__main__":
     # python -m benchmarks._harness load URL BODY_FILE CONCURRENCY SECONDS MAX_REQUESTS
     if len(sys.argv) == 7 and sys.argv[1] == "load":
         _, _, url, body_file, concurrency, seconds, max_requests = sys.argv
-        print(json.dumps(python_load(url, Path(body_file).read_bytes(), concurrency=int(concurrency),
-                                     seconds=float(seconds), max_requests=int(max_requests))))
+        print(
+            json.dumps(
+                python_load(
+                    url,
+                    Path(body_file).read_bytes(),
+                    concurrency=int(concurrency),
+                    seconds=float(seconds),
+                    max_requests=int(max_requests),
+                )
+            )
+        )
     else:
         sys.exit("usage: python -m benchmarks._harness load URL BODY_FILE CONCURRENCY SECONDS MAX_REQUESTS")

@@ -19,7 +19,6 @@ from scipy.integrate import quad
 from scipy.special import ndtr
 
 from benchmarks._harness import entry
-
 from solvers import dynamics as D
 from solvers.dynamics import gradient_descent_classification
 
@@ -50,16 +49,16 @@ def book_curve(*, ratio, mean_norm_squared, ridge_penalty, learning_rate, init_v
 
     train, test = np.empty(time.size), np.empty(time.size)
     for j, t in enumerate(time):
-        def f(x):
+
+        def f(x, t=t):
             return math.exp(-alpha * t * (x + gamma))
 
-        def h(x):
+        def h(x, t=t):
             return -math.expm1(-alpha * t * (x + gamma)) / (x + gamma)
 
         e = quad(lambda x: h(x) * omega_density(x), lm, lp, **QUAD_TOL)[0] + w_atom * h(lam_s)
         h2 = quad(lambda x: h(x) ** 2 * omega_density(x), lm, lp, **QUAD_TOL)[0] + w_atom * h(lam_s) ** 2
-        xh2 = (quad(lambda x: x * h(x) ** 2 * omega_density(x), lm, lp, **QUAD_TOL)[0]
-               + w_atom * lam_s * h(lam_s) ** 2)
+        xh2 = quad(lambda x: x * h(x) ** 2 * omega_density(x), lm, lp, **QUAD_TOL)[0] + w_atom * lam_s * h(lam_s) ** 2
         f2 = quad(lambda x: f(x) ** 2 * mu_density(x), lm, lp, **QUAD_TOL)[0] + mu_atom * f(0.0) ** 2
         xf2 = quad(lambda x: x * f(x) ** 2 * mu_density(x), lm, lp, **QUAD_TOL)[0]
         e_train = k * e
@@ -87,14 +86,16 @@ def _best_of(fn, repeats):
 
 def run() -> dict:
     """Time both methods on the same curve and compare the numbers."""
-    full = lambda: gradient_descent_classification(time=TIMES, mode="flow", **CASE)  # noqa: E731
+    full = lambda: gradient_descent_classification(time=TIMES, mode="flow", **CASE)
     full()  # warm-up (node caches, imports)
     t_full, ours = _best_of(full, 5)
-    t_curve, (train_c, test_c) = _best_of(_ours_curve_only, 5)
+    t_curve, (train_c, _test_c) = _best_of(_ours_curve_only, 5)
     t_book, (train_b, test_b) = _best_of(lambda: book_curve(time=TIMES, **CASE), 1)
     diff = max(float(np.max(np.abs(ours.train_error - train_b))), float(np.max(np.abs(ours.test_error - test_b))))
     accuracy = f"max |ours − quad| = {diff:.1e} (target ≤ 1e-6)"
-    common = f"{TIMES.size} times in [{TIMES[0]:g}, {TIMES[-1]:g}], case {CASE}; best of 5 (ours) / 1 (quad, seconds long)"
+    common = (
+        f"{TIMES.size} times in [{TIMES[0]:g}, {TIMES[-1]:g}], case {CASE}; best of 5 (ours) / 1 (quad, seconds long)"
+    )
     return {
         "benchmarks": [
             entry(

@@ -24,6 +24,7 @@ client from this process, every phase bounded in time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -85,8 +86,8 @@ def readme_examples() -> list[tuple[str, dict]]:
 
 def _uvicorn_command(port: int) -> list[str]:
     try:
-        import httptools  # noqa: F401
-        import uvloop  # noqa: F401
+        import httptools  # noqa: F401  (imported only to probe that it is installed)
+        import uvloop  # noqa: F401  (imported only to probe that it is installed)
 
         loop, http = "uvloop", "httptools"
     except ImportError:
@@ -113,18 +114,14 @@ class RssSampler:
 
         total = 0
         for proc in [self.root, *self.root.children(recursive=True)]:
-            try:
+            with contextlib.suppress(psutil.Error):  # the process exited while we walked the tree
                 total += proc.memory_info().rss
-            except psutil.Error:
-                pass
         return total / 2**20
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
+            with contextlib.suppress(Exception):  # a sampling failure must not end the sampler thread
                 self.peak = max(self.peak, self.current())
-            except Exception:  # noqa: BLE001 - the server may be exiting
-                pass
             self._stop.wait(0.1)
 
     def __enter__(self) -> RssSampler:
@@ -232,7 +229,9 @@ def _serve(env_extra: dict[str, str]):
     env.update(env_extra)
     path, body = readme_examples()[0]
     command = _uvicorn_command(port)
-    server = h.served(command, ready_url=f"http://127.0.0.1:{port}{path}", ready_body=json.dumps(body).encode(), env=env)
+    server = h.served(
+        command, ready_url=f"http://127.0.0.1:{port}{path}", ready_body=json.dumps(body).encode(), env=env
+    )
     return server, f"http://127.0.0.1:{port}"
 
 
@@ -317,7 +316,7 @@ def run() -> dict:
                     with RssSampler(proc.pid) as rss:
                         result = asyncio.run(asyncio.wait_for(_healthz_under(base, heavy, 4), HEAVY_TIMEOUT))
                     rows.append(_health_row(label, executor, result, idle, rss.peak, idle_rss, load))
-            except Exception as error:  # noqa: BLE001 - one case must not hide the others
+            except Exception as error:
                 rows.append(h.failed(f"/healthz under 4 × {label} ({executor})", "p99 ≤ 50 ms", repr(error)))
         if not patterns or any(p in "mixed" for p in patterns):
             try:
@@ -325,7 +324,7 @@ def run() -> dict:
                 with server as proc:
                     asyncio.run(_warm(base))
                     rows.extend(_mixed_rows(base, proc.pid))
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 rows.append(h.failed("mixed README examples, concurrency 32 vs 4", "-", repr(error)))
     return {"benchmarks": rows}
 
@@ -337,7 +336,9 @@ def _mixed_rows(base: str, pid: int) -> list[dict]:
     for concurrency in (4, 32):
         with RssSampler(pid) as rss:
             results[concurrency] = asyncio.run(
-                asyncio.wait_for(_mixed(base, examples, concurrency, MIXED_SECONDS), MIXED_SECONDS + CLIENT_TIMEOUT + 30)
+                asyncio.wait_for(
+                    _mixed(base, examples, concurrency, MIXED_SECONDS), MIXED_SECONDS + CLIENT_TIMEOUT + 30
+                )
             )
         peaks[concurrency] = rss.peak
     low, high = results[4], results[32]

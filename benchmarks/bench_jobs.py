@@ -62,13 +62,16 @@ async def _run_job(http: httpx.AsyncClient, payload: dict[str, Any], timeout: fl
 async def _measure(directory: str) -> tuple[list[float], list[float]]:
     """Trials/s on 1 and on 2 workers, ROUNDS times, alternating so that load drift hits both alike."""
     apps = [
-        create_app(Settings(jobs_database=os.path.join(directory, f"bench-{w}.sqlite3"), dask_workers=w)) for w in (1, 2)
+        create_app(Settings(jobs_database=os.path.join(directory, f"bench-{w}.sqlite3"), dask_workers=w))
+        for w in (1, 2)
     ]
     async with contextlib.AsyncExitStack() as stack:
         clients = []
         for app in apps:
             await stack.enter_async_context(app.router.lifespan_context(app))
-            http = await stack.enter_async_context(httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench"))
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
+            )
             await _run_job(http, _request(trials=4, seed=1))  # start and warm the cluster
             clients.append(http)
         rates: tuple[list[float], list[float]] = ([], [])

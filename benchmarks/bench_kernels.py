@@ -43,8 +43,12 @@ def _eigvalsh():
 
 def _ridge():
     return kernel_ridge_risk(
-        kernel=RBF, ratio=np.linspace(0.1, 5.0, 100), ridge_penalty=np.linspace(0.0, 0.01, 100), n_samples=1000,
-        signal_strength=1.0, noise_variance=0.25,
+        kernel=RBF,
+        ratio=np.linspace(0.1, 5.0, 100),
+        ridge_penalty=np.linspace(0.0, 0.01, 100),
+        n_samples=1000,
+        signal_strength=1.0,
+        noise_variance=0.25,
     )
 
 
@@ -54,28 +58,47 @@ def run() -> dict:
         error = float(np.max(np.abs(_ours() - _direct())))
         timings = h.interleaved_timings({"ours": _ours, "direct": _direct}, rounds=5)
         stats = h.summarize(timings["ours"], timings["direct"])
-        rows.append(h.entry(
-            name="RBF kernel matrix 1000 x 500: kernel_matrix vs the direct numpy expression",
-            ours_seconds=stats["ours_seconds"], reference_seconds=stats["reference_seconds"], ratio=stats["ratio"],
-            target="(info)", met=None, accuracy=f"max |difference| {error:.1e}",
-            notes="ours also symmetrises and sets the diagonal exactly to f(0)",
-        ))
-    except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others
+        rows.append(
+            h.entry(
+                name="RBF kernel matrix 1000 x 500: kernel_matrix vs the direct numpy expression",
+                ours_seconds=stats["ours_seconds"],
+                reference_seconds=stats["reference_seconds"],
+                ratio=stats["ratio"],
+                target="(info)",
+                met=None,
+                accuracy=f"max |difference| {error:.1e}",
+                notes="ours also symmetrises and sets the diagonal exactly to f(0)",
+            )
+        )
+    except Exception as exc:
         rows.append(h.failed("RBF kernel matrix 1000 x 500", "(info)", f"{type(exc).__name__}: {exc}"))
     try:
         timings = h.interleaved_timings({"spectrum": _spectrum, "eig": _eigvalsh}, rounds=3)
         stats = h.summarize(timings["spectrum"], timings["eig"])
-        rows.append(h.entry(
-            name="kernel-matrix spectrum, 1000 points (rbf, c = 1.5) vs one simulated 1000 x 1000 spectrum",
-            ours_seconds=stats["ours_seconds"], reference_seconds=stats["reference_seconds"], ratio=stats["ratio"],
-            target="(info)", met=None, notes="MP closed form after El Karoui's linearisation; the reference draws, evaluates and diagonalises K",
-        ))
+        rows.append(
+            h.entry(
+                name="kernel-matrix spectrum, 1000 points (rbf, c = 1.5) vs one simulated 1000 x 1000 spectrum",
+                ours_seconds=stats["ours_seconds"],
+                reference_seconds=stats["reference_seconds"],
+                ratio=stats["ratio"],
+                target="(info)",
+                met=None,
+                notes="MP closed form after El Karoui's linearisation; the reference draws, evaluates and diagonalises K",
+            )
+        )
         timings = h.interleaved_timings({"ridge": _ridge}, rounds=3)
-        rows.append(h.entry(
-            name="kernel ridge, 100 ratios x 100 penalties (rbf)", ours_seconds=float(np.median(timings["ridge"])),
-            reference_seconds=None, ratio=None, target="(info)", met=None, notes="one closed-form linear-ridge call per ratio",
-        ))
-    except Exception as exc:  # noqa: BLE001
+        rows.append(
+            h.entry(
+                name="kernel ridge, 100 ratios x 100 penalties (rbf)",
+                ours_seconds=float(np.median(timings["ridge"])),
+                reference_seconds=None,
+                ratio=None,
+                target="(info)",
+                met=None,
+                notes="one closed-form linear-ridge call per ratio",
+            )
+        )
+    except Exception as exc:
         rows.append(h.failed("kernel spectrum / ridge", "(info)", f"{type(exc).__name__}: {exc}"))
     return {"benchmarks": rows}
 

@@ -28,6 +28,7 @@ Settings (environment): ``RMT_BENCH_LOAD_SECONDS`` (60: each of phases 1 and 2),
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -57,7 +58,12 @@ P99_TARGET = 0.200
 RSS_TARGET = 1.2
 CLOSED_FORM = "/v1/spectra/marchenko-pastur"
 #: Phase 3: a small job (16 trials of n = 100 in 16 chunks) every JOB_INTERVAL s; every other one is cancelled.
-JOB_BODY = {"kind": "marchenko_pastur", "params": {"ratio": 0.5, "x": [1.0], "n_moments": 3}, "trials": 16, "size": {"n_samples": 100}}
+JOB_BODY = {
+    "kind": "marchenko_pastur",
+    "params": {"ratio": 0.5, "x": [1.0], "n_moments": 3},
+    "trials": 16,
+    "size": {"n_samples": 100},
+}
 JOB_INTERVAL = 0.25
 JOB_DRAIN_SECONDS = 120.0
 README = h.REPO_ROOT / "README.md"
@@ -73,7 +79,7 @@ def readme_posts() -> list[tuple[str, bytes]]:
     for block in re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S):
         words = shlex.split(block.replace("\\\n", " "), comments=True)
         starts = [i for i, word in enumerate(words) if word == "curl"] + [len(words)]
-        for start, end in zip(starts, starts[1:]):
+        for start, end in itertools.pairwise(starts):
             command = words[start:end]
             if "-X" not in command or command[command.index("-X") + 1] != "POST" or "-d" not in command:
                 continue
@@ -192,7 +198,7 @@ def _lua_string(text: str) -> str:
 
 def wrk_load(base: str, targets: list[tuple[str, bytes]], *, seconds: int, concurrency: int, workdir: str) -> dict:
     """``wrk`` for ``seconds`` at ``concurrency`` connections, round-robin over ``targets``."""
-    bodies = ", ".join("{%s, %s}" % (_lua_string(path), _lua_string(body.decode())) for path, body in targets)
+    bodies = ", ".join(f"{{{_lua_string(path)}, {_lua_string(body.decode())}}}" for path, body in targets)
     script = os.path.join(workdir, "load.lua")
     Path(script).write_text(WRK_SCRIPT % {"bodies": bodies}, encoding="utf-8")
     proc = subprocess.run(
@@ -201,7 +207,9 @@ def wrk_load(base: str, targets: list[tuple[str, bytes]], *, seconds: int, concu
     )  # fmt: skip
     if proc.returncode != 0:
         raise RuntimeError(f"wrk exited {proc.returncode}: {proc.stderr.strip()[-300:]} {proc.stdout.strip()[-300:]}")
-    raw = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("WRKJSON ")).removeprefix("WRKJSON "))
+    raw = json.loads(
+        next(line for line in proc.stdout.splitlines() if line.startswith("WRKJSON ")).removeprefix("WRKJSON ")
+    )
     seconds_run = raw["duration_us"] / 1e6
     statuses = {int(k): v for k, v in raw["statuses"].items()}
     socket_errors = sum(raw["socket_errors"].values())
@@ -279,7 +287,9 @@ def load(base: str, targets: list[tuple[str, bytes]], *, seconds: int, workdir: 
 
 def errors_of(statuses: dict[int, int], socket_errors: int) -> int:
     """Answers that are neither 2xx nor a documented refusal (429/503), plus socket errors."""
-    return socket_errors + sum(count for status, count in statuses.items() if not 200 <= status < 300 and status not in DOCUMENTED)
+    return socket_errors + sum(
+        count for status, count in statuses.items() if not 200 <= status < 300 and status not in DOCUMENTED
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,9 +298,8 @@ def errors_of(statuses: dict[int, int], socket_errors: int) -> int:
 
 def server_counts(base: str) -> dict[tuple[str, str], tuple[float, float]]:
     """(route, status) -> (requests, seconds summed) from the server's /metrics."""
-    from prometheus_client.parser import text_string_to_metric_families
-
     import httpx
+    from prometheus_client.parser import text_string_to_metric_families
 
     text = httpx.get(base + "/metrics", timeout=10).text
     table: dict[tuple[str, str], list[float]] = {}
@@ -482,8 +491,8 @@ def _jobs_row(figures: dict) -> dict:
 
 def _uvicorn_command(port: int) -> list[str]:
     try:
-        import httptools  # noqa: F401
-        import uvloop  # noqa: F401
+        import httptools  # noqa: F401  (imported only to probe that it is installed)
+        import uvloop  # noqa: F401  (imported only to probe that it is installed)
 
         loop, http = "uvloop", "httptools"
     except ImportError:
@@ -511,7 +520,9 @@ def run() -> dict:
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
         }
-        with h.served(_uvicorn_command(port), ready_url=base + CLOSED_FORM, ready_body=closed[0][1], env=env, timeout=60) as server:
+        with h.served(
+            _uvicorn_command(port), ready_url=base + CLOSED_FORM, ready_body=closed[0][1], env=env, timeout=60
+        ) as server:
             # Warm-up: one request of each body, so lazy imports and caches are in "before".
             for path, body in mix:
                 h.post(base + path, body, timeout=60)
@@ -522,10 +533,12 @@ def run() -> dict:
                 ):
                     try:
                         before = server_counts(base)
-                        figures = measure_phase(rss, lambda targets=targets: load(base, targets, seconds=SECONDS, workdir=workdir))
+                        figures = measure_phase(
+                            rss, lambda targets=targets: load(base, targets, seconds=SECONDS, workdir=workdir)
+                        )
                         figures["routes"] = per_route(before, server_counts(base))
                         rows.append(_load_row(name, figures, p99_target=p99_target))
-                    except Exception as error:  # noqa: BLE001 - one phase failing must not hide the others
+                    except Exception as error:
                         rows.append(h.failed(name, "-", f"{type(error).__name__}: {error}"))
                 try:
                     # Warm-up job: starts the Dask LocalCluster, so its one-off cost is not counted as growth.
@@ -533,7 +546,7 @@ def run() -> dict:
                     figures = measure_phase(rss, lambda: job_stream(base, seconds=JOB_SECONDS))
                     figures["workers_rss_mb"] = rss.children_rss() / 2**20
                     rows.append(_jobs_row(figures))
-                except Exception as error:  # noqa: BLE001
+                except Exception as error:
                     rows.append(h.failed("jobs: submissions and cancels", "-", f"{type(error).__name__}: {error}"))
     return {"benchmarks": rows}
 

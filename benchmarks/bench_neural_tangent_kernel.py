@@ -30,7 +30,9 @@ def _eigen():
 
 
 def _full_call():
-    return neural_tangent_kernel_spectrum(activation="tanh", ratio=1.5, neurons_per_sample=0.5, x=np.linspace(0.0, 5.0, 1000))
+    return neural_tangent_kernel_spectrum(
+        activation="tanh", ratio=1.5, neurons_per_sample=0.5, x=np.linspace(0.0, 5.0, 1000)
+    )
 
 
 def run() -> dict:
@@ -64,7 +66,7 @@ def run() -> dict:
                 notes=f"diagnostics {result.diagnostics}",
             )
         )
-    except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others
+    except Exception as exc:
         rows.append(h.failed("NTK density 1000 pts", "(info)", f"{type(exc).__name__}: {exc}"))
     return {"benchmarks": rows}
 

@@ -96,19 +96,30 @@ def run() -> dict:
 
 def _run() -> dict:
     data = gaussian_mixture(
-        n_samples=N_SAMPLES, n_test=N_TEST, n_features=N_FEATURES,
-        noise_variance=[1.0, 1.0 + 4.0 / np.sqrt(N_FEATURES)], rng=2018,
+        n_samples=N_SAMPLES,
+        n_test=N_TEST,
+        n_features=N_FEATURES,
+        noise_variance=[1.0, 1.0 + 4.0 / np.sqrt(N_FEATURES)],
+        rng=2018,
     )
     n_neurons = np.round(RATIOS * N_SAMPLES).astype(int)
     kern = expected_kernel(activation="relu", x=data.x, x_test=data.x_test)
     kernel = kern.kernel
     result = random_features_ridge(
-        activation="relu", x=data.x, y=data.y, x_test=data.x_test, y_test=data.y_test,
-        n_neurons=n_neurons, ridge_penalty=GAMMAS,
+        activation="relu",
+        x=data.x,
+        y=data.y,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        n_neurons=n_neurons,
+        ridge_penalty=GAMMAS,
     )
     rows = []
-    env = h.environment_notes() + "; BLAS pinned to 1 thread" + (
-        f"; load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "")
+    env = (
+        h.environment_notes()
+        + "; BLAS pinned to 1 thread"
+        + (f"; load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "")
+    )
 
     # 1. whole grid vs one eigh, interleaved rounds
     target = "<= 1.5 (grid time / one numpy.linalg.eigh of 1024x1024)"
@@ -117,8 +128,13 @@ def _run() -> dict:
         samples = h.interleaved_timings(
             {
                 "ours": lambda: random_features_ridge(
-                    activation="relu", x=data.x, y=data.y, x_test=data.x_test, y_test=data.y_test,
-                    n_neurons=n_neurons, ridge_penalty=GAMMAS,
+                    activation="relu",
+                    x=data.x,
+                    y=data.y,
+                    x_test=data.x_test,
+                    y_test=data.y_test,
+                    n_neurons=n_neurons,
+                    ridge_penalty=GAMMAS,
                 ),
                 "eigh": lambda: np.linalg.eigh(kernel),
                 "kernels": lambda: expected_kernel(activation="relu", x=data.x, x_test=data.x_test),
@@ -128,19 +144,28 @@ def _run() -> dict:
         summary = h.summarize(samples["ours"], samples["eigh"])
         no_kernel = [o - k for o, k in zip(samples["ours"], samples["kernels"], strict=True)]
         ratio_no_kernel = statistics.median(n / e for n, e in zip(no_kernel, samples["eigh"], strict=True))
-        rows.append(h.entry(
-            name, ours_seconds=summary["ours_seconds"], reference_seconds=summary["reference_seconds"],
-            ratio=summary["ratio"], target=target, met=summary["ratio"] <= 1.5,
-            notes=(f"ours = the full public call random_features_ridge (ReLU kernels K and K_XX^ from "
-                   f"x, one eigh, U^T y, U^T K_XX^, 288 grid points, gamma*(N) for 8 N); ratio_best "
-                   f"{summary['ratio_best']:.2f}; without the kernel evaluation (median "
-                   f"{statistics.median(samples['kernels']) * 1e3:.0f} ms) the ratio is "
-                   f"{ratio_no_kernel:.2f}; Newton iterations {result.diagnostics.iterations}; {env}"),
-            ratio_best=summary["ratio_best"], ratio_without_kernels=ratio_no_kernel,
-            kernel_seconds=statistics.median(samples["kernels"]),
-        ))
+        rows.append(
+            h.entry(
+                name,
+                ours_seconds=summary["ours_seconds"],
+                reference_seconds=summary["reference_seconds"],
+                ratio=summary["ratio"],
+                target=target,
+                met=summary["ratio"] <= 1.5,
+                notes=(
+                    f"ours = the full public call random_features_ridge (ReLU kernels K and K_XX^ from "
+                    f"x, one eigh, U^T y, U^T K_XX^, 288 grid points, gamma*(N) for 8 N); ratio_best "
+                    f"{summary['ratio_best']:.2f}; without the kernel evaluation (median "
+                    f"{statistics.median(samples['kernels']) * 1e3:.0f} ms) the ratio is "
+                    f"{ratio_no_kernel:.2f}; Newton iterations {result.diagnostics.iterations}; {env}"
+                ),
+                ratio_best=summary["ratio_best"],
+                ratio_without_kernels=ratio_no_kernel,
+                kernel_seconds=statistics.median(samples["kernels"]),
+            )
+        )
         t_ours = summary["ours_seconds"]
-    except Exception as exc:  # noqa: BLE001 - one broken part must not hide the others
+    except Exception as exc:
         rows.append(h.failed(name, target, repr(exc)))
         t_ours = None
 
@@ -149,37 +174,43 @@ def _run() -> dict:
     target = "<= 0.1 (ours / companion; ours >= 10x faster)"
     try:
         lam = np.clip(np.linalg.eigvalsh(kernel), 0, None)
-        iterations = np.array(
-            [[_fixed_point_iterations(lam, N_SAMPLES, nn, g) for g in GAMMAS] for nn in n_neurons]
-        )
+        iterations = np.array([[_fixed_point_iterations(lam, N_SAMPLES, nn, g) for g in GAMMAS] for nn in n_neurons])
         samples_pts = [(3, 35), (7, 20), (0, 10)]  # (N index, gamma index)
         sample_rows, worst = [], 0.0
-        for j, l in samples_pts:
+        for j, gi in samples_pts:
             t0 = time.perf_counter()
             _, test, its = _companion_point(
-                kernel, kern.cross_kernel, kern.test_diagonal, data.y, data.y_test, n_neurons[j], GAMMAS[l]
+                kernel, kern.cross_kernel, kern.test_diagonal, data.y, data.y_test, n_neurons[j], GAMMAS[gi]
             )
             sample_rows.append((its, time.perf_counter() - t0))
-            worst = max(worst, abs(test - result.test_mse[j, l]) / result.test_mse[j, l])
+            worst = max(worst, abs(test - result.test_mse[j, gi]) / result.test_mse[j, gi])
         its_s = np.array([r[0] for r in sample_rows], dtype=float)
         sec_s = np.array([r[1] for r in sample_rows])
         per_iter, per_point = np.linalg.lstsq(np.column_stack([its_s, np.ones_like(its_s)]), sec_s, rcond=None)[0]
         per_iter, per_point = max(per_iter, 1e-6), max(per_point, 0.0)
         t_companion = float(per_iter * iterations.sum() + per_point * iterations.size)
         ratio = t_ours / t_companion if t_ours else None
-        rows.append(h.entry(
-            name, ours_seconds=t_ours, reference_seconds=t_companion, ratio=ratio, target=target,
-            met=None if ratio is None else ratio <= 0.1,
-            accuracy=f"max relative difference of the test MSE on the sample points {worst:.1e} "
-                     f"(the notebook's step tolerance 1e-6 on delta)",
-            notes=(f"companion run in full on {len(sample_rows)} points ({', '.join(f'{i} it. {t:.2f} s' for i, t in sample_rows)}); "
-                   f"grid time = {per_iter * 1e3:.0f} ms/iteration x {int(iterations.sum())} iterations "
-                   f"(exact counts of the same fixed point replayed on the eigenvalues; median "
-                   f"{np.median(iterations):.0f}, max {int(iterations.max())}) + {per_point:.2f} s/point "
-                   f"dense MSE x {iterations.size} points; {env}"),
-            fixed_point_iterations=iterations.tolist(),
-        ))
-    except Exception as exc:  # noqa: BLE001
+        rows.append(
+            h.entry(
+                name,
+                ours_seconds=t_ours,
+                reference_seconds=t_companion,
+                ratio=ratio,
+                target=target,
+                met=None if ratio is None else ratio <= 0.1,
+                accuracy=f"max relative difference of the test MSE on the sample points {worst:.1e} "
+                f"(the notebook's step tolerance 1e-6 on delta)",
+                notes=(
+                    f"companion run in full on {len(sample_rows)} points ({', '.join(f'{i} it. {t:.2f} s' for i, t in sample_rows)}); "
+                    f"grid time = {per_iter * 1e3:.0f} ms/iteration x {int(iterations.sum())} iterations "
+                    f"(exact counts of the same fixed point replayed on the eigenvalues; median "
+                    f"{np.median(iterations):.0f}, max {int(iterations.max())}) + {per_point:.2f} s/point "
+                    f"dense MSE x {iterations.size} points; {env}"
+                ),
+                fixed_point_iterations=iterations.tolist(),
+            )
+        )
+    except Exception as exc:
         rows.append(h.failed(name, target, repr(exc)))
 
     # 3. Monte Carlo at the same accuracy
@@ -189,8 +220,15 @@ def _run() -> dict:
         for nn in n_neurons:
             t0 = time.perf_counter()
             sim = simulate_random_features_ridge(
-                activation="relu", x=data.x, y=data.y, x_test=data.x_test, y_test=data.y_test,
-                n_neurons=int(nn), ridge_penalty=GAMMAS, trials=4, rng=int(nn),
+                activation="relu",
+                x=data.x,
+                y=data.y,
+                x_test=data.x_test,
+                y_test=data.y_test,
+                n_neurons=int(nn),
+                ridge_penalty=GAMMAS,
+                trials=4,
+                rng=int(nn),
             )
             per_trial = (time.perf_counter() - t0) / 4
             spread = sim.test_mse_trials.std(axis=0, ddof=1) / sim.test_mse
@@ -198,14 +236,23 @@ def _run() -> dict:
             t_mc += needed * per_trial
             mc_rows.append((int(nn), needed, per_trial))
         ratio = t_ours / t_mc if t_ours else None
-        rows.append(h.entry(
-            name, ours_seconds=t_ours, reference_seconds=t_mc, ratio=ratio, target="(info)", met=None,
-            notes=("MC: trials for s.e. <= 1% of the test MSE at all 36 gamma of each N (per-trial spread "
-                   "from 4 trials), one W and one eigh of the Gram matrix per trial for all gamma; "
-                   + "; ".join(f"N={nn}: {k} trials x {t:.2f} s" for nn, k, t in mc_rows)
-                   + f"; the theory's own accuracy at n=512-1024 is ~1% (docs/methods/random_features.md §4); {env}"),
-        ))
-    except Exception as exc:  # noqa: BLE001
+        rows.append(
+            h.entry(
+                name,
+                ours_seconds=t_ours,
+                reference_seconds=t_mc,
+                ratio=ratio,
+                target="(info)",
+                met=None,
+                notes=(
+                    "MC: trials for s.e. <= 1% of the test MSE at all 36 gamma of each N (per-trial spread "
+                    "from 4 trials), one W and one eigh of the Gram matrix per trial for all gamma; "
+                    + "; ".join(f"N={nn}: {k} trials x {t:.2f} s" for nn, k, t in mc_rows)
+                    + f"; the theory's own accuracy at n=512-1024 is ~1% (docs/methods/random_features.md §4); {env}"
+                ),
+            )
+        )
+    except Exception as exc:
         rows.append(h.failed(name, "(info)", repr(exc)))
     return {"benchmarks": rows}
 
@@ -214,5 +261,7 @@ if __name__ == "__main__":
     out = run()
     print(json.dumps(out, indent=2))
     for row in out["benchmarks"]:
-        print(f"\n{row['name']}: ours {h.fmt_seconds(row['ours_seconds'])}, reference "
-              f"{h.fmt_seconds(row['reference_seconds'])}, ratio {row['ratio']}, target {row['target']}, met {row['met']}")
+        print(
+            f"\n{row['name']}: ours {h.fmt_seconds(row['ours_seconds'])}, reference "
+            f"{h.fmt_seconds(row['reference_seconds'])}, ratio {row['ratio']}, target {row['target']}, met {row['met']}"
+        )

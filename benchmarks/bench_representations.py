@@ -20,7 +20,10 @@ from service.app import create_app
 from service.settings import Settings
 
 CASES = {
-    "Marchenko–Pastur, 200 points": ("/v1/spectra/marchenko-pastur", {"ratio": 2.0, "grid": {"start": 0, "stop": 6, "num": 200}}),
+    "Marchenko–Pastur, 200 points": (
+        "/v1/spectra/marchenko-pastur",
+        {"ratio": 2.0, "grid": {"start": 0, "stop": 6, "num": 200}},
+    ),
     "linear ridge, 15 ratios × 3 penalties": (
         "/v1/predictions/linear-ridge",
         {"ratio": {"start": 0.2, "stop": 3.0, "num": 15}, "ridge_penalty": [0.0, 0.1, 1.0], "noise_variance": 0.25},
@@ -40,7 +43,10 @@ def run() -> dict:
                 response = client.post(path, json=body, headers={"Accept": accept})
                 assert response.status_code == 200, response.text
 
-            funcs = {"JSON": lambda: call("application/json"), **{name: (lambda a=accept: call(a)) for name, accept in TYPES.items()}}
+            funcs = {
+                "JSON": lambda: call("application/json"),
+                **{name: (lambda a=accept: call(a)) for name, accept in TYPES.items()},
+            }
             samples = interleaved_timings(funcs, rounds=7, min_time=0.05)
             for name in TYPES:
                 summary = summarize(samples[name], samples["JSON"])

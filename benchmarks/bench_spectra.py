@@ -176,7 +176,7 @@ def _versions(*modules: str) -> dict[str, str]:
     for name in ("numpy", "scipy", *modules):
         try:
             out[name] = importlib.import_module(name).__version__
-        except Exception as error:  # noqa: BLE001 - reported, not fatal
+        except Exception as error:
             out[name] = f"unavailable ({type(error).__name__})"
     return out
 
@@ -214,7 +214,12 @@ def worker_mp(competitor: str) -> dict:
     agreement = max(max_relative_error(ours, reference), max_relative_error(full, reference))
     with np.errstate(divide="ignore", invalid="ignore"):
         samples = h.interleaved_timings(
-            {"ours_density": ours_mp_density, "ours_formula": ours_mp_formula, "ours_full": ours_mp_full, "theirs": theirs},
+            {
+                "ours_density": ours_mp_density,
+                "ours_formula": ours_mp_formula,
+                "ours_full": ours_mp_full,
+                "theirs": theirs,
+            },
             rounds=31,
             min_time=0.02,
         )
@@ -278,7 +283,7 @@ def bench_mp() -> list[dict]:
             continue
         try:
             data = _worker(venv, "mp", competitor)
-        except Exception as error:  # noqa: BLE001 - one competitor failing must not hide the other
+        except Exception as error:
             rows.append(h.failed(f"MP density 1000 pts vs {label}", MP_TARGET, f"{type(error).__name__}: {error}"))
             continue
         s = data["samples"]
@@ -356,7 +361,7 @@ def bench_gmp() -> list[dict]:
         others = "; ".join(
             f"η={label.removeprefix('freealg_eta_')}: {h.fmt_seconds(statistics.median(s[label]))}, "
             f"max err {acc[label]:.1e} (median {data['median_error'][label]:.1e}, "
-            f"{data['gross_errors'][label]} points off by > 1%), ratio {statistics.median([o / r for o, r in zip(s[ours_label], s[label])]):.3g}"
+            f"{data['gross_errors'][label]} points off by > 1%), ratio {statistics.median([o / r for o, r in zip(s[ours_label], s[label], strict=True)]):.3g}"
             for label in settings
         )
         rows.append(
@@ -368,7 +373,11 @@ def bench_gmp() -> list[dict]:
                 accuracy=f"ours {ours_acc:.1e} vs freealg {acc[ref_label]:.1e}",
                 notes=(
                     f"{problem}; ours = "
-                    + ("companion_stieltjes(x) -> Im/(pi c)" if primary else "sample_covariance_spectrum(): support, density, CDF, moments")
+                    + (
+                        "companion_stieltjes(x) -> Im/(pi c)"
+                        if primary
+                        else "sample_covariance_spectrum(): support, density, CDF, moments"
+                    )
                     + f"; compared with freealg DeformedMarchenkoPastur(t, w, c).density(x, eta) at "
                     f"η={ref_label.removeprefix('freealg_eta_')} ({'fastest setting as accurate as ours' if as_good else 'its most accurate setting; none reaches our accuracy'}). "
                     f"All freealg settings: {others}. Accuracy = max relative error where the density > "
@@ -434,8 +443,8 @@ def http_body() -> bytes:
 def _uvicorn_command(app: str, port: int) -> list[str]:
     """Identical uvicorn settings for both servers (1 worker, uvloop + httptools when installed)."""
     try:
-        import httptools  # noqa: F401
-        import uvloop  # noqa: F401
+        import httptools  # noqa: F401  (imported only to probe that it is installed)
+        import uvloop  # noqa: F401  (imported only to probe that it is installed)
 
         loop, http = "uvloop", "httptools"
     except ImportError:
@@ -544,22 +553,24 @@ def bench_http() -> list[dict]:
     rps: dict[str, list[float]] = {"ours": [], "bare": []}
     errors = 0
     with tempfile.TemporaryDirectory(prefix="rmt-bench-http-") as workdir:
-        with h.served(_uvicorn_command(apps["ours"], ports["ours"]), ready_url=urls["ours"], ready_body=body, env=env):
-            with h.served(_uvicorn_command(apps["bare"], ports["bare"]), ready_url=urls["bare"], ready_body=body, env=env):
-                for side in ("ours", "bare"):  # warm-up, not counted
-                    load(urls[side], body, HTTP_WARMUP_SECONDS, workdir)
-                for pair in range(HTTP_PAIRS):
-                    order = ("ours", "bare") if pair % 2 == 0 else ("bare", "ours")  # A B B A A B
-                    for side in order:
-                        result = load(urls[side], body, HTTP_SECONDS, workdir)
-                        rps[side].append(result["rps"])
-                        errors += result["errors"]
+        with (
+            h.served(_uvicorn_command(apps["ours"], ports["ours"]), ready_url=urls["ours"], ready_body=body, env=env),
+            h.served(_uvicorn_command(apps["bare"], ports["bare"]), ready_url=urls["bare"], ready_body=body, env=env),
+        ):
+            for side in ("ours", "bare"):  # warm-up, not counted
+                load(urls[side], body, HTTP_WARMUP_SECONDS, workdir)
+            for pair in range(HTTP_PAIRS):
+                order = ("ours", "bare") if pair % 2 == 0 else ("bare", "ours")  # A B B A A B
+                for side in order:
+                    result = load(urls[side], body, HTTP_SECONDS, workdir)
+                    rps[side].append(result["rps"])
+                    errors += result["errors"]
         breakdown = _handler_breakdown(body)
         try:
             sync_deps = _sync_dependencies()
-        except Exception:  # noqa: BLE001 - a diagnostic only
+        except Exception:
             sync_deps = []
-    per_pair = [o / b for o, b in zip(rps["ours"], rps["bare"])]
+    per_pair = [o / b for o, b in zip(rps["ours"], rps["bare"], strict=True)]
     ratio = statistics.median(per_pair)
     ours_rps, bare_rps = statistics.median(rps["ours"]), statistics.median(rps["bare"])
     return [
@@ -603,7 +614,7 @@ def run() -> dict:
         print(f"   {name} ...", flush=True)
         try:
             rows.extend(part())
-        except Exception as error:  # noqa: BLE001 - report and go on with the other parts
+        except Exception as error:
             import traceback
 
             traceback.print_exc()

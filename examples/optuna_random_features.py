@@ -48,7 +48,9 @@ def load_data(n_train: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return x_train / root, y_train, x_test / root, y_test
 
 
-def trained_test_mse(x, y, x_test, y_test, *, n_neurons: int, ridge_penalty: float, draws: int, seed: int) -> tuple[float, float]:
+def trained_test_mse(
+    x, y, x_test, y_test, *, n_neurons: int, ridge_penalty: float, draws: int, seed: int
+) -> tuple[float, float]:
     """Mean and standard error over draws of W of the test MSE of real ridge training on relu(Wx)."""
     rng = np.random.default_rng(seed)
     n = x.shape[0]
@@ -75,7 +77,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="Base URL of rmt-service.")
     parser.add_argument("--api-key", default=None, help="API key, when the service requires one.")
-    parser.add_argument("--n-train", type=int, default=512, help="Training rows (the rest of the 1797 digits are the test set).")
+    parser.add_argument(
+        "--n-train", type=int, default=512, help="Training rows (the rest of the 1797 digits are the test set)."
+    )
     parser.add_argument("--trials", type=int, default=100, help="Optuna trials.")
     parser.add_argument("--simulation-trials", type=int, default=10, help="Monte Carlo trials of the simulation job.")
     parser.add_argument("--training-draws", type=int, default=10, help="Draws of W for the real training.")
@@ -108,13 +112,17 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=args.seed))
-        objective(optuna.trial.FixedTrial({"n_neurons": 512, "ridge_penalty": 0.1}))  # the first call pays the eigendecomposition
+        objective(
+            optuna.trial.FixedTrial({"n_neurons": 512, "ridge_penalty": 0.1})
+        )  # the first call pays the eigendecomposition
         started = time.perf_counter()
         study.optimize(objective, n_trials=args.trials)
         search_seconds = time.perf_counter() - started
         best = study.best_params
-        print(f"{args.trials} trials in {search_seconds:.2f} s after the first call; best N = {best['n_neurons']}, "
-              f"γ = {best['ridge_penalty']:.4g}, predicted test MSE {study.best_value:.4f}")
+        print(
+            f"{args.trials} trials in {search_seconds:.2f} s after the first call; best N = {best['n_neurons']}, "
+            f"γ = {best['ridge_penalty']:.4g}, predicted test MSE {study.best_value:.4f}"
+        )
 
         params = {"activation": {"name": "relu"}, "data": data, "n_neurons": best["n_neurons"], "ridge_penalty": best["ridge_penalty"]}
         job = http.post("/v1/simulations", json={"kind": "random_features_ridge", "params": params, "trials": args.simulation_trials, "seed": args.seed})
@@ -130,11 +138,20 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         simulated = next(q for q in body["result"]["quantities"] if q["name"].startswith("test_mse"))
 
     trained, trained_se = trained_test_mse(
-        x, y, x_test, y_test, n_neurons=best["n_neurons"], ridge_penalty=best["ridge_penalty"], draws=args.training_draws, seed=args.seed + 1
+        x,
+        y,
+        x_test,
+        y_test,
+        n_neurons=best["n_neurons"],
+        ridge_penalty=best["ridge_penalty"],
+        draws=args.training_draws,
+        seed=args.seed + 1,
     )
-    print(f"test MSE at the winner: predicted {study.best_value:.4f} | simulated {simulated['empirical_mean']:.4f} "
-          f"± {simulated['standard_error'] or 0:.4f} ({args.simulation_trials} draws, service) | trained {trained:.4f} ± {trained_se:.4f} "
-          f"({args.training_draws} draws, here)")
+    print(
+        f"test MSE at the winner: predicted {study.best_value:.4f} | simulated {simulated['empirical_mean']:.4f} "
+        f"± {simulated['standard_error'] or 0:.4f} ({args.simulation_trials} draws, service) | trained {trained:.4f} ± {trained_se:.4f} "
+        f"({args.training_draws} draws, here)"
+    )
     return {
         "predicted": float(study.best_value),
         "simulated": float(simulated["empirical_mean"]),

@@ -41,7 +41,9 @@ def absent(*fields: str) -> dict[str, Any]:
     return {"not": {"anyOf": [{"required": [field]} for field in fields]}}
 
 
-def grid_bounds(field: str, *, start: dict[str, float] | None = None, stop: dict[str, float] | None = None) -> dict[str, Any]:
+def grid_bounds(
+    field: str, *, start: dict[str, float] | None = None, stop: dict[str, float] | None = None
+) -> dict[str, Any]:
     """JSON Schema: when ``field`` is given as a grid (an object), its `start`/`stop` obey these keywords."""
     bounds = {name: keywords for name, keywords in (("start", start), ("stop", stop)) if keywords}
     return {"properties": {field: {"anyOf": [{"not": {"type": "object"}}, {"type": "object", "properties": bounds}]}}}

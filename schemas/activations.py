@@ -5,7 +5,7 @@ Shared by every topic with a random layer (random features, conjugate kernel, on
 
 from __future__ import annotations
 
-from typing import Literal, Self, get_args
+from typing import Any, ClassVar, Literal, Self, get_args
 
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -16,8 +16,22 @@ from schemas._base import RequestModel, absent
 MAX_VALUE = 1e6
 
 ActivationName = Literal[
-    "linear", "relu", "abs", "leaky_relu", "quadratic", "erf", "sign", "step", "cos", "sin", "gaussian",
-    "tanh", "sigmoid", "gelu", "softplus", "swish",
+    "linear",
+    "relu",
+    "abs",
+    "leaky_relu",
+    "quadratic",
+    "erf",
+    "sign",
+    "step",
+    "cos",
+    "sin",
+    "gaussian",
+    "tanh",
+    "sigmoid",
+    "gelu",
+    "softplus",
+    "swish",
 ]
 _PARAMETERS = {"leaky_relu": ("negative_slope",), "quadratic": ("a", "b", "c")}
 _ALL_PARAMETERS = ("negative_slope", "a", "b", "c")
@@ -38,7 +52,7 @@ def _parameters_rule() -> dict:
 class ActivationSpec(RequestModel):
     """An entrywise activation σ of the catalogue and its parameters, e.g. `{"name": "leaky_relu", "negative_slope": 0.1}`."""
 
-    schema_rules = (_parameters_rule(),)
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (_parameters_rule(),)
 
     name: ActivationName = Field(
         description="σ: closed-form kernels `linear`, `relu`, `abs`, `leaky_relu` (max(t,0) + α min(t,0)), "
@@ -47,12 +61,33 @@ class ActivationSpec(RequestModel):
         examples=["relu"],
     )
     negative_slope: float | None = Field(
-        default=None, ge=-MAX_VALUE, le=MAX_VALUE,
-        description="α, slope for t < 0 of `leaky_relu` only (default 0.01).", examples=[0.1],
+        default=None,
+        ge=-MAX_VALUE,
+        le=MAX_VALUE,
+        description="α, slope for t < 0 of `leaky_relu` only (default 0.01).",
+        examples=[0.1],
     )
-    a: float | None = Field(default=None, ge=-MAX_VALUE, le=MAX_VALUE, description="Coefficient a of t² for `quadratic` only (default 1).", examples=[1.0])
-    b: float | None = Field(default=None, ge=-MAX_VALUE, le=MAX_VALUE, description="Coefficient b of t for `quadratic` only (default 0).", examples=[0.0])
-    c: float | None = Field(default=None, ge=-MAX_VALUE, le=MAX_VALUE, description="Constant c for `quadratic` only (default 0).", examples=[0.0])
+    a: float | None = Field(
+        default=None,
+        ge=-MAX_VALUE,
+        le=MAX_VALUE,
+        description="Coefficient a of t² for `quadratic` only (default 1).",
+        examples=[1.0],
+    )
+    b: float | None = Field(
+        default=None,
+        ge=-MAX_VALUE,
+        le=MAX_VALUE,
+        description="Coefficient b of t for `quadratic` only (default 0).",
+        examples=[0.0],
+    )
+    c: float | None = Field(
+        default=None,
+        ge=-MAX_VALUE,
+        le=MAX_VALUE,
+        description="Constant c for `quadratic` only (default 0).",
+        examples=[0.0],
+    )
 
     @model_validator(mode="after")
     def _parameters_of_this_activation(self) -> Self:
@@ -60,7 +95,8 @@ class ActivationSpec(RequestModel):
         for field in ("negative_slope", "a", "b", "c"):
             if getattr(self, field) is not None and field not in allowed:
                 raise PydanticCustomError(
-                    "unexpected_parameter", "`{field}` is not a parameter of activation '{name}'",
+                    "unexpected_parameter",
+                    "`{field}` is not a parameter of activation '{name}'",
                     {"field": field, "name": self.name},
                 )
         return self

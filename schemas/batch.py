@@ -22,7 +22,9 @@ class BatchItem(RequestModel):
         "`/v1/activations/...`, `/v1/deterministic-equivalents/...`).",
         examples=["/v1/predictions/random-features-ridge"],
     )
-    body: dict[str, Any] = Field(description="The request body of that endpoint.", examples=[{"ratio": 0.5, "x": [1.0]}])
+    body: dict[str, Any] = Field(
+        description="The request body of that endpoint.", examples=[{"ratio": 0.5, "x": [1.0]}]
+    )
 
 
 class BatchRequest(RequestModel):
@@ -50,7 +52,9 @@ class BatchItemResponse(ResponseModel):
     """The answer to one item: its HTTP status and body (a problem+json body when it failed)."""
 
     status: int = Field(description="HTTP status the request would have had alone.", examples=[200])
-    body: dict[str, Any] = Field(description="The response body, or an RFC 9457 problem.", examples=[{"density": [0.4]}])
+    body: dict[str, Any] = Field(
+        description="The response body, or an RFC 9457 problem.", examples=[{"density": [0.4]}]
+    )
 
 
 class BatchResponse(ResponseModel):

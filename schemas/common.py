@@ -8,7 +8,7 @@ its settings (they are named in its 422 answers).
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Self, Union, get_args
+from typing import Annotated, Any, ClassVar, Literal, Self, Union, get_args
 
 from pydantic import Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
@@ -27,7 +27,12 @@ MAX_COORDINATE = 1e100
 
 Ratio = Annotated[
     float,
-    Field(ge=MIN_RATIO, le=MAX_RATIO, description="Aspect ratio c = p/n (features per sample), 1e-12 ≤ c ≤ 1e6.", examples=[0.5]),
+    Field(
+        ge=MIN_RATIO,
+        le=MAX_RATIO,
+        description="Aspect ratio c = p/n (features per sample), 1e-12 ≤ c ≤ 1e6.",
+        examples=[0.5],
+    ),
 ]
 Count = Annotated[int, Field(ge=1, le=MAX_COUNT), INTEGRAL]
 
@@ -37,7 +42,9 @@ MAX_RIDGE_PENALTY = 1e12
 #: (fuzzing found 5e-324); such a γ is numerically the ridgeless limit anyway.
 MIN_RIDGE_PENALTY = 1e-300
 #: A per-sample ridge penalty γ ≥ 0 of a linear model, where 0 is the min-norm (ridgeless) limit.
-RidgePenalty = Annotated[float, Field(ge=0, le=MAX_RIDGE_PENALTY, description="Per-sample ridge penalty γ ≥ 0 (0: min-norm limit).")]
+RidgePenalty = Annotated[
+    float, Field(ge=0, le=MAX_RIDGE_PENALTY, description="Per-sample ridge penalty γ ≥ 0 (0: min-norm limit).")
+]
 #: A ridge penalty γ > 0 where the limit γ → 0 is not defined (random features: a resolvent at −γ).
 PositiveRidgePenalty = Annotated[
     float, Field(ge=MIN_RIDGE_PENALTY, le=MAX_RIDGE_PENALTY, description="Ridge penalty γ, 1e-300 ≤ γ ≤ 1e12.")
@@ -49,7 +56,7 @@ class Grid(RequestModel):
     """`num` points from `start` to `stop` inclusive, evenly spaced on a linear or a log scale."""
 
     # A log-scale grid starts above 0 (stop > start is a comparison JSON Schema cannot state).
-    schema_rules = (
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (
         {
             "anyOf": [
                 {"properties": {"scale": {"const": "linear"}}},
@@ -60,7 +67,12 @@ class Grid(RequestModel):
 
     start: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE, description="First point.", examples=[0.0])
     stop: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE, description="Last point (included).", examples=[3.0])
-    num: JsonInt = Field(ge=1, le=MAX_POINTS, description="Number of points (capped by the service setting `max_points`).", examples=[200])
+    num: JsonInt = Field(
+        ge=1,
+        le=MAX_POINTS,
+        description="Number of points (capped by the service setting `max_points`).",
+        examples=[200],
+    )
     scale: Literal["linear", "log"] = Field(
         default="linear",
         description="`linear` (like `numpy.linspace`) or `log` (like `numpy.geomspace`; needs `start` > 0).",
@@ -110,11 +122,20 @@ ONE_FORM_OF_DIMENSIONS = {
 class DimensionsMixin(RequestModel):
     """Dimensions as a ratio c = p/n, or as the two counts p and n: exactly one form."""
 
-    schema_rules = (ONE_FORM_OF_DIMENSIONS, {"dependentRequired": {"n_features": ["n_samples"], "n_samples": ["n_features"]}})
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (
+        ONE_FORM_OF_DIMENSIONS,
+        {"dependentRequired": {"n_features": ["n_samples"], "n_samples": ["n_features"]}},
+    )
 
-    ratio: Ratio | None = Field(default=None, description="Aspect ratio c = p/n. Give it, or both `n_features` and `n_samples`.", examples=[0.5])
-    n_features: Count | None = Field(default=None, description="Number of features p (with `n_samples`; instead of `ratio`).", examples=[500])
-    n_samples: Count | None = Field(default=None, description="Number of samples n (with `n_features`; instead of `ratio`).", examples=[1000])
+    ratio: Ratio | None = Field(
+        default=None, description="Aspect ratio c = p/n. Give it, or both `n_features` and `n_samples`.", examples=[0.5]
+    )
+    n_features: Count | None = Field(
+        default=None, description="Number of features p (with `n_samples`; instead of `ratio`).", examples=[500]
+    )
+    n_samples: Count | None = Field(
+        default=None, description="Number of samples n (with `n_features`; instead of `ratio`).", examples=[1000]
+    )
 
     @model_validator(mode="after")
     def _one_form_of_dimensions(self) -> Self:
@@ -126,16 +147,21 @@ class DimensionsMixin(RequestModel):
         """c = p/n, whichever form was given."""
         if self.ratio is not None:
             return self.ratio
-        return self.n_features / self.n_samples  # type: ignore[operator]
+        return self.n_features / self.n_samples  # type: ignore[operator]  # both counts are set when `ratio` is not (the one-form validator)
 
 
 class PointsMixin(RequestModel):
     """Real evaluation points, as a list `x` or a `grid`: exactly one form."""
 
-    schema_rules = ({"oneOf": [{**present("x"), "not": present("grid")}, {**present("grid"), "not": present("x")}]},)
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (
+        {"oneOf": [{**present("x"), "not": present("grid")}, {**present("grid"), "not": present("x")}]},
+    )
 
     x: list[float] | None = Field(
-        default=None, max_length=MAX_POINTS, description="Points at which to evaluate (instead of `grid`).", examples=[[0.5, 1.0, 2.0]]
+        default=None,
+        max_length=MAX_POINTS,
+        description="Points at which to evaluate (instead of `grid`).",
+        examples=[[0.5, 1.0, 2.0]],
     )
     grid: Grid | None = Field(default=None, description="Evenly spaced points (instead of `x`).")
 
@@ -148,12 +174,12 @@ class PointsMixin(RequestModel):
     @property
     def points(self) -> list[float]:
         """The evaluation points, whichever form was given."""
-        return self.x if self.x is not None else self.grid.points()  # type: ignore[union-attr]
+        return self.x if self.x is not None else self.grid.points()  # type: ignore[union-attr]  # `grid` is set when `x` is not (the one-form validator)
 
     @property
     def n_points(self) -> int:
         """How many points were asked for, without building them."""
-        return len(self.x) if self.x is not None else self.grid.num  # type: ignore[union-attr]
+        return len(self.x) if self.x is not None else self.grid.num  # type: ignore[union-attr]  # `grid` is set when `x` is not (the one-form validator)
 
 
 class ComplexNumber(RequestModel):
@@ -204,7 +230,9 @@ class Provenance(ResponseModel):
 
     reference: str = Field(description="Paper and equation (or section) of the formula used.")
     service_version: str = Field(description="Version of rmt-service that computed the answer.")
-    diagnostics: Diagnostics | None = Field(default=None, description="Solver diagnostics where a solver iterates; null for closed forms.")
+    diagnostics: Diagnostics | None = Field(
+        default=None, description="Solver diagnostics where a solver iterates; null for closed forms."
+    )
 
 
 MAX_POPULATION_ATOMS = 100_000
@@ -230,12 +258,15 @@ class Population(RequestModel):
     def _a_probability(self) -> Self:
         if len(self.weights) != len(self.eigenvalues):
             raise PydanticCustomError(
-                "same_length", "`weights` must have one entry per eigenvalue ({w} weights, {t} eigenvalues)",
+                "same_length",
+                "`weights` must have one entry per eigenvalue ({w} weights, {t} eigenvalues)",
                 {"w": len(self.weights), "t": len(self.eigenvalues)},
             )
         total = math.fsum(self.weights)
         if abs(total - 1.0) > 1e-9:
-            raise PydanticCustomError("sums_to_one", "`weights` must sum to 1 within 1e-9, got {total}", {"total": total})
+            raise PydanticCustomError(
+                "sums_to_one", "`weights` must sum to 1 within 1e-9, got {total}", {"total": total}
+            )
         return self
 
 
@@ -259,7 +290,7 @@ def one_or_many(item: object, *, max_length: int = MAX_POINTS) -> object:
     """
     return Annotated[
         Annotated[item, Tag("one-value")]
-        | Annotated[list[item], Field(min_length=1, max_length=max_length), Tag("list-of-values")]  # type: ignore[valid-type]
+        | Annotated[list[item], Field(min_length=1, max_length=max_length), Tag("list-of-values")]  # type: ignore[valid-type]  # `item` is a type passed at run time
         | Annotated[Grid, Tag("grid-of-values")],
         Discriminator(_shape_of),
     ]
@@ -280,6 +311,8 @@ def kind_union(*members: type[RequestModel]) -> object:
 
     choices = ", ".join(f"`{kind}`" for kind in kinds)
     return Annotated[
-        Union[tuple(Annotated[member, Tag(f"kind={kind}")] for kind, member in kinds.items())],  # noqa: UP007
-        Discriminator(tag_of, custom_error_type="unknown_kind", custom_error_message=f"`kind` must be one of {choices}"),
+        Union[tuple(Annotated[member, Tag(f"kind={kind}")] for kind, member in kinds.items())],  # noqa: UP007  (a Union over a tuple built at runtime: `X | Y` cannot splat it)
+        Discriminator(
+            tag_of, custom_error_type="unknown_kind", custom_error_message=f"`kind` must be one of {choices}"
+        ),
     ]

@@ -7,7 +7,7 @@ Scalings (docs/methods/conjugate_kernel.md §1): W (N × p) with unit-variance e
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 from schemas._base import RequestModel, ResponseModel, absent, grid_bounds, present
 from schemas.common import Atom, Count, DimensionsMixin, Grid, Interval, PointsMixin, Provenance, one_or_many
 from schemas.activations import ActivationSpec
+from schemas.common import Atom, Count, DimensionsMixin, Interval, PointsMixin, Provenance, one_or_many
 from schemas.random_features import NeuronsPerSample
 
 Distribution = Literal["gaussian", "rademacher", "spherical"]
@@ -25,7 +26,7 @@ LearningRate = Annotated[float, Field(ge=0, le=MAX_LEARNING_RATE, description="S
 class NetworkDimensionsMixin(DimensionsMixin):
     """n, p and N as three counts, or as the two ratios φ = p/n (`ratio`) and r = N/n (`neurons_per_sample`)."""
 
-    schema_rules = (
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (
         {
             "oneOf": [
                 {**present("ratio", "neurons_per_sample"), **absent("n_features", "n_samples", "n_neurons")},
@@ -35,7 +36,9 @@ class NetworkDimensionsMixin(DimensionsMixin):
     )
 
     n_neurons: Count | None = Field(
-        default=None, description="Number of neurons N (with `n_features` and `n_samples`; instead of `neurons_per_sample`).", examples=[1500]
+        default=None,
+        description="Number of neurons N (with `n_features` and `n_samples`; instead of `neurons_per_sample`).",
+        examples=[1500],
     )
     neurons_per_sample: NeuronsPerSample | None = Field(
         default=None,
@@ -47,7 +50,8 @@ class NetworkDimensionsMixin(DimensionsMixin):
     def _one_form_of_neurons(self) -> Self:
         if self.ratio is None and (self.n_neurons is None or self.neurons_per_sample is not None):
             raise PydanticCustomError(
-                "one_form_of_neurons", "`n_neurons` is required with `n_features` and `n_samples` (not `neurons_per_sample`)"
+                "one_form_of_neurons",
+                "`n_neurons` is required with `n_features` and `n_samples` (not `neurons_per_sample`)",
             )
         if self.ratio is not None and (self.neurons_per_sample is None or self.n_neurons is not None):
             raise PydanticCustomError(
@@ -60,7 +64,7 @@ class NetworkDimensionsMixin(DimensionsMixin):
         """r = N/n, whichever form was given."""
         if self.neurons_per_sample is not None:
             return self.neurons_per_sample
-        return self.n_neurons / self.n_samples  # type: ignore[operator]
+        return self.n_neurons / self.n_samples  # type: ignore[operator]  # both counts are set when `neurons_per_sample` is not (the one-form validator)
 
 
 class ConjugateKernelRequest(NetworkDimensionsMixin, PointsMixin):
@@ -81,7 +85,9 @@ class ConjugateKernelRequest(NetworkDimensionsMixin, PointsMixin):
         }
     )
 
-    activation: ActivationSpec = Field(description="The activation σ (a non-centred σ is centred for the bulk, see `notes`).")
+    activation: ActivationSpec = Field(
+        description="The activation σ (a non-centred σ is centred for the bulk, see `notes`)."
+    )
     matrix: Literal["gram", "features"] = Field(
         default="gram",
         description="`gram`: K_n = (1/n)σ(WX)ᵀσ(WX) (n × n); `features`: K_N = (1/n)σ(WX)σ(WX)ᵀ (N × N); same non-zero eigenvalues.",
@@ -111,9 +117,15 @@ class CKOutlierPrediction(ResponseModel):
     source: Literal["weight_norms", "data_norms", "mean"] = Field(
         description="Its cause: fluctuations of the row norms of W, of the column norms of X, or the mean E σ(ξ) of a non-centred σ."
     )
-    location: float | None = Field(description="Predicted eigenvalue λ (null for the mean outlier without counts: it grows like (E σ)² N).")
-    spike_strength: float | None = Field(description="ϑ² = κ²(m₄ − 1)N/(4p) of the rank-one term ((E σ)² N for the mean outlier).")
-    threshold: float | None = Field(description="ϑ_c² = 1/D(λ₊): an outlier appears when ϑ² > ϑ_c² (null for the mean outlier).")
+    location: float | None = Field(
+        description="Predicted eigenvalue λ (null for the mean outlier without counts: it grows like (E σ)² N)."
+    )
+    spike_strength: float | None = Field(
+        description="ϑ² = κ²(m₄ − 1)N/(4p) of the rank-one term ((E σ)² N for the mean outlier)."
+    )
+    threshold: float | None = Field(
+        description="ϑ_c² = 1/D(λ₊): an outlier appears when ϑ² > ϑ_c² (null for the mean outlier)."
+    )
     validity: Literal["verified", "heuristic"] = Field(
         description="`verified`: the formula (docs/methods/conjugate_kernel.md §4) was checked by Monte Carlo in this configuration (not a published theorem); "
         "`heuristic`: see `caveat`."
@@ -131,12 +143,20 @@ class ConjugateKernelResponse(ResponseModel):
     activation_mean: float = Field(description="E[σ(ξ)] of the activation as given.")
     centred: bool = Field(description="Whether σ was centred for the bulk (E σ(ξ) ≠ 0).")
     x: list[float] = Field(description="The evaluation points.")
-    density: list[float | None] = Field(description="Density of the continuous part at `x` (≥ 0); null only at a divergent hard edge x = 0.")
+    density: list[float | None] = Field(
+        description="Density of the continuous part at `x` (≥ 0); null only at a divergent hard edge x = 0."
+    )
     cdf: list[float] = Field(description="Cumulative distribution function at `x`, atom included.")
-    support: list[Interval] = Field(description="Intervals of the continuous part, left to right (edges from the discriminant of the quartic).")
+    support: list[Interval] = Field(
+        description="Intervals of the continuous part, left to right (edges from the discriminant of the quartic)."
+    )
     atom: Atom = Field(description="The atom at 0 (rank deficiency).")
-    outliers: list[CKOutlierPrediction] = Field(description="Predicted outliers above the bulk (empty: none predicted).")
-    degree: int = Field(description="Degree of the equation solved for G: 4, 3 (linear σ, product Wishart) or 2 (θ2 = 0, Marchenko–Pastur).")
+    outliers: list[CKOutlierPrediction] = Field(
+        description="Predicted outliers above the bulk (empty: none predicted)."
+    )
+    degree: int = Field(
+        description="Degree of the equation solved for G: 4, 3 (linear σ, product Wishart) or 2 (θ2 = 0, Marchenko–Pastur)."
+    )
     notes: list[str] = Field(description="Centring, outlier reasoning, null values, finite-size caveats.")
     provenance: Provenance
 
@@ -145,7 +165,9 @@ class Teacher(RequestModel):
     """A single-index teacher y = f*(⟨x, β*⟩) + ε with ‖β*‖ = 1."""
 
     link: ActivationSpec = Field(description="The link f* (catalogue of activations).")
-    noise_variance: float = Field(default=0.0, ge=0, le=1e6, description="Var ε ≥ 0 of the label noise.", examples=[0.04])
+    noise_variance: float = Field(
+        default=0.0, ge=0, le=1e6, description="Var ε ≥ 0 of the label noise.", examples=[0.04]
+    )
 
 
 class OneStepGradientRequest(NetworkDimensionsMixin):
@@ -171,7 +193,7 @@ class OneStepGradientRequest(NetworkDimensionsMixin):
 
     activation: ActivationSpec = Field(description="Student activation σ (`sign`, `step` are refused: zero derivative a.e.).")
     teacher: Teacher = Field(description="The teacher generating the labels.")
-    learning_rate: one_or_many(LearningRate) = Field(  # type: ignore[valid-type]
+    learning_rate: one_or_many(LearningRate) = Field(  # type: ignore[valid-type]  # a type built at run time by one_or_many(...); mypy cannot evaluate calls in annotations
         description="η ≥ 0: one value, a list, or a grid.", examples=[[0.0, 2.0, 4.0]]
     )
 
@@ -207,22 +229,30 @@ class OneStepPoint(ResponseModel):
 
     learning_rate: float = Field(description="η.")
     spike_strength: float = Field(description="ϑ = η|μ₁|√(μ₁*² + (p/n)E y²), the strength of √N η A₁.")
-    top_singular_value: float = Field(description="Limit of s₁(W₁): √((1 + ϑ²)(c + ϑ²))/ϑ above threshold, 1 + √c below (c = N/p).")
+    top_singular_value: float = Field(
+        description="Limit of s₁(W₁): √((1 + ϑ²)(c + ϑ²))/ϑ above threshold, 1 + √c below (c = N/p)."
+    )
     separated: bool = Field(description="Whether ϑ > c^{1/4} (η > η_c): the top singular value leaves the bulk.")
-    alignment: float = Field(description="Heuristic |⟨v̂₁, β*⟩|² of the top right singular vector with the teacher (see `alignment_caveat`).")
+    alignment: float = Field(
+        description="Heuristic |⟨v̂₁, β*⟩|² of the top right singular vector with the teacher (see `alignment_caveat`)."
+    )
 
 
 class OneStepGradientResponse(ResponseModel):
     """Top singular value of W₁ per η, the threshold η_c and the constants used."""
 
     points: list[OneStepPoint] = Field(description="One entry per η, in the order given.")
-    threshold: float | None = Field(description="η_c = c^{1/4}/(|μ₁|√(μ₁*² + (p/n)E y²)); null when no step makes a spike.")
+    threshold: float | None = Field(
+        description="η_c = c^{1/4}/(|μ₁|√(μ₁*² + (p/n)E y²)); null when no step makes a spike."
+    )
     bulk_edge: float = Field(description="1 + √c, the top of the singular-value bulk of W₀.")
     slope: float = Field(description="ϑ/η = |μ₁|√(μ₁*² + (p/n) E y²).")
     student_mean_derivative: float = Field(description="μ₁ = E σ'(ξ) = E[ξσ(ξ)].")
     teacher_mean_derivative: float = Field(description="μ₁* = E[ξ f*(ξ)].")
     target_mean_square: float = Field(description="E y² = E f*(ξ)² + Var ε.")
-    alignment_validity: Literal["heuristic"] = Field(description="The alignment is a heuristic of ours (docs/methods/conjugate_kernel.md §5), not a published result.")
+    alignment_validity: Literal["heuristic"] = Field(
+        description="The alignment is a heuristic of ours (docs/methods/conjugate_kernel.md §5), not a published result."
+    )
     alignment_caveat: str = Field(description="How the alignment was obtained and what is not established.")
     notes: list[str] = Field(description="What was verified, finite-size effects.")
     provenance: Provenance

@@ -43,7 +43,9 @@ class Preprocess(RequestModel):
 class DatasetUpload(RequestModel):
     """A data set as JSON, one sample per row. The same arrays as a NumPy `.npz` give the same data set."""
 
-    x: list[_Row] = Field(min_length=2, description="Training inputs X, n × p (rows are samples).", examples=[[[0.1, -0.2], [0.3, 0.05]]])
+    x: list[_Row] = Field(
+        min_length=2, description="Training inputs X, n × p (rows are samples).", examples=[[[0.1, -0.2], [0.3, 0.05]]]
+    )
     y: list[float] | list[_Row] = Field(
         description="Training targets: n values, or n rows of d outputs (e.g. one-hot).", examples=[[1.0, -1.0]]
     )
@@ -51,7 +53,9 @@ class DatasetUpload(RequestModel):
     y_test: list[float] | list[_Row] | None = Field(
         default=None, description="Test targets, n̂ values or n̂ × d (required with `x_test`).", examples=[[1.0]]
     )
-    preprocess: Preprocess | None = Field(default=None, description="Optional preprocessing with the training statistics.")
+    preprocess: Preprocess | None = Field(
+        default=None, description="Optional preprocessing with the training statistics."
+    )
 
 
 class Dataset(ResponseModel):
@@ -62,7 +66,10 @@ class Dataset(ResponseModel):
     n_test: int = Field(description="n̂, test samples (0 when the data set has none).", examples=[1285])
     n_features: int = Field(description="p, input dimension.", examples=[64])
     n_outputs: int = Field(description="d, outputs per sample (1 for a vector y).", examples=[10])
-    sha256: str = Field(description="SHA-256 (hex) of the stored arrays in canonical form (float64, C order, with shapes).", examples=["3f9a" + "0" * 60])
+    sha256: str = Field(
+        description="SHA-256 (hex) of the stored arrays in canonical form (float64, C order, with shapes).",
+        examples=["3f9a" + "0" * 60],
+    )
     bytes: int = Field(description="Bytes of the stored arrays.", examples=[1_240_000])
     created: datetime = Field(description="When the data set was first stored (UTC).")
     preprocess: Preprocess = Field(description="The preprocessing applied before storing.")

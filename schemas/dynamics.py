@@ -8,7 +8,7 @@ bias, variance and MSE (docs/derivations/gradient_descent_regression.md).
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -42,14 +42,20 @@ class _DynamicsRequest(DimensionsMixin):
     """Fields shared by both learning-dynamics requests."""
 
     # `gd` counts steps: its times are integers (or a grid, rounded by the solver).
-    schema_rules = (
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (
         {
             "anyOf": [
                 {"properties": {"mode": {"const": "flow"}}},
                 {
                     "properties": {
                         "mode": {"const": "gd"},
-                        "time": {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}, {"type": "object"}]},
+                        "time": {
+                            "anyOf": [
+                                {"type": "integer"},
+                                {"type": "array", "items": {"type": "integer"}},
+                                {"type": "object"},
+                            ]
+                        },
                     },
                     "required": ["mode"],
                 },
@@ -64,16 +70,20 @@ class _DynamicsRequest(DimensionsMixin):
         examples=[0.1],
     )
     learning_rate: float = Field(
-        default=1.0, ge=1e-250, le=1e6,
+        default=1.0,
+        ge=1e-250,
+        le=1e6,
         description="α > 0 (at least 1e-250: the stopping-time search spans αt up to 1e6), the step size. For `mode` = `gd` it must satisfy α(λmax + γ) < 2 (else GD diverges: 422 naming the stable range).",
         examples=[1.0],
     )
     init_variance: float = Field(
-        default=0.0, ge=0, le=1e12,
+        default=0.0,
+        ge=0,
+        le=1e12,
         description="σ₀² ≥ 0: the initial weights are w₀ ~ N(0, σ₀² I_p / p) (0: start from w₀ = 0).",
         examples=[0.5],
     )
-    time: one_or_many(Time) = Field(  # type: ignore[valid-type]
+    time: one_or_many(Time) = Field(  # type: ignore[valid-type]  # a type built at run time by one_or_many(...); mypy cannot evaluate calls in annotations
         description=_TIME_DESCRIPTION,
         examples=[[0.0, 1.0, 10.0, 100.0]],
     )
@@ -88,9 +98,8 @@ class _DynamicsRequest(DimensionsMixin):
         if isinstance(self.time, Grid) and self.time.start < 0:
             raise PydanticCustomError("time_grid_domain", "`time` grid must start at a value >= 0")
         values = self.raw_times
-        if self.mode == "gd" and not isinstance(self.time, Grid):
-            if any(v != math.floor(v) for v in values):
-                raise PydanticCustomError("integer_steps", '`time` must hold integer step counts when `mode` is "gd"')
+        if self.mode == "gd" and not isinstance(self.time, Grid) and any(v != math.floor(v) for v in values):
+            raise PydanticCustomError("integer_steps", '`time` must hold integer step counts when `mode` is "gd"')
         scaled = self.learning_rate * max(values) * (1.0 + math.sqrt(self.aspect_ratio)) ** 2
         if scaled > MAX_SCALED_TIME:
             raise PydanticCustomError(
@@ -145,7 +154,8 @@ class GradientDescentClassificationRequest(_DynamicsRequest):
     )
 
     mean_norm_squared: float = Field(
-        ge=0, le=1e12,
+        ge=0,
+        le=1e12,
         description="ρ = ‖μ‖² ≥ 0, the squared distance of each class mean from the origin (0: no signal).",
         examples=[1.0],
     )
@@ -155,8 +165,12 @@ class ClassificationPoint(ResponseModel):
     """Predicted error rates at one training time."""
 
     time: float = Field(description="t (or the step count k for `gd`).")
-    train_error: float | None = Field(description="Fraction of misclassified training points, Q(E_train/√V_train); null where undefined (see `notes`).")
-    test_error: float | None = Field(description="Misclassification probability on a new point, Q(E_test/√V_test); null where undefined.")
+    train_error: float | None = Field(
+        description="Fraction of misclassified training points, Q(E_train/√V_train); null where undefined (see `notes`)."
+    )
+    test_error: float | None = Field(
+        description="Misclassification probability on a new point, Q(E_test/√V_test); null where undefined."
+    )
     e_train: float | None = Field(description="E_train: limit of the mean training score y_i x_iᵀw(t).")
     v_train: float | None = Field(description="V_train: limit of the variance of the training scores.")
     e_test: float | None = Field(description="E_test: limit of μᵀw(t).")
@@ -166,7 +180,9 @@ class ClassificationPoint(ResponseModel):
 class ClassificationLimitValues(ResponseModel):
     """The t → ∞ values: the ridge classifier with penalty γ (min-norm plus frozen w₀ part if γ = 0, c > 1)."""
 
-    train_error: float | None = Field(description="Limit of the train error (exactly 0 when γ = 0 and c ≥ 1: interpolation).")
+    train_error: float | None = Field(
+        description="Limit of the train error (exactly 0 when γ = 0 and c ≥ 1: interpolation)."
+    )
     test_error: float | None = Field(description="Limit of the test error.")
     e_train: float | None = Field(description="Limit of E_train.")
     v_train: float | None = Field(description="Limit of V_train.")
@@ -188,7 +204,9 @@ class ClassificationOptimalTime(ResponseModel):
         description="t* (a step count for `gd`); 0 when the error is lowest as t → 0⁺; null when `never_stop`."
     )
     test_error: float = Field(description="The test error at t* (at t → ∞ when `never_stop`).")
-    never_stop: bool = Field(description="True when no finite time beats training to convergence (the error decreases to its limit).")
+    never_stop: bool = Field(
+        description="True when no finite time beats training to convergence (the error decreases to its limit)."
+    )
 
 
 class GradientDescentClassificationResponse(ResponseModel):
@@ -226,8 +244,12 @@ class GradientDescentRegressionRequest(_DynamicsRequest):
         }
     )
 
-    signal_strength: float = Field(default=1.0, ge=0, le=1e12, description="r² = ‖β‖², the signal energy.", examples=[1.0])
-    noise_variance: float = Field(default=1.0, ge=0, le=1e12, description="σ² = Var ε, the label-noise variance.", examples=[0.5])
+    signal_strength: float = Field(
+        default=1.0, ge=0, le=1e12, description="r² = ‖β‖², the signal energy.", examples=[1.0]
+    )
+    noise_variance: float = Field(
+        default=1.0, ge=0, le=1e12, description="σ² = Var ε, the label-noise variance.", examples=[0.5]
+    )
 
 
 class RegressionPoint(ResponseModel):
@@ -237,7 +259,9 @@ class RegressionPoint(ResponseModel):
     bias: float | None = Field(description="r²∫(1 − x h_t(x))² μ(dx): error of the noise-free fit started at 0.")
     variance: float | None = Field(description="σ² c ∫ x h_t(x)² μ(dx): contribution of the label noise.")
     initialization: float | None = Field(description="σ₀² ∫ f_t(x + γ)² μ(dx): contribution of the random start w₀.")
-    risk: float | None = Field(description="Excess test risk lim E‖w(t) − β‖² = bias + variance + initialization (without σ²).")
+    risk: float | None = Field(
+        description="Excess test risk lim E‖w(t) − β‖² = bias + variance + initialization (without σ²)."
+    )
     test_mse: float | None = Field(description="Test MSE on a new noisy sample: risk + σ².")
     train_error: float | None = Field(description="Training error lim E (1/n)‖y − Xw(t)‖².")
 
@@ -246,11 +270,17 @@ class RegressionLimitValues(ResponseModel):
     """The t → ∞ values: the linear-ridge prediction plus the frozen null-space part of w₀ (γ = 0, c > 1)."""
 
     bias: float | None = Field(description="Equals the linear-ridge endpoint's bias at the same ridge penalty γ.")
-    variance: float | None = Field(description="Equals the linear-ridge endpoint's variance; null when infinite (γ = 0, c = 1).")
-    initialization: float | None = Field(description="σ₀²(1 − 1/c)⁺ when γ = 0 (w₀'s part in the null space of X never moves), else 0.")
+    variance: float | None = Field(
+        description="Equals the linear-ridge endpoint's variance; null when infinite (γ = 0, c = 1)."
+    )
+    initialization: float | None = Field(
+        description="σ₀²(1 − 1/c)⁺ when γ = 0 (w₀'s part in the null space of X never moves), else 0."
+    )
     risk: float | None = Field(description="bias + variance + initialization; null when infinite.")
     test_mse: float | None = Field(description="risk + σ²; null when infinite.")
-    train_error: float | None = Field(description="Equals the linear-ridge endpoint's train error (0 when γ = 0, c ≥ 1).")
+    train_error: float | None = Field(
+        description="Equals the linear-ridge endpoint's train error (0 when γ = 0, c ≥ 1)."
+    )
 
 
 class RegressionOptimalTime(ResponseModel):

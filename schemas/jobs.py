@@ -65,7 +65,9 @@ class SimulationKind(ResponseModel):
     """One simulation kind the service can run."""
 
     kind: str = Field(description="Name to send as `kind`.", examples=["marchenko_pastur"])
-    params_schema: str = Field(description="Name of the request schema `params` must satisfy.", examples=["MarchenkoPasturRequest"])
+    params_schema: str = Field(
+        description="Name of the request schema `params` must satisfy.", examples=["MarchenkoPasturRequest"]
+    )
     description: str = Field(description="What one trial draws and which quantities it reports.")
 
 
@@ -75,7 +77,9 @@ class Progress(ResponseModel):
     trials_done: int = Field(description="Trials finished and saved.", examples=[120])
     trials_total: int = Field(description="Trials asked for.", examples=[200])
     chunks_done: int = Field(description="Chunks of trials finished and saved.", examples=[38])
-    chunks_total: int = Field(description="Chunks the job is split into (at most 64; fixed by `trials`).", examples=[64])
+    chunks_total: int = Field(
+        description="Chunks the job is split into (at most 64; fixed by `trials`).", examples=[64]
+    )
     fraction: float = Field(ge=0, le=1, description="trials_done / trials_total.", examples=[0.6])
     eta_seconds: float | None = Field(
         description="Estimated seconds left, from the rate since the job (re)started; null until known.", examples=[4.2]
@@ -94,11 +98,16 @@ class QuantityAgreement(ResponseModel):
     name: str = Field(description="Quantity, e.g. `moment_2` (M₂ = (1/p) tr S²).", examples=["moment_2"])
     empirical_mean: float | None = Field(description="Mean over trials (null if not finite).", examples=[1.503])
     standard_error: float | None = Field(
-        description="Standard deviation over trials (ddof = 1) / √trials; null with fewer than 2 trials.", examples=[0.004]
+        description="Standard deviation over trials (ddof = 1) / √trials; null with fewer than 2 trials.",
+        examples=[0.004],
     )
-    prediction: float | None = Field(description="Predicted value at the simulated dimensions (null if it does not exist).", examples=[1.5])
+    prediction: float | None = Field(
+        description="Predicted value at the simulated dimensions (null if it does not exist).", examples=[1.5]
+    )
     absolute_difference: float | None = Field(description="|empirical_mean − prediction|.", examples=[0.003])
-    relative_difference: float | None = Field(description="|empirical_mean − prediction| / |prediction| (null if prediction is 0).", examples=[0.002])
+    relative_difference: float | None = Field(
+        description="|empirical_mean − prediction| / |prediction| (null if prediction is 0).", examples=[0.002]
+    )
     z_score: float | None = Field(
         description="(empirical_mean − prediction) / standard_error. Includes the O(1/n) finite-size bias, "
         "so it grows with trials at fixed n.",
@@ -121,9 +130,13 @@ class SpectrumAgreement(ResponseModel):
 class SimulationProvenance(ResponseModel):
     """Everything needed to reproduce the result."""
 
-    seed_entropy: int = Field(description="Entropy of the job's SeedSequence; chunk i uses its child i.", examples=[12345])
+    seed_entropy: int = Field(
+        description="Entropy of the job's SeedSequence; chunk i uses its child i.", examples=[12345]
+    )
     trials: JsonInt = Field(description="Trials run.", examples=[200])
-    sizes: dict[str, int] = Field(description="Finite dimensions simulated.", examples=[{"n_features": 200, "n_samples": 400}])
+    sizes: dict[str, int] = Field(
+        description="Finite dimensions simulated.", examples=[{"n_features": 200, "n_samples": 400}]
+    )
     chunks: int = Field(description="Chunks the trials were split into.", examples=[64])
     reference: str = Field(description="Paper and equation of the prediction compared with.")
     notes: list[str] = Field(description="Remarks on the comparison.")
@@ -137,7 +150,9 @@ class SimulationResult(ResponseModel):
     """The simulated estimates and their agreement with the prediction."""
 
     quantities: list[QuantityAgreement] = Field(description="One entry per simulated quantity.")
-    spectrum: SpectrumAgreement | None = Field(description="For spectra kinds: distance of the pooled ESD to the law; else null.")
+    spectrum: SpectrumAgreement | None = Field(
+        description="For spectra kinds: distance of the pooled ESD to the law; else null."
+    )
     provenance: SimulationProvenance
 
 
@@ -154,7 +169,9 @@ class SimulationJob(ResponseModel):
     params: dict[str, Any] = Field(description="The validated parameters, defaults included.")
     trials: JsonInt = Field(description="Trials asked for.", examples=[200])
     seed: int = Field(description="Entropy of the job's SeedSequence (given or drawn).", examples=[12345])
-    sizes: dict[str, int] = Field(description="Finite dimensions simulated.", examples=[{"n_features": 200, "n_samples": 400}])
+    sizes: dict[str, int] = Field(
+        description="Finite dimensions simulated.", examples=[{"n_features": 200, "n_samples": 400}]
+    )
     progress: Progress
     created: datetime = Field(description="When the job was accepted (UTC).")
     started: datetime | None = Field(description="When its chunks were first submitted (UTC).")
@@ -171,4 +188,6 @@ class SimulationJobList(ResponseModel):
     total: int = Field(description="Jobs matching the filter, over all pages.", examples=[42])
     limit: int = Field(description="Page size used.", examples=[20])
     offset: int = Field(description="Index of the first job of this page.", examples=[0])
-    next: str | None = Field(description="Path of the next page, null on the last.", examples=["/v1/simulations?limit=20&offset=20"])
+    next: str | None = Field(
+        description="Path of the next page, null on the last.", examples=["/v1/simulations?limit=20&offset=20"]
+    )

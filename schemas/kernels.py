@@ -8,12 +8,13 @@ wherever a kernel is meant.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Self, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Literal, Self, Union, get_args
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 from pydantic_core import PydanticCustomError
 
 from schemas._base import RequestModel, ResponseModel
+from schemas.activations import MAX_VALUE, ActivationSpec
 from schemas.common import (
     MAX_POINTS,
     MAX_RATIO,
@@ -30,7 +31,6 @@ from schemas.common import (
     kind_union,
     one_or_many,
 )
-from schemas.activations import MAX_VALUE, ActivationSpec
 from schemas.random_features import MAX_KERNEL_ENTRIES, Matrix, _rectangular
 
 MAX_DEGREE = 20
@@ -70,9 +70,15 @@ class CosineKernel(RequestModel):
 class PolynomialKernel(RequestModel):
     """K(x, y) = (xᵀy/p + offset)^degree."""
 
-    name: Literal["polynomial"] = Field(description="`polynomial`: K(x, y) = (xᵀy/p + offset)^degree.", examples=["polynomial"])
-    degree: int = Field(default=2, ge=1, le=MAX_DEGREE, description="Degree d of (xᵀy/p + offset)^d, 1 ≤ d ≤ 20.", examples=[2])
-    offset: float = Field(default=1.0, ge=-MAX_VALUE, le=MAX_VALUE, description="Offset a of (xᵀy/p + a)^d.", examples=[1.0])
+    name: Literal["polynomial"] = Field(
+        description="`polynomial`: K(x, y) = (xᵀy/p + offset)^degree.", examples=["polynomial"]
+    )
+    degree: int = Field(
+        default=2, ge=1, le=MAX_DEGREE, description="Degree d of (xᵀy/p + offset)^d, 1 ≤ d ≤ 20.", examples=[2]
+    )
+    offset: float = Field(
+        default=1.0, ge=-MAX_VALUE, le=MAX_VALUE, description="Offset a of (xᵀy/p + a)^d.", examples=[1.0]
+    )
 
 
 class RbfKernel(RequestModel):
@@ -80,16 +86,22 @@ class RbfKernel(RequestModel):
 
     name: Literal["rbf"] = Field(description="`rbf`: K(x, y) = exp(−‖x − y‖²/(p·bandwidth²)).", examples=["rbf"])
     bandwidth: float = Field(
-        default=1.0, ge=1e-100, le=MAX_VALUE, description="Bandwidth h of exp(−‖x − y‖²/(p h²)) (γ² = p h²), 1e-100 ≤ h ≤ 1e6.", examples=[1.0]
+        default=1.0,
+        ge=1e-100,
+        le=MAX_VALUE,
+        description="Bandwidth h of exp(−‖x − y‖²/(p h²)) (γ² = p h²), 1e-100 ≤ h ≤ 1e6.",
+        examples=[1.0],
     )
 
 
 class InnerProductKernel(RequestModel):
     """K(x, y) = f(xᵀy/p) with f from the activation catalogue or exp."""
 
-    name: Literal["inner_product"] = Field(description="`inner_product`: K(x, y) = f(xᵀy/p).", examples=["inner_product"])
+    name: Literal["inner_product"] = Field(
+        description="`inner_product`: K(x, y) = f(xᵀy/p).", examples=["inner_product"]
+    )
     function: KernelFunction = Field(
-        description="f: an activation of the catalogue (e.g. `{\"name\": \"tanh\"}`) or `{\"name\": \"exp\"}`.",
+        description='f: an activation of the catalogue (e.g. `{"name": "tanh"}`) or `{"name": "exp"}`.',
         examples=[{"name": "exp"}],
     )
 
@@ -99,7 +111,7 @@ class DistanceKernel(RequestModel):
 
     name: Literal["distance"] = Field(description="`distance`: K(x, y) = f(‖x − y‖²/p).", examples=["distance"])
     function: KernelFunction = Field(
-        description="f: an activation of the catalogue (e.g. `{\"name\": \"gaussian\"}`) or `{\"name\": \"exp\"}`.",
+        description='f: an activation of the catalogue (e.g. `{"name": "gaussian"}`) or `{"name": "exp"}`.',
         examples=[{"name": "gaussian"}],
     )
 
@@ -123,8 +135,10 @@ def _name_union(*members: type[RequestModel]) -> object:
 
     choices = ", ".join(f"`{name}`" for name in names)
     return Annotated[
-        Union[tuple(Annotated[member, Tag(f"name={name}")] for name, member in names.items())],  # noqa: UP007
-        Discriminator(tag_of, custom_error_type="unknown_kernel", custom_error_message=f"`name` must be one of {choices}"),
+        Union[tuple(Annotated[member, Tag(f"name={name}")] for name, member in names.items())],  # noqa: UP007  (a Union over a tuple built at runtime: `X | Y` cannot splat it)
+        Discriminator(
+            tag_of, custom_error_type="unknown_kernel", custom_error_message=f"`name` must be one of {choices}"
+        ),
     ]
 
 
@@ -153,12 +167,14 @@ class KernelMatrixRequest(RequestModel):
         }
     )
 
-    kernel: KernelSpec = Field(description=KERNEL_DESCRIPTION, examples=[{"name": "rbf", "bandwidth": 1.0}])  # type: ignore[valid-type]
+    kernel: KernelSpec = Field(description=KERNEL_DESCRIPTION, examples=[{"name": "rbf", "bandwidth": 1.0}])  # type: ignore[valid-type]  # a type built at run time (a tagged union or one_or_many(...)); mypy cannot evaluate calls in annotations
     x: Matrix = Field(
         description="Inputs X, n × p, one sample per row, entries of order 1 (‖x‖² ≈ p).",
         examples=[[[1.0, -0.5, 0.3], [0.2, 1.1, -1.0]]],
     )
-    x_test: Matrix | None = Field(default=None, description="Optional test inputs X̂, n̂ × p (same p).", examples=[[[0.5, 0.5, -0.5]]])
+    x_test: Matrix | None = Field(
+        default=None, description="Optional test inputs X̂, n̂ × p (same p).", examples=[[[0.5, 0.5, -0.5]]]
+    )
 
     @model_validator(mode="after")
     def _shapes(self) -> Self:
@@ -168,21 +184,29 @@ class KernelMatrixRequest(RequestModel):
             _rectangular(self.x_test, "x_test")
             if len(self.x_test[0]) != len(self.x[0]):
                 raise PydanticCustomError(
-                    "same_features", "`x_test` must have {p} columns like `x`, got {q}", {"p": len(self.x[0]), "q": len(self.x_test[0])}
+                    "same_features",
+                    "`x_test` must have {p} columns like `x`, got {q}",
+                    {"p": len(self.x[0]), "q": len(self.x_test[0])},
                 )
             n_test = len(self.x_test)
         if len(self.x) * (len(self.x) + n_test) > MAX_KERNEL_ENTRIES:
-            raise PydanticCustomError("too_many_entries", "`x` asks for n·(n + n̂) > {cap} kernel entries", {"cap": MAX_KERNEL_ENTRIES})
+            raise PydanticCustomError(
+                "too_many_entries", "`x` asks for n·(n + n̂) > {cap} kernel entries", {"cap": MAX_KERNEL_ENTRIES}
+            )
         return self
 
 
 class KernelMatrixResponse(ResponseModel):
     """K, K(X, X̂) and the diagonal K(x̂, x̂)."""
 
-    kernel: list[list[float | None]] = Field(description="K (n × n), K_ij = K(x_i, x_j); null where an entry overflows.")
+    kernel: list[list[float | None]] = Field(
+        description="K (n × n), K_ij = K(x_i, x_j); null where an entry overflows."
+    )
     cross_kernel: list[list[float | None]] | None = Field(description="K(x_i, x̂_j) (n × n̂); null without `x_test`.")
     test_diagonal: list[float | None] | None = Field(description="K(x̂_j, x̂_j) (n̂); null without `x_test`.")
-    error_bound: float = Field(description="Bound on the absolute error of each entry: 0 except for Hermite-series random-features kernels.")
+    error_bound: float = Field(
+        description="Bound on the absolute error of each entry: 0 except for Hermite-series random-features kernels."
+    )
     provenance: Provenance
 
 
@@ -199,14 +223,23 @@ class IsotropicModel(RequestModel):
 class PopulationModel(Population):
     """x = Σ^{1/2} z with Σ of spectrum H = Σ_k w_k δ_{t_k}."""
 
-    kind: Literal["population"] = Field(description="`population`: x = Σ^{1/2}z, Σ with the spectrum given.", examples=["population"])
+    kind: Literal["population"] = Field(
+        description="`population`: x = Σ^{1/2}z, Σ with the spectrum given.", examples=["population"]
+    )
 
 
 class GaussianMixtureModel(RequestModel):
     """x = μ_a + z in class a (probability π_a), z ~ N(0, I_p), ‖μ_a − μ_b‖ of order 1."""
 
-    kind: Literal["gaussian_mixture"] = Field(description="`gaussian_mixture`: x = μ_a + z in class a.", examples=["gaussian_mixture"])
-    means: list[Annotated[list[Annotated[float, Field(ge=-MAX_VALUE, le=MAX_VALUE)]], Field(min_length=1, max_length=MAX_MEAN_DIMENSION)]] = Field(
+    kind: Literal["gaussian_mixture"] = Field(
+        description="`gaussian_mixture`: x = μ_a + z in class a.", examples=["gaussian_mixture"]
+    )
+    means: list[
+        Annotated[
+            list[Annotated[float, Field(ge=-MAX_VALUE, le=MAX_VALUE)]],
+            Field(min_length=1, max_length=MAX_MEAN_DIMENSION),
+        ]
+    ] = Field(
         min_length=2,
         max_length=MAX_CLASSES,
         description="Class means μ_a (k rows of one common length d ≤ p, zero-padded to p: only μ_aᵀμ_b matter), "
@@ -214,7 +247,10 @@ class GaussianMixtureModel(RequestModel):
         examples=[[[2.0, 0.0], [-1.0, 1.5]]],
     )
     proportions: list[Annotated[float, Field(gt=0, le=1)]] | None = Field(
-        default=None, max_length=MAX_CLASSES, description="Class proportions π_a (k values summing to 1); default equal.", examples=[[0.4, 0.6]]
+        default=None,
+        max_length=MAX_CLASSES,
+        description="Class proportions π_a (k values summing to 1); default equal.",
+        examples=[[0.4, 0.6]],
     )
 
     @model_validator(mode="after")
@@ -224,13 +260,18 @@ class GaussianMixtureModel(RequestModel):
             raise PydanticCustomError("rectangular", "`means` rows must all have the same length")
         if self.proportions is not None:
             if len(self.proportions) != len(self.means):
-                raise PydanticCustomError("same_length", "`proportions` must have one value per row of `means` ({k})", {"k": len(self.means)})
+                raise PydanticCustomError(
+                    "same_length", "`proportions` must have one value per row of `means` ({k})", {"k": len(self.means)}
+                )
             if abs(math.fsum(self.proportions) - 1.0) > 1e-9:
                 raise PydanticCustomError("sums_to_one", "`proportions` must sum to 1 within 1e-9")
         return self
 
 
-DataModel = kind_union(IsotropicModel, PopulationModel, GaussianMixtureModel)
+if TYPE_CHECKING:  # what the runtime union below validates to, for the type checker
+    DataModel = IsotropicModel | PopulationModel | GaussianMixtureModel
+else:
+    DataModel = kind_union(IsotropicModel, PopulationModel, GaussianMixtureModel)
 
 
 class KernelMatrixSpectrumRequest(DimensionsMixin, PointsMixin):
@@ -243,15 +284,19 @@ class KernelMatrixSpectrumRequest(DimensionsMixin, PointsMixin):
                     "kernel": {"name": "rbf", "bandwidth": 2.0},
                     "n_samples": 1000,
                     "n_features": 1500,
-                    "data_model": {"kind": "gaussian_mixture", "means": [[2.0, 0.0], [-1.0, 1.5]], "proportions": [0.4, 0.6]},
+                    "data_model": {
+                        "kind": "gaussian_mixture",
+                        "means": [[2.0, 0.0], [-1.0, 1.5]],
+                        "proportions": [0.4, 0.6],
+                    },
                     "grid": {"start": 0.0, "stop": 1.5, "num": 7},
                 }
             ]
         }
     )
 
-    kernel: KernelSpec = Field(description=KERNEL_DESCRIPTION, examples=[{"name": "rbf", "bandwidth": 2.0}])  # type: ignore[valid-type]
-    data_model: DataModel = Field(  # type: ignore[valid-type]
+    kernel: KernelSpec = Field(description=KERNEL_DESCRIPTION, examples=[{"name": "rbf", "bandwidth": 2.0}])  # type: ignore[valid-type]  # a type built at run time (a tagged union or one_or_many(...)); mypy cannot evaluate calls in annotations
+    data_model: DataModel = Field(
         default_factory=lambda: IsotropicModel(kind="isotropic"),
         description="How x is drawn: `isotropic` (default), `population` (eigenvalues, weights of Σ) or `gaussian_mixture` "
         "(means, proportions).",
@@ -261,9 +306,14 @@ class KernelMatrixSpectrumRequest(DimensionsMixin, PointsMixin):
     @model_validator(mode="after")
     def _means_fit(self) -> Self:
         model = self.data_model
-        if isinstance(model, GaussianMixtureModel) and self.n_features is not None and len(model.means[0]) > self.n_features:
+        if (
+            isinstance(model, GaussianMixtureModel)
+            and self.n_features is not None
+            and len(model.means[0]) > self.n_features
+        ):
             raise PydanticCustomError(
-                "means_too_long", "`data_model.means` rows have {d} entries, more than `n_features` = {p}",
+                "means_too_long",
+                "`data_model.means` rows have {d} entries, more than `n_features` = {p}",
                 {"d": len(model.means[0]), "p": self.n_features},
             )
         return self
@@ -272,27 +322,36 @@ class KernelMatrixSpectrumRequest(DimensionsMixin, PointsMixin):
 class KernelOutlierValue(ResponseModel):
     """One eigenvalue of K outside its bulk."""
 
-    order: Literal["n", "1"] = Field(description="`n`: the eigenvalue is leading_coefficient·n + offset; `1`: it is O(1).", examples=["n"])
+    order: Literal["n", "1"] = Field(
+        description="`n`: the eigenvalue is leading_coefficient·n + offset; `1`: it is O(1).", examples=["n"]
+    )
     eigenvalue: float | None = Field(
         description="The predicted eigenvalue λ (null for an order-n outlier without `n_samples`).", examples=[606.5]
     )
-    leading_coefficient: float = Field(description="h₀ = K at (‖x‖²/p, ‖y‖²/p, xᵀy/p) = (τ, τ, 0) for order n; 0 for O(1).", examples=[0.6065])
+    leading_coefficient: float = Field(
+        description="h₀ = K at (‖x‖²/p, ‖y‖²/p, xᵀy/p) = (τ, τ, 0) for order n; 0 for O(1).", examples=[0.6065]
+    )
     offset: float = Field(description="The O(1) part of λ (all of it for order 1).", examples=[0.03])
     validity: Literal["limit", "mean", "heuristic"] = Field(
         description="`limit`: λ converges to this value; `mean`: λ keeps O(1) Gaussian fluctuations of standard deviation "
         "`standard_deviation` around it; `heuristic`: not shown to agree with simulation.",
         examples=["limit"],
     )
-    standard_deviation: float = Field(description="Standard deviation of the O(1) fluctuation when `validity` is `mean`, else 0.", examples=[0.35])
+    standard_deviation: float = Field(
+        description="Standard deviation of the O(1) fluctuation when `validity` is `mean`, else 0.", examples=[0.35]
+    )
     direction: Literal["ones", "class_means"] = Field(
-        description="`ones`: eigenvector ≈ 1/√n; `class_means`: eigenvector partly along the class indicators.", examples=["ones"]
+        description="`ones`: eigenvector ≈ 1/√n; `class_means`: eigenvector partly along the class indicators.",
+        examples=["ones"],
     )
     alignment: float | None = Field(
         description="For `class_means`, the limit of |⟨û, u⟩|² with u the unit vector equal to `class_vector`[a]/√n on class a "
         "(what spectral clustering recovers); null otherwise.",
         examples=[0.58],
     )
-    class_vector: list[float] | None = Field(description="√n·u on each class, in the order of `means`; null otherwise.", examples=[[1.22, -0.82]])
+    class_vector: list[float] | None = Field(
+        description="√n·u on each class, in the order of `means`; null otherwise.", examples=[[1.22, -0.82]]
+    )
 
 
 class KernelLinearisation(ResponseModel):
@@ -310,8 +369,12 @@ class KernelMatrixSpectrumResponse(ResponseModel):
     x: list[float] = Field(description="The evaluation points.")
     density: list[float | None] = Field(description="Density of the continuous part at `x`; null where it diverges.")
     cdf: list[float | None] = Field(description="CDF at `x`, atom included (outliers carry no mass in the limit).")
-    support: list[Interval] = Field(description="Intervals carrying the continuous part, left to right ([] when the bulk collapses to the atom).")
-    atom: Atom = Field(description="The atom at γ, mass (1 − c)⁺ (1 when β = 0); at finite p it is smeared over O(1/√p).")
+    support: list[Interval] = Field(
+        description="Intervals carrying the continuous part, left to right ([] when the bulk collapses to the atom)."
+    )
+    atom: Atom = Field(
+        description="The atom at γ, mass (1 − c)⁺ (1 when β = 0); at finite p it is smeared over O(1/√p)."
+    )
     outliers: list[KernelOutlierValue] = Field(description="Predicted outliers, largest first.")
     linearisation: KernelLinearisation
     notes: list[str] = Field(description="What is not predicted, heuristics and finite-size remarks.")
@@ -322,7 +385,8 @@ class KernelMatrixSpectrumResponse(ResponseModel):
 # /v1/predictions/kernel-ridge
 
 KernelRidgePenalty = Annotated[
-    float, Field(ge=0, le=1e12, description="Per-sample ridge penalty γ ≥ 0 of α = (K + nγI)⁻¹y (0: the ridgeless limit).")
+    float,
+    Field(ge=0, le=1e12, description="Per-sample ridge penalty γ ≥ 0 of α = (K + nγI)⁻¹y (0: the ridgeless limit)."),
 ]
 
 
@@ -352,23 +416,29 @@ class KernelRidgeRequest(RequestModel):
         }
     )
 
-    kernel: KernelSpec = Field(description=KERNEL_DESCRIPTION, examples=[{"name": "rbf", "bandwidth": 2.0}])  # type: ignore[valid-type]
+    kernel: KernelSpec = Field(description=KERNEL_DESCRIPTION, examples=[{"name": "rbf", "bandwidth": 2.0}])  # type: ignore[valid-type]  # a type built at run time (a tagged union or one_or_many(...)); mypy cannot evaluate calls in annotations
     n_samples: Count = Field(
         description="n, training samples. Required: the penalty acts on K's O(1) spectrum as nλ, so the answer depends on n.",
         examples=[1000],
     )
-    ratio: one_or_many(Ratio) | None = Field(  # type: ignore[valid-type]
-        default=None, description="c = p/n: one value, a list, or a grid (instead of `n_features`).", examples=[[0.5, 2.0]]
+    ratio: one_or_many(Ratio) | None = Field(  # type: ignore[valid-type]  # a type built at run time (a tagged union or one_or_many(...)); mypy cannot evaluate calls in annotations
+        default=None,
+        description="c = p/n: one value, a list, or a grid (instead of `n_features`).",
+        examples=[[0.5, 2.0]],
     )
     n_features: Count | None = Field(default=None, description="p, features (instead of `ratio`).", examples=[500])
-    ridge_penalty: one_or_many(KernelRidgePenalty) = Field(  # type: ignore[valid-type]
+    ridge_penalty: one_or_many(KernelRidgePenalty) = Field(  # type: ignore[valid-type]  # a type built at run time (a tagged union or one_or_many(...)); mypy cannot evaluate calls in annotations
         description="γ ≥ 0 of α = (K + nγI)⁻¹y (scikit-learn KernelRidge alpha = nγ): one value, a list or a grid; 0 is "
         "the ridgeless limit. K's bulk is O(1), so useful λ are of order 1/n (for the linear kernel, λ here is linear "
         "ridge's λ/p).",
         examples=[[0.0, 0.0001, 0.001, 0.01]],
     )
-    signal_strength: float = Field(default=1.0, ge=0, le=1e12, description="r² = ‖β‖² (= Var xᵀβ for isotropic x).", examples=[1.0])
-    noise_variance: float = Field(default=1.0, ge=0, le=1e12, description="σ² = Var ε, the label-noise variance.", examples=[0.25])
+    signal_strength: float = Field(
+        default=1.0, ge=0, le=1e12, description="r² = ‖β‖² (= Var xᵀβ for isotropic x).", examples=[1.0]
+    )
+    noise_variance: float = Field(
+        default=1.0, ge=0, le=1e12, description="σ² = Var ε, the label-noise variance.", examples=[0.25]
+    )
     population: Population | None = Field(
         default=None,
         description="Spectrum H = Σ_k w_k δ_{t_k} of the covariance Σ of x (x = Σ^{1/2}z, β in a uniformly random direction); "
@@ -379,9 +449,13 @@ class KernelRidgeRequest(RequestModel):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if (self.ratio is None) == (self.n_features is None):
-            raise PydanticCustomError("one_form_of_dimensions", "give exactly one of `ratio` and `n_features` (with `n_samples`)")
-        if isinstance(self.ratio, Grid) and not (MIN_RATIO <= self.ratio.start and self.ratio.stop <= MAX_RATIO):
-            raise PydanticCustomError("ratio_grid_domain", "`ratio` grid must lie in [{low}, {cap}]", {"low": MIN_RATIO, "cap": MAX_RATIO})
+            raise PydanticCustomError(
+                "one_form_of_dimensions", "give exactly one of `ratio` and `n_features` (with `n_samples`)"
+            )
+        if isinstance(self.ratio, Grid) and not (self.ratio.start >= MIN_RATIO and self.ratio.stop <= MAX_RATIO):
+            raise PydanticCustomError(
+                "ratio_grid_domain", "`ratio` grid must lie in [{low}, {cap}]", {"low": MIN_RATIO, "cap": MAX_RATIO}
+            )
         if isinstance(self.ridge_penalty, Grid) and self.ridge_penalty.start < 0:
             raise PydanticCustomError("penalty_grid_domain", "`ridge_penalty` grid must start at a value >= 0")
         if len(self.ratios) * len(self.ridge_penalties) > MAX_POINTS:
@@ -393,7 +467,7 @@ class KernelRidgeRequest(RequestModel):
     @property
     def ratios(self) -> list[float]:
         """The ratios c, whichever form was given."""
-        return [self.n_features / self.n_samples] if self.ratio is None else _values(self.ratio)  # type: ignore[operator]
+        return [self.n_features / self.n_samples] if self.ratio is None else _values(self.ratio)  # type: ignore[operator]  # both counts are set when `ratio` is not (the one-form validator)
 
     @property
     def ridge_penalties(self) -> list[float]:
@@ -406,10 +480,15 @@ class KernelRidgePoint(ResponseModel):
 
     ratio: float = Field(description="c = p/n.", examples=[0.5])
     ridge_penalty: float = Field(description="γ (0: the ridgeless limit).", examples=[0.001])
-    train_mse: float | None = Field(description="E(1/n)‖y − Kα‖² (noise included); null where undefined (see notes).", examples=[0.447])
-    test_mse: float | None = Field(description="E(y − f(x))² at a new point, σ² included; null where undefined.", examples=[0.752])
+    train_mse: float | None = Field(
+        description="E(1/n)‖y − Kα‖² (noise included); null where undefined (see notes).", examples=[0.447]
+    )
+    test_mse: float | None = Field(
+        description="E(y − f(x))² at a new point, σ² included; null where undefined.", examples=[0.752]
+    )
     effective_ridge: float | None = Field(
-        description="μ = c(γ + nλ)/β: the per-sample penalty of the linear ridge that kernel ridge reduces to.", examples=[1.797]
+        description="μ = c(γ + nλ)/β: the per-sample penalty of the linear ridge that kernel ridge reduces to.",
+        examples=[1.797],
     )
 
 
@@ -430,6 +509,8 @@ class KernelRidgeResponse(ResponseModel):
     points: list[KernelRidgePoint] = Field(description="One entry per (ratio, ridge_penalty), ratio-major.")
     optimal: list[KernelRidgeOptimum] = Field(description="λ* and its test MSE for each ratio.")
     slope: float = Field(description="β = ∂h/∂t at (1, 1, 0): the kernel's linear part.", examples=[0.303])
-    shift: float = Field(description="γ = h(1,1,1) − h(1,1,0) − β: its nonlinear part, an implicit ridge.", examples=[0.09])
+    shift: float = Field(
+        description="γ = h(1,1,1) − h(1,1,0) − β: its nonlinear part, an implicit ridge.", examples=[0.09]
+    )
     notes: list[str] = Field(description="Remarks (implicit regularisation, undefined points).")
     provenance: Provenance

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -23,7 +23,6 @@ from schemas.common import (
     check_one_form_of_dimensions,
     one_or_many,
 )
-
 
 
 def _values(given: float | list[float] | Grid) -> list[float]:
@@ -50,26 +49,40 @@ class LinearRidgeRequest(RequestModel):
         }
     )
 
-    schema_rules = (
+    schema_rules: ClassVar[tuple[dict[str, Any], ...]] = (
         ONE_FORM_OF_DIMENSIONS,
-        {"dependentRequired": {"n_features": ["n_samples"], "n_samples": ["n_features"], "signal_weights": ["population"]}},
+        {
+            "dependentRequired": {
+                "n_features": ["n_samples"],
+                "n_samples": ["n_features"],
+                "signal_weights": ["population"],
+            }
+        },
         grid_bounds("ratio", start={"minimum": MIN_RATIO}, stop={"maximum": MAX_RATIO}),
         grid_bounds("ridge_penalty", start={"minimum": 0}),
     )
 
-    ratio: one_or_many(Ratio) | None = Field(  # type: ignore[valid-type]
+    ratio: one_or_many(Ratio) | None = Field(  # type: ignore[valid-type]  # a type built at run time by one_or_many(...); mypy cannot evaluate calls in annotations
         default=None,
         description="Aspect ratio c = p/n: one value, a list, or a grid (instead of `n_features` and `n_samples`).",
         examples=[0.5],
     )
-    n_features: Count | None = Field(default=None, description="Number of features p (with `n_samples`; instead of `ratio`).", examples=[500])
-    n_samples: Count | None = Field(default=None, description="Number of samples n (with `n_features`; instead of `ratio`).", examples=[1000])
-    ridge_penalty: one_or_many(RidgePenalty) = Field(  # type: ignore[valid-type]
+    n_features: Count | None = Field(
+        default=None, description="Number of features p (with `n_samples`; instead of `ratio`).", examples=[500]
+    )
+    n_samples: Count | None = Field(
+        default=None, description="Number of samples n (with `n_features`; instead of `ratio`).", examples=[1000]
+    )
+    ridge_penalty: one_or_many(RidgePenalty) = Field(  # type: ignore[valid-type]  # a type built at run time by one_or_many(...); mypy cannot evaluate calls in annotations
         description="Ridge penalty γ ≥ 0 of min (1/n)‖y − Xb‖² + γ‖b‖², no intercept (scikit-learn's alpha = nγ; docs/methods/linear_ridge.md §1): one value, a list, or a grid. 0 is the min-norm limit.",
         examples=[[0.0, 0.1, 1.0]],
     )
-    signal_strength: float = Field(default=1.0, ge=0, le=1e12, description="r² = ‖β‖², the signal energy.", examples=[1.0])
-    noise_variance: float = Field(default=1.0, ge=0, le=1e12, description="σ² = Var ε, the label-noise variance.", examples=[0.25])
+    signal_strength: float = Field(
+        default=1.0, ge=0, le=1e12, description="r² = ‖β‖², the signal energy.", examples=[1.0]
+    )
+    noise_variance: float = Field(
+        default=1.0, ge=0, le=1e12, description="σ² = Var ε, the label-noise variance.", examples=[0.25]
+    )
     population: Population | None = Field(
         default=None, description="Spectrum of the feature covariance Σ; omitted means isotropic features (Σ = I)."
     )
@@ -83,8 +96,10 @@ class LinearRidgeRequest(RequestModel):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         check_one_form_of_dimensions(self.ratio, self.n_features, self.n_samples)
-        if isinstance(self.ratio, Grid) and not (MIN_RATIO <= self.ratio.start and self.ratio.stop <= MAX_RATIO):
-            raise PydanticCustomError("ratio_grid_domain", "`ratio` grid must lie in [{low}, {cap}]", {"low": MIN_RATIO, "cap": MAX_RATIO})
+        if isinstance(self.ratio, Grid) and not (self.ratio.start >= MIN_RATIO and self.ratio.stop <= MAX_RATIO):
+            raise PydanticCustomError(
+                "ratio_grid_domain", "`ratio` grid must lie in [{low}, {cap}]", {"low": MIN_RATIO, "cap": MAX_RATIO}
+            )
         if isinstance(self.ridge_penalty, Grid) and self.ridge_penalty.start < 0:
             raise PydanticCustomError("penalty_grid_domain", "`ridge_penalty` grid must start at a value >= 0")
         if self.signal_weights is not None:
@@ -106,7 +121,7 @@ class LinearRidgeRequest(RequestModel):
     def ratios(self) -> list[float]:
         """The ratios c, whichever form was given."""
         if self.ratio is None:
-            return [self.n_features / self.n_samples]  # type: ignore[operator]
+            return [self.n_features / self.n_samples]  # type: ignore[operator]  # both counts are set when `ratio` is not (the one-form validator)
         return _values(self.ratio)
 
     @property
@@ -124,8 +139,12 @@ class LinearRidgePoint(ResponseModel):
     variance: float | None = Field(description="V = tr(Σ Cov(β̂|X)); null where the limit diverges.")
     risk: float | None = Field(description="Excess risk R = B + V (without σ²); null where the limit diverges.")
     test_mse: float | None = Field(description="Test MSE R + σ²; null where the limit diverges.")
-    train_error: float | None = Field(description="Training error E[(1/n)‖y − Xβ̂‖²] = (γ/κ)²(R + σ²); null where the limit diverges.")
-    effective_ridge: float | None = Field(description="Effective regularisation κ = 1/m̲(−γ) (companion Stieltjes transform; docs/methods/linear_ridge.md §2, §4).")
+    train_error: float | None = Field(
+        description="Training error E[(1/n)‖y − Xβ̂‖²] = (γ/κ)²(R + σ²); null where the limit diverges."
+    )
+    effective_ridge: float | None = Field(
+        description="Effective regularisation κ = 1/m̲(−γ) (companion Stieltjes transform; docs/methods/linear_ridge.md §2, §4)."
+    )
     note: str | None = Field(default=None, description="Why values are null, when they are.")
 
 
@@ -133,7 +152,9 @@ class OptimalRidgePoint(ResponseModel):
     """The risk-minimising penalty at one ratio."""
 
     ratio: float = Field(description="Aspect ratio c = p/n.")
-    ridge_penalty: float | None = Field(description="γ* minimising the risk; null when only γ → ∞ reaches the infimum (r² = 0).")
+    ridge_penalty: float | None = Field(
+        description="γ* minimising the risk; null when only γ → ∞ reaches the infimum (r² = 0)."
+    )
     risk: float | None = Field(description="Excess risk at γ*.")
     test_mse: float | None = Field(description="Test MSE at γ*.")
 

@@ -42,9 +42,15 @@ class NeuralTangentKernelResponse(ResponseModel):
 
     theta1: float = Field(description="θ1 = Var σ(ξ), ξ ~ N(0, 1) (the conjugate kernel's θ1).")
     theta2: float = Field(description="θ2 = (E σ'(ξ))² (Fan & Wang's b_σ²).")
-    mean_square_derivative: float = Field(description="a = E[σ'(ξ)²], the diagonal of the Hadamard term (XᵀX) ⊙ (σ'ᵀdiag(v²)σ'/N).")
-    activation_mean: float = Field(description="E σ(ξ); if non-zero, one outlier ≈ (E σ)² n lies above the bulk (not in the law).")
-    shift: float = Field(description="a − θ1: the law is that of A^{1/2}(I + GᵀG/N)A^{1/2} + (a − θ1)I, A = θ2XᵀX + (θ1 − θ2)I.")
+    mean_square_derivative: float = Field(
+        description="a = E[σ'(ξ)²], the diagonal of the Hadamard term (XᵀX) ⊙ (σ'ᵀdiag(v²)σ'/N)."
+    )
+    activation_mean: float = Field(
+        description="E σ(ξ); if non-zero, one outlier ≈ (E σ)² n lies above the bulk (not in the law)."
+    )
+    shift: float = Field(
+        description="a − θ1: the law is that of A^{1/2}(I + GᵀG/N)A^{1/2} + (a − θ1)I, A = θ2XᵀX + (θ1 − θ2)I."
+    )
     x: list[float] = Field(description="The evaluation points.")
     density: list[float] = Field(description="Density of the continuous part at `x` (≥ 0).")
     cdf: list[float] = Field(description="Cumulative distribution function at `x`, atom included.")
@@ -53,6 +59,8 @@ class NeuralTangentKernelResponse(ResponseModel):
         description="The atom: at 0 with mass (1 − p/n)⁺ for affine σ (rank p); otherwise at Var σ'(ξ) = a − θ2 with mass "
         "(1 − (p + N)/n)⁺ (mass 0: none)."
     )
-    degree: int = Field(description="Degree of the polynomial solved for the auxiliary unknown s (5 in general, lower for affine σ or θ2 = 0).")
+    degree: int = Field(
+        description="Degree of the polynomial solved for the auxiliary unknown s (5 in general, lower for affine σ or θ2 = 0)."
+    )
     notes: list[str] = Field(description="Outliers not in the law, finite-size caveats, quadrature.")
     provenance: Provenance

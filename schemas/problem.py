@@ -18,7 +18,9 @@ class FieldError(BaseModel):
         examples=[["body", "ratio"]],
     )
     rule: str = Field(description="Machine-readable name of the rule that was broken.", examples=["greater_than"])
-    message: str = Field(description="Human-readable statement of the rule.", examples=["Input should be greater than 0"])
+    message: str = Field(
+        description="Human-readable statement of the rule.", examples=["Input should be greater than 0"]
+    )
 
 
 class Problem(BaseModel):
@@ -33,7 +35,9 @@ class Problem(BaseModel):
     title: str = Field(description="Short, stable summary of the problem type.", examples=["Invalid request"])
     status: int = Field(description="HTTP status code.", examples=[422])
     detail: str = Field(description="Explanation specific to this occurrence.", examples=["1 field is invalid."])
-    instance: str | None = Field(default=None, description="Path of the request that failed.", examples=["/v1/spectra/marchenko-pastur"])
+    instance: str | None = Field(
+        default=None, description="Path of the request that failed.", examples=["/v1/spectra/marchenko-pastur"]
+    )
     errors: list[FieldError] = Field(
         default_factory=list, description="For validation problems: every failing field with the rule it broke."
     )

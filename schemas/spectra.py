@@ -74,7 +74,9 @@ class MarchenkoPasturRequest(StieltjesMixin, PointsMixin):
         description="`covariance`: S = (1/n)XXᵀ (p × p); `gram`: (1/n)XᵀX (n × n), same non-zero eigenvalues.",
         examples=["covariance"],
     )
-    n_moments: JsonInt = Field(default=4, ge=1, le=20, description="Number K of moments ∫ tᵏ μ(dt), k = 1..K, to return.", examples=[4])
+    n_moments: JsonInt = Field(
+        default=4, ge=1, le=20, description="Number K of moments ∫ tᵏ μ(dt), k = 1..K, to return.", examples=[4]
+    )
 
 
 class MarchenkoPasturResponse(ResponseModel):
@@ -120,7 +122,8 @@ class SampleCovarianceRequest(StieltjesMixin, PointsMixin):
         # The domain where the support search resolves every interval (solvers/sample_covariance.py).
         if self.aspect_ratio < SAMPLE_COVARIANCE_MIN_RATIO:
             raise PydanticCustomError(
-                "supported_domain", "`ratio` (p/n) must be at least {low} for the generalized law, got {c}",
+                "supported_domain",
+                "`ratio` (p/n) must be at least {low} for the generalized law, got {c}",
                 {"low": f"{SAMPLE_COVARIANCE_MIN_RATIO:g}", "c": f"{self.aspect_ratio:.3g}"},
             )
         eigenvalues = self.population.eigenvalues
@@ -129,7 +132,10 @@ class SampleCovarianceRequest(StieltjesMixin, PointsMixin):
                 "supported_domain",
                 "`population.eigenvalues` may span max/min ≤ {cap}, got {got}: merge eigenvalues far below "
                 "the others into a smaller `ratio`",
-                {"cap": f"{SAMPLE_COVARIANCE_MAX_DYNAMIC_RANGE:g}", "got": f"{max(eigenvalues) / min(eigenvalues):.3g}"},
+                {
+                    "cap": f"{SAMPLE_COVARIANCE_MAX_DYNAMIC_RANGE:g}",
+                    "got": f"{max(eigenvalues) / min(eigenvalues):.3g}",
+                },
             )
         return self
 
@@ -140,10 +146,14 @@ class SampleCovarianceResponse(ResponseModel):
     support_intervals: list[Interval] = Field(
         description="Disjoint intervals carrying the continuous part, left to right (gaps resolved; Silverstein–Choi)."
     )
-    interval_masses: list[float] = Field(description="Mass of each support interval (the population weights it belongs to).")
+    interval_masses: list[float] = Field(
+        description="Mass of each support interval (the population weights it belongs to)."
+    )
     atom: Atom = Field(description="The atom at 0, mass (1 − 1/c)⁺.")
     x: list[float] = Field(description="The evaluation points.")
-    density: list[float | None] = Field(description="Density of the eigenvalue law of S at `x`; null only where it diverges (see `notes`).")
+    density: list[float | None] = Field(
+        description="Density of the eigenvalue law of S at `x`; null only where it diverges (see `notes`)."
+    )
     cdf: list[float] = Field(description="Cumulative distribution function at `x`, atom included.")
     moments: list[float] = Field(description="First moments ∫ tᵏ μ(dt), k = 1, 2, 3, from the population moments.")
     stieltjes: list[StieltjesValue] = Field(description="m(z) of S at each requested point, in order.")
@@ -160,7 +170,10 @@ class SpikedCovarianceRequest(DimensionsMixin):
 
     variance: Variance = 1.0
     spikes: list[Annotated[float, Field(gt=0, le=1e12)]] = Field(
-        min_length=1, max_length=MAX_SPIKES, description="Spike strengths ℓ_k > 0, in any order.", examples=[[0.5, 2.0, 5.0]]
+        min_length=1,
+        max_length=MAX_SPIKES,
+        description="Spike strengths ℓ_k > 0, in any order.",
+        examples=[[0.5, 2.0, 5.0]],
     )
 
 
@@ -169,7 +182,9 @@ class SpikePrediction(ResponseModel):
 
     spike: float = Field(description="The spike strength ℓ.")
     separated: bool = Field(description="Whether ℓ > √c, i.e. the sample eigenvalue leaves the bulk.")
-    eigenvalue: float = Field(description="Limit of the sample eigenvalue: σ²(1 + ℓ)(1 + c/ℓ) if separated, else the edge λ₊.")
+    eigenvalue: float = Field(
+        description="Limit of the sample eigenvalue: σ²(1 + ℓ)(1 + c/ℓ) if separated, else the edge λ₊."
+    )
     alignment: float = Field(description="Limit of |⟨û, u⟩|²: (1 − c/ℓ²)/(1 + c/ℓ) if separated, else 0.")
     sample_side_alignment: float = Field(
         description="Limit of |⟨v̂, Zᵀu/‖Zᵀu‖⟩|² for the Gram-matrix eigenvector v̂: 1 − c/ℓ² if separated, else 0."
@@ -183,5 +198,7 @@ class SpikedCovarianceResponse(ResponseModel):
     atom: Atom = Field(description="The atom at 0, mass (1 − 1/c)⁺.")
     threshold: float = Field(description="The BBP threshold √c: spikes above it separate from the bulk.")
     spikes: list[SpikePrediction] = Field(description="One prediction per spike, in the order given.")
-    notes: list[str] = Field(description="Remarks, e.g. spikes in the critical window where finite-n convergence is slow.")
+    notes: list[str] = Field(
+        description="Remarks, e.g. spikes in the critical window where finite-n convergence is slow."
+    )
     provenance: Provenance

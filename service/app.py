@@ -11,7 +11,6 @@ from fastapi import Depends, FastAPI
 from service.auth import Authenticator, authenticate
 from service.compute import Compute
 from service.datasets import DatasetStore
-from service.spectral_cache import SpectralCache
 from service.docs import install_offline_docs
 from service.exception_handlers import install_exception_handlers
 from service.jobs.manager import JobManager
@@ -21,6 +20,7 @@ from service.observability import install_observability
 from service.openapi import install_openapi
 from service.routers import OPEN_ROUTERS, ROUTERS, TAGS
 from service.settings import Settings
+from service.spectral_cache import SpectralCache
 from service.strict_json import StrictJSONMiddleware
 from service.version import SERVICE_VERSION
 
@@ -85,4 +85,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_offline_docs(app)
     install_openapi(app)
     return app
-

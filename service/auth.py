@@ -104,7 +104,9 @@ class Authenticator:
         if self.enabled:
             logger.info("API keys required (%d configured)", len(set(self._digests.values())))
         else:
-            logger.warning("no API keys configured (RMT_API_KEYS / RMT_API_KEYS_FILE): the service is OPEN to every caller")
+            logger.warning(
+                "no API keys configured (RMT_API_KEYS / RMT_API_KEYS_FILE): the service is OPEN to every caller"
+            )
 
     def principal(self, authorization: str | None) -> Principal:
         """The principal of a request's ``Authorization`` header; 401 when keys are required and it is wrong."""

@@ -70,7 +70,7 @@ def _rebuild(module: str, name: str, message: str, attributes: dict) -> BaseExce
         Exception.__init__(exc, message)
         exc.__dict__.update(attributes)
         return exc
-    except Exception:  # noqa: BLE001 - an exotic exception class: keep its text, lose its type
+    except Exception:
         return RuntimeError(f"{module}.{name}: {message}")
 
 
@@ -84,11 +84,11 @@ def _worker_main(conn) -> None:  # pragma: no cover - runs in the worker process
         try:
             solver, kwargs = pickle.loads(data)
             reply = ("ok", solver(**kwargs))
-        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+        except BaseException as exc:
             reply = ("error", _portable(exc))
         try:
             payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # noqa: BLE001 - an unpicklable result
+        except Exception as exc:
             payload = pickle.dumps(("error", _portable(exc)))
         conn.send_bytes(payload)
 
@@ -161,7 +161,12 @@ class ProcessWorkers:
             await asyncio.to_thread(worker.conn.send_bytes, payload)
             ready = loop.create_future()
             fd = worker.conn.fileno()
-            loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+
+            def wake() -> None:
+                if not ready.done():
+                    ready.set_result(None)
+
+            loop.add_reader(fd, wake)
             try:
                 await asyncio.wait_for(ready, timeout=max(timeout, 0.0))
             finally:
@@ -327,7 +332,9 @@ class Compute:
         self.counts["thread"] += 1
         loop = asyncio.get_running_loop()
         if self._threads is None:
-            self._threads = concurrent.futures.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="rmt-compute")
+            self._threads = concurrent.futures.ThreadPoolExecutor(
+                max_workers=self.workers, thread_name_prefix="rmt-compute"
+            )
         future = loop.run_in_executor(self._threads, functools.partial(solver, **kwargs))
 
         def finished(done: asyncio.Future) -> None:
@@ -350,4 +357,3 @@ class Compute:
         if self._threads is not None:
             self._threads.shutdown(wait=False, cancel_futures=True)
             self._threads = None
-

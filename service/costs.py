@@ -46,7 +46,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from schemas.conjugate_kernel import ConjugateKernelRequest, OneStepGradientRequest
+from schemas.datasets import DatasetReference
 from schemas.dynamics import GradientDescentClassificationRequest, GradientDescentRegressionRequest
+from schemas.kernels import KernelMatrixRequest, KernelMatrixSpectrumRequest, KernelRidgeRequest, PopulationModel
 from schemas.linear_regression import LinearRidgeRequest
 from schemas.neural_tangent_kernel import NeuralTangentKernelRequest
 from schemas.random_features import (
@@ -57,8 +59,6 @@ from schemas.random_features import (
     RandomFeaturesDeterministicEquivalentRequest,
     RandomFeaturesRidgeRequest,
 )
-from schemas.datasets import DatasetReference
-from schemas.kernels import KernelMatrixRequest, KernelMatrixSpectrumRequest, KernelRidgeRequest, PopulationModel
 from schemas.spectra import MarchenkoPasturRequest, SampleCovarianceRequest, SpikedCovarianceRequest
 
 Executor = Literal["thread", "process"]
@@ -219,7 +219,11 @@ def _gradient_descent(request) -> Cost:
         "process",
         "Ask for fewer times, or shorter ones (the quadrature needs ~√t nodes per time)",
         Term("(base)", "limit values and the optimal-stopping search", _GD_BASE),
-        Term("time", f"{request.n_times} times × ~{nodes / max(request.n_times, 1):.0f} quadrature nodes", _GD_PER_NODE_TIME * nodes),
+        Term(
+            "time",
+            f"{request.n_times} times × ~{nodes / max(request.n_times, 1):.0f} quadrature nodes",
+            _GD_PER_NODE_TIME * nodes,
+        ),
     )
 
 
@@ -335,14 +339,18 @@ def random_features_spectral(request: RandomFeaturesRidgeRequest) -> Cost:
 def random_features_ridge_from_spectral(request: RandomFeaturesRidgeRequest) -> Cost:
     """A grid from a cached decomposition: O(n) per (N, γ) point and the γ* search, in a thread (BLAS
     releases the GIL, and the cached arrays are not copied to a process)."""
-    field, n, n_test, _, outputs = _data_sizes(request.data)
+    _field, n, n_test, _, outputs = _data_sizes(request.data)
     neurons, penalties = len(request.neuron_counts), len(request.ridge_penalties)
     grid = neurons * penalties + neurons * (7 * 8 + (0 if penalties >= 3 else 25))
     grid_field = "n_neurons" if request.n_neurons is not None else "neurons_per_sample"
     return _cost(
         "thread",
         "Ask for fewer N × γ combinations",
-        Term(grid_field, f"{neurons} N × {penalties} γ combinations from the cached decomposition", _GEMM_PER_FLOP * grid * n * max(n_test, 1) * outputs),
+        Term(
+            grid_field,
+            f"{neurons} N × {penalties} γ combinations from the cached decomposition",
+            _GEMM_PER_FLOP * grid * n * max(n_test, 1) * outputs,
+        ),
     )
 
 
@@ -394,7 +402,11 @@ def kernel_ridge(request: KernelRidgeRequest) -> Cost:
         "process",
         "Ask for fewer ratios, ridge penalties or population atoms",
         Term("(base)", "the kernel's profile and its linearisation", 2e-2),
-        Term("ridge_penalty", f"{ratios} ratios × {penalties} penalties and the optimum", grid * (_LR_PER_POINT + _LR_PER_POINT_ATOM * atoms)),
+        Term(
+            "ridge_penalty",
+            f"{ratios} ratios × {penalties} penalties and the optimum",
+            grid * (_LR_PER_POINT + _LR_PER_POINT_ATOM * atoms),
+        ),
     )
 
 

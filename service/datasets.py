@@ -101,7 +101,9 @@ def decode_content(body: bytes, *, encoding: str | None, max_bytes: int) -> byte
     return data
 
 
-def parse_upload(body: bytes, *, content_type: str, preprocess_query: Preprocess | None) -> tuple[dict[str, np.ndarray | None], Preprocess]:
+def parse_upload(
+    body: bytes, *, content_type: str, preprocess_query: Preprocess | None
+) -> tuple[dict[str, np.ndarray | None], Preprocess]:
     """The arrays and preprocessing of an upload body, by media type (415 for any other)."""
     media = content_type.split(";", 1)[0].strip().lower()
     if media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json")):
@@ -125,7 +127,9 @@ def parse_upload(body: bytes, *, content_type: str, preprocess_query: Preprocess
         return arrays, upload.preprocess or preprocess_query or Preprocess()
     if media in NPZ_TYPES:
         return _npz(body), preprocess_query or Preprocess()
-    raise HTTPException(415, f"A data set is `application/json` or a NumPy `.npz` ({', '.join(NPZ_TYPES)}), not {media!r}.")
+    raise HTTPException(
+        415, f"A data set is `application/json` or a NumPy `.npz` ({', '.join(NPZ_TYPES)}), not {media!r}."
+    )
 
 
 def _array(name: str, value: Any) -> np.ndarray | None:
@@ -141,11 +145,15 @@ def _npz(body: bytes) -> dict[str, np.ndarray | None]:
     try:
         archive = np.load(io.BytesIO(body), allow_pickle=False)
     except Exception:
-        raise HTTPException(400, "The body is not a NumPy `.npz` archive (numpy.savez or numpy.savez_compressed).") from None
+        raise HTTPException(
+            400, "The body is not a NumPy `.npz` archive (numpy.savez or numpy.savez_compressed)."
+        ) from None
     with archive:
         unknown = sorted(set(archive.files) - set(ARRAYS))
         if unknown:
-            raise InvalidParameterError(unknown[0], f"Unknown array `{unknown[0]}` in the .npz; allowed: {', '.join(ARRAYS)}.")
+            raise InvalidParameterError(
+                unknown[0], f"Unknown array `{unknown[0]}` in the .npz; allowed: {', '.join(ARRAYS)}."
+            )
         arrays: dict[str, np.ndarray | None] = {}
         for name in ARRAYS:
             if name not in archive.files:
@@ -154,7 +162,9 @@ def _npz(body: bytes) -> dict[str, np.ndarray | None]:
             try:
                 array = archive[name]
             except ValueError:
-                raise InvalidParameterError(name, f"`{name}` in the .npz holds Python objects; only numeric arrays are accepted.") from None
+                raise InvalidParameterError(
+                    name, f"`{name}` in the .npz holds Python objects; only numeric arrays are accepted."
+                ) from None
             if array.dtype.kind not in "biuf":
                 raise InvalidParameterError(name, f"`{name}` must be numeric, got dtype {array.dtype}.")
             arrays[name] = array.astype(np.float64, copy=False)
@@ -172,12 +182,16 @@ def validate_arrays(arrays: dict[str, np.ndarray | None]) -> None:
         if targets is None:
             continue
         if targets.ndim not in (1, 2) or targets.shape[0] != rows or targets.size == 0:
-            raise InvalidParameterError(name, f"`{name}` must have {rows} rows (one per sample), got shape {targets.shape}.")
+            raise InvalidParameterError(
+                name, f"`{name}` must have {rows} rows (one per sample), got shape {targets.shape}."
+            )
     if (x_test is None) != (y_test is None):
         raise InvalidParameterError("y_test" if y_test is None else "x_test", "`x_test` and `y_test` come together.")
     if x_test is not None:
         if x_test.ndim != 2 or x_test.shape[1] != x.shape[1]:
-            raise InvalidParameterError("x_test", f"`x_test` must have p = {x.shape[1]} columns, got shape {x_test.shape}.")
+            raise InvalidParameterError(
+                "x_test", f"`x_test` must have p = {x.shape[1]} columns, got shape {x_test.shape}."
+            )
         assert y_test is not None
         if y_test.shape[1:] != y.shape[1:]:
             raise InvalidParameterError("y_test", f"`y_test` must have the outputs of `y` ({y.shape[1:] or 'one'}).")
@@ -185,7 +199,9 @@ def validate_arrays(arrays: dict[str, np.ndarray | None]) -> None:
         array = arrays[name]
         if array is not None and not np.isfinite(array).all():
             index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
-            raise InvalidParameterError(".".join([name, *map(str, index)]), f"`{name}` must contain only finite numbers.")
+            raise InvalidParameterError(
+                ".".join([name, *map(str, index)]), f"`{name}` must contain only finite numbers."
+            )
 
 
 def content_digest(arrays: dict[str, np.ndarray | None]) -> str:
@@ -202,12 +218,20 @@ def content_digest(arrays: dict[str, np.ndarray | None]) -> str:
     return digest.hexdigest()
 
 
-def prepare(arrays: dict[str, np.ndarray | None], options: Preprocess) -> tuple[dict[str, np.ndarray | None], list[str]]:
+def prepare(
+    arrays: dict[str, np.ndarray | None], options: Preprocess
+) -> tuple[dict[str, np.ndarray | None], list[str]]:
     """Validate, preprocess with the training statistics, and return the arrays to store with their warnings."""
     validate_arrays(arrays)
+    x, y = arrays["x"], arrays["y"]
+    assert x is not None and y is not None  # validate_arrays raised otherwise
     result = preprocess(
-        x=arrays["x"], y=arrays["y"], x_test=arrays["x_test"], y_test=arrays["y_test"],  # type: ignore[arg-type]
-        standardize=options.standardize, scale=options.scale,
+        x=x,
+        y=y,
+        x_test=arrays["x_test"],
+        y_test=arrays["y_test"],
+        standardize=options.standardize,
+        scale=options.scale,
     )
     stored = {"x": result.x, "y": result.y, "x_test": result.x_test, "y_test": result.y_test}
     return stored, list(result.warnings)
@@ -280,7 +304,9 @@ class DatasetStore:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
-    def put(self, arrays: dict[str, np.ndarray | None], *, owner: str, options: Preprocess, warnings: list[str]) -> tuple[Dataset, bool]:
+    def put(
+        self, arrays: dict[str, np.ndarray | None], *, owner: str, options: Preprocess, warnings: list[str]
+    ) -> tuple[Dataset, bool]:
         """Store the arrays (once per content) and record ``owner``'s claim; returns the metadata and whether it is new to ``owner``."""
         sha256 = content_digest(arrays)
         dataset_id = sha256[:32]
@@ -297,11 +323,22 @@ class DatasetStore:
                     "INSERT OR IGNORE INTO datasets (id, sha256, n_samples, n_test, n_features, n_outputs, bytes, created, preprocess, warnings)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        dataset_id, sha256, x.shape[0], 0 if x_test is None else x_test.shape[0], x.shape[1],
-                        1 if y.ndim == 1 else y.shape[1], size, now, options.model_dump_json(), json.dumps(warnings),
+                        dataset_id,
+                        sha256,
+                        x.shape[0],
+                        0 if x_test is None else x_test.shape[0],
+                        x.shape[1],
+                        1 if y.ndim == 1 else y.shape[1],
+                        size,
+                        now,
+                        options.model_dump_json(),
+                        json.dumps(warnings),
                     ),
                 ),
-                ("INSERT OR IGNORE INTO dataset_owners (id, owner, created) VALUES (?, ?, ?)", (dataset_id, owner, now)),
+                (
+                    "INSERT OR IGNORE INTO dataset_owners (id, owner, created) VALUES (?, ?, ?)",
+                    (dataset_id, owner, now),
+                ),
             ]
         )
         dataset = self.get(dataset_id, owner=owner)
@@ -316,7 +353,9 @@ class DatasetStore:
             try:
                 for name, array in arrays.items():
                     if array is not None:
-                        np.save(staging / f"{name}.npy", np.ascontiguousarray(array, dtype=np.float64), allow_pickle=False)
+                        np.save(
+                            staging / f"{name}.npy", np.ascontiguousarray(array, dtype=np.float64), allow_pickle=False
+                        )
                 os.replace(staging, folder)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -329,7 +368,8 @@ class DatasetStore:
     def get(self, dataset_id: str, *, owner: str) -> Dataset | None:
         """The metadata of ``owner``'s data set, or ``None`` (also for another key's)."""
         rows = self._query(
-            "SELECT d.* FROM datasets d JOIN dataset_owners o ON o.id = d.id WHERE d.id = ? AND o.owner = ?", (dataset_id, owner)
+            "SELECT d.* FROM datasets d JOIN dataset_owners o ON o.id = d.id WHERE d.id = ? AND o.owner = ?",
+            (dataset_id, owner),
         )
         return _dataset(rows[0]) if rows else None
 
@@ -348,10 +388,12 @@ class DatasetStore:
             return None
         folder = self.directory / dataset_id
         loaded = {
-            name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False) if (folder / f"{name}.npy").exists() else None
+            name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            if (folder / f"{name}.npy").exists()
+            else None
             for name in ARRAYS
         }
-        return DatasetArrays(id=dataset_id, **loaded)  # type: ignore[arg-type]
+        return DatasetArrays(id=dataset_id, **loaded)  # type: ignore[arg-type]  # `loaded` holds only the array fields; mypy also checks it against `id: str`
 
     def delete(self, dataset_id: str, *, owner: str) -> bool:
         """Remove ``owner``'s claim; the files go with the last claim. False if ``owner`` had none."""
@@ -359,7 +401,12 @@ class DatasetStore:
         if not removed:
             return False
         (orphaned,) = self._write(
-            [("DELETE FROM datasets WHERE id = ? AND NOT EXISTS (SELECT 1 FROM dataset_owners WHERE id = ?)", (dataset_id, dataset_id))]
+            [
+                (
+                    "DELETE FROM datasets WHERE id = ? AND NOT EXISTS (SELECT 1 FROM dataset_owners WHERE id = ?)",
+                    (dataset_id, dataset_id),
+                )
+            ]
         )
         if orphaned:
             shutil.rmtree(self.directory / dataset_id, ignore_errors=True)
@@ -379,4 +426,3 @@ def _dataset(row: sqlite3.Row) -> Dataset:
         preprocess=Preprocess.model_validate_json(row["preprocess"]),
         warnings=json.loads(row["warnings"]),
     )
-

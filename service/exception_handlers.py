@@ -66,7 +66,9 @@ def solver_problem(exc: BaseException, *, instance: str) -> Problem | None:
     """The 422 problem of a solver exception (its message as the detail), or ``None`` for any other exception."""
     for cls, (type_, title) in SOLVER_PROBLEMS.items():
         if isinstance(exc, cls):
-            return Problem(type=type_, title=title, status=422, detail=str(getattr(exc, "message", exc)), instance=instance)
+            return Problem(
+                type=type_, title=title, status=422, detail=str(getattr(exc, "message", exc)), instance=instance
+            )
     return None
 
 
@@ -120,11 +122,19 @@ def problem_response(
     if instance is not None:
         instance = shorten(instance)
     body = Problem(
-        type=type_, title=title, status=status, detail=detail, instance=instance, errors=list(errors),
+        type=type_,
+        title=title,
+        status=status,
+        detail=detail,
+        instance=instance,
+        errors=list(errors),
         supported_media_types=supported_media_types,
     )
     return JSONResponse(
-        body.model_dump(mode="json", exclude_none=True), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+        body.model_dump(mode="json", exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
     )
 
 
@@ -156,8 +166,11 @@ async def _request_validation(request: Request, exc: RequestValidationError) -> 
     if invalid_json is not None:  # normally caught earlier by service.strict_json
         reason = shorten(str((invalid_json.get("ctx") or {}).get("error", "JSON decode error")))
         return problem_response(
-            status=400, type_=ProblemType.MALFORMED_BODY, title="Malformed request body",
-            detail=f"The body is not valid JSON: {reason}.", instance=request.url.path,
+            status=400,
+            type_=ProblemType.MALFORMED_BODY,
+            title="Malformed request body",
+            detail=f"The body is not valid JSON: {reason}.",
+            instance=request.url.path,
         )
     raw = exc.errors()
     # A list of 100 000 bad entries must not become 100 000 listed errors: the first ones suffice.
@@ -189,35 +202,54 @@ def _single_field_problem(
 
 async def _invalid_parameter(request: Request, exc: InvalidParameterError) -> JSONResponse:
     return _single_field_problem(
-        request, type_=SOLVER_PROBLEMS[InvalidParameterError][0], title=SOLVER_PROBLEMS[InvalidParameterError][1],
-        field=exc.parameter, rule="domain", message=exc.message,
+        request,
+        type_=SOLVER_PROBLEMS[InvalidParameterError][0],
+        title=SOLVER_PROBLEMS[InvalidParameterError][1],
+        field=exc.parameter,
+        rule="domain",
+        message=exc.message,
     )
 
 
 async def _divergent_limit(request: Request, exc: DivergentLimitError) -> JSONResponse:
     return _single_field_problem(
-        request, type_=SOLVER_PROBLEMS[DivergentLimitError][0], title=SOLVER_PROBLEMS[DivergentLimitError][1],
-        field=exc.parameter, rule="divergent_limit", message=exc.message,
+        request,
+        type_=SOLVER_PROBLEMS[DivergentLimitError][0],
+        title=SOLVER_PROBLEMS[DivergentLimitError][1],
+        field=exc.parameter,
+        rule="divergent_limit",
+        message=exc.message,
     )
 
 
 async def _limit_exceeded(request: Request, exc: LimitExceededError) -> JSONResponse:
     return _single_field_problem(
-        request, type_=ProblemType.LIMIT_EXCEEDED, title="Request larger than this service accepts",
-        field=exc.field, rule="service_limit", message=exc.message,
+        request,
+        type_=ProblemType.LIMIT_EXCEEDED,
+        title="Request larger than this service accepts",
+        field=exc.field,
+        rule="service_limit",
+        message=exc.message,
     )
 
 
 async def _overloaded(request: Request, exc: OverloadedError) -> JSONResponse:
     return problem_response(
-        status=503, type_=ProblemType.OVERLOADED, title="Service overloaded", detail=exc.message,
-        instance=request.url.path, headers={"Retry-After": str(exc.retry_after)},
+        status=503,
+        type_=ProblemType.OVERLOADED,
+        title="Service overloaded",
+        detail=exc.message,
+        instance=request.url.path,
+        headers={"Retry-After": str(exc.retry_after)},
     )
 
 
 async def _deadline_exceeded(request: Request, exc: DeadlineExceededError) -> JSONResponse:
     return problem_response(
-        status=503, type_=ProblemType.DEADLINE_EXCEEDED, title="Time budget exceeded", detail=exc.message,
+        status=503,
+        type_=ProblemType.DEADLINE_EXCEEDED,
+        title="Time budget exceeded",
+        detail=exc.message,
         instance=request.url.path,
     )
 
@@ -281,15 +313,26 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
         headers["Allow"] = allowed
         detail = f"{request.method} is not served at this path; allowed: {allowed}."
     return problem_response(
-        status=exc.status_code, type_=type_, title=title, detail=shorten(detail, 2 * MAX_ECHO), instance=request.url.path,
+        status=exc.status_code,
+        type_=type_,
+        title=title,
+        detail=shorten(detail, 2 * MAX_ECHO),
+        instance=request.url.path,
         headers=headers or None,
     )
 
 
 async def _dataset_not_found(request: Request, exc: DatasetNotFoundError) -> JSONResponse:
-    error = FieldError(field=exc.field, location=["body", *exc.field.split(".")], rule="dataset_exists", message=exc.message)
+    error = FieldError(
+        field=exc.field, location=["body", *exc.field.split(".")], rule="dataset_exists", message=exc.message
+    )
     return problem_response(
-        status=404, type_=ProblemType.NOT_FOUND, title="Not found", detail=exc.message, instance=request.url.path, errors=[error]
+        status=404,
+        type_=ProblemType.NOT_FOUND,
+        title="Not found",
+        detail=exc.message,
+        instance=request.url.path,
+        errors=[error],
     )
 
 
@@ -337,4 +380,4 @@ EXCEPTION_HANDLERS = {
 def install_exception_handlers(app: FastAPI) -> None:
     """Register every handler of the table on ``app``."""
     for exc_class, handler in EXCEPTION_HANDLERS.items():
-        app.add_exception_handler(exc_class, handler)  # type: ignore[arg-type]
+        app.add_exception_handler(exc_class, handler)  # type: ignore[arg-type]  # Starlette types handlers as taking Exception; each of ours takes its own subclass

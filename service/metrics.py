@@ -114,7 +114,9 @@ class ServiceCollector(Collector):
         if snapshot is None:
             return
         yield GaugeMetricFamily(
-            "rmt_compute_queue_depth", "Solver calls waiting for a worker of the compute pool.", value=snapshot.compute_queue_depth
+            "rmt_compute_queue_depth",
+            "Solver calls waiting for a worker of the compute pool.",
+            value=snapshot.compute_queue_depth,
         )
         if snapshot.jobs_by_state is not None:
             family = GaugeMetricFamily("rmt_jobs", "Simulation jobs in the store by state.", labels=["state"])
@@ -142,14 +144,23 @@ class Metrics:
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         labels = ("method", "route", "status")
-        self.requests = Counter("rmt_http_requests", "HTTP requests answered, by route template and status.", labels,
-                                registry=self.registry)
-        self.latency = Histogram("rmt_http_request_duration_seconds",
-                                 "Time from request to the end of the response, by route template and status.",
-                                 labels, buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.requests = Counter(
+            "rmt_http_requests", "HTTP requests answered, by route template and status.", labels, registry=self.registry
+        )
+        self.latency = Histogram(
+            "rmt_http_request_duration_seconds",
+            "Time from request to the end of the response, by route template and status.",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.in_progress = Gauge("rmt_http_requests_in_progress", "HTTP requests being served.", registry=self.registry)
-        self.problems = Counter("rmt_problems", "application/problem+json responses by problem type and status.",
-                                ("type", "status"), registry=self.registry)
+        self.problems = Counter(
+            "rmt_problems",
+            "application/problem+json responses by problem type and status.",
+            ("type", "status"),
+            registry=self.registry,
+        )
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.service = ServiceCollector(state)
         self.registry.register(self.service)

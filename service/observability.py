@@ -16,10 +16,12 @@ middleware, so that a 500 answer carries the request id too.
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
 from fastapi import FastAPI, Request
@@ -118,12 +120,13 @@ async def metrics_endpoint(request: Request) -> Response:
 
 
 def _with_request_id(
-    handler: Callable[[Request, Exception], Awaitable[Response]],
+    handler: Callable[[Request, Any], Response | Awaitable[Response]],
 ) -> Callable[[Request, Exception], Awaitable[Response]]:
     """``handler`` (the app's handler of unexpected exceptions) answering with ``X-Request-ID``."""
 
     async def handle(request: Request, exc: Exception) -> Response:
-        response = await handler(request, exc)
+        answer = handler(request, exc)  # Starlette allows a plain function too
+        response = await answer if inspect.isawaitable(answer) else answer
         request_id = correlation_id.get()
         if request_id and REQUEST_ID_HEADER not in response.headers:
             response.headers[REQUEST_ID_HEADER] = request_id

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 #: Most curves drawn in one family plot; more are thinned to evenly spaced ones (the title says so).
 MAX_CURVES = 10
@@ -26,7 +27,13 @@ MAX_CURVES = 10
 MAX_PANELS = 12
 
 # Text stays text in SVG (searchable, selectable), and the file has no date, so that it is reproducible.
-_STYLE = {"svg.fonttype": "none", "svg.hashsalt": "rmt-service", "font.size": 9, "axes.grid": True, "grid.alpha": 0.3}
+_STYLE: dict[RcKeyType, Any] = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "rmt-service",
+    "font.size": 9,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+}
 # Matplotlib's shared state (font cache, rcParams, text layout) is not documented as thread-safe:
 # one plot at a time. A plot takes tens of milliseconds, so the queue stays short.
 _LOCK = threading.Lock()
@@ -122,7 +129,14 @@ def _spectrum(
         ax.axvline(upper, color="0.4", linestyle=":", gid=f"edge-{i}-upper")
     location, mass = atom
     if mass > 0:
-        ax.axvline(location, color="C3", linewidth=2.5, alpha=0.7, gid="atom", label=f"atom at {_fmt(location)}, mass {_fmt(mass)}")
+        ax.axvline(
+            location,
+            color="C3",
+            linewidth=2.5,
+            alpha=0.7,
+            gid="atom",
+            label=f"atom at {_fmt(location)}, mass {_fmt(mass)}",
+        )
     ends = [v for v in x if math.isfinite(v)] + [v for pair in intervals for v in pair]
     lower, upper = min(ends), max(ends)
     reach = upper + 0.5 * (upper - lower)
@@ -130,8 +144,15 @@ def _spectrum(
         if where <= reach:
             ax.axvline(where, color="C1", linestyle="--", gid=f"outlier-{i}", label=label)
         else:  # far to the right (e.g. the mean outlier ~ N): named at the edge rather than squashing the bulk
-            ax.annotate(f"{label} →", xy=(0.99, 0.75 - 0.08 * i), xycoords="axes fraction", ha="right", color="C1",
-                        fontsize="small", gid=f"outlier-{i}")
+            ax.annotate(
+                f"{label} →",
+                xy=(0.99, 0.75 - 0.08 * i),
+                xycoords="axes fraction",
+                ha="right",
+                color="C1",
+                fontsize="small",
+                gid=f"outlier-{i}",
+            )
     ax.set_ylabel("density")
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper right", fontsize="small")
@@ -145,46 +166,77 @@ def _spectrum(
 def marchenko_pastur(figure: Figure, answer: Any) -> None:
     """Marchenko–Pastur density and CDF, with the edges λ± and the atom at 0."""
     _spectrum(
-        figure, title="Marchenko–Pastur law", x=answer.x, density=answer.density, cdf=answer.cdf,
-        intervals=[(answer.support.lower, answer.support.upper)], atom=(answer.atom.location, answer.atom.mass),
+        figure,
+        title="Marchenko–Pastur law",
+        x=answer.x,
+        density=answer.density,
+        cdf=answer.cdf,
+        intervals=[(answer.support.lower, answer.support.upper)],
+        atom=(answer.atom.location, answer.atom.mass),
     )
 
 
 def sample_covariance(figure: Figure, answer: Any) -> None:
     """Generalized Marchenko–Pastur density and CDF, with every support interval and the atom."""
     _spectrum(
-        figure, title="Generalized Marchenko–Pastur law", x=answer.x, density=answer.density, cdf=answer.cdf,
-        intervals=[(i.lower, i.upper) for i in answer.support_intervals], atom=(answer.atom.location, answer.atom.mass),
+        figure,
+        title="Generalized Marchenko–Pastur law",
+        x=answer.x,
+        density=answer.density,
+        cdf=answer.cdf,
+        intervals=[(i.lower, i.upper) for i in answer.support_intervals],
+        atom=(answer.atom.location, answer.atom.mass),
     )
 
 
 def conjugate_kernel(figure: Figure, answer: Any) -> None:
     """Conjugate-kernel density and CDF, with the support, the atom and the predicted outliers."""
     outliers = [
-        (o.location, f"outlier ({o.source}, {o.validity}) at {_fmt(o.location)}") for o in answer.outliers if o.location is not None
+        (o.location, f"outlier ({o.source}, {o.validity}) at {_fmt(o.location)}")
+        for o in answer.outliers
+        if o.location is not None
     ]
     _spectrum(
-        figure, title=f"Conjugate-kernel spectrum ({answer.matrix})", x=answer.x, density=answer.density, cdf=answer.cdf,
-        intervals=[(i.lower, i.upper) for i in answer.support], atom=(answer.atom.location, answer.atom.mass), outliers=outliers,
+        figure,
+        title=f"Conjugate-kernel spectrum ({answer.matrix})",
+        x=answer.x,
+        density=answer.density,
+        cdf=answer.cdf,
+        intervals=[(i.lower, i.upper) for i in answer.support],
+        atom=(answer.atom.location, answer.atom.mass),
+        outliers=outliers,
     )
 
 
 def kernel_matrix_spectrum(figure: Figure, answer: Any) -> None:
     """Kernel-matrix bulk (an affine image of Marchenko–Pastur), its atom and the O(1) outliers (order-n ones are off scale)."""
     outliers = [
-        (o.eigenvalue, f"outlier ({o.validity}) at {_fmt(o.eigenvalue)}") for o in answer.outliers if o.order == "1" and o.eigenvalue is not None
+        (o.eigenvalue, f"outlier ({o.validity}) at {_fmt(o.eigenvalue)}")
+        for o in answer.outliers
+        if o.order == "1" and o.eigenvalue is not None
     ]
     _spectrum(
-        figure, title="Kernel-matrix spectrum", x=answer.x, density=answer.density, cdf=answer.cdf,
-        intervals=[(i.lower, i.upper) for i in answer.support], atom=(answer.atom.location, answer.atom.mass), outliers=outliers,
+        figure,
+        title="Kernel-matrix spectrum",
+        x=answer.x,
+        density=answer.density,
+        cdf=answer.cdf,
+        intervals=[(i.lower, i.upper) for i in answer.support],
+        atom=(answer.atom.location, answer.atom.mass),
+        outliers=outliers,
     )
 
 
 def neural_tangent_kernel(figure: Figure, answer: Any) -> None:
     """NTK density and CDF, with every support interval and the atom."""
     _spectrum(
-        figure, title="Neural-tangent-kernel spectrum", x=answer.x, density=answer.density, cdf=answer.cdf,
-        intervals=[(i.lower, i.upper) for i in answer.support], atom=(answer.atom.location, answer.atom.mass),
+        figure,
+        title="Neural-tangent-kernel spectrum",
+        x=answer.x,
+        density=answer.density,
+        cdf=answer.cdf,
+        intervals=[(i.lower, i.upper) for i in answer.support],
+        atom=(answer.atom.location, answer.atom.mass),
     )
 
 
@@ -194,20 +246,46 @@ def spiked_covariance(figure: Figure, answer: Any) -> None:
     spikes = sorted(answer.spikes, key=lambda s: s.spike)
     ell = [s.spike for s in spikes]
     ax.axhspan(answer.support.lower, answer.support.upper, color="0.85", gid="bulk", label="bulk [λ−, λ+]")
-    ax.axvline(answer.threshold, color="0.3", linestyle="--", gid="threshold", label=f"BBP threshold √c = {_fmt(answer.threshold)}")
+    ax.axvline(
+        answer.threshold,
+        color="0.3",
+        linestyle="--",
+        gid="threshold",
+        label=f"BBP threshold √c = {_fmt(answer.threshold)}",
+    )
     outside = [s for s in spikes if s.separated]
     inside = [s for s in spikes if not s.separated]
     if outside:
-        ax.plot([s.spike for s in outside], [s.eigenvalue for s in outside], "o", color="C3", gid="outliers", label="outlier eigenvalue")
+        ax.plot(
+            [s.spike for s in outside],
+            [s.eigenvalue for s in outside],
+            "o",
+            color="C3",
+            gid="outliers",
+            label="outlier eigenvalue",
+        )
     if inside:
-        ax.plot([s.spike for s in inside], [s.eigenvalue for s in inside], "o", mfc="none", color="C0", gid="absorbed",
-                label="absorbed (at λ+)")
+        ax.plot(
+            [s.spike for s in inside],
+            [s.eigenvalue for s in inside],
+            "o",
+            mfc="none",
+            color="C0",
+            gid="absorbed",
+            label="absorbed (at λ+)",
+        )
     ax.set_ylabel("sample eigenvalue")
     ax.legend(loc="upper left", fontsize="small")
     ax.set_title("Spiked covariance (BBP transition)")
     ax_align.plot(ell, [s.alignment for s in spikes], "o-", color="C2", gid="alignment", label="|⟨û, u⟩|²")
-    ax_align.plot(ell, [s.sample_side_alignment for s in spikes], "s--", color="C4", gid="sample-side-alignment",
-                  label="sample side |⟨v̂, ·⟩|²")
+    ax_align.plot(
+        ell,
+        [s.sample_side_alignment for s in spikes],
+        "s--",
+        color="C4",
+        gid="sample-side-alignment",
+        label="sample side |⟨v̂, ·⟩|²",
+    )
     ax_align.axvline(answer.threshold, color="0.3", linestyle="--")
     ax_align.set_ylim(-0.02, 1.02)
     ax_align.set_ylabel("alignment")
@@ -241,12 +319,28 @@ def kernel_ridge(figure: Figure, answer: Any) -> None:
         members = families[key]
         x = [getattr(p, x_name) for p in members]
         label = f"c = {_fmt(key)}" if along_penalty else f"γ = {_fmt(key)}"
-        ax.plot(x, _nan([p.test_mse for p in members]), "-", marker=".", color=f"C{i % 10}", gid=f"test-mse-{i}", label=f"test MSE, {label}")
+        ax.plot(
+            x,
+            _nan([p.test_mse for p in members]),
+            "-",
+            marker=".",
+            color=f"C{i % 10}",
+            gid=f"test-mse-{i}",
+            label=f"test MSE, {label}",
+        )
         ax.plot(x, _nan([p.train_mse for p in members]), "--", color=f"C{i % 10}", alpha=0.7, gid=f"train-mse-{i}")
     best = [o for o in answer.optimal if o.ridge_penalty is not None and o.test_mse is not None]
     if along_penalty and best:
-        ax.plot([o.ridge_penalty for o in best], [o.test_mse for o in best], "*", markersize=13, color="k", linestyle="none",
-                gid="optimum", label="optimum γ*")
+        ax.plot(
+            [o.ridge_penalty for o in best],
+            [o.test_mse for o in best],
+            "*",
+            markersize=13,
+            color="k",
+            linestyle="none",
+            gid="optimum",
+            label="optimum γ*",
+        )
     ax.set_xlabel("ridge penalty γ" if along_penalty else "ratio c = p/n")
     ax.set_ylabel("MSE")
     ax.set_title("Kernel ridge regression")
@@ -271,22 +365,49 @@ def linear_ridge(figure: Figure, answer: Any) -> None:
         x = [getattr(p, x_name) for p in members]
         color = f"C{i % 10}"
         label = f"c = {_fmt(key)}" if along_penalty else f"λ = {_fmt(key)}"
-        ax.plot(x, _nan([p.test_mse for p in members]), "-", marker=".", color=color, gid=f"test-mse-{i}", label=f"test MSE, {label}")
+        ax.plot(
+            x,
+            _nan([p.test_mse for p in members]),
+            "-",
+            marker=".",
+            color=color,
+            gid=f"test-mse-{i}",
+            label=f"test MSE, {label}",
+        )
         ax.plot(x, _nan([p.train_error for p in members]), "--", color=color, alpha=0.7, gid=f"train-error-{i}")
-        _peak(ax, x, _nan([p.test_mse for p in members]), gid=f"peak-{i}", color=color, label="peak" if i == 0 else None)
+        _peak(
+            ax, x, _nan([p.test_mse for p in members]), gid=f"peak-{i}", color=color, label="peak" if i == 0 else None
+        )
     optimal = [o for o in answer.optimal if o.ridge_penalty is not None and o.test_mse is not None]
     if along_penalty:
         best = [o for o in optimal if o.ratio in shown]
         if best:
-            ax.plot([o.ridge_penalty for o in best], [o.test_mse for o in best], "*", markersize=13, color="k",
-                    linestyle="none", gid="optimum", label="optimum λ*")
+            ax.plot(
+                [o.ridge_penalty for o in best],
+                [o.test_mse for o in best],
+                "*",
+                markersize=13,
+                color="k",
+                linestyle="none",
+                gid="optimum",
+                label="optimum λ*",
+            )
         ax.set_xlabel("ridge penalty λ")
     else:
         if optimal:
-            ax.plot([o.ratio for o in optimal], [o.test_mse for o in optimal], ":", color="k", marker="*",
-                    gid="optimum", label="optimal λ*")
+            ax.plot(
+                [o.ratio for o in optimal],
+                [o.test_mse for o in optimal],
+                ":",
+                color="k",
+                marker="*",
+                gid="optimum",
+                label="optimal λ*",
+            )
         if ratios[0] <= 1.0 <= ratios[-1]:
-            ax.axvline(1.0, color="0.3", linestyle="--", gid="interpolation-threshold", label="interpolation threshold p = n")
+            ax.axvline(
+                1.0, color="0.3", linestyle="--", gid="interpolation-threshold", label="interpolation threshold p = n"
+            )
         ax.set_xlabel("ratio c = p/n")
     _scale(ax, "x", penalties if along_penalty else ratios)
     _scale(ax, "y", [p.test_mse for p in answer.points if p.test_mse is not None and p.test_mse > 0])
@@ -331,17 +452,44 @@ def random_features_ridge(figure: Figure, answer: Any) -> None:
     if along_neurons:
         n = _n_samples(answer.points)
         if n is not None and neurons[0] <= n <= neurons[-1]:
-            ax.axvline(n, color="0.3", linestyle="--", gid="interpolation-threshold", label=f"interpolation threshold N = n = {n}")
+            ax.axvline(
+                n,
+                color="0.3",
+                linestyle="--",
+                gid="interpolation-threshold",
+                label=f"interpolation threshold N = n = {n}",
+            )
         if per_n:
-            ax.plot([o.n_neurons for o in per_n], [o.test_mse for o in per_n], ":", color="k", gid="optimum-curve", label="γ*(N)")
+            ax.plot(
+                [o.n_neurons for o in per_n],
+                [o.test_mse for o in per_n],
+                ":",
+                color="k",
+                gid="optimum-curve",
+                label="γ*(N)",
+            )
         if best.test_mse is not None:
-            ax.plot([best.n_neurons], [best.test_mse], "*", markersize=13, color="k", gid="optimum",
-                    label=f"best: N = {best.n_neurons}, γ* = {_fmt(best.ridge_penalty or math.nan)}")
+            ax.plot(
+                [best.n_neurons],
+                [best.test_mse],
+                "*",
+                markersize=13,
+                color="k",
+                gid="optimum",
+                label=f"best: N = {best.n_neurons}, γ* = {_fmt(best.ridge_penalty or math.nan)}",
+            )
         ax.set_xlabel("neurons N")
     else:
         if best.ridge_penalty is not None and best.test_mse is not None:
-            ax.plot([best.ridge_penalty], [best.test_mse], "*", markersize=13, color="k", gid="optimum",
-                    label=f"optimum γ* = {_fmt(best.ridge_penalty)}")
+            ax.plot(
+                [best.ridge_penalty],
+                [best.test_mse],
+                "*",
+                markersize=13,
+                color="k",
+                gid="optimum",
+                label=f"optimum γ* = {_fmt(best.ridge_penalty)}",
+            )
         ax.set_xlabel("ridge penalty γ")
     _scale(ax, "x", [float(v) for v in (neurons if along_neurons else penalties)])
     if along_neurons and neurons[-1] / neurons[0] >= 4:
@@ -362,7 +510,15 @@ def _dynamics(figure: Figure, answer: Any, quantities: Sequence[tuple[str, str]]
     t = [p.time for p in points]
     for i, (name, label) in enumerate(quantities):
         style = "-" if name == test else "--"
-        ax.plot(t, _nan([getattr(p, name) for p in points]), style, marker=".", color=f"C{i}", gid=name.replace("_", "-"), label=label)
+        ax.plot(
+            t,
+            _nan([getattr(p, name) for p in points]),
+            style,
+            marker=".",
+            color=f"C{i}",
+            gid=name.replace("_", "-"),
+            label=label,
+        )
     limit = getattr(answer.limit, test)
     if limit is not None:
         ax.axhline(limit, color="0.3", linestyle=":", gid="limit", label=f"t → ∞ limit {_fmt(limit)}")
@@ -371,7 +527,15 @@ def _dynamics(figure: Figure, answer: Any, quantities: Sequence[tuple[str, str]]
         ax.plot([], [], " ", gid="optimum", label="optimum: never stop (the limit is best)")
     elif optimum.time is not None:
         value = getattr(optimum, test)
-        ax.plot([optimum.time], [value], "*", markersize=13, color="k", gid="optimum", label=f"optimum t* = {_fmt(optimum.time)}")
+        ax.plot(
+            [optimum.time],
+            [value],
+            "*",
+            markersize=13,
+            color="k",
+            gid="optimum",
+            label=f"optimum t* = {_fmt(optimum.time)}",
+        )
     _scale(ax, "x", t)
     ax.set_xlabel("training time t" + (" (steps)" if all(float(v).is_integer() for v in t) else ""))
     ax.set_ylabel("error")
@@ -381,14 +545,25 @@ def _dynamics(figure: Figure, answer: Any, quantities: Sequence[tuple[str, str]]
 
 def gradient_descent_classification(figure: Figure, answer: Any) -> None:
     """Train and test error rates over training time, the t → ∞ limit and the best stopping time."""
-    _dynamics(figure, answer, [("test_error", "test error"), ("train_error", "train error")], "test_error",
-              "Gradient descent: classification error")
+    _dynamics(
+        figure,
+        answer,
+        [("test_error", "test error"), ("train_error", "train error")],
+        "test_error",
+        "Gradient descent: classification error",
+    )
 
 
 def gradient_descent_regression(figure: Figure, answer: Any) -> None:
     """Test MSE, its parts and the train error over training time, the limit and the best stopping time."""
-    quantities = [("test_mse", "test MSE"), ("risk", "risk"), ("bias", "bias"), ("variance", "variance"),
-                  ("initialization", "initialization"), ("train_error", "train error")]
+    quantities = [
+        ("test_mse", "test MSE"),
+        ("risk", "risk"),
+        ("bias", "bias"),
+        ("variance", "variance"),
+        ("initialization", "initialization"),
+        ("train_error", "train error"),
+    ]
     _dynamics(figure, answer, quantities, "test_mse", "Gradient descent: regression errors")
 
 
@@ -397,14 +572,40 @@ def one_step_gradient(figure: Figure, answer: Any) -> None:
     ax = figure.subplots()
     points = sorted(answer.points, key=lambda p: p.learning_rate)
     eta = [p.learning_rate for p in points]
-    ax.plot(eta, [p.top_singular_value for p in points], "-", color="C0", gid="top-singular-value", label="top singular value s₁(W₁)")
+    ax.plot(
+        eta,
+        [p.top_singular_value for p in points],
+        "-",
+        color="C0",
+        gid="top-singular-value",
+        label="top singular value s₁(W₁)",
+    )
     separated = [p for p in points if p.separated]
     if separated:
-        ax.plot([p.learning_rate for p in separated], [p.top_singular_value for p in separated], "o", color="C3",
-                linestyle="none", gid="outliers", label="outlier (η > η_c)")
-    ax.axhline(answer.bulk_edge, color="0.4", linestyle=":", gid="bulk-edge", label=f"bulk edge 1 + √c = {_fmt(answer.bulk_edge)}")
+        ax.plot(
+            [p.learning_rate for p in separated],
+            [p.top_singular_value for p in separated],
+            "o",
+            color="C3",
+            linestyle="none",
+            gid="outliers",
+            label="outlier (η > η_c)",
+        )
+    ax.axhline(
+        answer.bulk_edge,
+        color="0.4",
+        linestyle=":",
+        gid="bulk-edge",
+        label=f"bulk edge 1 + √c = {_fmt(answer.bulk_edge)}",
+    )
     if answer.threshold is not None:
-        ax.axvline(answer.threshold, color="0.3", linestyle="--", gid="threshold", label=f"threshold η_c = {_fmt(answer.threshold)}")
+        ax.axvline(
+            answer.threshold,
+            color="0.3",
+            linestyle="--",
+            gid="threshold",
+            label=f"threshold η_c = {_fmt(answer.threshold)}",
+        )
     ax.set_xlabel("step size η")
     ax.set_ylabel("top singular value")
     ax.set_title("One gradient step: spike of the first-layer weights")
@@ -456,7 +657,9 @@ def simulation_job(figure: Figure, job: Any) -> None:
     rows = math.ceil(len(panels) / columns)
     width, height = 3.4 * columns + 0.6, 2.7 * rows + 0.9
     figure.set_size_inches(width, height)
-    figure.subplots_adjust(left=0.6 / width, right=1 - 0.15 / width, bottom=0.5 / height, top=1 - 0.75 / height, hspace=0.55, wspace=0.3)
+    figure.subplots_adjust(
+        left=0.6 / width, right=1 - 0.15 / width, bottom=0.5 / height, top=1 - 0.75 / height, hspace=0.55, wspace=0.3
+    )
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for i, (ax, (base, (axis, members))) in enumerate(zip(axes, panels, strict=False)):
         members.sort(key=lambda item: item[0])
@@ -465,8 +668,27 @@ def simulation_job(figure: Figure, job: Any) -> None:
         error = [2.0 * q.standard_error if q.standard_error is not None else 0.0 for _, q in members]
         theory = _nan([q.prediction for _, q in members])
         curve = len(members) > 1
-        ax.plot(x, theory, "-" if curve else "", color="C1", marker="x" if curve else "_", markersize=9, gid=f"theory-{i}", label="theory")
-        ax.errorbar(x, mean, yerr=error, fmt="o", color="C0", capsize=3, markersize=4, gid=f"empirical-{i}", label="simulation ± 2 SE")
+        ax.plot(
+            x,
+            theory,
+            "-" if curve else "",
+            color="C1",
+            marker="x" if curve else "_",
+            markersize=9,
+            gid=f"theory-{i}",
+            label="theory",
+        )
+        ax.errorbar(
+            x,
+            mean,
+            yerr=error,
+            fmt="o",
+            color="C0",
+            capsize=3,
+            markersize=4,
+            gid=f"empirical-{i}",
+            label="simulation ± 2 SE",
+        )
         ax.set_title(base, fontsize="medium")
         if axis:
             ax.set_xlabel(axis)
@@ -475,7 +697,7 @@ def simulation_job(figure: Figure, job: Any) -> None:
             ax.set_xticks([])
         if i == 0:
             ax.legend(fontsize="x-small")
-    for ax in axes[len(panels):]:
+    for ax in axes[len(panels) :]:
         ax.set_axis_off()
     provenance = result.provenance
     sizes = ", ".join(f"{k} = {v}" for k, v in provenance.sizes.items())

@@ -46,7 +46,9 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         "invalid UTF-8) or repeats a key in one object: `malformed-body`."
     ),
     401: _problem_response("An API key is required (`Authorization: Bearer <key>`) and was missing or invalid."),
-    404: _problem_response("A resource the request names does not exist for this key (e.g. the data set of `data.id`)."),
+    404: _problem_response(
+        "A resource the request names does not exist for this key (e.g. the data set of `data.id`)."
+    ),
     413: _problem_response("The request body is larger than the service accepts (`max_body_bytes`)."),
     415: _problem_response("The body is not sent as `Content-Type: application/json`: `unsupported-media-type`."),
     422: _problem_response("The request is invalid: each failing field is listed in `errors` with the rule it broke."),

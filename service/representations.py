@@ -36,8 +36,8 @@ from schemas.dynamics import (
 )
 from schemas.jobs import QuantityAgreement, SimulationJob
 from schemas.kernels import KernelMatrixSpectrumResponse, KernelRidgePoint, KernelRidgeResponse
-from schemas.neural_tangent_kernel import NeuralTangentKernelResponse
 from schemas.linear_regression import LinearRidgePoint, LinearRidgeResponse
+from schemas.neural_tangent_kernel import NeuralTangentKernelResponse
 from schemas.problem import PROBLEM_MEDIA_TYPE, Problem
 from schemas.random_features import (
     RandomFeaturesRidgePoint,
@@ -236,11 +236,15 @@ REPRESENTATIONS: dict[type[BaseModel], Representation] = {
     KernelRidgeResponse: Representation(table=TableOf(KernelRidgePoint), plot=plots.kernel_ridge),
     OneStepGradientResponse: Representation(table=TableOf(OneStepPoint), plot=plots.one_step_gradient),
     LinearRidgeResponse: Representation(table=TableOf(LinearRidgePoint), plot=plots.linear_ridge),
-    RandomFeaturesRidgeResponse: Representation(table=TableOf(RandomFeaturesRidgePoint), plot=plots.random_features_ridge),
+    RandomFeaturesRidgeResponse: Representation(
+        table=TableOf(RandomFeaturesRidgePoint), plot=plots.random_features_ridge
+    ),
     GradientDescentClassificationResponse: Representation(
         table=TableOf(ClassificationPoint), plot=plots.gradient_descent_classification
     ),
-    GradientDescentRegressionResponse: Representation(table=TableOf(RegressionPoint), plot=plots.gradient_descent_regression),
+    GradientDescentRegressionResponse: Representation(
+        table=TableOf(RegressionPoint), plot=plots.gradient_descent_regression
+    ),
     SimulationJob: Representation(table=JobTable(), plot=plots.simulation_job, available=_job_available),
 }
 
@@ -251,8 +255,8 @@ def render(model: type[BaseModel], representation: Representation, body: bytes, 
     try:
         representation.available(answer)
         if media_type == CSV:
-            return to_csv(representation.table(answer))  # type: ignore[misc]
-        return plots.render(representation.plot, answer, "png" if media_type == PNG else "svg")  # type: ignore[arg-type]
+            return to_csv(representation.table(answer))  # type: ignore[misc]  # CSV is offered only when `table` is set (media_types)
+        return plots.render(representation.plot, answer, "png" if media_type == PNG else "svg")  # type: ignore[arg-type]  # PNG/SVG are offered only when `plot` is set
     except Unavailable as exc:
         raise NotAcceptableError([JSON], f"{exc} Ask for {JSON}.") from None
 
@@ -271,9 +275,16 @@ def _media_schemas(representation: Representation) -> dict[str, dict[str, Any]]:
     content: dict[str, dict[str, Any]] = {}
     if representation.table is not None:
         columns = ",".join(representation.table.columns)
-        content[CSV] = {"schema": {"type": "string", "description": f"RFC 4180 CSV, one row per point; header `{columns}`; null is an empty cell."}}
+        content[CSV] = {
+            "schema": {
+                "type": "string",
+                "description": f"RFC 4180 CSV, one row per point; header `{columns}`; null is an empty cell.",
+            }
+        }
     if representation.plot is not None:
-        content[SVG] = {"schema": {"type": "string", "description": "SVG plot (text kept as text; marked artists carry an `id`)."}}
+        content[SVG] = {
+            "schema": {"type": "string", "description": "SVG plot (text kept as text; marked artists carry an `id`)."}
+        }
         content[PNG] = {"schema": {"type": "string", "format": "binary", "description": "PNG plot (100 dpi)."}}
     return content
 
@@ -284,13 +295,15 @@ class RepresentationRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         kwargs["responses"] = {**(kwargs.get("responses") or {}), 406: _NOT_ACCEPTABLE}
         super().__init__(path, endpoint, **kwargs)
-        representation = REPRESENTATIONS.get(self.response_model)  # type: ignore[arg-type]
+        representation = REPRESENTATIONS.get(self.response_model)
         self.representation = representation if self.status_code in (None, 200) else None
         self.media_types: tuple[str, ...] = (JSON, *(self.representation.media_types if self.representation else ()))
-        if len(self.media_types) > 1:
+        if len(self.media_types) > 1 and self.representation is not None:  # (more than JSON only with one)
             ok = dict(self.responses.get(200, {}))
-            ok["content"] = {**ok.get("content", {}), **_media_schemas(self.representation)}  # type: ignore[arg-type]
-            ok.setdefault("description", "The answer: JSON (default), or as " + ", ".join(self.media_types[1:]) + " per `Accept`.")
+            ok["content"] = {**ok.get("content", {}), **_media_schemas(self.representation)}
+            ok.setdefault(
+                "description", "The answer: JSON (default), or as " + ", ".join(self.media_types[1:]) + " per `Accept`."
+            )
             self.responses = {**self.responses, 200: ok}
 
     def get_route_handler(self) -> Callable[[Request], Any]:
@@ -307,12 +320,16 @@ class RepresentationRoute(APIRoute):
             response = await handler(request)
             if len(self.media_types) > 1:
                 response.headers["Vary"] = "Accept"
-            if chosen == JSON or response.status_code != 200:
-                return response
+            if chosen == JSON or response.status_code != 200 or self.representation is None:
+                return response  # (a representation exists whenever `chosen` is not JSON)
             work = partial(render, self.response_model, self.representation, bytes(response.body), chosen)
             # A small table is written in well under a millisecond: not worth a thread hop. Plots and
             # large tables leave the event loop.
-            body = work() if chosen == CSV and len(response.body) <= _INLINE_CSV_BYTES else await anyio.to_thread.run_sync(work)
+            body = (
+                work()
+                if chosen == CSV and len(response.body) <= _INLINE_CSV_BYTES
+                else await anyio.to_thread.run_sync(work)
+            )
             name = request.url.path.rstrip("/").rsplit("/", 1)[-1] or "answer"
             headers = {"Vary": "Accept", "Content-Disposition": f'inline; filename="{name}.{_EXTENSIONS[chosen]}"'}
             return Response(body, media_type=CONTENT_TYPES[chosen], headers=headers)

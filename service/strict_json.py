@@ -52,7 +52,9 @@ def check_json(body: bytes) -> None:
     try:
         json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as error:
-        raise MalformedBody(f"{error.msg} at line {error.lineno}, column {error.colno} (character {error.pos})") from None
+        raise MalformedBody(
+            f"{error.msg} at line {error.lineno}, column {error.colno} (character {error.pos})"
+        ) from None
     except RecursionError:
         raise MalformedBody("the body is nested too deeply") from None
 

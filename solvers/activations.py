@@ -96,9 +96,7 @@ def _k_leaky_relu(a, b, c, rho, p):
     theta = np.arccos(rho)
     one_m = (1.0 - alpha) ** 2
     return (
-        np.sqrt(a * b)
-        / (2.0 * math.pi)
-        * (one_m * _sqrt1m(rho) + rho * ((1.0 + alpha**2) * math.pi - one_m * theta))
+        np.sqrt(a * b) / (2.0 * math.pi) * (one_m * _sqrt1m(rho) + rho * ((1.0 + alpha**2) * math.pi - one_m * theta))
     )
 
 
@@ -327,7 +325,7 @@ _MAX_ORDER = 600
 
 def _trapezoid(step: float) -> tuple[np.ndarray, np.ndarray]:
     """Truncated trapezoid rule for E[f(z)], z ~ N(0,1), on [-13, 13] (docs/methods/random_features.md §1.1 table)."""
-    m = int(math.ceil(_TRUNCATION / step))
+    m = math.ceil(_TRUNCATION / step)
     z = np.arange(-m, m + 1, dtype=np.float64) * step
     w = step * _INV_SQRT_2PI * np.exp(-0.5 * z * z)
     return z, w
@@ -470,7 +468,9 @@ class ExpectedKernel:
     reference: str
 
 
-def _expected_kernel_iv(activation, x, x_test, method, tolerance):
+def _expected_kernel_iv(
+    activation, x, x_test, method, tolerance
+) -> tuple[Activation, np.ndarray, np.ndarray | None, str, float]:
     activation = as_activation(activation)
     x = v.finite_array("x", x, ndim=2)
     if x.shape[0] < 1 or x.shape[1] < 1:
@@ -557,9 +557,8 @@ def expected_kernel(
         b = np.einsum("ij,ij->i", x_test, x_test)
         rho_cross = _correlation(a, b, cross)
 
-    use_closed = entry.kernel is not None and method != "hermite_series"
-    if use_closed:
-        k = entry.kernel
+    k = entry.kernel
+    if k is not None and method != "hermite_series":
         kernel = k(a[:, None], a[None, :], gram, rho, params)
         diag = k(a, a, a, np.where(a > 0, 1.0, 0.0), params)
         np.fill_diagonal(kernel, diag)  # symmetric: every formula is symmetric in (a, b), c = cᵀ
@@ -586,7 +585,9 @@ def expected_kernel(
         cross_kernel = _mehler(c_train, c_test, rho_cross)
         worst = max(
             worst,
-            _fix_pairs(activation, cross_kernel, np.sqrt(a), np.sqrt(b), rho_cross, t_train, t_test, order, tol_abs, False),
+            _fix_pairs(
+                activation, cross_kernel, np.sqrt(a), np.sqrt(b), rho_cross, t_train, t_test, order, tol_abs, False
+            ),
         )
         test_diagonal = series.mean_square[n:].copy()
     bound = worst + series.quadrature_error
@@ -653,9 +654,7 @@ class ActivationMoments:
     reference: str
 
 
-def activation_moments(
-    *, activation: Activation | str, method: str = "auto"
-) -> ActivationMoments:
+def activation_moments(*, activation: Activation | str, method: str = "auto") -> ActivationMoments:
     """Gaussian moments E[σ], E[σ²], E[σ'] = E[ξσ], E[(ξ²−1)σ] of an activation.
 
     Parameters
@@ -680,7 +679,9 @@ def activation_moments(
     activation = as_activation(activation)
     entry = _CATALOGUE[activation.name]
     if method not in ("auto", "closed_form", "quadrature"):
-        raise InvalidParameterError("method", f"`method` must be 'auto', 'closed_form' or 'quadrature', got {method!r}.")
+        raise InvalidParameterError(
+            "method", f"`method` must be 'auto', 'closed_form' or 'quadrature', got {method!r}."
+        )
     has_closed = activation.name in _CLOSED_MOMENTS
     if method == "closed_form" and not has_closed:
         raise InvalidParameterError("method", f"`method` 'closed_form' is not available for {activation.name!r}.")
@@ -689,8 +690,8 @@ def activation_moments(
             "method", f"`method` 'quadrature' is refused for the non-smooth activation {activation.name!r}."
         )
     if has_closed and method != "quadrature":
-        m = _CLOSED_MOMENTS[activation.name](dict(activation.parameters))
-        return ActivationMoments(*(float(t) for t in m), "closed_form", 0.0, _REFERENCE_MOMENTS)
+        m0, m1, m2, m3 = (float(t) for t in _CLOSED_MOMENTS[activation.name](dict(activation.parameters)))
+        return ActivationMoments(m0, m1, m2, m3, "closed_form", 0.0, _REFERENCE_MOMENTS)
 
     def rule(step):
         z, w = _trapezoid(step)
@@ -699,4 +700,5 @@ def activation_moments(
 
     fine, coarse = rule(1.0 / 32.0), rule(1.0 / 16.0)
     err = float(np.max(np.abs(fine - coarse)))
-    return ActivationMoments(*(float(t) for t in fine), "quadrature", err, _REFERENCE_MOMENTS)
+    m0, m1, m2, m3 = (float(t) for t in fine)
+    return ActivationMoments(m0, m1, m2, m3, "quadrature", err, _REFERENCE_MOMENTS)

@@ -20,6 +20,7 @@ once per law by a sweep from +∞ (derivation §4), so a point costs one vectori
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -32,7 +33,7 @@ from scipy import optimize
 
 from solvers import _validation as v
 from solvers._results import Diagnostics
-from solvers.activations import Activation, as_activation, activation_moments
+from solvers.activations import Activation, activation_moments, as_activation
 from solvers.exceptions import InvalidParameterError
 
 __all__ = [
@@ -190,7 +191,9 @@ def _quartic_roots(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         big_p = e2 - p * p / 3.0
         big_q = 2.0 * p**3 / 27.0 - p * e2 / 3.0 - q * q / 8.0
         root = np.sqrt(big_q * big_q / 4.0 + big_p**3 / 27.0)
-        u = np.where(np.abs(-big_q / 2.0 + root) >= np.abs(-big_q / 2.0 - root), -big_q / 2.0 + root, -big_q / 2.0 - root)
+        u = np.where(
+            np.abs(-big_q / 2.0 + root) >= np.abs(-big_q / 2.0 - root), -big_q / 2.0 + root, -big_q / 2.0 - root
+        )
         cube = u ** (1.0 / 3.0)
         t = _OMEGA[None, :] * cube[:, None] - big_p[:, None] / (3.0 * _OMEGA[None, :] * cube[:, None])
         t = np.where((cube == 0)[:, None], 0.0, t)
@@ -214,15 +217,20 @@ def _quartic_roots(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         for k in (2, 1, 0):
             value = value * g + coef[:, k]
         size = np.abs(g)
-        scale = np.abs(coef[:, 0]) + size * (np.abs(coef[:, 1]) + size * (np.abs(coef[:, 2]) + size * (np.abs(coef[:, 3]) + size * np.abs(coef[:, 4]))))
+        scale = np.abs(coef[:, 0]) + size * (
+            np.abs(coef[:, 1]) + size * (np.abs(coef[:, 2]) + size * (np.abs(coef[:, 3]) + size * np.abs(coef[:, 4])))
+        )
         ok = np.all(np.abs(value) <= 1e-13 * scale, axis=1) & np.all(np.isfinite(g), axis=1)
         gap = np.where(np.eye(4, dtype=bool)[None], np.inf, np.abs(g[:, :, None] - g[:, None, :]))
         ok &= np.all(gap.min(axis=2) > 1e-4 * size, axis=1)
     return g, ok
 
 
-
-_REAL, _COMPLEX, _COMPLEX2 = 0, 1, 2  # physical branch on an interval: a real root, the complex root with Im G < 0, one of two
+_REAL, _COMPLEX, _COMPLEX2 = (
+    0,
+    1,
+    2,
+)  # physical branch on an interval: a real root, the complex root with Im G < 0, one of two
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,10 +273,7 @@ class _Law:
         # C = τ WWᵀ/p + (1 − τ) I (Gaussian equivalent), ‖C‖ → τ(1 + √(N/p))² + 1 − τ.
         c_norm = t * (1.0 + math.sqrt(1.0 / psi)) ** 2 + 1.0 - t
         self.scale = c_norm * (1.0 + math.sqrt(r)) ** 2
-        if self.linear:
-            rank = min(1.0, phi) / r  # min(n, p)/N
-        else:
-            rank = 1.0 / r  # n/N
+        rank = min(1.0, phi) / r if self.linear else 1.0 / r  # min(n, p)/N if linear, else n/N
         self.atom = max(0.0, 1.0 - rank)
         self._intervals: tuple[_Interval, ...] | None = None
         self._support: tuple[tuple[float, float], ...] | None = None
@@ -343,6 +348,7 @@ class _Law:
         value, a bound on the rounding of each coefficient (exact zeros, e.g. the factor z⁴, come out
         as ~1e-27 otherwise and create spurious edges near 0).
         """
+
         def prod(*ps):
             out = np.ones(1)
             for p in ps:
@@ -350,7 +356,9 @@ class _Law:
             return out
 
         def lin(*terms):
-            out = np.zeros(2 * self.degree - 1)  # deg_z Δ ≤ 2·degree − 2 (each c_k has degree ≤ 2 in z; checked by shape)
+            out = np.zeros(
+                2 * self.degree - 1
+            )  # deg_z Δ ≤ 2·degree − 2 (each c_k has degree ≤ 2 in z; checked by shape)
             for coef, ps in terms:
                 term = (abs(coef) if magnitude else coef) * prod(*ps)
                 out = out if out.size >= term.size else np.r_[out, np.zeros(term.size - out.size)]
@@ -367,11 +375,22 @@ class _Law:
             )
         e, d, c, b, aa = self.poly
         return lin(
-            (256, (aa, aa, aa, e, e, e)), (-192, (aa, aa, b, d, e, e)), (-128, (aa, aa, c, c, e, e)),
-            (144, (aa, aa, c, d, d, e)), (-27, (aa, aa, d, d, d, d)), (144, (aa, b, b, c, e, e)),
-            (-6, (aa, b, b, d, d, e)), (-80, (aa, b, c, c, d, e)), (18, (aa, b, c, d, d, d)),
-            (16, (aa, c, c, c, c, e)), (-4, (aa, c, c, c, d, d)), (-27, (b, b, b, b, e, e)),
-            (18, (b, b, b, c, d, e)), (-4, (b, b, b, d, d, d)), (-4, (b, b, c, c, c, e)), (1, (b, b, c, c, d, d)),
+            (256, (aa, aa, aa, e, e, e)),
+            (-192, (aa, aa, b, d, e, e)),
+            (-128, (aa, aa, c, c, e, e)),
+            (144, (aa, aa, c, d, d, e)),
+            (-27, (aa, aa, d, d, d, d)),
+            (144, (aa, b, b, c, e, e)),
+            (-6, (aa, b, b, d, d, e)),
+            (-80, (aa, b, c, c, d, e)),
+            (18, (aa, b, c, d, d, d)),
+            (16, (aa, c, c, c, c, e)),
+            (-4, (aa, c, c, c, d, d)),
+            (-27, (b, b, b, b, e, e)),
+            (18, (b, b, b, c, d, e)),
+            (-4, (b, b, b, d, d, d)),
+            (-4, (b, b, c, c, c, e)),
+            (1, (b, b, c, c, d, d)),
         )
 
     def discriminant_roots(self) -> np.ndarray:
@@ -498,7 +517,9 @@ class _Law:
         g = np.where(ok_real, g_real + 0j, g_complex)
         mismatch = ~(ok_real | ok_complex)
         if np.any(mismatch):
-            near = roots[mismatch][np.arange(np.count_nonzero(mismatch)), np.argmin(np.abs(roots[mismatch] - ref[mismatch, None]), axis=1)]
+            near = roots[mismatch][
+                np.arange(np.count_nonzero(mismatch)), np.argmin(np.abs(roots[mismatch] - ref[mismatch, None]), axis=1)
+            ]
             near = np.where(kind[mismatch] == _REAL, near.real + 0j, near.real - 1j * np.abs(near.imag))
             g[mismatch] = near
         return g, mismatch
@@ -579,7 +600,11 @@ class _Law:
             rel = np.where(size > 0, np.abs(value) / size, 0.0)
         worst = float(np.max(np.where(np.isfinite(rel), rel, np.inf), initial=0.0))
         wrong = int(np.count_nonzero(interior))
-        diag = Diagnostics(iterations=2, residual=worst, converged=bool(worst <= _RESIDUAL_TOL and wrong == 0 and self.label_diag.converged))
+        diag = Diagnostics(
+            iterations=2,
+            residual=worst,
+            converged=bool(worst <= _RESIDUAL_TOL and wrong == 0 and self.label_diag.converged),
+        )
         return g, diag, wrong
 
     def _polish(self, g: np.ndarray, x: np.ndarray, kind: np.ndarray) -> np.ndarray:
@@ -672,7 +697,9 @@ class _Law:
             rts = self.roots(z_new)
             dist = np.sort(np.abs(rts - predicted[:, None]), axis=1)
             pick = rts[np.arange(a.size), np.argmin(np.abs(rts - predicted[:, None]), axis=1)]
-            ok = (dist[:, 0] <= 0.25 * dist[:, 1]) & (dist[:, 0] <= np.maximum(0.1 * np.abs(predicted - g[a]), 1e-8 * np.abs(g[a])))
+            ok = (dist[:, 0] <= 0.25 * dist[:, 1]) & (
+                dist[:, 0] <= np.maximum(0.1 * np.abs(predicted - g[a]), 1e-8 * np.abs(g[a]))
+            )
             acc = a[ok]
             g[acc], s[acc], z_cur[acc] = pick[ok], s_new[ok], z_new[ok]
             h[acc] *= 1.3
@@ -696,7 +723,11 @@ class _Law:
         support = self.support()
         m = _PANEL_NODES
         u = np.cos(math.pi * (np.arange(m) + 0.5) / m)  # Chebyshev points of the first kind, descending
-        pending = [(j, math.pi * i / _PANEL_START, math.pi * (i + 1) / _PANEL_START) for j in range(len(support)) for i in range(_PANEL_START)]
+        pending = [
+            (j, math.pi * i / _PANEL_START, math.pi * (i + 1) / _PANEL_START)
+            for j in range(len(support))
+            for i in range(_PANEL_START)
+        ]
         accepted: list[tuple[int, float, float, np.ndarray]] = []
         evaluations, levels, worst, converged = 0, 0, 0.0, True
         while pending:
@@ -767,7 +798,8 @@ class _Law:
             self._build_cdf()
         x = np.asarray(x, dtype=np.float64)
         out = np.where(x >= 0.0, self.atom, 0.0)
-        for a, b, power, edges, anti, base in self._cdf_parts:  # type: ignore[union-attr]
+        assert self._cdf_parts is not None  # _build_cdf sets it
+        for a, b, power, edges, anti, base in self._cdf_parts:
             out = out + np.where(x >= b, base[-1] * self._cdf_scale, 0.0)
             inside = (x > a) & (x < b)
             if not np.any(inside):
@@ -894,7 +926,9 @@ class ConjugateKernelSpectrum:
 # validation
 
 
-def _iv(activation, ratio, neurons_per_sample, matrix, x, weight_distribution, data_distribution, n_neurons):
+def _iv(
+    activation, ratio, neurons_per_sample, matrix, x, weight_distribution, data_distribution, n_neurons
+) -> tuple[Activation, float, float, np.ndarray, int | None]:
     activation = as_activation(activation)
     phi = v.positive("ratio", ratio)
     r = v.positive("neurons_per_sample", neurons_per_sample)
@@ -903,7 +937,9 @@ def _iv(activation, ratio, neurons_per_sample, matrix, x, weight_distribution, d
     x = v.finite_array("x", x)
     for name, value in (("weight_distribution", weight_distribution), ("data_distribution", data_distribution)):
         if value not in ("gaussian", "rademacher", "spherical"):
-            raise InvalidParameterError(name, f"`{name}` must be 'gaussian', 'rademacher' or 'spherical', got {value!r}.")
+            raise InvalidParameterError(
+                name, f"`{name}` must be 'gaussian', 'rademacher' or 'spherical', got {value!r}."
+            )
     if n_neurons is not None:
         n_neurons = v.positive_int("n_neurons", n_neurons)
     return activation, phi, r, x, n_neurons
@@ -971,7 +1007,9 @@ def _outliers(law, constants, weight_distribution, data_distribution, centred_by
         if strength > 0.0:
             sources.append((source, strength))
     if abs(kappa) <= 1e-12 * math.sqrt(theta1):
-        notes.append("κ = E[(ξ² − 1)σ(ξ)] = 0 (e.g. odd σ): no outlier is predicted (docs/methods/conjugate_kernel.md §4; verified for tanh).")
+        notes.append(
+            "κ = E[(ξ² − 1)σ(ξ)] = 0 (e.g. odd σ): no outlier is predicted (docs/methods/conjugate_kernel.md §4; verified for tanh)."
+        )
         return ()
     if not sources:
         notes.append(
@@ -1090,7 +1128,7 @@ def conjugate_kernel_law(
     theta2: float,
     ratio: float,
     neurons_per_sample: float,
-    x: np.ndarray | list[float] = (),
+    x: np.ndarray | Sequence[float] = (),
     matrix: Matrix = "features",
     with_cdf: bool = True,
 ) -> CKLaw:
@@ -1241,7 +1279,7 @@ def conjugate_kernel_spectrum(
     ratio: float,
     neurons_per_sample: float,
     matrix: Matrix = "gram",
-    x: np.ndarray | list[float] = (),
+    x: np.ndarray | Sequence[float] = (),
     weight_distribution: Distribution = "gaussian",
     data_distribution: Distribution = "gaussian",
     subtract_mean: bool = False,
@@ -1318,7 +1356,11 @@ def conjugate_kernel_spectrum(
         notes.append(
             f"σ = {activation.name} is not centred (E σ(ξ) = {constants.mean:.6g}): the bulk is that of σ − E σ(ξ) "
             f"with θ1 = Var σ(ξ) (docs/derivations/conjugate_kernel_spectrum.md §2)"
-            + ("; the network uses σ − E σ(ξ) (`subtract_mean`)." if subtract_mean else "; its mean adds one large outlier.")
+            + (
+                "; the network uses σ − E σ(ξ) (`subtract_mean`)."
+                if subtract_mean
+                else "; its mean adds one large outlier."
+            )
         )
     if constants.method == "quadrature":
         notes.append(f"θ1, θ2, κ by trapezoid quadrature (estimated error {constants.error_bound:.1e}).")

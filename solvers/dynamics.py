@@ -270,9 +270,7 @@ def _time_iv(time, mode: str) -> np.ndarray:
     if np.any(t < 0):
         raise InvalidParameterError("time", f"`time` must be >= 0, got {float(t.min())!r}.")
     if mode == "gd" and np.any(t != np.round(t)):
-        raise InvalidParameterError(
-            "time", '`time` must be integer step counts when `mode` is "gd".'
-        )
+        raise InvalidParameterError("time", '`time` must be integer step counts when `mode` is "gd".')
     return t
 
 
@@ -291,8 +289,15 @@ def _dynamics_iv(*, ratio, ridge_penalty, learning_rate, init_variance, mode) ->
     root = math.sqrt(ratio)
     lower, upper = (1.0 - root) ** 2, (1.0 + root) ** 2
     return _Dynamics(
-        ratio, ridge_penalty, learning_rate, init_variance, mode,
-        lower, upper, 0.5 * (lower + upper), 2.0 * root,
+        ratio,
+        ridge_penalty,
+        learning_rate,
+        init_variance,
+        mode,
+        lower,
+        upper,
+        0.5 * (lower + upper),
+        2.0 * root,
     )
 
 
@@ -399,10 +404,12 @@ class _Classification:
     subtract: bool  # pole subtraction at λ_s (docs/methods/dynamics.md §5) or direct integration
 
 
-def _classification_params(*, ratio, mean_norm_squared, ridge_penalty, learning_rate,
-                           init_variance, mode) -> _Classification:
-    d = _dynamics_iv(ratio=ratio, ridge_penalty=ridge_penalty, learning_rate=learning_rate,
-                     init_variance=init_variance, mode=mode)
+def _classification_params(
+    *, ratio, mean_norm_squared, ridge_penalty, learning_rate, init_variance, mode
+) -> _Classification:
+    d = _dynamics_iv(
+        ratio=ratio, ridge_penalty=ridge_penalty, learning_rate=learning_rate, init_variance=init_variance, mode=mode
+    )
     rho = non_negative("mean_norm_squared", mean_norm_squared)
     c = d.ratio
     spike = rho * rho > c
@@ -458,12 +465,12 @@ def _classification_moments(p: _Classification, t: np.ndarray, node_scale: float
             gs = (hs, hs * hs, p.lam_s * hs * hs)
         if p.subtract:
             wd = w / denom / (2.0 * np.pi)
-            k_int = [(rho + c) * (wd @ (gi - gsi[None, :]) + gsi) for gi, gsi in zip(g, gs)]
+            k_int = [(rho + c) * (wd @ (gi - gsi[None, :]) + gsi) for gi, gsi in zip(g, gs, strict=True)]
         else:
             wd = (rho + c) * w / denom / (2.0 * np.pi)
             k_int = [wd @ gi for gi in g]
             if p.atom > 0.0:
-                k_int = [ki + p.atom * gsi for ki, gsi in zip(k_int, gs)]
+                k_int = [ki + p.atom * gsi for ki, gsi in zip(k_int, gs, strict=True)]
         e_train = k_int[0]
         out[0, idx] = e_train
         out[1, idx] = k_int[2] + p.sigma2 * mu_xf2 - e_train * e_train
@@ -472,7 +479,7 @@ def _classification_moments(p: _Classification, t: np.ndarray, node_scale: float
     return out
 
 
-def _error(e: np.ndarray, v: np.ndarray) -> np.ndarray:
+def _error(e: np.ndarray | float, v: np.ndarray | float) -> np.ndarray:
     """Q(E/√V) with the degenerate-variance clip of docs/methods/dynamics.md §5; nan where E = V = 0."""
     e, v = np.asarray(e, dtype=np.float64), np.asarray(v, dtype=np.float64)
     degenerate = v <= _V_CLIP * e * e
@@ -559,7 +566,8 @@ def _refine(d: _Dynamics, objective, grid: np.ndarray, values: np.ndarray, i: in
     if d.mode == "flow":
         res = minimize_scalar(
             lambda s: float(objective(np.array([math.exp(s)]))[0]),
-            bounds=(math.log(lo), math.log(hi)), method="bounded",
+            bounds=(math.log(lo), math.log(hi)),
+            method="bounded",
             options={"xatol": 1e-9},
         )
         t_best, v_best = math.exp(res.x), float(res.fun)
@@ -589,8 +597,9 @@ def _classification_decay(p: _Classification) -> list[float]:
     return rates or [0.0]
 
 
-def _classification_optimal(p: _Classification, limit: ClassificationLimit,
-                            notes: list[str]) -> ClassificationOptimalTime:
+def _classification_optimal(
+    p: _Classification, limit: ClassificationLimit, notes: list[str]
+) -> ClassificationOptimalTime:
     d = p.dyn
 
     def objective(times: np.ndarray) -> np.ndarray:
@@ -678,8 +687,12 @@ def gradient_descent_classification(
         Non-finite or out-of-domain input, negative or non-integer (gd) times, unstable GD.
     """
     p = _classification_params(
-        ratio=ratio, mean_norm_squared=mean_norm_squared, ridge_penalty=ridge_penalty,
-        learning_rate=learning_rate, init_variance=init_variance, mode=mode,
+        ratio=ratio,
+        mean_norm_squared=mean_norm_squared,
+        ridge_penalty=ridge_penalty,
+        learning_rate=learning_rate,
+        init_variance=init_variance,
+        mode=mode,
     )
     t = _time_iv(time, p.dyn.mode)
     notes: list[str] = []
@@ -691,9 +704,7 @@ def gradient_descent_classification(
     if p.rho == 0.0:
         test_error = np.where(np.isnan(test_error), np.nan, 0.5)
     if np.any(np.isnan(test_error)):
-        notes.append(
-            "time = 0 with init_variance = 0: w(0) = 0, so both error rates are undefined (null)."
-        )
+        notes.append("time = 0 with init_variance = 0: w(0) = 0, so both error rates are undefined (null).")
     top = p.lam_s if p.spike_exists else p.dyn.upper
     if p.dyn.mode == "gd" and p.dyn.learning_rate * (top + p.dyn.ridge_penalty) > _NEAR_UNSTABLE:
         notes.append(
@@ -703,10 +714,18 @@ def gradient_descent_classification(
     limit = _classification_limit(p, notes)
     optimal = _classification_optimal(p, limit, notes)
     return GradientDescentClassificationPrediction(
-        time=t, train_error=train_error, test_error=test_error,
-        e_train=e_train, v_train=v_train, e_test=e_test, v_test=v_test,
-        spike_exists=p.spike_exists, spike_location=p.lam_s if p.spike_exists else None,
-        limit=limit, optimal_time=optimal, notes=tuple(notes),
+        time=t,
+        train_error=train_error,
+        test_error=test_error,
+        e_train=e_train,
+        v_train=v_train,
+        e_test=e_test,
+        v_test=v_test,
+        spike_exists=p.spike_exists,
+        spike_location=p.lam_s if p.spike_exists else None,
+        limit=limit,
+        optimal_time=optimal,
+        notes=tuple(notes),
     )
 
 
@@ -722,10 +741,12 @@ class _Regression:
     noise: float
 
 
-def _regression_params(*, ratio, signal_strength, noise_variance, ridge_penalty, learning_rate,
-                       init_variance, mode) -> _Regression:
-    d = _dynamics_iv(ratio=ratio, ridge_penalty=ridge_penalty, learning_rate=learning_rate,
-                     init_variance=init_variance, mode=mode)
+def _regression_params(
+    *, ratio, signal_strength, noise_variance, ridge_penalty, learning_rate, init_variance, mode
+) -> _Regression:
+    d = _dynamics_iv(
+        ratio=ratio, ridge_penalty=ridge_penalty, learning_rate=learning_rate, init_variance=init_variance, mode=mode
+    )
     r2 = non_negative("signal_strength", signal_strength)
     noise = non_negative("noise_variance", noise_variance)
     _stability_iv(d, d.upper, "the MP edge (1 + √c)²")
@@ -880,8 +901,12 @@ def gradient_descent_regression(
         Non-finite or out-of-domain input, negative or non-integer (gd) times, unstable GD.
     """
     p = _regression_params(
-        ratio=ratio, signal_strength=signal_strength, noise_variance=noise_variance,
-        ridge_penalty=ridge_penalty, learning_rate=learning_rate, init_variance=init_variance,
+        ratio=ratio,
+        signal_strength=signal_strength,
+        noise_variance=noise_variance,
+        ridge_penalty=ridge_penalty,
+        learning_rate=learning_rate,
+        init_variance=init_variance,
         mode=mode,
     )
     t = _time_iv(time, p.dyn.mode)
@@ -896,7 +921,14 @@ def gradient_descent_regression(
     limit = _regression_limit(p, notes)
     optimal = _regression_optimal(p, limit)
     return GradientDescentRegressionPrediction(
-        time=t, bias=bias, variance=variance, initialization=init, risk=risk,
-        test_mse=risk + p.noise, train_error=train, limit=limit, optimal_time=optimal,
+        time=t,
+        bias=bias,
+        variance=variance,
+        initialization=init,
+        risk=risk,
+        test_mse=risk + p.noise,
+        train_error=train,
+        limit=limit,
+        optimal_time=optimal,
         notes=tuple(notes),
     )

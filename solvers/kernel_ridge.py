@@ -145,7 +145,9 @@ def kernel_ridge_risk(
         t = v.finite_array("eigenvalues", eigenvalues)
         w = v.finite_array("weights", weights)
         if t.size == 0 or t.size != w.size or np.any(t <= 0) or np.any(w <= 0) or abs(w.sum() - 1.0) > 1e-9:
-            raise InvalidParameterError("weights", "`eigenvalues` > 0 and `weights` > 0 must have the same length, weights summing to 1.")
+            raise InvalidParameterError(
+                "weights", "`eigenvalues` > 0 and `weights` > 0 must have the same length, weights summing to 1."
+            )
         population = {"eigenvalues": t, "weights": w}
         tau = float(np.dot(w, t))
     profile = kernel_profile(kernel, tau=tau)
@@ -157,9 +159,7 @@ def kernel_ridge_risk(
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(ridge != 0, n * lam[None, :] / ridge, 1.0) * np.ones(shape)
     if gamma < 0 and np.any(ridge <= 0):
-        notes.append(
-            f"γ = {gamma:.6g} < 0: K + nλI is singular or indefinite for nλ ≤ −γ; those points are null."
-        )
+        notes.append(f"γ = {gamma:.6g} < 0: K + nλI is singular or indefinite for nλ ≤ −γ; those points are null.")
     if beta > 0:
         mu = c[:, None] * ridge / beta
         bad = mu < 0
@@ -186,13 +186,17 @@ def kernel_ridge_risk(
     else:
         mu = np.full(shape, np.nan)
         if beta == 0:
-            notes.append("∂h/∂t = 0: the kernel has no linear part in this regime and the predictor is constant (test MSE r² + σ²).")
+            notes.append(
+                "∂h/∂t = 0: the kernel has no linear part in this regime and the predictor is constant (test MSE r² + σ²)."
+            )
             test = np.full(shape, r2 + s2)
             train = factor**2 * (r2 + s2)
             best = np.full(c.size, np.nan)
             best_mse = np.full(c.size, r2 + s2)
         else:
-            notes.append("∂h/∂t < 0 (e.g. a distance kernel with increasing f): K is not a ridge smoother of the data; no prediction.")
+            notes.append(
+                "∂h/∂t < 0 (e.g. a distance kernel with increasing f): K is not a ridge smoother of the data; no prediction."
+            )
             test = train = np.full(shape, np.nan)
             best = best_mse = np.full(c.size, np.nan)
     if gamma < 0:
@@ -200,11 +204,22 @@ def kernel_ridge_risk(
         test = np.where(nonpositive, np.nan, test)
         train = np.where(nonpositive, np.nan, train)
     if np.any(lam == 0) and gamma > 0:
-        notes.append("λ = 0: K is invertible (γ > 0), kernel ridge interpolates (train MSE 0) with the implicit penalty cγ/β.")
+        notes.append(
+            "λ = 0: K is invertible (γ > 0), kernel ridge interpolates (train MSE 0) with the implicit penalty cγ/β."
+        )
     return KernelRidgePrediction(
-        ratio=c, ridge_penalty=lam, n_samples=n, train_mse=train, test_mse=test, effective_ridge=mu,
-        optimal_ridge_penalty=best, optimal_test_mse=best_mse, slope=beta, shift=gamma,
-        diagnostics=Diagnostics(iterations=0, residual=0.0, converged=True), notes=tuple(dict.fromkeys(notes)),
+        ratio=c,
+        ridge_penalty=lam,
+        n_samples=n,
+        train_mse=train,
+        test_mse=test,
+        effective_ridge=mu,
+        optimal_ridge_penalty=best,
+        optimal_test_mse=best_mse,
+        slope=beta,
+        shift=gamma,
+        diagnostics=Diagnostics(iterations=0, residual=0.0, converged=True),
+        notes=tuple(dict.fromkeys(notes)),
     )
 
 

@@ -138,8 +138,8 @@ class _GramLaw:
             law = marchenko_pastur(ratio=1.0 / c, x=[])
             self.intervals: list[tuple[float, float]] = [(law.support_lower, law.support_upper)]
         else:
-            law = sample_covariance_spectrum(ratio=c, eigenvalues=eigenvalues, weights=weights, x=[])
-            self.intervals = [(a / c, b / c) for a, b in law.support_intervals]
+            general = sample_covariance_spectrum(ratio=c, eigenvalues=eigenvalues, weights=weights, x=[])
+            self.intervals = [(a / c, b / c) for a, b in general.support_intervals]
 
     def evaluate(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Density and CDF of μ_G at y."""
@@ -148,10 +148,10 @@ class _GramLaw:
             law = marchenko_pastur(ratio=1.0 / c, x=y)
             return law.density, law.cdf
         # μ_G = c·μ_S(c ·) + (1 − c)δ₀ with μ_S the law of S = (1/n)XᵀX (p × p).
-        law = sample_covariance_spectrum(ratio=c, eigenvalues=self.t, weights=self.w, x=c * y)
-        self.diagnostics = law.diagnostics
-        cdf = c * law.cdf + (1.0 - c) * (y >= 0)
-        return c * c * law.density, np.clip(cdf, 0.0, 1.0)
+        general = sample_covariance_spectrum(ratio=c, eigenvalues=self.t, weights=self.w, x=c * y)
+        self.diagnostics = general.diagnostics
+        cdf = c * general.cdf + (1.0 - c) * (y >= 0)
+        return c * c * general.density, np.clip(cdf, 0.0, 1.0)
 
     def g(self, y: float) -> float:
         """g(y) = ∫ μ_G(dt)/(y − t) = −m_G(y) at a real y off the support."""
@@ -216,7 +216,9 @@ def _additive_spike_outliers(law: _GramLaw, slope: float, shift: float, theta: f
     return roots
 
 
-def _information_plus_noise(c: float, means: np.ndarray, proportions: np.ndarray) -> list[tuple[float, float, np.ndarray]]:
+def _information_plus_noise(
+    c: float, means: np.ndarray, proportions: np.ndarray
+) -> list[tuple[float, float, np.ndarray]]:
     """Outliers of G = (W + JMᵀ)(W + JMᵀ)ᵀ/p: (eigenvalue of G, alignment |⟨û, u⟩|², √n·u per class).
 
     θ² are the eigenvalues of diag(√π) M Mᵀ diag(√π)/c (the squared singular values of JMᵀ/√p); with
@@ -247,15 +249,21 @@ def _iv(kernel, ratio, x, n_samples, data_model, eigenvalues, weights, means, pr
     if n_samples is not None:
         n_samples = v.positive_int("n_samples", n_samples)
     if data_model not in DATA_MODELS:
-        raise InvalidParameterError("data_model", f"`data_model` must be one of {', '.join(DATA_MODELS)}; got {data_model!r}.")
+        raise InvalidParameterError(
+            "data_model", f"`data_model` must be one of {', '.join(DATA_MODELS)}; got {data_model!r}."
+        )
     t = w = m = pi = None
     if data_model == "population":
         if eigenvalues is None or weights is None:
-            raise InvalidParameterError("eigenvalues", "`eigenvalues` and `weights` are required for the population model.")
+            raise InvalidParameterError(
+                "eigenvalues", "`eigenvalues` and `weights` are required for the population model."
+            )
         t = v.finite_array("eigenvalues", eigenvalues)
         w = v.finite_array("weights", weights)
         if t.size == 0 or t.size != w.size or np.any(t <= 0) or np.any(w <= 0) or abs(w.sum() - 1.0) > 1e-9:
-            raise InvalidParameterError("weights", "`eigenvalues` > 0 and `weights` > 0 must have the same length, weights summing to 1.")
+            raise InvalidParameterError(
+                "weights", "`eigenvalues` > 0 and `weights` > 0 must have the same length, weights summing to 1."
+            )
     if data_model == "gaussian_mixture":
         if means is None:
             raise InvalidParameterError("means", "`means` are required for the gaussian_mixture model.")
@@ -312,7 +320,9 @@ def kernel_matrix_spectrum(
     (isotropic, mixture) or c·μ_S(c ·) + (1 − c)δ₀ with μ_S the generalized MP law (Silverstein 1995).
     Outliers: §3–§5 of the derivation.
     """
-    c, xv, n_samples, t, w, m, pi = _iv(kernel, ratio, x, n_samples, data_model, eigenvalues, weights, means, proportions)
+    c, xv, n_samples, t, w, m, pi = _iv(
+        kernel, ratio, x, n_samples, data_model, eigenvalues, weights, means, proportions
+    )
     tau = float(np.dot(w, t)) if t is not None else 1.0
     s = float(np.dot(w, t * t)) if t is not None else 1.0
     profile = kernel_profile(kernel, tau=tau)
@@ -350,10 +360,20 @@ def kernel_matrix_spectrum(
             )
     outliers = _outliers(profile, law, c, s, n_samples, beta, gamma, m, pi, notes)
     return KernelMatrixSpectrum(
-        x=xv, density=density, cdf=cdf, support_intervals=tuple(intervals), atom_location=gamma, atom_mass=atom_mass,
-        slope=beta, shift=gamma, tau=tau, second_moment=s, profile=profile,
+        x=xv,
+        density=density,
+        cdf=cdf,
+        support_intervals=tuple(intervals),
+        atom_location=gamma,
+        atom_mass=atom_mass,
+        slope=beta,
+        shift=gamma,
+        tau=tau,
+        second_moment=s,
+        profile=profile,
         outliers=tuple(sorted(outliers, key=lambda o: -o.eigenvalue if math.isfinite(o.eigenvalue) else -math.inf)),
-        diagnostics=law.diagnostics, notes=tuple(notes),
+        diagnostics=law.diagnostics,
+        notes=tuple(notes),
     )
 
 
@@ -375,15 +395,22 @@ def _outliers(profile, law, c, s, n_samples, beta, gamma, means, pi, notes) -> l
     if h0 != 0.0:
         offset = profile.diagonal - h0 + (2.0 * profile.d_norm_norm + 0.5 * profile.d_inner_inner) * s / c
         offset += 2.0 * d_a * d_a * s / (c * h0)
-        if means is not None:
+        if means is not None and mean_bar is not None:  # (mean_bar is set exactly when means is)
             offset += beta * float(mean_bar @ mean_bar) / c + 2.0 * d_a * float(pi @ np.sum(means * means, axis=1)) / c
         sd = 2.0 * abs(d_a) * math.sqrt(2.0 * s / c)
-        out.append(KernelOutlier(
-            order="n", leading_coefficient=h0, eigenvalue_offset=offset,
-            eigenvalue=h0 * n_samples + offset if n_samples is not None else math.nan,
-            validity="mean" if sd > 0 else "limit", standard_deviation=sd, direction="ones",
-            alignment=math.nan, class_vector=(),
-        ))
+        out.append(
+            KernelOutlier(
+                order="n",
+                leading_coefficient=h0,
+                eigenvalue_offset=offset,
+                eigenvalue=h0 * n_samples + offset if n_samples is not None else math.nan,
+                validity="mean" if sd > 0 else "limit",
+                standard_deviation=sd,
+                direction="ones",
+                alignment=math.nan,
+                class_vector=(),
+            )
+        )
         if n_samples is None:
             notes.append("The order-n outlier is h(τ, τ, 0)·n + offset: give `n_samples` to place it.")
     elif d_a != 0.0:
@@ -410,8 +437,17 @@ def _outliers(profile, law, c, s, n_samples, beta, gamma, means, pi, notes) -> l
         mean_spikes = []
     for eigenvalue, alignment, vector in mean_spikes:
         rho = beta * eigenvalue + gamma
-        out.append(KernelOutlier(
-            "1", 0.0, rho, rho, "heuristic" if heuristic else "limit", 0.0, "class_means", alignment,
-            tuple(float(u) for u in vector),
-        ))
+        out.append(
+            KernelOutlier(
+                "1",
+                0.0,
+                rho,
+                rho,
+                "heuristic" if heuristic else "limit",
+                0.0,
+                "class_means",
+                alignment,
+                tuple(float(u) for u in vector),
+            )
+        )
     return out

@@ -73,9 +73,11 @@ class Kernel:
 
     def scalar_function(self) -> Callable[[np.ndarray], np.ndarray]:
         """f for ``inner_product``/``distance`` as a numpy function."""
+        if isinstance(self.function, Activation):
+            return self.function
         if self.function == "exp":
             return np.exp
-        return self.function  # type: ignore[return-value]
+        raise ValueError(f"The {self.name!r} kernel has no scalar function f.")
 
     def as_dict(self) -> dict:
         """The kernel as the HTTP contract writes it."""
@@ -84,7 +86,7 @@ class Kernel:
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.function is not None:
-            out["function"] = {"name": "exp"} if self.function == "exp" else self.function.as_dict()  # type: ignore[union-attr]
+            out["function"] = self.function.as_dict() if isinstance(self.function, Activation) else {"name": "exp"}
         if self.activation is not None:
             out["activation"] = self.activation.as_dict()
         return out
@@ -107,7 +109,9 @@ def make_kernel(
         Unknown name (``kernel.name``), a field of another kernel, or a value out of range (named).
     """
     if name not in KERNEL_NAMES:
-        raise InvalidParameterError("kernel.name", f"`kernel.name` must be one of {', '.join(KERNEL_NAMES)}; got {name!r}.")
+        raise InvalidParameterError(
+            "kernel.name", f"`kernel.name` must be one of {', '.join(KERNEL_NAMES)}; got {name!r}."
+        )
     allowed = {
         "polynomial": {"degree", "offset"},
         "rbf": {"bandwidth"},
@@ -122,7 +126,9 @@ def make_kernel(
     if name == "polynomial":
         degree = 2 if degree is None else degree
         if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or not 1 <= degree <= MAX_DEGREE:
-            raise InvalidParameterError("kernel.degree", f"`kernel.degree` must be an integer in [1, {MAX_DEGREE}], got {degree!r}.")
+            raise InvalidParameterError(
+                "kernel.degree", f"`kernel.degree` must be an integer in [1, {MAX_DEGREE}], got {degree!r}."
+            )
         offset = v.finite_scalar("kernel.offset", 1.0 if offset is None else offset)
         return Kernel(name, degree=int(degree), offset=float(offset))
     if name == "rbf":
@@ -133,7 +139,9 @@ def make_kernel(
         return Kernel(name, function=_as_function(function))
     if name == "random_features":
         if activation is None:
-            raise InvalidParameterError("kernel.activation", "`kernel.activation` is required for the 'random_features' kernel.")
+            raise InvalidParameterError(
+                "kernel.activation", "`kernel.activation` is required for the 'random_features' kernel."
+            )
         return Kernel(name, activation=_as_activation(activation, "kernel.activation"))
     return Kernel(name)
 
@@ -152,7 +160,11 @@ def _as_activation(value: Activation | str | dict, field: str) -> Activation:
 
 
 def _as_function(value: Activation | str | dict) -> Activation | str:
-    if value == "exp" or (isinstance(value, dict) and value.get("name") == "exp" and all(v is None for k, v in value.items() if k != "name")):
+    if value == "exp" or (
+        isinstance(value, dict)
+        and value.get("name") == "exp"
+        and all(v is None for k, v in value.items() if k != "name")
+    ):
         return "exp"
     return _as_activation(value, "kernel.function")
 
@@ -166,6 +178,7 @@ def _h(kernel: Kernel, a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarra
         denom = np.sqrt(a * b)
         return np.divide(t, denom, out=np.zeros(np.broadcast(a, b, t).shape), where=denom > 0)
     if name == "polynomial":
+        assert kernel.offset is not None and kernel.degree is not None  # make_kernel sets both for polynomial
         return (t + kernel.offset) ** kernel.degree
     if name == "inner_product":
         return kernel.scalar_function()(t + 0.0 * (a + b))
@@ -231,12 +244,19 @@ def kernel_matrix(*, kernel: Kernel, x: np.ndarray, x_test: np.ndarray | None = 
     if x_test is not None:
         x_test = v.finite_array("x_test", x_test, ndim=2)
         if x_test.shape[1] != x.shape[1]:
-            raise InvalidParameterError("x_test", f"`x_test` must have {x.shape[1]} columns like `x`, got shape {x_test.shape}.")
+            raise InvalidParameterError(
+                "x_test", f"`x_test` must have {x.shape[1]} columns like `x`, got shape {x_test.shape}."
+            )
     p = x.shape[1]
     if kernel.name == "random_features":
+        assert kernel.activation is not None  # make_kernel sets it for random_features
         scale = 1.0 / math.sqrt(p)
-        result = expected_kernel(activation=kernel.activation, x=x * scale, x_test=None if x_test is None else x_test * scale)
-        return KernelMatrix(result.kernel, result.cross_kernel, result.test_diagonal, float(result.error_bound), _REFERENCE)
+        result = expected_kernel(
+            activation=kernel.activation, x=x * scale, x_test=None if x_test is None else x_test * scale
+        )
+        return KernelMatrix(
+            result.kernel, result.cross_kernel, result.test_diagonal, float(result.error_bound), _REFERENCE
+        )
     a = np.einsum("ij,ij->i", x, x) / p
     gram = (x @ x.T) / p
     np.fill_diagonal(gram, a)  # exactly ‖x_i‖²/p on the diagonal: distance 0, cosine 1
@@ -291,6 +311,7 @@ def _evaluate(kernel: Kernel, a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np
     """h at arrays of (a, b, t) triples (random features through 2-D inputs with those norms and inner product)."""
     if kernel.name != "random_features":
         return _h(kernel, a, b, t)
+    assert kernel.activation is not None  # make_kernel sets it for random_features
     out = np.empty(a.shape)
     for index, (ai, bi, ti) in enumerate(zip(a.ravel(), b.ravel(), t.ravel(), strict=True)):
         first = np.array([math.sqrt(ai), 0.0])
@@ -310,15 +331,29 @@ def kernel_profile(kernel: Kernel, *, tau: float) -> KernelProfile:
     InvalidParameterError
         ``kernel.function`` of an inner-product kernel not smooth at 0 (El Karoui 2010, Thm 2.1 hypothesis).
     """
-    if kernel.name == "inner_product" and kernel.function != "exp" and not kernel.function.is_smooth:  # type: ignore[union-attr]
-        raise InvalidParameterError("kernel.function", _SMOOTH_AT_ZERO_MESSAGE.format(name=kernel.function.name) + ".")  # type: ignore[union-attr]
+    function = kernel.function
+    if kernel.name == "inner_product" and isinstance(function, Activation) and not function.is_smooth:  # exp is smooth
+        raise InvalidParameterError("kernel.function", _SMOOTH_AT_ZERO_MESSAGE.format(name=function.name) + ".")
     h = tau * 1e-3
     # (a, b, t) offsets: value, ±h and ±2h in a, in t, and the four corners in (a, b).
     steps = [
-        (0, 0, 0), (h, 0, 0), (-h, 0, 0), (2 * h, 0, 0), (-2 * h, 0, 0),
-        (0, 0, h), (0, 0, -h), (0, 0, 2 * h), (0, 0, -2 * h),
-        (h, h, 0), (h, -h, 0), (-h, h, 0), (-h, -h, 0),
-        (2 * h, 2 * h, 0), (2 * h, -2 * h, 0), (-2 * h, 2 * h, 0), (-2 * h, -2 * h, 0),
+        (0, 0, 0),
+        (h, 0, 0),
+        (-h, 0, 0),
+        (2 * h, 0, 0),
+        (-2 * h, 0, 0),
+        (0, 0, h),
+        (0, 0, -h),
+        (0, 0, 2 * h),
+        (0, 0, -2 * h),
+        (h, h, 0),
+        (h, -h, 0),
+        (-h, h, 0),
+        (-h, -h, 0),
+        (2 * h, 2 * h, 0),
+        (2 * h, -2 * h, 0),
+        (-2 * h, 2 * h, 0),
+        (-2 * h, -2 * h, 0),
     ]
     a = np.array([tau + s[0] for s in steps])
     b = np.array([tau + s[1] for s in steps])
@@ -340,8 +375,23 @@ def kernel_profile(kernel: Kernel, *, tau: float) -> KernelProfile:
     d_ab = (4 * d_ab_h - d_ab_2h) / 3
     values = (f0, diagonal, d_a, d_t, d_aa, d_ab, d_tt)
     if not all(math.isfinite(x) for x in values):
-        raise InvalidParameterError("kernel", "the kernel overflows near ‖x‖²/p = τ; its limiting spectrum is not defined.")
-    return KernelProfile(tau, *(float(_clean(x, f0, diagonal)) for x in values), d_diagonal=_clean(d_diagonal, f0, diagonal))
+        raise InvalidParameterError(
+            "kernel", "the kernel overflows near ‖x‖²/p = τ; its limiting spectrum is not defined."
+        )
+    value, diag, d_norm, d_inner, d_norm_norm, d_norm_cross, d_inner_inner = (
+        float(_clean(x, f0, diagonal)) for x in values
+    )
+    return KernelProfile(
+        tau,
+        value,
+        diag,
+        d_norm,
+        d_inner,
+        d_norm_norm,
+        d_norm_cross,
+        d_inner_inner,
+        d_diagonal=_clean(d_diagonal, f0, diagonal),
+    )
 
 
 def _clean(value: float, *scales: float) -> float:

@@ -201,11 +201,15 @@ def population_spectrum(eigenvalues, weights, signal_weights) -> PopulationSpect
         one = np.ones(1)
         return PopulationSpectrum(one, one, one, True)
     t = _grid("eigenvalues", eigenvalues, allow_zero=False)
-    w = np.full(t.size, 1.0 / t.size) if weights is None else _distribution(
-        "weights", weights, t.size, strictly_positive=True
+    w = (
+        np.full(t.size, 1.0 / t.size)
+        if weights is None
+        else _distribution("weights", weights, t.size, strictly_positive=True)
     )
-    b = w if signal_weights is None else _distribution(
-        "signal_weights", signal_weights, t.size, strictly_positive=False
+    b = (
+        w
+        if signal_weights is None
+        else _distribution("signal_weights", signal_weights, t.size, strictly_positive=False)
     )
     return PopulationSpectrum(t, w, b, False)
 
@@ -325,9 +329,7 @@ class _Risk:
     divergent: np.ndarray
 
 
-def _risk(
-    gamma: np.ndarray, lam: np.ndarray, spectrum: PopulationSpectrum, r2: float, s2: float
-) -> _Risk:
+def _risk(gamma: np.ndarray, lam: np.ndarray, spectrum: PopulationSpectrum, r2: float, s2: float) -> _Risk:
     """Bias, variance, training error and κ on broadcast (gamma, lam) arrays (no validation)."""
     gamma, lam = np.broadcast_arrays(np.asarray(gamma, float), np.asarray(lam, float))
     singular = (lam == 0) & (gamma == 1.0)
@@ -510,12 +512,12 @@ def optimal_ridge_penalty(
     notes: list[str] = []
     if r2 == 0 and s2 > 0:
         notes.append(
-            "`signal_strength` = 0: the risk decreases to 0 as γ → ∞ (β̂ = 0 is optimal); "
-            "γ* = +∞ is reported as nan."
+            "`signal_strength` = 0: the risk decreases to 0 as γ → ∞ (β̂ = 0 is optimal); γ* = +∞ is reported as nan."
         )
         nan = np.full(gamma.shape, np.nan)
-        return OptimalRidgePenalty(gamma, nan, np.zeros(gamma.shape), np.full(gamma.shape, s2),
-                                   Diagnostics(0, 0.0, True), tuple(notes))
+        return OptimalRidgePenalty(
+            gamma, nan, np.zeros(gamma.shape), np.full(gamma.shape, s2), Diagnostics(0, 0.0, True), tuple(notes)
+        )
     if r2 == 0 and s2 == 0:
         notes.append("`signal_strength` = `noise_variance` = 0: every γ has risk 0; γ* = 0 is reported.")
         zeros = np.zeros(gamma.shape)
@@ -563,7 +565,7 @@ def optimal_ridge_penalty(
         scales += [v for v in candidates if 1e-300 < v < 1e300]
     lo = max(math.log10(min(scales)) - _SEARCH_DECADES, -300.0)
     hi = min(math.log10(max(scales)) + _SEARCH_DECADES, 300.0)
-    count = int(math.ceil((hi - lo) * _SEARCH_POINTS_PER_DECADE)) + 1
+    count = math.ceil((hi - lo) * _SEARCH_POINTS_PER_DECADE) + 1
     grid = np.concatenate([[0.0], np.logspace(lo, hi, count)])
     scan = _risk(gamma[:, None], grid[None, :], spectrum, r2, s2)
     scan_risk = scan.bias + scan.variance  # nan only at λ = 0, γ = 1 with σ² > 0
@@ -583,8 +585,9 @@ def optimal_ridge_penalty(
             point = _risk(np.array([g]), np.array([math.exp(log_lam)]), spectrum, r2, s2)
             return float(point.bias[0] + point.variance[0])
 
-        found = minimize_scalar(objective, bounds=(left, right), method="bounded",
-                                options={"xatol": _SEARCH_XATOL, "maxiter": 500})
+        found = minimize_scalar(
+            objective, bounds=(left, right), method="bounded", options={"xatol": _SEARCH_XATOL, "maxiter": 500}
+        )
         iterations = max(iterations, int(found.nfev))
         converged = converged and bool(found.success)
         best_lam, best_risk = math.exp(found.x), float(found.fun)

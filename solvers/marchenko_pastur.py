@@ -8,8 +8,9 @@ matrix (1/n) Xᵀ X (n × n), which has the same non-zero eigenvalues.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from math import comb
 from typing import Literal
 
@@ -74,9 +75,9 @@ def marchenko_pastur(
     ratio: float,
     variance: float = 1.0,
     matrix: Matrix = "covariance",
-    x: np.ndarray | list[float] = (),
+    x: np.ndarray | Sequence[float] = (),
     n_moments: int = 4,
-    stieltjes_at: np.ndarray | list[complex] = (),
+    stieltjes_at: np.ndarray | Sequence[complex] = (),
 ) -> MarchenkoPasturSpectrum:
     r"""Evaluate the Marchenko–Pastur law of (1/n)XXᵀ or (1/n)XᵀX.
 
@@ -127,7 +128,8 @@ def marchenko_pastur(
         raise InvalidParameterError("stieltjes_at", "`stieltjes_at` must contain only finite values.")
     if np.any(z.imag == 0):
         raise InvalidParameterError(
-            "stieltjes_at", "`stieltjes_at` points must have a non-zero imaginary part (the transform has a cut on the real axis)."
+            "stieltjes_at",
+            "`stieltjes_at` points must have a non-zero imaginary part (the transform has a cut on the real axis).",
         )
 
     lower, upper = mp_edges(ratio=ratio, variance=variance)
@@ -139,9 +141,7 @@ def marchenko_pastur(
     density = scale * _covariance_density(x, ratio=ratio, variance=variance)
     if ratio == 1.0 and np.any(x == 0.0):
         density[x == 0.0] = np.nan
-        notes.append(
-            "At ratio 1 the density diverges like x^(-1/2) at the hard edge x = 0; its value there is null."
-        )
+        notes.append("At ratio 1 the density diverges like x^(-1/2) at the hard edge x = 0; its value there is null.")
     cdf = scale * _covariance_continuous_cdf(x, ratio=ratio, variance=variance) + np.where(x >= 0.0, atom, 0.0)
 
     moments = scale * mp_moments(ratio=ratio, variance=variance, n_moments=n_moments)
@@ -186,7 +186,7 @@ def mp_moments(*, ratio: float, variance: float = 1.0, n_moments: int = 4) -> np
     return np.array(_moments(ratio, variance, n_moments))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _narayana(k: int, r: int) -> float:
     return comb(k, r) * comb(k - 1, r) / (r + 1)
 

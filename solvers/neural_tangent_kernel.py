@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -166,7 +167,9 @@ def ntk_activation_constants(*, activation: Activation | str) -> NTKActivationCo
         theta1 = b * b
     if a - b * b <= 1e-12 * max(a, 1e-300):
         a = b * b
-    return NTKActivationConstants(theta1=theta1, mean_derivative=b, mean_square_derivative=a, mean=moments.mean, method=method)
+    return NTKActivationConstants(
+        theta1=theta1, mean_derivative=b, mean_square_derivative=a, mean=moments.mean, method=method
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -268,15 +271,18 @@ class _Law:
         ``newton=True``: predictor (linear extrapolation in η) + 2 Newton steps per level, cheap;
         ``newton=False``: all roots by companion eigenvalues, the one nearest the predictor (robust).
         """
-        s = s1 = None
+        s: np.ndarray | None = None
+        s1: np.ndarray | None = None
         rows = np.arange(x.size)
         for k in range(etas.shape[0]):
             z = x + 1j * etas[k]
             if k == 0:
                 target = np.full(x.size, 2.0 + 0j)  # δ → 0 as z → ∞: s = 1 + 1/(1 + δ) → 2
             elif k == 1:
+                assert s is not None  # set at level 0
                 target = s
             else:
+                assert s is not None and s1 is not None  # set at levels k − 1 and k − 2
                 target = s + (s - s1) * (etas[k] - etas[k - 1]) / (etas[k - 1] - etas[k - 2])
             if newton:
                 new = target
@@ -289,6 +295,7 @@ class _Law:
                 r = self.roots(z)
                 new = r[rows, np.argmin(np.abs(r - target[:, None]), axis=1)]
             s1, s = s, new
+        assert s is not None  # etas holds at least one level
         return s
 
     def stieltjes(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, Diagnostics]:
@@ -417,7 +424,10 @@ class _Law:
                     try:
                         ws = optimize.brentq(
                             lambda t, br=branch: float(self._slope(np.array([t]), br)[0]),
-                            wb[i], wb[i + 1], xtol=1e-15 * wb[i + 1], rtol=1e-15,
+                            wb[i],
+                            wb[i + 1],
+                            xtol=1e-15 * wb[i + 1],
+                            rtol=1e-15,
                         )
                     except ValueError:  # pragma: no cover - a sign change always brackets
                         continue
@@ -515,7 +525,10 @@ class _Law:
                     break
                 if deg >= _CHEB_MAX:
                     converged = False
-                    notes.append(f"CDF on [{lo:.6g}, {hi:.6g}]: Chebyshev degree {deg} reached, mass change {abs(mass - prev):.1e}.")
+                    change = math.nan if prev is None else abs(mass - prev)
+                    notes.append(
+                        f"CDF on [{lo:.6g}, {hi:.6g}]: Chebyshev degree {deg} reached, mass change {change:.1e}."
+                    )
                     break
                 prev, deg = mass, 2 * deg
             theta = np.arccos(np.clip(1.0 - 2.0 * np.sqrt((np.clip(x, lo, hi) - lo) / width), -1.0, 1.0))
@@ -587,14 +600,15 @@ class NeuralTangentKernelSpectrum:
     reference: str = REFERENCE
 
 
-def _iv(activation, ratio, neurons_per_sample, x):
+def _iv(activation, ratio, neurons_per_sample, x) -> tuple[Activation, float, float, np.ndarray]:
     activation = as_activation(activation)
     phi = v.positive("ratio", ratio)
     r = v.positive("neurons_per_sample", neurons_per_sample)
     for name, value in (("ratio", phi), ("neurons_per_sample", r)):
         if not 0.1 <= value <= 10.0:
             raise InvalidParameterError(
-                name, f"`{name}` must lie in [0.1, 10] (the range in which the NTK law is solved and tested), got {value!r}."
+                name,
+                f"`{name}` must lie in [0.1, 10] (the range in which the NTK law is solved and tested), got {value!r}.",
             )
     x = v.finite_array("x", x)
     return activation, phi, r, x
@@ -605,7 +619,7 @@ def neural_tangent_kernel_spectrum(
     activation: Activation | str,
     ratio: float,
     neurons_per_sample: float,
-    x: np.ndarray | list[float] = (),
+    x: np.ndarray | Sequence[float] = (),
     with_cdf: bool = True,
 ) -> NeuralTangentKernelSpectrum:
     r"""Limiting eigenvalue law of the NTK Gram matrix K_ij = ⟨∇_θ f(x_i), ∇_θ f(x_j)⟩, f(x) = vᵀσ(Wx)/√N.

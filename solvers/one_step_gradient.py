@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 
 from solvers import _validation as v
-from solvers.activations import Activation, as_activation, activation_moments
+from solvers.activations import Activation, activation_moments, as_activation
 from solvers.exceptions import InvalidParameterError
 
 __all__ = ["OneStepGradientSpike", "one_step_gradient_spike"]
@@ -152,7 +152,9 @@ def one_step_gradient_spike(
     -------
     OneStepGradientSpike
     """
-    activation, link, noise_variance, phi, r, eta = _iv(activation, link, noise_variance, ratio, neurons_per_sample, learning_rate)
+    activation, link, noise_variance, phi, r, eta = _iv(
+        activation, link, noise_variance, ratio, neurons_per_sample, learning_rate
+    )
     c = r / phi
     student = activation_moments(activation=activation)
     teacher = activation_moments(activation=link)

@@ -89,7 +89,9 @@ def preprocess(
         is_constant = std <= CONSTANT_RTOL * scale_of
         constant = tuple(int(i) for i in np.flatnonzero(is_constant))
         if is_constant.all():
-            raise InvalidParameterError("x", "Every training feature is constant: nothing is left after standardisation.")
+            raise InvalidParameterError(
+                "x", "Every training feature is constant: nothing is left after standardisation."
+            )
         keep = ~is_constant
         x = (x[:, keep] - mean[keep]) / std[keep]
         if x_test is not None:
@@ -109,7 +111,7 @@ def preprocess(
     if not NORM_RANGE[0] <= norm <= NORM_RANGE[1]:
         warnings.append(
             f"The median training-sample norm is {norm:.3g}, far from O(1): the random-features theorems assume "
-            "standardised features divided by √p (`preprocess: {\"standardize\": true, \"scale\": \"sqrt_features\"}`)."
+            'standardised features divided by √p (`preprocess: {"standardize": true, "scale": "sqrt_features"}`).'
         )
     return PreprocessedData(
         x=x,

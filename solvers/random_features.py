@@ -106,7 +106,8 @@ def _newton_kappa(lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray) -> 
     slow = np.zeros(kappa.shape, dtype=bool)  # last step removed ≥ 1/4 of κ
     iterations = 0
     n = lam.size
-    for iterations in range(1, _MAX_NEWTON + 1):
+    for newton_step in range(1, _MAX_NEWTON + 1):
+        iterations = newton_step  # reported after the loop
         idx = np.nonzero(active)[0]
         k, nn = kappa[idx], n_neurons[idx]
         # N − Σλ/(λ+κ) = (N − n) + Σκ/(λ+κ): no cancellation for N ≥ n (docs/methods/random_features.md §6 pitfall 8), and
@@ -168,13 +169,13 @@ def validate_grid(name: str, values: Any, *, integer: bool) -> np.ndarray:
             name, f"`{name}` must be >= {MIN_RIDGE_PENALTY:g} (below, n·γ is subnormal), got {float(arr.min())!r}."
         )
     if integer and np.any(arr != np.round(arr)):
-        raise InvalidParameterError(name, f"`{name}` must contain integers, got {float(arr[arr != np.round(arr)][0])!r}.")
+        raise InvalidParameterError(
+            name, f"`{name}` must contain integers, got {float(arr[arr != np.round(arr)][0])!r}."
+        )
     return arr
 
 
-def solve_effective_ridge(
-    *, eigenvalues: np.ndarray, n_neurons: Any, ridge_penalty: Any
-) -> EffectiveRidge:
+def solve_effective_ridge(*, eigenvalues: np.ndarray, n_neurons: Any, ridge_penalty: Any) -> EffectiveRidge:
     """Effective ridge κ, δ and (1/n) tr Q̄ from the spectrum of K, vectorised over (N, γ).
 
     Parameters
@@ -217,9 +218,7 @@ def solve_effective_ridge(
     try:
         nn_b, gg_b = np.broadcast_arrays(*arrays)
     except ValueError:
-        raise InvalidParameterError(
-            "ridge_penalty", "`ridge_penalty` must broadcast against `n_neurons`."
-        ) from None
+        raise InvalidParameterError("ridge_penalty", "`ridge_penalty` must broadcast against `n_neurons`.") from None
     return _effective_ridge(lam, nn_b.ravel().copy(), gg_b.ravel().copy(), nn_b.shape)
 
 
@@ -253,9 +252,7 @@ def _targets(name: str, y: Any, n: int, ref: str) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise InvalidParameterError(name, f"`{name}` must contain only finite values.")
     if arr.shape[0] != n:
-        raise InvalidParameterError(
-            name, f"`{name}` must have one entry per row of `{ref}` ({n}), got {arr.shape[0]}."
-        )
+        raise InvalidParameterError(name, f"`{name}` must have one entry per row of `{ref}` ({n}), got {arr.shape[0]}.")
     return arr.reshape(n, -1)
 
 
@@ -348,7 +345,8 @@ def deterministic_equivalent(
     ridge_penalty = v.positive("ridge_penalty", ridge_penalty)
     if ridge_penalty < MIN_RIDGE_PENALTY:
         raise InvalidParameterError(
-            "ridge_penalty", f"`ridge_penalty` must be >= {MIN_RIDGE_PENALTY:g} (below, n·γ is subnormal), got {ridge_penalty!r}."
+            "ridge_penalty",
+            f"`ridge_penalty` must be >= {MIN_RIDGE_PENALTY:g} (below, n·γ is subnormal), got {ridge_penalty!r}.",
         )
     kern = expected_kernel(activation=activation, x=x)
     lam = _clean_spectrum(np.linalg.eigvalsh(kern.kernel))
@@ -676,7 +674,9 @@ def _predict(sd: SpectralData, nn: np.ndarray, gg: np.ndarray, optimize: bool, w
     if bad.any():
         train[bad] = np.nan
         test[bad] = np.nan
-        notes.append(f"{int(bad.sum())} grid point(s) overflowed in double precision (γ too small: the γ → 0 limit is reached long before) and are null.")
+        notes.append(
+            f"{int(bad.sum())} grid point(s) overflowed in double precision (γ too small: the γ → 0 limit is reached long before) and are null."
+        )
     if sd.kernel_error_bound > _KERNEL_NOTE_THRESHOLD:
         notes.append(_kernel_note(sd.kernel_error_bound))
     rank = int(np.count_nonzero(lam))
@@ -715,7 +715,6 @@ def _test_at(sd: SpectralData, nn: np.ndarray, log_g: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         _, test = _mse(sd, nn, g, kappa)
     return np.where(np.isfinite(test), test, np.inf)
-
 
 
 def _optimise(sd: SpectralData, nn: np.ndarray, gg: np.ndarray, grid_test: np.ndarray | None = None) -> OptimalRidge:
@@ -851,7 +850,9 @@ def regime_warnings(
             "proved for Lipschitz σ only."
         )
     if n < 128:
-        out.append(f"n = {n} samples: finite-size gaps of several % are expected below n ≈ 256 (docs/methods/random_features.md §4).")
+        out.append(
+            f"n = {n} samples: finite-size gaps of several % are expected below n ≈ 256 (docs/methods/random_features.md §4)."
+        )
     ratio = p / n
     if ratio < 0.05 or ratio > 20:
         out.append(

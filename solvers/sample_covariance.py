@@ -11,6 +11,7 @@ and everything else (density, CDF, support, m of S) follows from it (docs/method
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -151,7 +152,7 @@ def _population(eigenvalues, weights) -> tuple[np.ndarray, np.ndarray, bool]:
 class _Population:
     """Precomputed products of the population atoms used by every evaluation of F."""
 
-    __slots__ = ("c", "t", "wt", "wt2", "tmax")
+    __slots__ = ("c", "t", "tmax", "wt", "wt2")
 
     def __init__(self, c: float, t: np.ndarray, w: np.ndarray) -> None:
         self.c = c
@@ -239,9 +240,7 @@ def _newton(
     return (m, F, dF, noise), used
 
 
-def _solve_companion(
-    pop: _Population, x: np.ndarray, eta: np.ndarray
-) -> tuple[np.ndarray, Diagnostics]:
+def _solve_companion(pop: _Population, x: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, Diagnostics]:
     """m̲ at z = x + iη for η ≥ 0 (η = 0 means the boundary value x + i0), vectorised.
 
     Implements docs/methods/spectra.md §2.1: start high with the fixed point, halve η level by level with
@@ -334,9 +333,7 @@ def _solve_companion(
     return m, Diagnostics(iterations=iterations, residual=worst, converged=converged)
 
 
-def _companion_core(
-    z: np.ndarray, pop: _Population
-) -> tuple[np.ndarray, Diagnostics]:
+def _companion_core(z: np.ndarray, pop: _Population) -> tuple[np.ndarray, Diagnostics]:
     """Companion transform at arbitrary complex z via conjugate symmetry m̲(z̄) = conj m̲(z)."""
     lower = z.imag < 0
     zz = np.where(lower, np.conj(z), z)
@@ -353,9 +350,7 @@ def _companion_core(
     return m, diag
 
 
-def companion_stieltjes(
-    z, *, ratio: float, eigenvalues, weights
-) -> tuple[np.ndarray, Diagnostics]:
+def companion_stieltjes(z, *, ratio: float, eigenvalues, weights) -> tuple[np.ndarray, Diagnostics]:
     """Companion Stieltjes transform m̲(z) of the generalized Marchenko–Pastur law.
 
     Solves Silverstein (1995), eq. (1.4), in the companion form of docs/methods/spectra.md §2,
@@ -404,7 +399,7 @@ def companion_stieltjes(
 def _xprime_scalar(u: float, c: float, t: tuple[float, ...], wt2: tuple[float, ...]) -> float:
     """x'(u) in pure Python: Brent calls it one point at a time, where numpy's overhead dominates."""
     s = 0.0
-    for tk, ak in zip(t, wt2):
+    for tk, ak in zip(t, wt2, strict=True):
         d = 1.0 + tk * u
         if d == 0.0:
             return -math.inf
@@ -421,7 +416,7 @@ def _edge_candidates(c: float, t: np.ndarray, w: np.ndarray) -> list[float]:
     frac = np.geomspace(1e-13, 0.5, 48)
     frac = np.concatenate([frac, 1.0 - frac[::-1][1:]])
     segments = []
-    for a, b in zip(poles[:-1], poles[1:]):
+    for a, b in itertools.pairwise(poles):
         segments.append(a + (b - a) * frac)
     # The outer intervals are unbounded; their edge zeros run off to |u| ~ 1/(t|1 − √c|) as
     # c → 1, hence the 29 decades.
@@ -466,8 +461,8 @@ def _edge_candidates(c: float, t: np.ndarray, w: np.ndarray) -> list[float]:
         if finite_interval and changes.size == 0:
             # Between two population poles x' → −∞ at both ends: a small gap shows up as a
             # positive maximum the grid may have stepped over; look for it explicitly.
-            i = int(np.argmax(vals))
-            lo, hi = seg[max(i - 1, 0)], seg[min(i + 1, seg.size - 1)]
+            top = int(np.argmax(vals))
+            lo, hi = seg[max(top - 1, 0)], seg[min(top + 1, seg.size - 1)]
             res = scipy.optimize.minimize_scalar(
                 lambda u: -f(u), bounds=(lo, hi), method="bounded", options={"xatol": 1e-14 * abs(hi - lo) + 1e-300}
             )
@@ -507,10 +502,10 @@ def _support_intervals(
     real and exact) gives the mass of every interval without quadrature.
     """
     c = pop.c
-    edges = [e for e in _edge_candidates(c, t, w) if e > 0]
+    candidates = [e for e in _edge_candidates(c, t, w) if e > 0]
     if c == 1.0:
-        edges.append(0.0)  # hard edge: x'(u) has no zero on (−∞, −1/t_min) when c = 1
-    edges = np.unique(np.asarray(edges, dtype=np.float64))
+        candidates.append(0.0)  # hard edge: x'(u) has no zero on (−∞, −1/t_min) when c = 1
+    edges = np.unique(np.asarray(candidates, dtype=np.float64))
     if edges.size < 2:  # cannot happen for a valid population; keep a clear failure mode
         raise InvalidParameterError("eigenvalues", "`eigenvalues` produced a degenerate support.")
     mids = 0.5 * (edges[:-1] + edges[1:])
@@ -522,7 +517,7 @@ def _support_intervals(
     cdf_probe = _cdf_from_companion(probes, m, c, t, w)
     intervals: list[tuple[float, float]] = []
     right_cdf: list[float] = []
-    for k, (a, b, keep) in enumerate(zip(edges[:-1], edges[1:], carries)):
+    for k, (a, b, keep) in enumerate(zip(edges[:-1], edges[1:], carries, strict=True)):
         if not keep:
             if intervals and len(right_cdf) < len(intervals):
                 right_cdf.append(float(cdf_probe[k]))  # the gap just right of an interval
@@ -550,7 +545,14 @@ def _merge_diagnostics(*diags: Diagnostics) -> Diagnostics:
 
 
 def _down_to_the_axis(
-    m_s: np.ndarray, m_z: np.ndarray, z: np.ndarray, eta: np.ndarray, low: np.ndarray, c: float, t: np.ndarray, w: np.ndarray
+    m_s: np.ndarray,
+    m_z: np.ndarray,
+    z: np.ndarray,
+    eta: np.ndarray,
+    low: np.ndarray,
+    c: float,
+    t: np.ndarray,
+    w: np.ndarray,
 ) -> np.ndarray:
     """m(x + iη) for the points ``low`` solved at z = x + iη_f instead (η < η_f), by Taylor expansion.
 
@@ -677,16 +679,14 @@ def sample_covariance_spectrum(
     eta_solved = np.where(low, eta_floor, zpos.imag)
     n_in = int(np.count_nonzero(inside))
     xin = xv[inside]
-    m, diag = _solve_companion(
-        pop, np.concatenate([xin, zpos.real]), np.concatenate([np.zeros(n_in), eta_solved])
-    )
+    m, diag = _solve_companion(pop, np.concatenate([xin, zpos.real]), np.concatenate([np.zeros(n_in), eta_solved]))
     m_in, m_z = m[:n_in], m[n_in:]
 
     density = np.zeros(xv.shape)
     density[inside] = m_in.imag / (np.pi * c)
     # Outside the support the CDF is a step function of the masses to the left.
     cdf = np.where(xv >= 0, atom_mass, 0.0)
-    for (a, b), mass in zip(intervals, masses):
+    for (_a, b), mass in zip(intervals, masses, strict=True):
         cdf += np.where(xv >= b, mass, 0.0)
     cdf[inside] = _cdf_from_companion(xin, m_in, c, t, w)
 

@@ -35,7 +35,11 @@ def product_files() -> list[Path]:
         if entry.is_file():
             files.append(entry)
         else:
-            files.extend(p for p in sorted(entry.rglob("*")) if p.is_file() and p.suffix in SUFFIXES and "__pycache__" not in p.parts)
+            files.extend(
+                p
+                for p in sorted(entry.rglob("*"))
+                if p.is_file() and p.suffix in SUFFIXES and "__pycache__" not in p.parts
+            )
     return files
 
 
@@ -91,7 +95,11 @@ def reference_constants() -> list[tuple[str, str, str]]:
     found = []
     for path in sorted((ROOT / "solvers").rglob("*.py")):
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+            ):
                 for target in node.targets:
                     if isinstance(target, ast.Name) and "REFERENCE" in target.id:
                         found.append((str(path.relative_to(ROOT)), target.id, node.value.value))
@@ -102,7 +110,9 @@ def test_solver_references_cite_the_methods():
     constants = reference_constants()
     assert len(constants) >= 10
     missing = [f"{module}: {name}" for module, name, text in constants if not CITATION.search(text)]
-    assert not missing, "a reference names the paper and its docs/methods (or docs/derivations) section:\n" + "\n".join(missing)
+    assert not missing, "a reference names the paper and its docs/methods (or docs/derivations) section:\n" + "\n".join(
+        missing
+    )
 
 
 def test_one_symbol_per_quantity():

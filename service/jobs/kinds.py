@@ -77,9 +77,11 @@ Dimensions = Callable[[BaseModel, SimulationSize | None], FiniteDimensions]
 def _one_ratio(params: BaseModel) -> float:
     ratio = getattr(params, "aspect_ratio", None)
     if ratio is None:
-        ratios = params.ratios  # type: ignore[attr-defined]
+        ratios = params.ratios  # type: ignore[attr-defined]  # `params` is the kind's request model, typed BaseModel in the registry; the kind guarantees the field
         if len(ratios) != 1:
-            raise InvalidParameterError("params.ratio", f"`ratio` must be one value for a simulation, got {len(ratios)}.")
+            raise InvalidParameterError(
+                "params.ratio", f"`ratio` must be one value for a simulation, got {len(ratios)}."
+            )
         ratio = ratios[0]
     return float(ratio)
 
@@ -93,7 +95,7 @@ def ratio_dimensions(params: BaseModel, size: SimulationSize | None) -> FiniteDi
     counts = getattr(params, "n_samples", None), getattr(params, "n_features", None)
     if size is None and all(v is not None for v in counts):
         return FiniteDimensions(
-            sizes={"n_features": int(counts[1]), "n_samples": int(counts[0])},  # type: ignore[arg-type]
+            sizes={"n_features": int(counts[1]), "n_samples": int(counts[0])},  # type: ignore[arg-type]  # both counts checked not None just above
             fields={"n_features": "params.n_features", "n_samples": "params.n_samples"},
         )
     n_samples = size.n_samples if size is not None else DEFAULT_N_SAMPLES
@@ -112,10 +114,10 @@ def network_dimensions(params: BaseModel, size: SimulationSize | None) -> Finite
     request's ratios (given, or those of its counts).
     """
     dims = ratio_dimensions(params, size)
-    counts = size is None and params.n_neurons is not None  # type: ignore[attr-defined]
+    counts = size is None and params.n_neurons is not None  # type: ignore[attr-defined]  # `params` is the kind's request model, typed BaseModel in the registry; the kind guarantees the field
     n_samples = dims.sizes["n_samples"]
-    n_neurons = int(params.n_neurons) if counts else max(1, round(params.neuron_ratio * n_samples))  # type: ignore[attr-defined]
-    field = "params.neurons_per_sample" if params.neurons_per_sample is not None else "params.n_neurons"  # type: ignore[attr-defined]
+    n_neurons = int(params.n_neurons) if counts else max(1, round(params.neuron_ratio * n_samples))  # type: ignore[attr-defined]  # `params` is the kind's request model, typed BaseModel in the registry; the kind guarantees the field
+    field = "params.neurons_per_sample" if params.neurons_per_sample is not None else "params.n_neurons"  # type: ignore[attr-defined]  # `params` is the kind's request model, typed BaseModel in the registry; the kind guarantees the field
     return FiniteDimensions(sizes={**dims.sizes, "n_neurons": n_neurons}, fields={**dims.fields, "n_neurons": field})
 
 
@@ -127,7 +129,7 @@ def data_dimensions(params: BaseModel, size: SimulationSize | None) -> FiniteDim
     a job simulates one N (a list of N is a list of problems of different sizes, as a list of
     ratios is for `linear_ridge`).
     """
-    data = params.data  # type: ignore[attr-defined]
+    data = params.data  # type: ignore[attr-defined]  # `params` is the kind's request model, typed BaseModel in the registry; the kind guarantees the field
     if size is not None:
         raise InvalidParameterError(
             "size.n_samples",
@@ -143,11 +145,13 @@ def data_dimensions(params: BaseModel, size: SimulationSize | None) -> FiniteDim
         fields = {name: f"params.data.{name}" for name in ("n_samples", "n_features", "n_test")}
     counts = getattr(params, "neuron_counts", None)
     if counts is None:  # the deterministic equivalent: one N, training inputs only
-        sizes = {**dims, "n_neurons": int(params.n_neurons)}  # type: ignore[attr-defined]
+        sizes = {**dims, "n_neurons": int(params.n_neurons)}  # type: ignore[attr-defined]  # `params` is the kind's request model, typed BaseModel in the registry; the kind guarantees the field
         return FiniteDimensions(sizes=sizes, fields={**fields, "n_neurons": "params.n_neurons"})
-    field = "n_neurons" if params.n_neurons is not None else "neurons_per_sample"  # type: ignore[attr-defined]
+    field = "n_neurons" if params.n_neurons is not None else "neurons_per_sample"  # type: ignore[attr-defined]  # `params` is the kind's request model, typed BaseModel in the registry; the kind guarantees the field
     if len(counts) != 1:
-        raise InvalidParameterError(f"params.{field}", f"`{field}` must give one N for a simulation, got {len(counts)} values of N.")
+        raise InvalidParameterError(
+            f"params.{field}", f"`{field}` must give one N for a simulation, got {len(counts)} values of N."
+        )
     sizes = {**dims, "n_test": int(data.n_test), "n_neurons": int(counts[0])}
     return FiniteDimensions(sizes=sizes, fields={**fields, "n_neurons": f"params.{field}"})
 
@@ -158,7 +162,7 @@ def sample_count_dimensions(params: BaseModel, size: SimulationSize | None) -> F
     For kinds whose prediction depends on n itself, not only on p/n (kernel ridge: the penalty acts on
     K's O(1) spectrum as nλ): `size` would change the problem, so it is refused.
     """
-    n_samples = int(params.n_samples)  # type: ignore[attr-defined]
+    n_samples = int(params.n_samples)  # type: ignore[attr-defined]  # `params` is the kind's request model, typed BaseModel in the registry; the kind guarantees the field
     if size is not None:
         raise InvalidParameterError(
             "size.n_samples",
@@ -166,11 +170,12 @@ def sample_count_dimensions(params: BaseModel, size: SimulationSize | None) -> F
             "(the penalty acts as nλ); omit `size` and set `params.n_samples`.",
         )
     if getattr(params, "n_features", None) is not None:
-        n_features, field = int(params.n_features), "params.n_features"  # type: ignore[attr-defined]
+        n_features, field = int(params.n_features), "params.n_features"  # type: ignore[attr-defined]  # `params` is the kind's request model, typed BaseModel in the registry; the kind guarantees the field
     else:
         n_features, field = max(1, round(_one_ratio(params) * n_samples)), "params.ratio"
     return FiniteDimensions(
-        sizes={"n_features": n_features, "n_samples": n_samples}, fields={"n_features": field, "n_samples": "params.n_samples"}
+        sizes={"n_features": n_features, "n_samples": n_samples},
+        fields={"n_features": field, "n_samples": "params.n_samples"},
     )
 
 

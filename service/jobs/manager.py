@@ -82,7 +82,9 @@ class JobManager:
         #: Where `{"kind": "dataset"}` references in `params.data` are resolved (with the job's owner).
         self.datasets = datasets
         self.database = Path(settings.jobs_database)
-        self.runner = DaskRunner(scheduler_address=settings.dask_scheduler, n_workers=settings.dask_workers or os.cpu_count() or 1)
+        self.runner = DaskRunner(
+            scheduler_address=settings.dask_scheduler, n_workers=settings.dask_workers or os.cpu_count() or 1
+        )
         self._store: JobStore | None = None
         self._store_lock = asyncio.Lock()
         self._supervisors: dict[str, asyncio.Task[None]] = {}
@@ -144,7 +146,9 @@ class JobManager:
 
     def _require_supervisor(self) -> None:
         if not self._supervisor_lock():
-            raise HTTPException(503, f"Another process supervises the jobs of {self.database.name}; run the API as one worker.")
+            raise HTTPException(
+                503, f"Another process supervises the jobs of {self.database.name}; run the API as one worker."
+            )
 
     async def store(self) -> JobStore:
         """The store, opened (and the file created) on first use."""
@@ -162,7 +166,7 @@ class JobManager:
         """Check ``request`` (one kind's model of :data:`~service.jobs.kinds.SimulationRequest`) against the caps,
         compute the prediction, store the job of ``owner``, start it."""
         kind = KINDS[request.kind]  # type: ignore[attr-defined]  # every member of the union has `kind` and `params`
-        params: BaseModel = request.params  # type: ignore[attr-defined]
+        params: BaseModel = request.params  # type: ignore[attr-defined]  # every member of the run-time union has `kind` and `params`
         self._resolver(owner)(params)
         check_cap(field="trials", size=request.trials, cap=self.settings.max_trials, what="trials")
         dimensions = kind.dimensions(params, request.size)
@@ -188,7 +192,7 @@ class JobManager:
                     owner=owner,
                     max_active=self.settings.max_active_jobs_per_key,
                     job_id=uuid.uuid4().hex,
-                    kind=request.kind,  # type: ignore[attr-defined]
+                    kind=request.kind,  # type: ignore[attr-defined]  # every member of the run-time union has `kind` and `params`
                     params=dump,
                     trials=request.trials,
                     seed=request.seed if request.seed is not None else secrets.randbits(63),
@@ -210,17 +214,23 @@ class JobManager:
         """One job of ``owner``, or 404 (also for another owner's job: its existence is not revealed)."""
         return self._resource(await self._row(job_id, owner))
 
-    async def page(self, *, statuses: Sequence[str] | None, limit: int, offset: int, owner: str = ANONYMOUS) -> SimulationJobList:
+    async def page(
+        self, *, statuses: Sequence[str] | None, limit: int, offset: int, owner: str = ANONYMOUS
+    ) -> SimulationJobList:
         """Jobs of ``owner`` newest first, optionally only those with one of ``statuses``."""
         if not self.database.exists() and self._store is None:
             return SimulationJobList(items=[], total=0, limit=limit, offset=offset, next=None)
         store = await self.store()
-        rows, total = await self._db(functools.partial(store.page, statuses=statuses, limit=limit, offset=offset, owner=owner))
+        rows, total = await self._db(
+            functools.partial(store.page, statuses=statuses, limit=limit, offset=offset, owner=owner)
+        )
         following = None
         if offset + len(rows) < total:
             query = "".join(f"&status={s}" for s in statuses or ())
             following = f"/v1/simulations?limit={limit}&offset={offset + limit}{query}"
-        return SimulationJobList(items=[self._resource(r) for r in rows], total=total, limit=limit, offset=offset, next=following)
+        return SimulationJobList(
+            items=[self._resource(r) for r in rows], total=total, limit=limit, offset=offset, next=following
+        )
 
     async def delete(self, job_id: str, *, owner: str = ANONYMOUS) -> None:
         """Delete a finished (``successful``, ``failed`` or ``dismissed``) job with its chunks; 409 while it is unfinished.
@@ -231,7 +241,8 @@ class JobManager:
         job = await self._row(job_id, owner)
         if job.status not in FINISHED:
             raise HTTPException(
-                409, f"Simulation job {job_id!r} is {job.status}; cancel it first (POST /v1/simulations/{job_id}/cancel)."
+                409,
+                f"Simulation job {job_id!r} is {job.status}; cancel it first (POST /v1/simulations/{job_id}/cancel).",
             )
         store = await self.store()
         if not await self._db(store.delete, job_id):
@@ -345,7 +356,9 @@ class JobManager:
                     futures = await self.runner.submit(
                         job_id=job_id,
                         trial=KINDS[job.kind].trial,
-                        problem=await anyio.to_thread.run_sync(functools.partial(trial_arguments, job, resolve=self._resolver(job.owner))),
+                        problem=await anyio.to_thread.run_sync(
+                            functools.partial(trial_arguments, job, resolve=self._resolver(job.owner))
+                        ),
                         entropy=job.seed,
                         chunks=missing,
                         cdf_grid=job.plan["cdf_grid"],
@@ -360,7 +373,9 @@ class JobManager:
             last_progress = time.monotonic()
             slowest = 0.0
             while waiting:
-                done, _ = await asyncio.wait(waiting, timeout=WATCHDOG_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    waiting, timeout=WATCHDOG_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
                 for task in done:
                     index = waiting.pop(task)
                     try:
@@ -369,12 +384,16 @@ class JobManager:
                         raise _SchedulerLost(type(exc).__name__) from exc
                     last_progress = time.monotonic()
                     slowest = max(slowest, stats.seconds)
-                    if stats.completed and not await self._storage_retry(job_id, store.save_chunk, job_id, index, stats):
+                    if stats.completed and not await self._storage_retry(
+                        job_id, store.save_chunk, job_id, index, stats
+                    ):
                         return "gone"  # dismissed meanwhile
                 if not done and await self._stuck(last_progress, slowest):
                     logger.warning(
                         "job %s: no chunk finished for %.0f s while no worker is busy; resubmitting its %d missing chunks",
-                        job_id, time.monotonic() - last_progress, len(waiting),
+                        job_id,
+                        time.monotonic() - last_progress,
+                        len(waiting),
                     )
                     self._notes[job_id] = "Resubmitted chunks that made no progress while the cluster was idle."
                     return "stuck"
@@ -444,7 +463,7 @@ class JobManager:
         return SimulationJob(
             id=job.id,
             kind=job.kind,
-            status=job.status,  # type: ignore[arg-type]
+            status=job.status,
             params=job.params,
             trials=job.trials,
             seed=job.seed,
@@ -485,5 +504,3 @@ _LOST_SCHEDULER_ERRORS: tuple[type[BaseException], ...] = (
 
 async def _result_of(future: Any) -> Any:
     return await future
-
-

@@ -43,7 +43,9 @@ def agreement(name: str, mean: float, standard_error: float, prediction: float |
         standard_error=se,
         prediction=prediction,
         absolute_difference=None if difference is None else finite_or_none(abs(difference)),
-        relative_difference=None if difference is None or prediction == 0 else finite_or_none(abs(difference) / abs(prediction)),
+        relative_difference=None
+        if difference is None or prediction is None or prediction == 0
+        else finite_or_none(abs(difference) / abs(prediction)),
         z_score=None if difference is None or not se else finite_or_none(difference / se),
     )
 
@@ -53,7 +55,8 @@ def build_result(job: JobRow, chunks: Sequence[ChunkStatistics]) -> dict[str, An
     plan = job.plan
     merged = merge_chunks(chunks, cdf=plan["cdf"])
     quantities = [
-        agreement(name, merged.mean[i], merged.standard_error[i], plan["predictions"][i]) for i, name in enumerate(plan["names"])
+        agreement(name, merged.mean[i], merged.standard_error[i], plan["predictions"][i])
+        for i, name in enumerate(plan["names"])
     ]
     spectrum = None
     if merged.ks_distance is not None:
@@ -103,7 +106,9 @@ def prediction_plan(prediction: SimulationPrediction, *, sizes: dict[str, int]) 
         "version": PLAN_VERSION,
         "sizes": sizes,
         "names": list(prediction.names),
-        "predictions": [v if math.isfinite(v) else None for v in np.asarray(prediction.values, dtype=np.float64).tolist()],
+        "predictions": [
+            v if math.isfinite(v) else None for v in np.asarray(prediction.values, dtype=np.float64).tolist()
+        ],
         "cdf_grid": None if grid is None else np.asarray(grid, dtype=np.float64).tolist(),
         "cdf": None if prediction.cdf is None else np.asarray(prediction.cdf, dtype=np.float64).tolist(),
         "reference": prediction.reference,
@@ -118,7 +123,9 @@ def trial_arguments(job: JobRow, *, resolve: Callable[[Any], None] | None = None
     """
     version = job.plan.get("version", 1)
     if version not in PLAN_VERSIONS:
-        raise RuntimeError(f"job {job.id} has a plan of version {version!r}; this service reads versions {PLAN_VERSIONS}")
+        raise RuntimeError(
+            f"job {job.id} has a plan of version {version!r}; this service reads versions {PLAN_VERSIONS}"
+        )
     kind = KINDS[job.kind]
     params = kind.params.model_validate(job.params)
     if resolve is not None:

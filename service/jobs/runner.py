@@ -52,11 +52,17 @@ class DaskRunner:
         leaves a half-started cluster behind, and :meth:`close` waits for it before closing.
         """
         async with self._lock:
-            failed = self._starting is not None and self._starting.done() and (self._starting.cancelled() or self._starting.exception() is not None)
+            failed = (
+                self._starting is not None
+                and self._starting.done()
+                and (self._starting.cancelled() or self._starting.exception() is not None)
+            )
             if self._starting is None or failed:  # a failed attempt is retried by the next job
                 # In a fresh context: the cluster outlives the request that started it, and its
                 # log lines must not all carry that request's id.
-                self._starting = asyncio.create_task(self._connect(), name="rmt-dask-start", context=contextvars.Context())
+                self._starting = asyncio.create_task(
+                    self._connect(), name="rmt-dask-start", context=contextvars.Context()
+                )
             starting = self._starting
         return await asyncio.shield(starting)
 
@@ -109,8 +115,17 @@ class DaskRunner:
         futures: dict[Future, int] = {}
         for index, trials in chunks:
             future = client.submit(
-                run_chunk, trial, shared, entropy, index, trials, grid, job_id,
-                key=f"{CHUNK_KEY_PREFIX}{job_id}-{index}" + (f"-r{attempt}" if attempt else ""), pure=False, retries=1,
+                run_chunk,
+                trial,
+                shared,
+                entropy,
+                index,
+                trials,
+                grid,
+                job_id,
+                key=f"{CHUNK_KEY_PREFIX}{job_id}-{index}" + (f"-r{attempt}" if attempt else ""),
+                pure=False,
+                retries=1,
             )
             futures[future] = index
         return futures
@@ -170,7 +185,11 @@ class DaskRunner:
         client = self._client
         if client is None:
             return 0
-        return sum(1 for key, state in list(client.futures.items()) if str(key).startswith(CHUNK_KEY_PREFIX) and state.status == "pending")
+        return sum(
+            1
+            for key, state in list(client.futures.items())
+            if str(key).startswith(CHUNK_KEY_PREFIX) and state.status == "pending"
+        )
 
     def worker_count(self) -> int:
         """Workers the scheduler reported at the client's last periodic refresh (0 without a client).
@@ -190,4 +209,6 @@ class DaskRunner:
         if client is not None:
             await client.close()
         if cluster is not None:
-            await cluster.close()
+            closing = cluster.close()  # an awaitable, the cluster being asynchronous
+            if closing is not None:
+                await closing

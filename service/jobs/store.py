@@ -259,13 +259,26 @@ class JobStore:
 
         def insert(db: sqlite3.Connection) -> None:
             if max_active is not None:
-                (active,) = db.execute("SELECT COUNT(*) FROM jobs WHERE owner = ? AND status IN ('accepted', 'running')", (owner,)).fetchone()
+                (active,) = db.execute(
+                    "SELECT COUNT(*) FROM jobs WHERE owner = ? AND status IN ('accepted', 'running')", (owner,)
+                ).fetchone()
                 if active >= max_active:
                     raise ActiveJobsLimitError(active, max_active)
             db.execute(
                 "INSERT INTO jobs (id, kind, status, params, trials, seed, plan, chunk_trials, created, updated, owner)"
                 " VALUES (?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?, ?)",
-                (job_id, kind, json.dumps(params), trials, str(seed), json.dumps(plan), json.dumps(chunk_trials), now, now, owner),
+                (
+                    job_id,
+                    kind,
+                    json.dumps(params),
+                    trials,
+                    str(seed),
+                    json.dumps(plan),
+                    json.dumps(chunk_trials),
+                    now,
+                    now,
+                    owner,
+                ),
             )
 
         self._write(insert)
@@ -384,7 +397,10 @@ class JobStore:
         """Remove a finished job and its chunks; False if it does not exist or is unfinished."""
         counts = self._transaction(
             [
-                ("DELETE FROM chunks WHERE job_id = ? AND EXISTS (SELECT 1 FROM jobs WHERE id = ? AND status IN ('successful', 'failed', 'dismissed'))", (job_id, job_id)),
+                (
+                    "DELETE FROM chunks WHERE job_id = ? AND EXISTS (SELECT 1 FROM jobs WHERE id = ? AND status IN ('successful', 'failed', 'dismissed'))",
+                    (job_id, job_id),
+                ),
                 ("DELETE FROM jobs WHERE id = ? AND status IN ('successful', 'failed', 'dismissed')", (job_id,)),
             ]
         )

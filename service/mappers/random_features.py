@@ -29,7 +29,10 @@ def data_arrays(data: InlineData | GaussianMixtureData | DatasetReference) -> di
     service first), or drawn from the mixture's own seed."""
     if isinstance(data, DatasetReference):
         stored = data.arrays
-        return {name: None if getattr(stored, name) is None else np.asarray(getattr(stored, name)) for name in ("x", "y", "x_test", "y_test")}
+        return {
+            name: None if getattr(stored, name) is None else np.asarray(getattr(stored, name))
+            for name in ("x", "y", "x_test", "y_test")
+        }
     if isinstance(data, InlineData):
         return {"x": _array(data.x), "y": _array(data.y), "x_test": _array(data.x_test), "y_test": _array(data.y_test)}
     drawn = gaussian_mixture(

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.routers import dynamics, health, linear_regression, random_features, simulations, spectra
-from service.routers import batch, conjugate_kernel, datasets, kernels, neural_tangent_kernel
+from service.routers import (
+    batch,
+    conjugate_kernel,
+    datasets,
+    dynamics,
+    health,
+    kernels,
+    linear_regression,
+    neural_tangent_kernel,
+    random_features,
+    simulations,
+    spectra,
+)
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -35,9 +46,12 @@ TAGS = [
         "description": "Random-features layers: expected kernels, Gaussian moments of activations and "
         "deterministic equivalents of the resolvent.",
     },
-    {"name": "kernels", "description": "Kernel matrices of the kernel spec (linear, cosine, polynomial, rbf, inner-product, distance, random features) evaluated on data."},
+    {
+        "name": "kernels",
+        "description": "Kernel matrices of the kernel spec (linear, cosine, polynomial, rbf, inner-product, distance, random features) evaluated on data.",
+    },
     {"name": "predictions", "description": "Predicted errors of learning algorithms."},
-    {"name": "datasets", "description": "Data sets uploaded once and referred to by id (`{\"kind\": \"dataset\", \"id\"}`)."},
+    {"name": "datasets", "description": 'Data sets uploaded once and referred to by id (`{"kind": "dataset", "id"}`).'},
     {"name": "batch", "description": "Many prediction requests in one call."},
     {"name": "simulations", "description": "Asynchronous Monte Carlo jobs that check a prediction by simulation."},
 ]

@@ -22,7 +22,13 @@ from service.representations import RepresentationRoute
 router = APIRouter(tags=["batch"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
 #: Path prefixes of the prediction endpoints a batch may call (no jobs, data sets or batches).
-PREDICTION_PREFIXES = ("/v1/spectra/", "/v1/predictions/", "/v1/kernels/", "/v1/activations/", "/v1/deterministic-equivalents/")
+PREDICTION_PREFIXES = (
+    "/v1/spectra/",
+    "/v1/predictions/",
+    "/v1/kernels/",
+    "/v1/activations/",
+    "/v1/deterministic-equivalents/",
+)
 #: Items in flight at once: enough to keep the compute pool busy, few enough not to monopolise it.
 CONCURRENCY = 4
 #: Request headers passed to every item (the caller's key and request id).

@@ -17,11 +17,11 @@ from schemas.conjugate_kernel import (
 from service import costs, serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
-from service.problems import PROBLEM_RESPONSES
 from service.mappers.conjugate_kernel import conjugate_kernel_arguments, one_step_gradient_arguments
+from service.problems import PROBLEM_RESPONSES
+from service.representations import RepresentationRoute
 from solvers.conjugate_kernel import ConjugateKernelSpectrum, conjugate_kernel_spectrum
 from solvers.one_step_gradient import OneStepGradientSpike, one_step_gradient_spike
-from service.representations import RepresentationRoute
 
 router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
 
@@ -31,7 +31,9 @@ router = APIRouter(prefix="/v1/spectra", tags=["spectra"], responses=PROBLEM_RES
     operation_id="computeConjugateKernelSpectrum",
     summary="Conjugate-kernel spectrum of a random layer: density, CDF, support, atom and outliers",
 )
-async def conjugate_kernel(request: ConjugateKernelRequest, settings: SettingsDep, compute: ComputeDep) -> ConjugateKernelResponse:
+async def conjugate_kernel(
+    request: ConjugateKernelRequest, settings: SettingsDep, compute: ComputeDep
+) -> ConjugateKernelResponse:
     """Limiting eigenvalue law of (1/n)σ(WX)ᵀσ(WX) from the quartic of Pennington & Worah (2017), Thm 1.
 
     Benigni & Péché (2021, 2022); docs/methods/conjugate_kernel.md §1-§4.
@@ -58,6 +60,8 @@ def conjugate_kernel_response(result: ConjugateKernelSpectrum) -> ConjugateKerne
         )
         for o in result.outliers
     ]
+    if result.cdf is None:  # the body's `cdf` is required
+        raise ValueError("The response needs the CDF: call the solver with `with_cdf=True`.")
     return ConjugateKernelResponse(
         matrix=result.matrix,
         theta1=result.theta1,
@@ -82,7 +86,9 @@ def conjugate_kernel_response(result: ConjugateKernelSpectrum) -> ConjugateKerne
     operation_id="computeOneStepGradientSpike",
     summary="One gradient step: top singular value of the first-layer weights versus the step size, and its threshold",
 )
-async def one_step_gradient(request: OneStepGradientRequest, settings: SettingsDep, compute: ComputeDep) -> OneStepGradientResponse:
+async def one_step_gradient(
+    request: OneStepGradientRequest, settings: SettingsDep, compute: ComputeDep
+) -> OneStepGradientResponse:
     """Spike of W₁ = W₀ + √N η G₀ (Ba et al. 2022, talk eq. (21); Benaych-Georges & Nadakuditi 2012).
 
     docs/methods/conjugate_kernel.md §5.

@@ -14,14 +14,28 @@ from service.datasets import NPZ_TYPES, DatasetStore, decode_content, parse_uplo
 from service.problems import PROBLEM_RESPONSES
 from service.representations import RepresentationRoute
 
-router = APIRouter(prefix="/v1/datasets", tags=["datasets"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
+router = APIRouter(
+    prefix="/v1/datasets", tags=["datasets"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute
+)
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No data set with this id for this key.", "model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
+    404: {
+        "description": "No data set with this id for this key.",
+        "model": Problem,
+        "content": {PROBLEM_MEDIA_TYPE: {}},
+    }
 }
 _UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
-    415: {"description": "Not JSON or `.npz`, or an unsupported Content-Encoding.", "model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}},
-    507: {"description": "The data directory cannot be written; nothing was stored.", "model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}},
+    415: {
+        "description": "Not JSON or `.npz`, or an unsupported Content-Encoding.",
+        "model": Problem,
+        "content": {PROBLEM_MEDIA_TYPE: {}},
+    },
+    507: {
+        "description": "The data directory cannot be written; nothing was stored.",
+        "model": Problem,
+        "content": {PROBLEM_MEDIA_TYPE: {}},
+    },
 }
 # Two media types for one operation: the body is read by the route, and declared here for OpenAPI.
 _UPLOAD_BODY = {
@@ -48,7 +62,9 @@ async def _read_body(request: Request, cap: int) -> bytes:
     async for chunk in request.stream():
         size += len(chunk)
         if size > cap:
-            raise HTTPException(413, f"The data set exceeds {cap} bytes (setting `max_dataset_bytes`); send it compressed or smaller.")
+            raise HTTPException(
+                413, f"The data set exceeds {cap} bytes (setting `max_dataset_bytes`); send it compressed or smaller."
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -59,23 +75,38 @@ async def _read_body(request: Request, cap: int) -> bytes:
     operation_id="uploadDataset",
     summary="Upload a data set (JSON or .npz, optionally gzip) once; 201 + Location",
     openapi_extra=_UPLOAD_BODY,
-    responses={**_UPLOAD_ERRORS, 201: {"headers": {"Location": {"description": "Path of the data set.", "schema": {"type": "string"}}}}},
+    responses={
+        **_UPLOAD_ERRORS,
+        201: {"headers": {"Location": {"description": "Path of the data set.", "schema": {"type": "string"}}}},
+    },
 )
 async def upload_dataset(
     request: Request,
     response: Response,
     principal: PrincipalDep,
-    standardize: Annotated[bool | None, Query(description="For an `.npz` body: standardise with the training statistics.")] = None,
-    scale: Annotated[Literal["none", "sqrt_features"] | None, Query(description="For an `.npz` body: `sqrt_features` divides by √p.")] = None,
+    standardize: Annotated[
+        bool | None, Query(description="For an `.npz` body: standardise with the training statistics.")
+    ] = None,
+    scale: Annotated[
+        Literal["none", "sqrt_features"] | None, Query(description="For an `.npz` body: `sqrt_features` divides by √p.")
+    ] = None,
 ) -> Dataset:
     """Store the arrays once per content (the id is derived from them) and record that this key may use them."""
     settings = request.app.state.settings
     raw = await _read_body(request, settings.max_dataset_bytes)
-    query = None if standardize is None and scale is None else Preprocess(standardize=bool(standardize), scale=scale or "none")
+    query = (
+        None
+        if standardize is None and scale is None
+        else Preprocess(standardize=bool(standardize), scale=scale or "none")
+    )
 
     def work() -> tuple[Dataset, bool]:
-        body = decode_content(raw, encoding=request.headers.get("content-encoding"), max_bytes=settings.max_dataset_bytes)
-        arrays, options = parse_upload(body, content_type=request.headers.get("content-type", ""), preprocess_query=query)
+        body = decode_content(
+            raw, encoding=request.headers.get("content-encoding"), max_bytes=settings.max_dataset_bytes
+        )
+        arrays, options = parse_upload(
+            body, content_type=request.headers.get("content-type", ""), preprocess_query=query
+        )
         stored, warnings = prepare(arrays, options)
         return _store(request).put(stored, owner=principal.name, options=options, warnings=warnings)
 
@@ -93,7 +124,9 @@ async def list_datasets(
     offset: Annotated[int, Query(ge=0, le=10**9, description="Data sets to skip.")] = 0,
 ) -> DatasetList:
     """A page of the caller's data sets; `next` is the path of the following page."""
-    items, total = await anyio.to_thread.run_sync(lambda: _store(request).page(owner=principal.name, limit=limit, offset=offset))
+    items, total = await anyio.to_thread.run_sync(
+        lambda: _store(request).page(owner=principal.name, limit=limit, offset=offset)
+    )
     following = f"/v1/datasets?limit={limit}&offset={offset + limit}" if offset + len(items) < total else None
     return DatasetList(items=items, total=total, limit=limit, offset=offset, next=following)
 
@@ -118,4 +151,3 @@ async def delete_dataset(dataset_id: DatasetId, request: Request, principal: Pri
     """Requests already running keep the arrays they loaded; later references are 404."""
     if not await anyio.to_thread.run_sync(lambda: _store(request).delete(dataset_id, owner=principal.name)):
         raise HTTPException(404, f"No data set {dataset_id!r}.")
-

@@ -20,17 +20,19 @@ from schemas.dynamics import (
 from service import costs, serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
-from service.problems import PROBLEM_RESPONSES
 from service.mappers.dynamics import gradient_descent_classification_arguments, gradient_descent_regression_arguments
+from service.problems import PROBLEM_RESPONSES
+from service.representations import RepresentationRoute
 from solvers.dynamics import (
     GradientDescentClassificationPrediction,
     GradientDescentRegressionPrediction,
     gradient_descent_classification,
     gradient_descent_regression,
 )
-from service.representations import RepresentationRoute
 
-router = APIRouter(prefix="/v1/predictions", tags=["predictions"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
+router = APIRouter(
+    prefix="/v1/predictions", tags=["predictions"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute
+)
 
 
 def _columns(result, names: tuple[str, ...]) -> list[dict[str, float | None]]:
@@ -59,12 +61,13 @@ async def gradient_descent_classification_errors(
     return gradient_descent_classification_response(result)
 
 
-def gradient_descent_classification_response(result: GradientDescentClassificationPrediction) -> GradientDescentClassificationResponse:
+def gradient_descent_classification_response(
+    result: GradientDescentClassificationPrediction,
+) -> GradientDescentClassificationResponse:
     """The response body for a solver result."""
     names = ("train_error", "test_error", "e_train", "v_train", "e_test", "v_test")
     points = [
-        ClassificationPoint(time=t, **row)
-        for t, row in zip(result.time.tolist(), _columns(result, names), strict=True)
+        ClassificationPoint(time=t, **row) for t, row in zip(result.time.tolist(), _columns(result, names), strict=True)
     ]
     limit = ClassificationLimitValues(**{name: serialize.finite_or_none(getattr(result.limit, name)) for name in names})
     optimal = result.optimal_time
@@ -101,10 +104,14 @@ async def gradient_descent_regression_errors(
     return gradient_descent_regression_response(result)
 
 
-def gradient_descent_regression_response(result: GradientDescentRegressionPrediction) -> GradientDescentRegressionResponse:
+def gradient_descent_regression_response(
+    result: GradientDescentRegressionPrediction,
+) -> GradientDescentRegressionResponse:
     """The response body for a solver result."""
     names = ("bias", "variance", "initialization", "risk", "test_mse", "train_error")
-    points = [RegressionPoint(time=t, **row) for t, row in zip(result.time.tolist(), _columns(result, names), strict=True)]
+    points = [
+        RegressionPoint(time=t, **row) for t, row in zip(result.time.tolist(), _columns(result, names), strict=True)
+    ]
     limit = RegressionLimitValues(**{name: serialize.finite_or_none(getattr(result.limit, name)) for name in names})
     optimal = result.optimal_time
     return GradientDescentRegressionResponse(

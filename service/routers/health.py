@@ -12,7 +12,12 @@ from service.version import SERVICE_VERSION
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", operation_id="getHealth", summary="Liveness: the process answers", responses={500: PROBLEM_RESPONSES[500]})
+@router.get(
+    "/healthz",
+    operation_id="getHealth",
+    summary="Liveness: the process answers",
+    responses={500: PROBLEM_RESPONSES[500]},
+)
 async def healthz() -> HealthResponse:
     return HealthResponse(status="ok", version=SERVICE_VERSION)
 
@@ -23,7 +28,10 @@ async def healthz() -> HealthResponse:
     summary="Readiness: start-up has completed",
     response_model=ReadinessResponse,
     responses={
-        503: {"model": ReadinessResponse, "description": "Still starting (or shutting down), or the Dask scheduler is unreachable."},
+        503: {
+            "model": ReadinessResponse,
+            "description": "Still starting (or shutting down), or the Dask scheduler is unreachable.",
+        },
         500: PROBLEM_RESPONSES[500],
     },
 )

@@ -44,7 +44,9 @@ def _rows(matrix: np.ndarray | None) -> list[list[float | None]] | None:
     operation_id="computeKernelMatrix",
     summary="Evaluate a kernel of the spec (linear, cosine, polynomial, rbf, inner_product, distance, random_features) on data",
 )
-async def kernel_matrix_values(request: KernelMatrixRequest, settings: SettingsDep, compute: ComputeDep) -> KernelMatrixResponse:
+async def kernel_matrix_values(
+    request: KernelMatrixRequest, settings: SettingsDep, compute: ComputeDep
+) -> KernelMatrixResponse:
     """K(x_i, x_j) and K(x_i, x̂_j) with every kernel scaled by p (El Karoui 2010, Sec. 2)."""
     n_test = len(request.x_test) if request.x_test is not None else 0
     check_cap(field="x", size=len(request.x), cap=settings.max_samples, what="samples")
@@ -81,7 +83,9 @@ async def kernel_matrix_spectrum_values(
     if isinstance(model, PopulationModel):
         atoms = len(model.eigenvalues)
         check_cap(field="data_model.eigenvalues", size=atoms, cap=settings.max_population_atoms, what="atoms")
-    result = await compute(kernel_matrix_spectrum, cost=costs.kernel_matrix_spectrum(request), **kernel_matrix_spectrum_arguments(request))
+    result = await compute(
+        kernel_matrix_spectrum, cost=costs.kernel_matrix_spectrum(request), **kernel_matrix_spectrum_arguments(request)
+    )
     return kernel_spectrum_response(result)
 
 
@@ -108,7 +112,9 @@ def kernel_spectrum_response(result: KernelMatrixSpectrum) -> KernelMatrixSpectr
         support=[serialize.interval(lower, upper) for lower, upper in result.support_intervals],
         atom=serialize.atom(result.atom_location, result.atom_mass),
         outliers=outliers,
-        linearisation=KernelLinearisation(slope=result.slope, shift=result.shift, tau=result.tau, second_moment=result.second_moment),
+        linearisation=KernelLinearisation(
+            slope=result.slope, shift=result.shift, tau=result.tau, second_moment=result.second_moment
+        ),
         notes=list(result.notes),
         provenance=serialize.provenance(result.reference, result.diagnostics),
     )
@@ -144,12 +150,18 @@ async def kernel_ridge(request: KernelRidgeRequest, settings: SettingsDep, compu
         for j, penalty in enumerate(result.ridge_penalty.tolist())
     ]
     optimal = [
-        KernelRidgeOptimum(ratio=ratio, ridge_penalty=serialize.finite_or_none(penalty), test_mse=serialize.finite_or_none(mse))
+        KernelRidgeOptimum(
+            ratio=ratio, ridge_penalty=serialize.finite_or_none(penalty), test_mse=serialize.finite_or_none(mse)
+        )
         for ratio, penalty, mse in zip(
             result.ratio.tolist(), result.optimal_ridge_penalty.tolist(), result.optimal_test_mse.tolist(), strict=True
         )
     ]
     return KernelRidgeResponse(
-        points=points, optimal=optimal, slope=result.slope, shift=result.shift, notes=list(result.notes),
+        points=points,
+        optimal=optimal,
+        slope=result.slope,
+        shift=result.shift,
+        notes=list(result.notes),
         provenance=serialize.provenance(result.reference, result.diagnostics),
     )

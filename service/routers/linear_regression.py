@@ -8,12 +8,14 @@ from schemas.linear_regression import LinearRidgePoint, LinearRidgeRequest, Line
 from service import costs, serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
-from service.problems import PROBLEM_RESPONSES
 from service.mappers.linear_regression import linear_ridge_arguments
-from solvers.linear_regression import RidgeRegressionPrediction, ridge_regression_prediction
+from service.problems import PROBLEM_RESPONSES
 from service.representations import RepresentationRoute
+from solvers.linear_regression import RidgeRegressionPrediction, ridge_regression_prediction
 
-router = APIRouter(prefix="/v1/predictions", tags=["predictions"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
+router = APIRouter(
+    prefix="/v1/predictions", tags=["predictions"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute
+)
 
 
 @router.post(
@@ -62,9 +64,16 @@ def linear_ridge_response(result: RidgeRegressionPrediction) -> LinearRidgeRespo
             test_mse=serialize.finite_or_none(mse),
         )
         for ratio, penalty, risk, mse in zip(
-            optimal.ratio.tolist(), optimal.ridge_penalty.tolist(), optimal.risk.tolist(), optimal.test_mse.tolist(), strict=True
+            optimal.ratio.tolist(),
+            optimal.ridge_penalty.tolist(),
+            optimal.risk.tolist(),
+            optimal.test_mse.tolist(),
+            strict=True,
         )
     ]
     return LinearRidgeResponse(
-        points=points, optimal=best, notes=list(result.notes), provenance=serialize.provenance(result.reference, result.diagnostics)
+        points=points,
+        optimal=best,
+        notes=list(result.notes),
+        provenance=serialize.provenance(result.reference, result.diagnostics),
     )

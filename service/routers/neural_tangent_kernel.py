@@ -39,6 +39,8 @@ async def neural_tangent_kernel(
 
 def neural_tangent_kernel_response(result: NeuralTangentKernelSpectrum) -> NeuralTangentKernelResponse:
     """The response body for a solver result."""
+    if result.cdf is None:  # the body's `cdf` is required
+        raise ValueError("The response needs the CDF: call the solver with `with_cdf=True`.")
     return NeuralTangentKernelResponse(
         theta1=result.theta1,
         theta2=result.theta2,

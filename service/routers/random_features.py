@@ -7,6 +7,7 @@ import numpy as np
 from fastapi import APIRouter
 
 from schemas.common import Interval
+from schemas.datasets import DatasetReference
 from schemas.random_features import (
     ActivationMomentsRequest,
     ActivationMomentsResponse,
@@ -23,22 +24,21 @@ from schemas.random_features import (
     RandomFeaturesRidgeResponse,
 )
 from service import costs, serialize
-from schemas.datasets import DatasetReference
 from service.dependencies import ComputeDep, DataResolverDep, SettingsDep, SpectralCacheDep
 from service.limits import check_cap
+from service.mappers import mapped
 from service.mappers.random_features import (
+    activation_key,
     activation_moments_arguments,
     deterministic_equivalent_arguments,
     expected_kernel_arguments,
-    activation_key,
     random_features_ridge_arguments,
     spectral_arguments,
 )
-from service.mappers import mapped
 from service.problems import PROBLEM_RESPONSES
+from service.representations import RepresentationRoute
 from solvers.activations import Activation, ActivationMoments, ExpectedKernel, activation_moments, expected_kernel
 from solvers.exceptions import InvalidParameterError
-from service.representations import RepresentationRoute
 from solvers.random_features import (
     DeterministicEquivalent,
     RidgePredictions,
@@ -58,8 +58,10 @@ def _check_sizes(data: InlineData | GaussianMixtureData | DatasetReference, cap:
     stored = isinstance(data, DatasetReference)
     prefix = "data.x" if isinstance(data, InlineData) else "data.id" if stored else "data.n_samples"
     check_cap(field=prefix, size=data.n_samples, cap=cap, what="training samples (an n × n eigendecomposition)")
-    if stored and data.n_test == 0 and test:
-        raise InvalidParameterError("data.id", f"Data set {data.id} has no test rows (`x_test`, `y_test`): a test MSE needs them.")
+    if isinstance(data, DatasetReference) and data.n_test == 0 and test:
+        raise InvalidParameterError(
+            "data.id", f"Data set {data.id} has no test rows (`x_test`, `y_test`): a test MSE needs them."
+        )
     if test:
         field = "data.x_test" if isinstance(data, InlineData) else "data.id" if stored else "data.n_test"
         check_cap(field=field, size=data.n_test, cap=cap, what="test samples")
@@ -71,9 +73,13 @@ def _rows(matrix: np.ndarray | None) -> list[list[float | None]] | None:
     return None if matrix is None else [serialize.floats(row) for row in matrix]
 
 
-def _kernel(*, activation: Activation, x: np.ndarray, x_test: np.ndarray | None) -> tuple[ExpectedKernel, tuple[str, ...]]:
+def _kernel(
+    *, activation: Activation, x: np.ndarray, x_test: np.ndarray | None
+) -> tuple[ExpectedKernel, tuple[str, ...]]:
     """The expected kernel and the warnings about the data's regime: one unit of work for the thread pool."""
-    return expected_kernel(activation=activation, x=x, x_test=x_test), tuple(regime_warnings(x=x, activation=activation, x_test=x_test))
+    return expected_kernel(activation=activation, x=x, x_test=x_test), tuple(
+        regime_warnings(x=x, activation=activation, x_test=x_test)
+    )
 
 
 @router.post(
@@ -82,7 +88,9 @@ def _kernel(*, activation: Activation, x: np.ndarray, x_test: np.ndarray | None)
     tags=["random-features"],
     summary="Expected kernel K = E_w[σ(Xᵀw)σ(wᵀX)] of a random-features layer and its cross-kernel",
 )
-async def expected_kernel_matrix(request: ExpectedKernelRequest, settings: SettingsDep, compute: ComputeDep) -> ExpectedKernelResponse:
+async def expected_kernel_matrix(
+    request: ExpectedKernelRequest, settings: SettingsDep, compute: ComputeDep
+) -> ExpectedKernelResponse:
     """Closed forms of Louart, Liao & Couillet (2018), Sec. 3.3, or the Hermite series of docs/methods/random_features.md §1.1.
 
     docs/methods/random_features.md §1.
@@ -118,7 +126,9 @@ def expected_kernel_response(result: ExpectedKernel, warnings: tuple[str, ...]) 
     tags=["random-features"],
     summary="Gaussian moments E[σ], E[σ²], E[σ'], E[(ξ²−1)σ] of an activation",
 )
-async def activation_gaussian_moments(request: ActivationMomentsRequest, compute: ComputeDep) -> ActivationMomentsResponse:
+async def activation_gaussian_moments(
+    request: ActivationMomentsRequest, compute: ComputeDep
+) -> ActivationMomentsResponse:
     """Moments for ξ ~ N(0, 1): closed forms, or a trapezoid rule (docs/methods/random_features.md §1.1).
 
     Louart, Liao & Couillet (2018), Sec. 3.3; docs/methods/random_features.md §1.
@@ -151,7 +161,10 @@ def activation_moments_response(result: ActivationMoments) -> ActivationMomentsR
     summary="Deterministic equivalent of the random-features resolvent: δ, effective ridge κ, (1/n) tr Q̄",
 )
 async def random_features_deterministic_equivalent(
-    request: RandomFeaturesDeterministicEquivalentRequest, settings: SettingsDep, compute: ComputeDep, resolve: DataResolverDep
+    request: RandomFeaturesDeterministicEquivalentRequest,
+    settings: SettingsDep,
+    compute: ComputeDep,
+    resolve: DataResolverDep,
 ) -> RandomFeaturesDeterministicEquivalentResponse:
     """Louart, Liao & Couillet (2018), Thm. 1, solved in the convex effective-ridge form.
 
@@ -189,7 +202,11 @@ def deterministic_equivalent_response(result: DeterministicEquivalent) -> Random
     summary="Random-features ridge regression: train/test MSE over N × γ (double descent) and the optimal γ per N",
 )
 async def random_features_ridge_errors(
-    request: RandomFeaturesRidgeRequest, settings: SettingsDep, compute: ComputeDep, resolve: DataResolverDep, cache: SpectralCacheDep
+    request: RandomFeaturesRidgeRequest,
+    settings: SettingsDep,
+    compute: ComputeDep,
+    resolve: DataResolverDep,
+    cache: SpectralCacheDep,
 ) -> RandomFeaturesRidgeResponse:
     """Louart, Liao & Couillet (2018), Thm. 2–3, from one eigendecomposition of K (cached per stored data set and activation).
 
@@ -213,7 +230,13 @@ async def random_features_ridge_errors(
     # (N, γ) grid is O(n) per point from the cached arrays, in a thread (no copy to a process).
     spectral, warnings = await cache.get_or_compute(
         (request.data.id, activation_key(request)),
-        lambda: compute(mapped, cost=costs.random_features_spectral(request), solver=_spectral_unit, mapper=spectral_arguments, request=request),
+        lambda: compute(
+            mapped,
+            cost=costs.random_features_spectral(request),
+            solver=_spectral_unit,
+            mapper=spectral_arguments,
+            request=request,
+        ),
     )
     result = await compute(
         random_features_ridge_from_spectral,
@@ -266,13 +289,19 @@ def random_features_ridge_response(result: RidgePredictions) -> RandomFeaturesRi
             test_mse=serialize.finite_or_none(te),
         )
         for nn, g, tr, te in zip(
-            opt.n_neurons.tolist(), opt.ridge_penalty.tolist(), opt.train_mse.tolist(), opt.test_mse.tolist(), strict=True
+            opt.n_neurons.tolist(),
+            opt.ridge_penalty.tolist(),
+            opt.train_mse.tolist(),
+            opt.test_mse.tolist(),
+            strict=True,
         )
     ]
     return RandomFeaturesRidgeResponse(
         points=points,
         optimal=RandomFeaturesOptimum(
-            per_n_neurons=per_n, best=per_n[opt.best_index], search_interval=Interval(lower=opt.bounds[0], upper=opt.bounds[1])
+            per_n_neurons=per_n,
+            best=per_n[opt.best_index],
+            search_interval=Interval(lower=opt.bounds[0], upper=opt.bounds[1]),
         ),
         warnings=list(result.warnings),
         notes=list(result.notes),

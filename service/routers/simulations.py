@@ -9,30 +9,42 @@ from fastapi import APIRouter, Query, Response
 from schemas.jobs import JobStatus, SimulationJob, SimulationJobList, SimulationKind
 from schemas.problem import PROBLEM_MEDIA_TYPE, Problem
 from service.auth import PrincipalDep
-from service.jobs.kinds import KINDS, SimulationRequest
 from service.dependencies import JobsDep
+from service.jobs.kinds import KINDS, SimulationRequest
 from service.problems import PROBLEM_RESPONSES
 from service.representations import RepresentationRoute
-
-
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No job with this id.", "model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
 }
 
 _NOT_SUPERVISOR: dict[int | str, dict[str, Any]] = {
-    503: {"description": "Another API process supervises the jobs (run one worker).", "model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
+    503: {
+        "description": "Another API process supervises the jobs (run one worker).",
+        "model": Problem,
+        "content": {PROBLEM_MEDIA_TYPE: {}},
+    }
 }
 
 _NO_STORAGE: dict[int | str, dict[str, Any]] = {
-    507: {"description": "The job store cannot be written (disk full or read-only); nothing was stored.", "model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
+    507: {
+        "description": "The job store cannot be written (disk full or read-only); nothing was stored.",
+        "model": Problem,
+        "content": {PROBLEM_MEDIA_TYPE: {}},
+    }
 }
 
 _CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"description": "The job is queued or running: cancel it first.", "model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
+    409: {
+        "description": "The job is queued or running: cancel it first.",
+        "model": Problem,
+        "content": {PROBLEM_MEDIA_TYPE: {}},
+    }
 }
 
-router = APIRouter(prefix="/v1/simulations", tags=["simulations"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute)
+router = APIRouter(
+    prefix="/v1/simulations", tags=["simulations"], responses=PROBLEM_RESPONSES, route_class=RepresentationRoute
+)
 
 
 @router.post(
@@ -40,7 +52,11 @@ router = APIRouter(prefix="/v1/simulations", tags=["simulations"], responses=PRO
     status_code=202,
     operation_id="submitSimulation",
     summary="Submit a Monte Carlo check of a prediction (202 + Location of the job)",
-    responses={**_NOT_SUPERVISOR, **_NO_STORAGE, 202: {"headers": {"Location": {"description": "Path of the job resource.", "schema": {"type": "string"}}}}},
+    responses={
+        **_NOT_SUPERVISOR,
+        **_NO_STORAGE,
+        202: {"headers": {"Location": {"description": "Path of the job resource.", "schema": {"type": "string"}}}},
+    },
 )
 async def submit_simulation(
     request: SimulationRequest, response: Response, jobs: JobsDep, principal: PrincipalDep
@@ -56,7 +72,9 @@ async def submit_simulation(
 async def list_simulations(
     jobs: JobsDep,
     principal: PrincipalDep,
-    status: Annotated[list[JobStatus] | None, Query(description="Only jobs with one of these statuses (repeatable).")] = None,
+    status: Annotated[
+        list[JobStatus] | None, Query(description="Only jobs with one of these statuses (repeatable).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
     offset: Annotated[int, Query(ge=0, le=10**9, description="Jobs to skip.")] = 0,
 ) -> SimulationJobList:
@@ -67,10 +85,15 @@ async def list_simulations(
 @router.get("/kinds", operation_id="listSimulationKinds", summary="The simulation kinds this service runs")
 async def list_simulation_kinds() -> list[SimulationKind]:
     """Every `kind` accepted by `POST /v1/simulations`, with the schema its `params` must satisfy."""
-    return [SimulationKind(kind=name, params_schema=kind.params.__name__, description=kind.description) for name, kind in KINDS.items()]
+    return [
+        SimulationKind(kind=name, params_schema=kind.params.__name__, description=kind.description)
+        for name, kind in KINDS.items()
+    ]
 
 
-@router.get("/{job_id}", operation_id="getSimulation", summary="Status, progress and result of a job", responses=_NOT_FOUND)
+@router.get(
+    "/{job_id}", operation_id="getSimulation", summary="Status, progress and result of a job", responses=_NOT_FOUND
+)
 async def get_simulation(job_id: str, jobs: JobsDep, principal: PrincipalDep) -> SimulationJob:
     """The job resource; `result` once `successful`, `error` (problem+json) once `failed`."""
     return await jobs.get(job_id, owner=principal.name)

@@ -16,8 +16,8 @@ from schemas.spectra import (
 from service import costs, serialize
 from service.dependencies import ComputeDep, SettingsDep
 from service.limits import check_cap
-from service.problems import PROBLEM_RESPONSES
 from service.mappers.spectra import marchenko_pastur_arguments, sample_covariance_arguments, spiked_covariance_arguments
+from service.problems import PROBLEM_RESPONSES
 from service.representations import RepresentationRoute
 from solvers.marchenko_pastur import MarchenkoPasturSpectrum, marchenko_pastur
 from solvers.sample_covariance import SampleCovarianceSpectrum, sample_covariance_spectrum

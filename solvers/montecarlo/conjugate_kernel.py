@@ -19,7 +19,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 from solvers import _validation as v
 from solvers._validation import positive_int
 from solvers.activations import Activation, activation_moments, as_activation
-from solvers.conjugate_kernel import conjugate_kernel_spectrum
+from solvers.conjugate_kernel import Distribution, Matrix, conjugate_kernel_spectrum
 from solvers.exceptions import InvalidParameterError
 from solvers.montecarlo._statistics import mean_and_standard_error
 from solvers.montecarlo.engine import (
@@ -166,9 +166,10 @@ def simulate_conjugate_kernel(
         if full_spectrum:
             gram = sig.T @ sig if n <= big_n else sig @ sig.T  # BLAS syrk: exactly symmetric
             values = np.maximum(scipy.linalg.eigvalsh(gram, check_finite=False), 0.0)
-            spectra[t, dim - small :] = values  # type: ignore[index]
+            spectra[t, dim - small :] = values  # type: ignore[index]  # the array is allocated when the full spectrum is requested, as here
             tops[t] = values[::-1][:n_top]
         else:
+
             def matvec(vec, sig=sig):
                 return sig.T @ (sig @ vec) if n <= big_n else sig @ (sig.T @ vec)
 
@@ -310,17 +311,24 @@ def _ck_law(
     n_features: int,
     n_samples: int,
     n_neurons: int,
-    matrix: str,
-    weight_distribution: str,
-    data_distribution: str,
+    matrix: Matrix,
+    weight_distribution: Distribution,
+    data_distribution: Distribution,
     subtract_mean: bool,
     x: np.ndarray | Sequence[float] = (),
 ) -> Any:
     """:func:`solvers.conjugate_kernel.conjugate_kernel_spectrum` at the simulated φ = p/n and r = N/n."""
     return conjugate_kernel_spectrum(
-        activation=activation, ratio=n_features / n_samples, neurons_per_sample=n_neurons / n_samples,
-        matrix=matrix, x=x, weight_distribution=weight_distribution, data_distribution=data_distribution,  # type: ignore[arg-type]
-        subtract_mean=subtract_mean, n_neurons=n_neurons, with_cdf=len(x) > 0,
+        activation=activation,
+        ratio=n_features / n_samples,
+        neurons_per_sample=n_neurons / n_samples,
+        matrix=matrix,
+        x=x,
+        weight_distribution=weight_distribution,
+        data_distribution=data_distribution,
+        subtract_mean=subtract_mean,
+        n_neurons=n_neurons,
+        with_cdf=len(x) > 0,
     )
 
 
@@ -362,14 +370,29 @@ def conjugate_kernel_trial(
     matrix (numerical zeros snapped to 0, docs/methods/conjugate_kernel.md §3 pitfall iv) for the pooled ESD.
     """
     simulation = simulate_conjugate_kernel(
-        activation=activation, n_samples=n_samples, n_features=n_features, n_neurons=n_neurons,
-        matrix=matrix, weight_distribution=weight_distribution, data_distribution=data_distribution,
-        subtract_mean=subtract_mean, trials=1, n_top=1, rng=rng,
+        activation=activation,
+        n_samples=n_samples,
+        n_features=n_features,
+        n_neurons=n_neurons,
+        matrix=matrix,
+        weight_distribution=weight_distribution,
+        data_distribution=data_distribution,
+        subtract_mean=subtract_mean,
+        trials=1,
+        n_top=1,
+        rng=rng,
     )
     eigenvalues = simulation.eigenvalues[0].copy()  # type: ignore[index]  # ascending
     eigenvalues[eigenvalues < _ZERO_SNAP * eigenvalues[-1]] = 0.0
     sources = _ck_outlier_sources(
-        as_activation(activation), n_features, n_samples, n_neurons, matrix, weight_distribution, data_distribution, subtract_mean
+        as_activation(activation),
+        n_features,
+        n_samples,
+        n_neurons,
+        matrix,
+        weight_distribution,
+        data_distribution,
+        subtract_mean,
     )
     # The mean outlier ≈ (E σ)² N of a non-centred σ is not part of the bulk: the moments leave it out.
     bulk = eigenvalues[: eigenvalues.size - sources.count("mean")]
@@ -384,9 +407,9 @@ def conjugate_kernel_prediction(
     n_samples: int,
     n_neurons: int,
     activation: Activation,
-    matrix: str = "gram",
-    weight_distribution: str = "gaussian",
-    data_distribution: str = "gaussian",
+    matrix: Matrix = "gram",
+    weight_distribution: Distribution = "gaussian",
+    data_distribution: Distribution = "gaussian",
     subtract_mean: bool = False,
 ) -> SimulationPrediction:
     """The conjugate-kernel law at the simulated φ = p/n, r = N/n: bulk moments, outliers, upper edge, CDF.
@@ -426,7 +449,9 @@ def conjugate_kernel_prediction(
     dim = n_samples if matrix == "gram" else n_neurons
     if dim <= m:
         name = "n_samples" if matrix == "gram" else "n_neurons"
-        raise InvalidParameterError(name, f"`{name}` = {dim} leaves no bulk eigenvalue besides the {m} predicted outliers.")
+        raise InvalidParameterError(
+            name, f"`{name}` = {dim} leaves no bulk eigenvalue besides the {m} predicted outliers."
+        )
     names.append("top_eigenvalue[upper_edge]" if m == 0 else f"eigenvalue_{m + 1}[upper_edge]")
     values.append(edge)
     notes = [
@@ -445,12 +470,16 @@ def conjugate_kernel_prediction(
     ]
     if heuristic:
         notes.append(
-            "Quantities named heuristic_* compare with predictions the endpoint marks `validity: \"heuristic\"`: they are not "
+            'Quantities named heuristic_* compare with predictions the endpoint marks `validity: "heuristic"`: they are not '
             "verified, and their differences and z-scores test no established result. " + " ".join(heuristic)
         )
     return SimulationPrediction(
-        names=tuple(names), values=np.array(values, dtype=np.float64), cdf_grid=grid, cdf=law.cdf,
-        reference=law.reference, notes=(*notes, *law.notes),
+        names=tuple(names),
+        values=np.array(values, dtype=np.float64),
+        cdf_grid=grid,
+        cdf=law.cdf,
+        reference=law.reference,
+        notes=(*notes, *law.notes),
     )
 
 
@@ -478,9 +507,15 @@ def one_step_gradient_trial(
     (full gradient G₀) and |⟨v̂₁, β*⟩|² (Ba et al. 2022; docs/methods/conjugate_kernel.md §5).
     """
     simulation = simulate_one_step_gradient(
-        activation=activation, link=link, noise_variance=noise_variance,
-        n_samples=n_samples, n_features=n_features, n_neurons=n_neurons, learning_rate=_learning_rates(learning_rate),
-        trials=1, rng=rng,
+        activation=activation,
+        link=link,
+        noise_variance=noise_variance,
+        n_samples=n_samples,
+        n_features=n_features,
+        n_neurons=n_neurons,
+        learning_rate=_learning_rates(learning_rate),
+        trials=1,
+        rng=rng,
     )
     per_step = np.stack([simulation.top_singular_value[0], simulation.alignment[0]], axis=1).reshape(-1)
     return TrialDraw(values=np.concatenate([simulation.realized_slope, per_step]))
@@ -507,8 +542,12 @@ def one_step_gradient_prediction(
     n_neurons = positive_int("n_neurons", n_neurons)
     eta = _learning_rates(learning_rate)
     law = one_step_gradient_spike(
-        activation=activation, link=link, noise_variance=noise_variance,
-        ratio=n_features / n_samples, neurons_per_sample=n_neurons / n_samples, learning_rate=eta,
+        activation=activation,
+        link=link,
+        noise_variance=noise_variance,
+        ratio=n_features / n_samples,
+        neurons_per_sample=n_neurons / n_samples,
+        learning_rate=eta,
     )
     values = np.concatenate([[law.slope], np.stack([law.top_singular_value, law.alignment], axis=1).reshape(-1)])
     names = ("spike_slope", *(f"{q}[learning_rate={e:g}]" for e in eta.tolist() for q in _ONE_STEP_QUANTITIES))
@@ -522,7 +561,8 @@ def one_step_gradient_prediction(
         "it Monte Carlo is 0.35–1 % below the prediction at the realised ϑ at N = 1024 (docs/methods/conjugate_kernel.md §5), and the limit used here "
         "also ignores the ~1/√(2N) per-trial fluctuation of ϑ: z-scores grow with the number of trials at fixed size.",
         "Quantities named heuristic_alignment[...] compare with the alignment the endpoint marks `alignment_validity: "
-        "\"heuristic\"`: not verified, their differences and z-scores test no established result. " + law.alignment_caveat,
+        '"heuristic"`: not verified, their differences and z-scores test no established result. '
+        + law.alignment_caveat,
     )
     return SimulationPrediction(
         names=names, values=values, cdf_grid=None, cdf=None, reference=law.reference, notes=(*notes, *law.notes)

@@ -233,8 +233,13 @@ def simulate_gradient_descent_classification(
     GradientDescentClassificationSimulation
     """
     n, p, gamma, alpha, s0, t, trials = _iv(
-        n_samples=n_samples, n_features=n_features, ridge_penalty=ridge_penalty,
-        learning_rate=learning_rate, init_variance=init_variance, time=time, mode=mode,
+        n_samples=n_samples,
+        n_features=n_features,
+        ridge_penalty=ridge_penalty,
+        learning_rate=learning_rate,
+        init_variance=init_variance,
+        time=time,
+        mode=mode,
         trials=trials,
     )
     rho = non_negative("mean_norm_squared", mean_norm_squared)
@@ -267,13 +272,22 @@ def simulate_gradient_descent_classification(
         samples["v_test"][i] = norm2
     stats = {k: _mean_se(v) for k, v in samples.items()}
     return GradientDescentClassificationSimulation(
-        time=t, n_samples=n, n_features=p, trials=trials,
-        train_error=stats["train"][0], train_error_se=stats["train"][1],
-        test_error=stats["test"][0], test_error_se=stats["test"][1],
-        e_train=stats["e_train"][0], e_train_se=stats["e_train"][1],
-        v_train=stats["v_train"][0], v_train_se=stats["v_train"][1],
-        e_test=stats["e_test"][0], e_test_se=stats["e_test"][1],
-        v_test=stats["v_test"][0], v_test_se=stats["v_test"][1],
+        time=t,
+        n_samples=n,
+        n_features=p,
+        trials=trials,
+        train_error=stats["train"][0],
+        train_error_se=stats["train"][1],
+        test_error=stats["test"][0],
+        test_error_se=stats["test"][1],
+        e_train=stats["e_train"][0],
+        e_train_se=stats["e_train"][1],
+        v_train=stats["v_train"][0],
+        v_train_se=stats["v_train"][1],
+        e_test=stats["e_test"][0],
+        e_test_se=stats["e_test"][1],
+        v_test=stats["v_test"][0],
+        v_test_se=stats["v_test"][1],
     )
 
 
@@ -328,8 +342,13 @@ def simulate_gradient_descent_regression(
     GradientDescentRegressionSimulation
     """
     n, p, gamma, alpha, s0, t, trials = _iv(
-        n_samples=n_samples, n_features=n_features, ridge_penalty=ridge_penalty,
-        learning_rate=learning_rate, init_variance=init_variance, time=time, mode=mode,
+        n_samples=n_samples,
+        n_features=n_features,
+        ridge_penalty=ridge_penalty,
+        learning_rate=learning_rate,
+        init_variance=init_variance,
+        time=time,
+        mode=mode,
         trials=trials,
     )
     r2 = non_negative("signal_strength", signal_strength)
@@ -354,11 +373,7 @@ def simulate_gradient_descent_regression(
         coef = f * w0_u[:, None] + h * (u.T @ (x.T @ y / n))[:, None]
         beta_perp = beta - u @ beta_u
         w0_perp = w0 - u @ w0_u
-        resid_perp = (
-            null_f**2 * (w0_perp @ w0_perp)
-            - 2.0 * null_f * (w0_perp @ beta_perp)
-            + beta_perp @ beta_perp
-        )
+        resid_perp = null_f**2 * (w0_perp @ w0_perp) - 2.0 * null_f * (w0_perp @ beta_perp) + beta_perp @ beta_perp
         samples["risk"][i] = np.sum((coef - beta_u[:, None]) ** 2, axis=0) + resid_perp
         residual = y[:, None] - x @ (u @ coef)  # X kills the null-space part of w
         samples["train"][i] = np.mean(residual**2, axis=0)
@@ -369,13 +384,22 @@ def simulate_gradient_descent_regression(
     stats = {k: _mean_se(v) for k, v in samples.items()}
     test = _mean_se(samples["risk"] + s2)
     return GradientDescentRegressionSimulation(
-        time=t, n_samples=n, n_features=p, trials=trials,
-        risk=stats["risk"][0], risk_se=stats["risk"][1],
-        test_mse=test[0], test_mse_se=test[1],
-        train_error=stats["train"][0], train_error_se=stats["train"][1],
-        bias=stats["bias"][0], bias_se=stats["bias"][1],
-        variance=stats["variance"][0], variance_se=stats["variance"][1],
-        initialization=stats["init"][0], initialization_se=stats["init"][1],
+        time=t,
+        n_samples=n,
+        n_features=p,
+        trials=trials,
+        risk=stats["risk"][0],
+        risk_se=stats["risk"][1],
+        test_mse=test[0],
+        test_mse_se=test[1],
+        train_error=stats["train"][0],
+        train_error_se=stats["train"][1],
+        bias=stats["bias"][0],
+        bias_se=stats["bias"][1],
+        variance=stats["variance"][0],
+        variance_se=stats["variance"][1],
+        initialization=stats["init"][0],
+        initialization_se=stats["init"][1],
     )
 
 
@@ -404,9 +428,16 @@ def gradient_descent_classification_trial(
     error Q(μᵀw/‖w‖) given w(t) (Liao & Couillet 2018; docs/methods/dynamics.md §6).
     """
     simulation = simulate_gradient_descent_classification(
-        n_samples=n_samples, n_features=n_features, mean_norm_squared=mean_norm_squared, ridge_penalty=ridge_penalty,
-        learning_rate=learning_rate, init_variance=init_variance, time=at_most_points("time", time), mode=mode,
-        trials=1, rng=rng,
+        n_samples=n_samples,
+        n_features=n_features,
+        mean_norm_squared=mean_norm_squared,
+        ridge_penalty=ridge_penalty,
+        learning_rate=learning_rate,
+        init_variance=init_variance,
+        time=at_most_points("time", time),
+        mode=mode,
+        trials=1,
+        rng=rng,
     )
     return TrialDraw(values=np.stack([simulation.train_error, simulation.test_error], axis=1).reshape(-1))
 
@@ -431,13 +462,22 @@ def gradient_descent_classification_prediction(
     n_samples = positive_int("n_samples", n_samples)
     times = at_most_points("time", time)
     law = gradient_descent_classification(
-        ratio=n_features / n_samples, mean_norm_squared=mean_norm_squared, ridge_penalty=ridge_penalty,
-        learning_rate=learning_rate, init_variance=init_variance, time=times, mode=mode,  # type: ignore[arg-type]  # validated by the solver
+        ratio=n_features / n_samples,
+        mean_norm_squared=mean_norm_squared,
+        ridge_penalty=ridge_penalty,
+        learning_rate=learning_rate,
+        init_variance=init_variance,
+        time=times,
+        mode=mode,  # type: ignore[arg-type]  # validated by the solver
     )
     values = np.stack([law.train_error, law.test_error], axis=1)
     names = tuple(f"{q}[time={t:g}]" for t in times.tolist() for q in _CLASSIFICATION_QUANTITIES)
     return SimulationPrediction(
-        names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference,
+        names=names,
+        values=values.reshape(-1),
+        cdf_grid=None,
+        cdf=None,
+        reference=law.reference,
         notes=(ratio_note(n_features, n_samples), *law.notes),
     )
 
@@ -462,9 +502,17 @@ def gradient_descent_regression_trial(
     (docs/derivations/gradient_descent_regression.md; docs/methods/dynamics.md §6).
     """
     s = simulate_gradient_descent_regression(
-        n_samples=n_samples, n_features=n_features, signal_strength=signal_strength, noise_variance=noise_variance,
-        ridge_penalty=ridge_penalty, learning_rate=learning_rate, init_variance=init_variance,
-        time=at_most_points("time", time), mode=mode, trials=1, rng=rng,
+        n_samples=n_samples,
+        n_features=n_features,
+        signal_strength=signal_strength,
+        noise_variance=noise_variance,
+        ridge_penalty=ridge_penalty,
+        learning_rate=learning_rate,
+        init_variance=init_variance,
+        time=at_most_points("time", time),
+        mode=mode,
+        trials=1,
+        rng=rng,
     )
     values = np.stack([s.bias, s.variance, s.initialization, s.risk, s.test_mse, s.train_error], axis=1)
     return TrialDraw(values=values.reshape(-1))
@@ -491,12 +539,22 @@ def gradient_descent_regression_prediction(
     n_samples = positive_int("n_samples", n_samples)
     times = at_most_points("time", time)
     law = gradient_descent_regression(
-        ratio=n_features / n_samples, signal_strength=signal_strength, noise_variance=noise_variance,
-        ridge_penalty=ridge_penalty, learning_rate=learning_rate, init_variance=init_variance, time=times, mode=mode,  # type: ignore[arg-type]  # validated by the solver
+        ratio=n_features / n_samples,
+        signal_strength=signal_strength,
+        noise_variance=noise_variance,
+        ridge_penalty=ridge_penalty,
+        learning_rate=learning_rate,
+        init_variance=init_variance,
+        time=times,
+        mode=mode,  # type: ignore[arg-type]  # validated by the solver
     )
     values = np.stack([np.asarray(getattr(law, q), dtype=np.float64) for q in _REGRESSION_QUANTITIES], axis=1)
     names = tuple(f"{q}[time={t:g}]" for t in times.tolist() for q in _REGRESSION_QUANTITIES)
     return SimulationPrediction(
-        names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference,
+        names=names,
+        values=values.reshape(-1),
+        cdf_grid=None,
+        cdf=None,
+        reference=law.reference,
         notes=(ratio_note(n_features, n_samples), *law.notes),
     )

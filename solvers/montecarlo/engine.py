@@ -227,7 +227,9 @@ def simulate_chunk(
     )
 
 
-def merge_chunks(chunks: Sequence[ChunkStatistics], *, cdf: Sequence[float] | np.ndarray | None = None) -> MergedStatistics:
+def merge_chunks(
+    chunks: Sequence[ChunkStatistics], *, cdf: Sequence[float] | np.ndarray | None = None
+) -> MergedStatistics:
     """Combine chunk statistics **in the given order** (Chan, Golub & LeVeque 1979 pairwise update).
 
     The floating-point result depends on the order only, so callers pass the chunks sorted by index.

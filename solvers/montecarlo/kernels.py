@@ -107,7 +107,9 @@ def draw_data(
     if means is not None:
         m = finite_array("means", means, ndim=2)
         if m.shape[1] > p:
-            raise InvalidParameterError("means", f"`means` rows have {m.shape[1]} entries, more than `n_features` = {p}.")
+            raise InvalidParameterError(
+                "means", f"`means` rows have {m.shape[1]} entries, more than `n_features` = {p}."
+            )
         k = m.shape[0]
         pi = np.full(k, 1.0 / k) if proportions is None else finite_array("proportions", proportions)
         labels = rng.choice(k, size=n, p=pi / pi.sum())
@@ -155,10 +157,20 @@ def simulate_kernel_matrix_spectrum(
     k = 1 if means is None else len(means)
     alignments = np.empty((trials, m, k))
     norm_sums = np.empty(trials)
-    tau = 1.0 if eigenvalues is None else float(np.dot(finite_array("weights", weights), finite_array("eigenvalues", eigenvalues)))
+    tau = (
+        1.0
+        if eigenvalues is None
+        else float(np.dot(finite_array("weights", weights), finite_array("eigenvalues", eigenvalues)))
+    )
     for trial in range(trials):
         x, lab = draw_data(
-            n_samples=n, n_features=p, rng=generator, eigenvalues=eigenvalues, weights=weights, means=means, proportions=proportions
+            n_samples=n,
+            n_features=p,
+            rng=generator,
+            eigenvalues=eigenvalues,
+            weights=weights,
+            means=means,
+            proportions=proportions,
         )
         noise = x.copy()
         if means is not None:
@@ -238,6 +250,7 @@ def simulate_kernel_ridge(
         x_test, _ = draw_data(n_samples=n_test, n_features=p, rng=generator, eigenvalues=eigenvalues, weights=weights)
         clean = x_test @ beta
         values = kernel_matrix(kernel=kernel, x=x, x_test=x_test)
+        assert values.cross_kernel is not None  # x_test was given
         w, v = np.linalg.eigh(values.kernel)
         coordinates = v.T @ y
         cross = values.cross_kernel.T @ v  # (n̂, n)
@@ -273,12 +286,16 @@ class _MatchedOutlier:
     class_vector: tuple[float, ...]
 
 
-def _kernel_data(data_model: str, n_features: int, eigenvalues, weights, means, proportions) -> tuple[tuple | None, tuple | None]:
+def _kernel_data(
+    data_model: str, n_features: int, eigenvalues, weights, means, proportions
+) -> tuple[tuple | None, tuple | None]:
     """The simulated data model, hashable: (t_k, round(w_k p)/p) of the population, (means, π) of the mixture."""
     population = mixture = None
     if data_model == "population":
         if eigenvalues is None or weights is None:
-            raise InvalidParameterError("eigenvalues", "`eigenvalues` and `weights` are required for the population model.")
+            raise InvalidParameterError(
+                "eigenvalues", "`eigenvalues` and `weights` are required for the population model."
+            )
         t, w, _ = _realised_population(eigenvalues, weights, n_features)
         population = (tuple(t.tolist()), tuple(w.tolist()))
     if data_model == "gaussian_mixture":
@@ -286,7 +303,9 @@ def _kernel_data(data_model: str, n_features: int, eigenvalues, weights, means, 
             raise InvalidParameterError("means", "`means` are required for the gaussian_mixture model.")
         m = finite_array("means", means, ndim=2)
         if m.shape[1] > n_features:
-            raise InvalidParameterError("means", f"`means` rows have {m.shape[1]} entries, more than the simulated p = {n_features}.")
+            raise InvalidParameterError(
+                "means", f"`means` rows have {m.shape[1]} entries, more than the simulated p = {n_features}."
+            )
         mixture = (tuple(map(tuple, m.tolist())), None if proportions is None else tuple(float(q) for q in proportions))
     return population, mixture
 
@@ -297,15 +316,25 @@ def _kernel_law(kernel: Kernel, n_features: int, n_samples: int, data_model: str
     if population is not None:
         data = {"eigenvalues": list(population[0]), "weights": list(population[1])}
     if mixture is not None:
-        data = {"means": [list(row) for row in mixture[0]], "proportions": None if mixture[1] is None else list(mixture[1])}
+        data = {
+            "means": [list(row) for row in mixture[0]],
+            "proportions": None if mixture[1] is None else list(mixture[1]),
+        }
     return kernel_matrix_spectrum(
-        kernel=kernel, ratio=n_features / n_samples, x=list(x), n_samples=n_samples, n_features=n_features,
-        data_model=data_model, **data,
+        kernel=kernel,
+        ratio=n_features / n_samples,
+        x=list(x),
+        n_samples=n_samples,
+        n_features=n_features,
+        data_model=data_model,
+        **data,
     )
 
 
 @functools.lru_cache(maxsize=64)
-def _kernel_outliers(kernel: Kernel, n_features: int, n_samples: int, data_model: str, population, mixture) -> tuple[_MatchedOutlier, ...]:
+def _kernel_outliers(
+    kernel: Kernel, n_features: int, n_samples: int, data_model: str, population, mixture
+) -> tuple[_MatchedOutlier, ...]:
     """The predicted outliers matched with positions of the ascending spectrum (cached: every trial of a job asks).
 
     An outlier at ρ is the eigenvalue with as many eigenvalues below it as the bulk puts there,
@@ -316,7 +345,10 @@ def _kernel_outliers(kernel: Kernel, n_features: int, n_samples: int, data_model
     if not outliers:
         return ()
     if len(outliers) >= n_samples:
-        raise InvalidParameterError("n_samples", f"`n_samples` = {n_samples} leaves no bulk eigenvalue besides the {len(outliers)} predicted outliers.")
+        raise InvalidParameterError(
+            "n_samples",
+            f"`n_samples` = {n_samples} leaves no bulk eigenvalue besides the {len(outliers)} predicted outliers.",
+        )
     rho = np.array([o.eigenvalue for o in outliers])
     cdf = _kernel_law(kernel, n_features, n_samples, data_model, population, mixture, x=tuple(rho.tolist())).cdf
     bulk = n_samples - len(outliers)
@@ -330,7 +362,9 @@ def _kernel_outliers(kernel: Kernel, n_features: int, n_samples: int, data_model
         taken.add(index)
         indices[i] = index
     for i, outlier in enumerate(outliers, start=1):
-        tags = [f"direction={outlier.direction}", f"order={outlier.order}"] + (["validity=mean"] if outlier.validity == "mean" else [])
+        tags = [f"direction={outlier.direction}", f"order={outlier.order}"] + (
+            ["validity=mean"] if outlier.validity == "mean" else []
+        )
         name = f"outlier_{i}[{','.join(tags)}]"
         if outlier.validity == "heuristic":
             name = HEURISTIC + name
@@ -339,8 +373,12 @@ def _kernel_outliers(kernel: Kernel, n_features: int, n_samples: int, data_model
         measured = outlier.direction == "class_means" and top_rank < min(N_VECTORS, n_samples)
         matched.append(
             _MatchedOutlier(
-                index=index, top_rank=top_rank, name=name, eigenvalue=float(outlier.eigenvalue),
-                alignment=float(outlier.alignment) if measured else None, class_vector=tuple(outlier.class_vector),
+                index=index,
+                top_rank=top_rank,
+                name=name,
+                eigenvalue=float(outlier.eigenvalue),
+                alignment=float(outlier.alignment) if measured else None,
+                class_vector=tuple(outlier.class_vector),
             )
         )
     return tuple(matched)
@@ -372,7 +410,9 @@ def kernel_matrix_spectrum_trial(
         data = {"eigenvalues": eigenvalues, "weights": weights}
     if mixture is not None:
         data = {"means": means, "proportions": proportions}
-    simulation = simulate_kernel_matrix_spectrum(kernel=kernel, n_samples=n_samples, n_features=n_features, trials=1, rng=rng, **data)
+    simulation = simulate_kernel_matrix_spectrum(
+        kernel=kernel, n_samples=n_samples, n_features=n_features, trials=1, rng=rng, **data
+    )
     spectrum = simulation.eigenvalues[0]  # ascending
     values: list[float] = []
     for outlier in matched:
@@ -440,7 +480,9 @@ def kernel_matrix_spectrum_prediction(
             f"The atom at γ = {shape.atom_location:.6g} (mass {shape.atom_mass:.6g}) is smeared over O(p^(-1/2)) at finite p: "
             "the KS distance is dominated by it."
         )
-    for outlier, predicted in zip(matched, _kernel_law(kernel, n_features, n_samples, data_model, population, mixture).outliers, strict=True):
+    for outlier, predicted in zip(
+        matched, _kernel_law(kernel, n_features, n_samples, data_model, population, mixture).outliers, strict=True
+    ):
         if predicted.validity == "mean":
             notes.append(
                 f"`{outlier.name}` is a mean, not a limit: the eigenvalue keeps Gaussian fluctuations of standard deviation "
@@ -449,12 +491,16 @@ def kernel_matrix_spectrum_prediction(
             )
     if any(o.name.startswith(HEURISTIC) for o in matched):
         notes.append(
-            "Quantities named heuristic_* compare with outliers the endpoint marks `validity: \"heuristic\"`: they are not "
+            'Quantities named heuristic_* compare with outliers the endpoint marks `validity: "heuristic"`: they are not '
             "verified, and their differences and z-scores test no established result (see the law's notes)."
         )
     return SimulationPrediction(
-        names=tuple(names), values=np.array(values, dtype=np.float64), cdf_grid=grid, cdf=law.cdf,
-        reference=law.reference, notes=(*notes, *law.notes),
+        names=tuple(names),
+        values=np.array(values, dtype=np.float64),
+        cdf_grid=grid,
+        cdf=law.cdf,
+        reference=law.reference,
+        notes=(*notes, *law.notes),
     )
 
 
@@ -476,8 +522,16 @@ def kernel_ridge_trial(
     """One draw of :func:`simulate_kernel_ridge` (x, β, ε and 1000 test points): train and test MSE per λ in order."""
     lam = at_most_points("ridge_penalty", ridge_penalty)
     simulation = simulate_kernel_ridge(
-        kernel=kernel, n_samples=n_samples, n_features=n_features, ridge_penalty=lam, signal_strength=signal_strength,
-        noise_variance=noise_variance, trials=1, rng=rng, eigenvalues=eigenvalues, weights=weights,
+        kernel=kernel,
+        n_samples=n_samples,
+        n_features=n_features,
+        ridge_penalty=lam,
+        signal_strength=signal_strength,
+        noise_variance=noise_variance,
+        trials=1,
+        rng=rng,
+        eigenvalues=eigenvalues,
+        weights=weights,
     )
     return TrialDraw(values=np.stack([simulation.train_mse, simulation.test_mse], axis=1).reshape(-1))
 
@@ -514,11 +568,21 @@ def kernel_ridge_prediction(
                 f"per eigenvalue, weights {np.round(w, 6).tolist()} for eigenvalues {t.tolist()}."
             )
     law = kernel_ridge_risk(
-        kernel=kernel, ratio=[n_features / n_samples], ridge_penalty=lam, n_samples=n_samples,
-        signal_strength=signal_strength, noise_variance=noise_variance, **population,
+        kernel=kernel,
+        ratio=[n_features / n_samples],
+        ridge_penalty=lam,
+        n_samples=n_samples,
+        signal_strength=signal_strength,
+        noise_variance=noise_variance,
+        **population,
     )
     values = np.stack([law.train_mse[0], law.test_mse[0]], axis=1)
     names = tuple(f"{q}[ridge_penalty={penalty:g}]" for penalty in lam.tolist() for q in _KERNEL_RIDGE_QUANTITIES)
     return SimulationPrediction(
-        names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference, notes=(*notes, *law.notes)
+        names=names,
+        values=values.reshape(-1),
+        cdf_grid=None,
+        cdf=None,
+        reference=law.reference,
+        notes=(*notes, *law.notes),
     )

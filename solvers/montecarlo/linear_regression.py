@@ -115,11 +115,8 @@ def _conditional_risks(
     bias = null_bias + 2.0 * (shrunk @ cross) + np.einsum("li,ij,lj->l", shrunk, gram, shrunk)
     gain = s2 / (s2 + lam_col) ** 2  # s²/(s² + λ)², = 1/s² at λ = 0
     variance = noise_variance / n * (gain @ np.diag(gram))
-    train = np.sum((shrunk * s) ** 2, axis=1) + noise_variance / n * (
-        np.sum(shrink**2, axis=1) + (n - rank)
-    )
+    train = np.sum((shrunk * s) ** 2, axis=1) + noise_variance / n * (np.sum(shrink**2, axis=1) + (n - rank))
     return bias, variance, train
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,5 +316,10 @@ def linear_ridge_prediction(
     )
     values = np.stack([np.asarray(getattr(law, q), dtype=np.float64).reshape(-1) for q in _RIDGE_QUANTITIES], axis=1)
     names = tuple(f"{q}[ridge_penalty={penalty:g}]" for penalty in lam.tolist() for q in _RIDGE_QUANTITIES)
-    notes = (f"Predicted at the simulated ratio p/n = {n_features}/{n_samples} = {n_features / n_samples:.6g}.", *law.notes)
-    return SimulationPrediction(names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference, notes=notes)
+    notes = (
+        f"Predicted at the simulated ratio p/n = {n_features}/{n_samples} = {n_features / n_samples:.6g}.",
+        *law.notes,
+    )
+    return SimulationPrediction(
+        names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference, notes=notes
+    )

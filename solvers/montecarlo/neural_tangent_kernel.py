@@ -119,7 +119,9 @@ def simulate_neural_tangent_kernel(
     big_n = v.positive_int("n_neurons", n_neurons)
     trials = v.positive_int("trials", trials)
     if output_weights not in ("gaussian", "normalised"):
-        raise InvalidParameterError("output_weights", f"`output_weights` must be 'gaussian' or 'normalised', got {output_weights!r}.")
+        raise InvalidParameterError(
+            "output_weights", f"`output_weights` must be 'gaussian' or 'normalised', got {output_weights!r}."
+        )
     gen = v.rng_from(rng)
     out = np.empty((trials, n))
     for t in range(trials):
@@ -149,8 +151,13 @@ def neural_tangent_kernel_trial(
 ) -> TrialDraw:
     """One draw of (W, X, v): M₁ = (1/n) Σ λ over all eigenvalues but the mean outlier ≈ (E σ)² n, and the spectrum."""
     sim = simulate_neural_tangent_kernel(
-        activation=activation, n_samples=n_samples, n_features=n_features, n_neurons=n_neurons, trials=1,
-        output_weights=output_weights, rng=rng,
+        activation=activation,
+        n_samples=n_samples,
+        n_features=n_features,
+        n_neurons=n_neurons,
+        trials=1,
+        output_weights=output_weights,
+        rng=rng,
     )
     eigenvalues = sim.eigenvalues[0]
     bulk = eigenvalues[:-1] if _mean_outlier(activation) else eigenvalues
@@ -176,7 +183,9 @@ def neural_tangent_kernel_prediction(
     n_samples = v.positive_int("n_samples", n_samples)
     n_neurons = v.positive_int("n_neurons", n_neurons)
     if output_weights not in ("gaussian", "normalised"):
-        raise InvalidParameterError("output_weights", f"`output_weights` must be 'gaussian' or 'normalised', got {output_weights!r}.")
+        raise InvalidParameterError(
+            "output_weights", f"`output_weights` must be 'gaussian' or 'normalised', got {output_weights!r}."
+        )
     phi, r = n_features / n_samples, n_neurons / n_samples
     shape = neural_tangent_kernel_spectrum(activation=activation, ratio=phi, neurons_per_sample=r, with_cdf=False)
     lower, upper = shape.support[0][0], shape.support[-1][1]

@@ -118,7 +118,6 @@ def _one_trial(sig, sig_test, y, y_test, gammas):
     return train, test
 
 
-
 def draw_ridge_errors(
     generator: np.random.Generator,
     activation: Activation,
@@ -263,15 +262,27 @@ def random_features_ridge_prediction(
     x, y, x_test, y_test = training_data(x, y, x_test, y_test)
     gammas = at_most_points("ridge_penalty", ridge_penalty)
     law = random_features_ridge(
-        activation=activation, x=x, y=y, x_test=x_test, y_test=y_test,
-        n_neurons=[n_neurons], ridge_penalty=gammas, optimize=False,
+        activation=activation,
+        x=x,
+        y=y,
+        x_test=x_test,
+        y_test=y_test,
+        n_neurons=[n_neurons],
+        ridge_penalty=gammas,
+        optimize=False,
     )
     values = np.stack([law.train_mse[0], law.test_mse[0]], axis=1)
     names = tuple(f"{q}[ridge_penalty={g:g}]" for g in gammas.tolist() for q in ("train_mse", "test_mse"))
-    notes = (f"N = {n_neurons} random features on the request's data (n = {x.shape[0]}, p = {x.shape[1]}, "
-             f"n_test = {x_test.shape[0]}); only W is redrawn per trial.",)
+    notes = (
+        f"N = {n_neurons} random features on the request's data (n = {x.shape[0]}, p = {x.shape[1]}, "
+        f"n_test = {x_test.shape[0]}); only W is redrawn per trial.",
+    )
     return SimulationPrediction(
-        names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference,
+        names=names,
+        values=values.reshape(-1),
+        cdf_grid=None,
+        cdf=None,
+        reference=law.reference,
         notes=(*notes, *law.warnings, *law.notes),
     )
 
@@ -305,6 +316,10 @@ def random_features_resolvent_prediction(
     law = deterministic_equivalent(activation=activation, x=x, n_neurons=n_neurons, ridge_penalty=ridge_penalty)
     notes = (f"N = {n_neurons} random features on the request's data; only W is redrawn per trial.",)
     return SimulationPrediction(
-        names=("normalized_trace",), values=np.array([law.normalized_trace]), cdf_grid=None, cdf=None,
-        reference=law.reference, notes=(*notes, *law.warnings),
+        names=("normalized_trace",),
+        values=np.array([law.normalized_trace]),
+        cdf_grid=None,
+        cdf=None,
+        reference=law.reference,
+        notes=(*notes, *law.warnings),
     )

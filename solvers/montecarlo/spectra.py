@@ -80,9 +80,7 @@ def _allocate(weights: np.ndarray, total: int) -> np.ndarray:
     return counts
 
 
-def _population_diagonal(
-    n_features: int, eigenvalues, weights, variance: float, spikes
-) -> np.ndarray:
+def _population_diagonal(n_features: int, eigenvalues, weights, variance: float, spikes) -> np.ndarray:
     """Diagonal of Σ: round(w_k p) copies of σ² t_k, then + σ² ℓ_k on the first K coordinates."""
     if eigenvalues is None:
         if weights is not None:
@@ -157,16 +155,14 @@ class SpectrumSimulation:
         """All eigenvalues of all trials, sorted."""
         return np.sort(self.eigenvalues.ravel())
 
-    def histogram(self, bins=50, range=None) -> tuple[np.ndarray, np.ndarray]:  # noqa: A002
+    def histogram(self, bins=50, range=None) -> tuple[np.ndarray, np.ndarray]:
         """Density-normalised histogram of the pooled eigenvalues: (density, bin edges)."""
         return np.histogram(self.eigenvalues.ravel(), bins=bins, range=range, density=True)
 
     def empirical_cdf(self, x) -> tuple[np.ndarray, np.ndarray]:
         """Mean over trials of F_n(x) = #{λ ≤ x}/dim and its standard error."""
         xv = finite_array("x", x)
-        per_trial = np.stack(
-            [np.searchsorted(row, xv, side="right") / row.size for row in self.eigenvalues]
-        )
+        per_trial = np.stack([np.searchsorted(row, xv, side="right") / row.size for row in self.eigenvalues])
         return mean_and_standard_error(per_trial)
 
     def moments(self, n_moments: int = 4) -> tuple[np.ndarray, np.ndarray]:
@@ -539,7 +535,9 @@ def spiked_covariance_trial(
     return TrialDraw(values=values.reshape(-1))
 
 
-def spiked_covariance_prediction(*, n_features: int, n_samples: int, spikes, variance: float = 1.0) -> SimulationPrediction:
+def spiked_covariance_prediction(
+    *, n_features: int, n_samples: int, spikes, variance: float = 1.0
+) -> SimulationPrediction:
     """BBP outlier eigenvalue and both alignments of each spike at the simulated p/n.
 
     :func:`solvers.spiked_covariance.spiked_covariance` (Baik, Ben Arous & Péché 2005; Baik &
@@ -549,7 +547,8 @@ def spiked_covariance_prediction(*, n_features: int, n_samples: int, spikes, var
     n_samples = positive_int("n_samples", n_samples)
     if len(spikes) > min(n_features, n_samples):
         raise InvalidParameterError(
-            "spikes", f"`spikes` has {len(spikes)} values, more than min(p, n) = {min(n_features, n_samples)} of the simulation."
+            "spikes",
+            f"`spikes` has {len(spikes)} values, more than min(p, n) = {min(n_features, n_samples)} of the simulation.",
         )
     law = spiked_covariance(ratio=n_features / n_samples, spikes=spikes, variance=variance)
     values = np.stack([law.eigenvalue, law.alignment, law.sample_side_alignment], axis=1)
@@ -562,5 +561,10 @@ def spiked_covariance_prediction(*, n_features: int, n_samples: int, spikes, var
             "their z-scores grow with the number of trials at fixed n."
         )
     return SimulationPrediction(
-        names=names, values=values.reshape(-1), cdf_grid=None, cdf=None, reference=law.reference, notes=(*notes, *law.notes)
+        names=names,
+        values=values.reshape(-1),
+        cdf_grid=None,
+        cdf=None,
+        reference=law.reference,
+        notes=(*notes, *law.notes),
     )

@@ -32,8 +32,12 @@ async def test_keys_required_when_configured():
     async with app.router.lifespan_context(app), _client(app) as http:
         missing = await http.post("/v1/spectra/marchenko-pastur", json=MP_BODY)
         wrong = await http.post("/v1/spectra/marchenko-pastur", json=MP_BODY, headers={"Authorization": "Bearer nope"})
-        basic = await http.post("/v1/spectra/marchenko-pastur", json=MP_BODY, headers={"Authorization": f"Basic {ALICE}"})
-        good = await http.post("/v1/spectra/marchenko-pastur", json=MP_BODY, headers={"Authorization": f"Bearer {ALICE}"})
+        basic = await http.post(
+            "/v1/spectra/marchenko-pastur", json=MP_BODY, headers={"Authorization": f"Basic {ALICE}"}
+        )
+        good = await http.post(
+            "/v1/spectra/marchenko-pastur", json=MP_BODY, headers={"Authorization": f"Bearer {ALICE}"}
+        )
         jobs = await http.get("/v1/simulations")
     for response in (missing, wrong, basic, jobs):
         assert response.status_code == 401
@@ -56,7 +60,9 @@ async def test_keys_file_adds_to_keys(tmp_path):
     app = create_app(isolated_settings(api_keys=_entry("alice", ALICE), api_keys_file=str(keys)))
     async with app.router.lifespan_context(app), _client(app) as http:
         for key in (ALICE, BOB):
-            response = await http.post("/v1/spectra/marchenko-pastur", json=MP_BODY, headers={"Authorization": f"Bearer {key}"})
+            response = await http.post(
+                "/v1/spectra/marchenko-pastur", json=MP_BODY, headers={"Authorization": f"Bearer {key}"}
+            )
             assert response.status_code == 200
 
 
@@ -80,7 +86,9 @@ async def test_open_service_says_so(caplog):
 
 
 async def test_rate_limit_is_per_key():
-    app = create_app(isolated_settings(api_keys=f"{_entry('alice', ALICE)},{_entry('bob', BOB)}", rate_limit="3/minute"))
+    app = create_app(
+        isolated_settings(api_keys=f"{_entry('alice', ALICE)},{_entry('bob', BOB)}", rate_limit="3/minute")
+    )
     async with app.router.lifespan_context(app), _client(app) as http:
         alice = [
             await http.post("/v1/spectra/marchenko-pastur", json=MP_BODY, headers={"Authorization": f"Bearer {ALICE}"})

@@ -26,14 +26,17 @@ SMALL_PROCESS = Cost(terms=(Term("x", "a test call", 0.01),), executor="process"
 SMALL_THREAD = Cost(terms=(Term("x", "a test call", 0.01),), executor="thread", shrink="")
 
 SAMPLE_COVARIANCE = {
-    "n_features": 200, "n_samples": 2000,
-    "population": {"eigenvalues": [1, 3, 10], "weights": [0.5, 0.3, 0.2]}, "x": [1.0, 3.0, 10.0],
+    "n_features": 200,
+    "n_samples": 2000,
+    "population": {"eigenvalues": [1, 3, 10], "weights": [0.5, 0.3, 0.2]},
+    "x": [1.0, 3.0, 10.0],
 }
 MARCHENKO_PASTUR = {"ratio": 0.5, "grid": {"start": 0, "stop": 3, "num": 7}, "n_moments": 4}
 RANDOM_FEATURES = {
     "activation": {"name": "relu"},
     "data": {"kind": "gaussian_mixture", "n_samples": 64, "n_test": 32, "n_features": 32, "seed": 7},
-    "neurons_per_sample": [0.5, 1.0, 2.0], "ridge_penalty": [1e-4, 1e-2, 1.0],
+    "neurons_per_sample": [0.5, 1.0, 2.0],
+    "ridge_penalty": [1e-4, 1e-2, 1.0],
 }
 
 
@@ -116,7 +119,8 @@ async def test_a_request_estimated_over_the_budget_is_refused_naming_the_dominan
     app = create_app(isolated_settings(request_timeout_seconds=1.0))
     atoms = 1000
     body = {
-        "ratio": 0.5, "x": [1.0],
+        "ratio": 0.5,
+        "x": [1.0],
         "population": {"eigenvalues": [1.0 + k for k in range(atoms)], "weights": [1.0 / atoms] * atoms},
     }
     async with app.router.lifespan_context(app), await client_for(app) as client:
@@ -168,10 +172,15 @@ def test_costs_grow_with_the_sizes_they_name():
     from schemas.spectra import SampleCovarianceRequest
 
     def sample_covariance(atoms: int, points: int) -> Cost:
-        return costs.sample_covariance(SampleCovarianceRequest.model_validate({
-            "ratio": 0.5, "grid": {"start": 0.1, "stop": 5, "num": points},
-            "population": {"eigenvalues": [1.0 + k for k in range(atoms)], "weights": [1.0 / atoms] * atoms},
-        }))
+        return costs.sample_covariance(
+            SampleCovarianceRequest.model_validate(
+                {
+                    "ratio": 0.5,
+                    "grid": {"start": 0.1, "stop": 5, "num": points},
+                    "population": {"eigenvalues": [1.0 + k for k in range(atoms)], "weights": [1.0 / atoms] * atoms},
+                }
+            )
+        )
 
     assert sample_covariance(100, 10).dominant.field == "population.eigenvalues"
     assert sample_covariance(3, 10_000).dominant.field == "grid.num"

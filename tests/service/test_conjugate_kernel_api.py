@@ -21,7 +21,9 @@ async def test_answer_matches_the_solver(client):
     response = await client.post(CK, json={**BASE, "matrix": "features"})
     assert response.status_code == 200, response.text
     body = ConjugateKernelResponse.model_validate(response.json())
-    direct = conjugate_kernel_spectrum(activation="relu", ratio=0.5, neurons_per_sample=0.75, matrix="features", x=[0.5, 1.0, 2.5], n_neurons=1500)
+    direct = conjugate_kernel_spectrum(
+        activation="relu", ratio=0.5, neurons_per_sample=0.75, matrix="features", x=[0.5, 1.0, 2.5], n_neurons=1500
+    )
     assert body.density == pytest.approx(direct.density.tolist(), rel=1e-14)
     assert body.support[-1].upper == pytest.approx(2.0316, abs=6e-5)  # docs/methods/conjugate_kernel.md §3 table
     assert body.centred and any("not centred" in n for n in body.notes)
@@ -31,12 +33,21 @@ async def test_answer_matches_the_solver(client):
 
 async def test_ratios_are_equivalent_to_counts(client):
     by_counts = (await client.post(CK, json=BASE)).json()
-    by_ratio = (await client.post(CK, json={"activation": {"name": "relu"}, "ratio": 0.5, "neurons_per_sample": 0.75, "x": [0.5, 1.0, 2.5]})).json()
+    by_ratio = (
+        await client.post(
+            CK, json={"activation": {"name": "relu"}, "ratio": 0.5, "neurons_per_sample": 0.75, "x": [0.5, 1.0, 2.5]}
+        )
+    ).json()
     assert by_counts["density"] == by_ratio["density"] and by_counts["cdf"] == by_ratio["cdf"]
 
 
 async def test_heuristic_outliers_are_labelled(client):
-    payload = {"activation": {"name": "quadratic", "a": 0.7071067811865476, "c": -0.7071067811865476}, "ratio": 0.25, "neurons_per_sample": 1.0, "x": [1.0]}
+    payload = {
+        "activation": {"name": "quadratic", "a": 0.7071067811865476, "c": -0.7071067811865476},
+        "ratio": 0.25,
+        "neurons_per_sample": 1.0,
+        "x": [1.0],
+    }
     pair = (await client.post(CK, json=payload)).json()["outliers"]
     assert [o["validity"] for o in pair] == ["heuristic", "heuristic"] and all(o["caveat"] for o in pair)
     single = (await client.post(CK, json={**payload, "weight_distribution": "rademacher"})).json()["outliers"]
@@ -44,15 +55,22 @@ async def test_heuristic_outliers_are_labelled(client):
 
 
 async def test_hard_edge_is_null_with_a_note(client):
-    body = (await client.post(CK, json={"activation": {"name": "tanh"}, "ratio": 0.5, "neurons_per_sample": 1.0, "x": [0.0, 1.0]})).json()
+    body = (
+        await client.post(
+            CK, json={"activation": {"name": "tanh"}, "ratio": 0.5, "neurons_per_sample": 1.0, "x": [0.0, 1.0]}
+        )
+    ).json()
     assert body["density"][0] is None and body["density"][1] > 0 and any("diverges" in n for n in body["notes"])
     assert "NaN" not in str(body)
 
 
 async def test_one_step_answer(client):
     payload = {
-        "activation": {"name": "tanh"}, "ratio": 0.5, "neurons_per_sample": 0.5,
-        "teacher": {"link": {"name": "relu"}, "noise_variance": 0.04}, "learning_rate": {"start": 0.0, "stop": 6.0, "num": 7},
+        "activation": {"name": "tanh"},
+        "ratio": 0.5,
+        "neurons_per_sample": 0.5,
+        "teacher": {"link": {"name": "relu"}, "noise_variance": 0.04},
+        "learning_rate": {"start": 0.0, "stop": 6.0, "num": 7},
     }
     response = await client.post(ONE, json=payload)
     body = OneStepGradientResponse.model_validate(response.json())
@@ -64,7 +82,13 @@ async def test_one_step_answer(client):
 
 
 async def test_no_spike_gives_a_null_threshold(client):
-    payload = {"activation": {"name": "cos"}, "ratio": 0.5, "neurons_per_sample": 0.5, "teacher": {"link": {"name": "relu"}}, "learning_rate": 1.0}
+    payload = {
+        "activation": {"name": "cos"},
+        "ratio": 0.5,
+        "neurons_per_sample": 0.5,
+        "teacher": {"link": {"name": "relu"}},
+        "learning_rate": 1.0,
+    }
     body = (await client.post(ONE, json=payload)).json()
     assert body["threshold"] is None and body["points"][0]["separated"] is False
 
@@ -76,7 +100,10 @@ async def test_no_spike_gives_a_null_threshold(client):
         ({**BASE, "n_neurons": 0}, "n_neurons"),
         ({**BASE, "n_neurons": None}, "n_neurons"),
         ({"activation": {"name": "relu"}, "ratio": 0.5, "x": [1.0]}, "neurons_per_sample"),
-        ({"activation": {"name": "relu"}, "ratio": 0.5, "neurons_per_sample": 0.5, "n_neurons": 10, "x": [1.0]}, "neurons_per_sample"),
+        (
+            {"activation": {"name": "relu"}, "ratio": 0.5, "neurons_per_sample": 0.5, "n_neurons": 10, "x": [1.0]},
+            "neurons_per_sample",
+        ),
         ({**BASE, "matrix": "covariance"}, "matrix"),
         ({**BASE, "weight_distribution": "cauchy"}, "weight_distribution"),
         ({**BASE, "x": None, "grid": {"start": 0, "stop": 3, "num": 10_001}}, "grid.num"),
@@ -99,7 +126,14 @@ async def test_bad_conjugate_kernel_input_is_a_problem_naming_the_field(client, 
     ],
 )
 async def test_bad_one_step_input_is_a_problem_naming_the_field(client, change, field):
-    payload = {"activation": {"name": "tanh"}, "ratio": 0.5, "neurons_per_sample": 0.5, "teacher": {"link": {"name": "relu"}}, "learning_rate": 1.0, **change}
+    payload = {
+        "activation": {"name": "tanh"},
+        "ratio": 0.5,
+        "neurons_per_sample": 0.5,
+        "teacher": {"link": {"name": "relu"}},
+        "learning_rate": 1.0,
+        **change,
+    }
     assert_problem(await client.post(ONE, json=payload), 422, field)
 
 

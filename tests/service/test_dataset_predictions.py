@@ -55,7 +55,9 @@ async def test_a_stored_data_set_answers_as_inline_data_and_is_decomposed_once()
         assert (cache.misses, len(cache)) == (2, 2)
         # The deterministic equivalent reads the stored rows too.
         de = {"activation": {"name": "relu"}, "n_neurons": 64, "ridge_penalty": 0.1}
-        by_ref = (await http.post("/v1/deterministic-equivalents/random-features", json={**de, "data": reference})).json()
+        by_ref = (
+            await http.post("/v1/deterministic-equivalents/random-features", json={**de, "data": reference})
+        ).json()
         by_val = (await http.post("/v1/deterministic-equivalents/random-features", json={**de, "data": INLINE})).json()
         assert by_ref["delta"] == by_val["delta"] and by_ref["effective_ridge"] == by_val["effective_ridge"]
 
@@ -65,14 +67,18 @@ async def test_unknown_and_foreign_data_sets_are_404_naming_data_id():
     keys = ",".join(f"{n}:{hashlib.sha256(k.encode()).hexdigest()}" for n, k in (("alice", alice), ("bob", bob)))
     app = create_app(isolated_settings(api_keys=keys))
     async with app.router.lifespan_context(app), client(app) as http:
-        auth = lambda k: {"Authorization": f"Bearer {k}"}  # noqa: E731
+        auth = lambda k: {"Authorization": f"Bearer {k}"}
         dataset = (await http.post("/v1/datasets", json=UPLOAD, headers=auth(alice))).json()
         for key, dataset_id in ((bob, dataset["id"]), (alice, "f" * 32)):
-            response = await http.post(RIDGE, json=ridge_body({"kind": "dataset", "id": dataset_id}, [48], [0.1]), headers=auth(key))
+            response = await http.post(
+                RIDGE, json=ridge_body({"kind": "dataset", "id": dataset_id}, [48], [0.1]), headers=auth(key)
+            )
             assert response.status_code == 404, response.text
             body = response.json()
             assert body["type"] == "urn:rmt-service:problem:not-found" and body["errors"][0]["field"] == "data.id"
-        bad = await http.post(RIDGE, json=ridge_body({"kind": "dataset", "id": "nope"}, [48], [0.1]), headers=auth(alice))
+        bad = await http.post(
+            RIDGE, json=ridge_body({"kind": "dataset", "id": "nope"}, [48], [0.1]), headers=auth(alice)
+        )
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "data.id"
 
 
@@ -89,14 +95,20 @@ async def test_a_simulation_job_runs_on_a_stored_data_set(tmp_path):
     async with app.router.lifespan_context(app), client(app) as http:
         dataset = (await http.post("/v1/datasets", json=UPLOAD)).json()
         params = ridge_body({"kind": "dataset", "id": dataset["id"]}, [96], [0.1])
-        submitted = await http.post("/v1/simulations", json={"kind": "random_features_ridge", "params": params, "trials": 8, "seed": 3})
+        submitted = await http.post(
+            "/v1/simulations", json={"kind": "random_features_ridge", "params": params, "trials": 8, "seed": 3}
+        )
         assert submitted.status_code == 202, submitted.text
         assert submitted.json()["sizes"] == {"n_samples": N, "n_features": P, "n_test": NT, "n_neurons": 96}
         body = await poll(http, submitted.headers["location"], lambda b: b["status"] in FINAL)
         assert body["status"] == "successful", body
         missing = await http.post(
             "/v1/simulations",
-            json={"kind": "random_features_ridge", "params": ridge_body({"kind": "dataset", "id": "e" * 32}, [96], [0.1]), "trials": 8},
+            json={
+                "kind": "random_features_ridge",
+                "params": ridge_body({"kind": "dataset", "id": "e" * 32}, [96], [0.1]),
+                "trials": 8,
+            },
         )
         assert missing.status_code == 404 and missing.json()["errors"][0]["field"] == "params.data.id"
 

@@ -58,13 +58,19 @@ async def test_upload_json_and_npz_give_one_data_set():
         assert first.headers["location"] == f"{URL}/{meta['id']}"
         assert (meta["n_samples"], meta["n_test"], meta["n_features"], meta["n_outputs"]) == (40, 10, 6, 1)
         assert meta["id"] == meta["sha256"][:32] and meta["bytes"] == 8 * (40 * 6 + 40 + 10 * 6 + 10)
-        as_npz = await http.post(URL, content=npz(x=X, y=Y, x_test=XT, y_test=YT), headers={"content-type": "application/x-npz"})
+        as_npz = await http.post(
+            URL, content=npz(x=X, y=Y, x_test=XT, y_test=YT), headers={"content-type": "application/x-npz"}
+        )
         zipped = await http.post(
-            URL, content=gzip.compress(json.dumps(as_json()).encode()),
+            URL,
+            content=gzip.compress(json.dumps(as_json()).encode()),
             headers={"content-type": "application/json", "content-encoding": "gzip"},
         )
-        octet = await http.post(URL, content=gzip.compress(npz(x=X, y=Y, x_test=XT, y_test=YT)),
-                                headers={"content-type": "application/octet-stream", "content-encoding": "gzip"})
+        octet = await http.post(
+            URL,
+            content=gzip.compress(npz(x=X, y=Y, x_test=XT, y_test=YT)),
+            headers={"content-type": "application/octet-stream", "content-encoding": "gzip"},
+        )
         for response in (as_npz, zipped, octet):
             assert response.status_code == 201 and response.json()["id"] == meta["id"]
         assert (await http.get(f"{URL}/{meta['id']}")).json() == meta
@@ -76,7 +82,9 @@ async def test_upload_json_and_npz_give_one_data_set():
         # The id is the SHA-256 of the canonical arrays, computable by a client.
         digest = hashlib.sha256()
         for name, array in (("x", X), ("y", Y), ("x_test", XT), ("y_test", YT)):
-            digest.update(f"{name}:{'x'.join(map(str, array.shape))};".encode() + np.ascontiguousarray(array, "<f8").tobytes())
+            digest.update(
+                f"{name}:{'x'.join(map(str, array.shape))};".encode() + np.ascontiguousarray(array, "<f8").tobytes()
+            )
         assert meta["sha256"] == digest.hexdigest()
         assert (await http.delete(f"{URL}/{meta['id']}")).status_code == 204
         problem(await http.get(f"{URL}/{meta['id']}"), 404)
@@ -88,10 +96,17 @@ async def test_preprocess_uses_training_statistics_and_reports_constant_features
     x[:, 2] = 7.0  # a constant training feature
     app = create_app(isolated_settings())
     async with app.router.lifespan_context(app), client(app) as http:
-        raw = await http.post(URL, json={"x": x.tolist(), "y": Y.tolist(), "x_test": XT.tolist(), "y_test": YT.tolist()})
+        raw = await http.post(
+            URL, json={"x": x.tolist(), "y": Y.tolist(), "x_test": XT.tolist(), "y_test": YT.tolist()}
+        )
         assert any("far from O(1)" in w for w in raw.json()["warnings"])
-        body = {"x": x.tolist(), "y": Y.tolist(), "x_test": XT.tolist(), "y_test": YT.tolist(),
-                "preprocess": {"standardize": True, "scale": "sqrt_features"}}
+        body = {
+            "x": x.tolist(),
+            "y": Y.tolist(),
+            "x_test": XT.tolist(),
+            "y_test": YT.tolist(),
+            "preprocess": {"standardize": True, "scale": "sqrt_features"},
+        }
         response = await http.post(URL, json=body)
         assert response.status_code == 201, response.text
         meta = response.json()
@@ -105,8 +120,11 @@ async def test_preprocess_uses_training_statistics_and_reports_constant_features
         np.testing.assert_allclose(stored.x, (x[:, keep] - mean) / std / np.sqrt(5), rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(stored.x_test, (XT[:, keep] - mean) / std / np.sqrt(5), rtol=1e-12, atol=1e-15)
         # The same options as query parameters for an .npz body give the same data set.
-        again = await http.post(f"{URL}?standardize=true&scale=sqrt_features", content=npz(x=x, y=Y, x_test=XT, y_test=YT),
-                                headers={"content-type": "application/x-npz"})
+        again = await http.post(
+            f"{URL}?standardize=true&scale=sqrt_features",
+            content=npz(x=x, y=Y, x_test=XT, y_test=YT),
+            headers={"content-type": "application/x-npz"},
+        )
         assert again.json()["id"] == meta["id"]
 
 
@@ -115,7 +133,7 @@ async def test_data_sets_belong_to_their_key_and_are_stored_once():
     keys = ",".join(f"{n}:{hashlib.sha256(k.encode()).hexdigest()}" for n, k in (("alice", alice), ("bob", bob)))
     app = create_app(isolated_settings(api_keys=keys))
     async with app.router.lifespan_context(app), client(app) as http:
-        auth = lambda k: {"Authorization": f"Bearer {k}"}  # noqa: E731
+        auth = lambda k: {"Authorization": f"Bearer {k}"}
         mine = (await http.post(URL, json=as_json(), headers=auth(alice))).json()
         problem(await http.get(f"{URL}/{mine['id']}", headers=auth(bob)), 404)
         problem(await http.delete(f"{URL}/{mine['id']}", headers=auth(bob)), 404)
@@ -168,7 +186,9 @@ async def test_malformed_npz_and_transport_errors():
         problem(await http.post(URL, content=b"not an archive", headers=npz_type), 400)
         problem(await http.post(URL, content=b"x,y\n1,2", headers={"content-type": "text/csv"}), 415)
         problem(await http.post(URL, content=npz(x=X, y=Y), headers={**npz_type, "content-encoding": "br"}), 415)
-        problem(await http.post(URL, content=b"\x1f\x8b garbage", headers={**npz_type, "content-encoding": "gzip"}), 400)
+        problem(
+            await http.post(URL, content=b"\x1f\x8b garbage", headers={**npz_type, "content-encoding": "gzip"}), 400
+        )
         # Over the cap as sent, and a small gzip body that inflates past it (a zip bomb).
         problem(await http.post(URL, content=b"0" * (64 * 1024 + 1), headers=npz_type), 413)
         bomb = gzip.compress(b"\0" * (8 * 1024 * 1024))

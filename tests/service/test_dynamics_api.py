@@ -52,8 +52,13 @@ async def test_regression_example_matches_the_solver(client):
     assert response.status_code == 200, response.text
     body = GradientDescentRegressionResponse.model_validate(response.json())
     direct = gradient_descent_regression(
-        ratio=2.0, signal_strength=1.0, noise_variance=0.5, learning_rate=0.2, init_variance=0.5,
-        time=[0, 1, 10, 100, 1000], mode="gd",
+        ratio=2.0,
+        signal_strength=1.0,
+        noise_variance=0.5,
+        learning_rate=0.2,
+        init_variance=0.5,
+        time=[0, 1, 10, 100, 1000],
+        mode="gd",
     )
     assert [p.risk for p in body.points] == pytest.approx(direct.risk.tolist(), rel=1e-12)
     assert body.points[0].risk == pytest.approx(1.0 + 0.5)  # t = 0: r² + σ₀²
@@ -67,7 +72,11 @@ async def test_counts_and_spike(client):
     payload = {"n_features": 500, "n_samples": 1000, "mean_norm_squared": 2.0, "time": 1.0}
     body = (await client.post(CLS, json=payload)).json()
     assert body["spike"] == {"exists": True, "location": pytest.approx(1 + 2 + 0.5 + 0.25)}
-    same = (await client.post(CLS, json={**{k: v for k, v in payload.items() if k not in ("n_features", "n_samples")}, "ratio": 0.5})).json()
+    same = (
+        await client.post(
+            CLS, json={**{k: v for k, v in payload.items() if k not in ("n_features", "n_samples")}, "ratio": 0.5}
+        )
+    ).json()
     assert body == same
 
 
@@ -84,20 +93,36 @@ async def test_undefined_and_divergent_values_are_null_with_notes(client):
 
 
 async def test_never_stop_is_reported(client):
-    body = (await client.post(CLS, json={"ratio": 4.0, "mean_norm_squared": 3.0, "ridge_penalty": 0.3, "init_variance": 0.7, "time": 1.0})).json()
+    body = (
+        await client.post(
+            CLS, json={"ratio": 4.0, "mean_norm_squared": 3.0, "ridge_penalty": 0.3, "init_variance": 0.7, "time": 1.0}
+        )
+    ).json()
     assert body["optimal_time"]["never_stop"] is True and body["optimal_time"]["time"] is None
 
 
 async def test_gd_grid_is_rounded_to_step_counts(client):
-    payload = {"ratio": 0.5, "mean_norm_squared": 1.0, "learning_rate": 0.3, "mode": "gd",
-               "time": {"start": 1, "stop": 100, "num": 4, "scale": "log"}}
+    payload = {
+        "ratio": 0.5,
+        "mean_norm_squared": 1.0,
+        "learning_rate": 0.3,
+        "mode": "gd",
+        "time": {"start": 1, "stop": 100, "num": 4, "scale": "log"},
+    }
     body = (await client.post(CLS, json=payload)).json()
     assert [p["time"] for p in body["points"]] == [1.0, 5.0, 22.0, 100.0]
 
 
 async def test_unstable_gd_is_a_problem_naming_the_stable_range(client):
     bound = 2 / ((1 + math.sqrt(0.5)) ** 2 + 0.1)
-    payload = {"ratio": 0.5, "mean_norm_squared": 0.5, "ridge_penalty": 0.1, "learning_rate": 1.01 * bound, "time": [5], "mode": "gd"}
+    payload = {
+        "ratio": 0.5,
+        "mean_norm_squared": 0.5,
+        "ridge_penalty": 0.1,
+        "learning_rate": 1.01 * bound,
+        "time": [5],
+        "mode": "gd",
+    }
     body = assert_problem(await client.post(CLS, json=payload), 422, "learning_rate")
     assert body["type"].endswith("invalid-parameter") and f"{bound:.6g}" in body["detail"]
     reg = {"ratio": 0.5, "ridge_penalty": 0.1, "learning_rate": 1.01 * bound, "time": [5], "mode": "gd"}

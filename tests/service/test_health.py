@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from service.app import create_app
-from tests.conftest import isolated_settings
 from service.version import SERVICE_VERSION
+from tests.conftest import isolated_settings
 
 pytestmark = pytest.mark.anyio
 

@@ -156,7 +156,11 @@ async def test_a_long_unknown_key_within_the_body_cap_is_cut(client):
     assert response.status_code == 422
     assert len(response.content) < 2_000, len(response.content)
     (error,) = response.json()["errors"]
-    assert error["rule"] == "extra_forbidden" and error["field"].startswith("kkkk") and error["location"][1].endswith("… (100000 characters)")
+    assert (
+        error["rule"] == "extra_forbidden"
+        and error["field"].startswith("kkkk")
+        and error["location"][1].endswith("… (100000 characters)")
+    )
 
 
 async def test_many_invalid_entries_list_only_the_first_errors(client):
@@ -174,10 +178,17 @@ async def test_a_long_path_is_cut_in_the_problem(client):
 @pytest.mark.parametrize(
     ("url", "body", "field", "bound"),
     [
-        ("/v1/deterministic-equivalents/random-features",
-         {"activation": {"name": "relu"}, "data": {"kind": "gaussian_mixture", "n_samples": 8, "n_features": 4},
-          "n_neurons": 8, "ridge_penalty": 0.0},
-         "ridge_penalty", "greater than or equal to 1e-300"),
+        (
+            "/v1/deterministic-equivalents/random-features",
+            {
+                "activation": {"name": "relu"},
+                "data": {"kind": "gaussian_mixture", "n_samples": 8, "n_features": 4},
+                "n_neurons": 8,
+                "ridge_penalty": 0.0,
+            },
+            "ridge_penalty",
+            "greater than or equal to 1e-300",
+        ),
         (MP, {"ratio": 1e-13, "x": [1.0]}, "ratio", "greater than or equal to 1e-12"),
         (MP, {"ratio": 1e7, "x": [1.0]}, "ratio", "less than or equal to 1e+06"),
     ],
@@ -278,7 +289,12 @@ POPULATION = {"eigenvalues": [1.0, 3.0, 10.0], "weights": [0.5, 0.3, 0.2]}
 @pytest.mark.parametrize("im", [1e-308, 5e-324, -1e-320])
 async def test_stieltjes_points_on_the_brink_of_the_axis(client, im):
     # Was a 500 (OverflowError in the continuation's level count).
-    body = {"ratio": 0.1, "population": POPULATION, "x": [1.0], "stieltjes_at": [{"re": 2.0, "im": im}, {"re": 5.0, "im": im}]}
+    body = {
+        "ratio": 0.1,
+        "population": POPULATION,
+        "x": [1.0],
+        "stieltjes_at": [{"re": 2.0, "im": im}, {"re": 5.0, "im": im}],
+    }
     response = await client.post(SAMPLE_COVARIANCE, json=body)
     assert response.status_code == 200, response.text
     for value in response.json()["stieltjes"]:
@@ -291,13 +307,19 @@ async def test_a_population_beyond_the_supported_dynamic_range_is_refused(client
     problem = assert_problem(await client.post(SAMPLE_COVARIANCE, json=body), 422, "population.eigenvalues")
     assert "1e+08" in problem["errors"][0]["message"]
     document = (await client.get("/openapi.json")).json()
-    assert "1e+08" in document["components"]["schemas"]["SampleCovarianceRequest"]["properties"]["population"]["description"]
+    assert (
+        "1e+08"
+        in document["components"]["schemas"]["SampleCovarianceRequest"]["properties"]["population"]["description"]
+    )
 
 
 @pytest.mark.parametrize(
     "energies",
-    [{"signal_strength": 5e-324, "noise_variance": 1.0}, {"signal_strength": 1.0, "noise_variance": 5e-324},
-     {"signal_strength": 1e-310, "noise_variance": 1e-310}],
+    [
+        {"signal_strength": 5e-324, "noise_variance": 1.0},
+        {"signal_strength": 1.0, "noise_variance": 5e-324},
+        {"signal_strength": 1e-310, "noise_variance": 1e-310},
+    ],
 )
 @pytest.mark.parametrize("population", [None, POPULATION], ids=["isotropic", "general"])
 async def test_every_null_of_linear_ridge_has_a_note(client, energies, population):

@@ -24,7 +24,17 @@ import pytest
 from service.jobs import manager as manager_module
 from service.jobs.runner import DaskRunner
 from service.jobs.store import JobStore
-from tests.service.test_simulations_api import FINAL, URL, free_port, mp_job, poll, running_app, settings_for, stop, submit
+from tests.service.test_simulations_api import (
+    FINAL,
+    URL,
+    free_port,
+    mp_job,
+    poll,
+    running_app,
+    settings_for,
+    stop,
+    submit,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -52,13 +62,28 @@ def assert_store_consistent(path: Path) -> None:
 
 def start_scheduler(port: int, log) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], stdout=log, stderr=log
+        [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=log,
+        stderr=log,
     )
 
 
 def start_worker(address: str, log) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "dask", "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+        [
+            sys.executable,
+            "-m",
+            "dask",
+            "worker",
+            address,
+            "--nworkers",
+            "1",
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+            "--host",
+            "127.0.0.1",
+        ],
         stdout=log,
         stderr=log,
     )
@@ -73,7 +98,7 @@ async def test_lost_scheduler_jobs_wait_and_resume(tmp_path, monkeypatch):
     processes: list[subprocess.Popen] = []
     try:
         processes += [start_scheduler(port, log), start_worker(address, log)]
-        async with running_app(settings_for(tmp_path, dask_scheduler=address)) as (http, app):
+        async with running_app(settings_for(tmp_path, dask_scheduler=address)) as (http, _app):
             location = await submit(http, JOB)
             await poll(http, location, lambda b: b["progress"]["chunks_done"] >= 3)
 
@@ -85,7 +110,9 @@ async def test_lost_scheduler_jobs_wait_and_resume(tmp_path, monkeypatch):
             waiting = await poll(http, location, lambda b: (b["progress"]["note"] or "").startswith("Waiting"))
             assert waiting["status"] == "running"  # not failed
             ready = await http.get("/readyz")
-            assert ready.status_code == 503 and ready.json()["status"] == "degraded" and address in ready.json()["reason"]
+            assert (
+                ready.status_code == 503 and ready.json()["status"] == "degraded" and address in ready.json()["reason"]
+            )
             # Predictions are still served while the cluster is gone.
             assert (await http.post("/v1/spectra/marchenko-pastur", json={"ratio": 0.5, "x": [1.0]})).status_code == 200
 
@@ -114,7 +141,12 @@ def small_disk(path: Path):
     path.mkdir(parents=True)
     mounted = False
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(path)], capture_output=True).returncode == 0
+        mounted = (
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(path)], capture_output=True
+            ).returncode
+            == 0
+        )
     try:
         yield mounted
     finally:
@@ -164,7 +196,10 @@ async def test_full_disk_refuses_submissions_pauses_jobs_and_loses_nothing(tmp_p
                 refused = await http.post(URL, json={**JOB, "params": {**JOB["params"], "x": [0.5, 1.0, 1.5] * 300}})
                 assert refused.status_code == 507, refused.text
                 problem = refused.json()
-                assert problem["type"] == "urn:rmt-service:problem:insufficient-storage" and "jobs.sqlite3" in problem["detail"]
+                assert (
+                    problem["type"] == "urn:rmt-service:problem:insufficient-storage"
+                    and "jobs.sqlite3" in problem["detail"]
+                )
                 done_while_full = paused["progress"]["chunks_done"]
                 await asyncio.sleep(1.0)
                 assert (await http.get(location)).json()["progress"]["chunks_done"] == done_while_full
@@ -189,7 +224,9 @@ async def test_watchdog_resubmits_chunks_stuck_on_an_idle_cluster(tmp_path, monk
         if kwargs.get("attempt", 0) > 0:
             return await original(self, **kwargs)
         client = await self.client()
-        client.submit = functools.partial(type(client).submit, client, workers=["tcp://127.0.0.1:9"], allow_other_workers=False)
+        client.submit = functools.partial(
+            type(client).submit, client, workers=["tcp://127.0.0.1:9"], allow_other_workers=False
+        )
         try:
             return await original(self, **kwargs)
         finally:

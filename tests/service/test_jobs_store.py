@@ -27,7 +27,10 @@ def test_chunk_sizes_depend_on_trials_only():
 
 def test_merging_chunks_equals_one_pass_statistics():
     grid = marchenko_pastur_prediction(**PROBLEM).cdf_grid
-    chunks = [simulate_chunk(marchenko_pastur_trial, problem=PROBLEM, seed=chunk_seed(7, i), trials=n, cdf_grid=grid) for i, n in enumerate([3, 2, 4])]
+    chunks = [
+        simulate_chunk(marchenko_pastur_trial, problem=PROBLEM, seed=chunk_seed(7, i), trials=n, cdf_grid=grid)
+        for i, n in enumerate([3, 2, 4])
+    ]
     merged = merge_chunks(chunks, cdf=np.zeros_like(grid))
     rows = []
     for i, n in enumerate([3, 2, 4]):
@@ -58,7 +61,15 @@ def store(tmp_path):
 
 
 def _job(store: JobStore, job_id: str = "a", chunks: int = 3):
-    return store.create(job_id=job_id, kind="marchenko_pastur", params={}, trials=chunks, seed=2**62 + 1, plan={"cdf": None}, chunk_trials=[1] * chunks)
+    return store.create(
+        job_id=job_id,
+        kind="marchenko_pastur",
+        params={},
+        trials=chunks,
+        seed=2**62 + 1,
+        plan={"cdf": None},
+        chunk_trials=[1] * chunks,
+    )
 
 
 def test_store_lifecycle_and_guards(store):

@@ -14,10 +14,23 @@ URL = "/v1/predictions/linear-ridge"
 
 async def test_grid_is_ratio_major_and_matches_the_double_descent_formula(client):
     response = await client.post(
-        URL, json={"ratio": [0.5, 2.0], "ridge_penalty": {"start": 0.0, "stop": 1.0, "num": 3}, "signal_strength": 4.0, "noise_variance": 1.0}
+        URL,
+        json={
+            "ratio": [0.5, 2.0],
+            "ridge_penalty": {"start": 0.0, "stop": 1.0, "num": 3},
+            "signal_strength": 4.0,
+            "noise_variance": 1.0,
+        },
     )
     body = LinearRidgeResponse.model_validate(response.json())
-    assert [(p.ratio, p.ridge_penalty) for p in body.points] == [(0.5, 0.0), (0.5, 0.5), (0.5, 1.0), (2.0, 0.0), (2.0, 0.5), (2.0, 1.0)]
+    assert [(p.ratio, p.ridge_penalty) for p in body.points] == [
+        (0.5, 0.0),
+        (0.5, 0.5),
+        (0.5, 1.0),
+        (2.0, 0.0),
+        (2.0, 0.5),
+        (2.0, 1.0),
+    ]
     # Ridgeless (docs/methods/linear_ridge.md §3): σ²γ/(1 − γ) for γ < 1; r²(1 − 1/γ) + σ²/(γ − 1) for γ > 1.
     assert body.points[0].risk == pytest.approx(1.0)
     assert body.points[3].risk == pytest.approx(4.0 * 0.5 + 1.0)
@@ -62,10 +75,21 @@ async def test_counts_and_population(client):
         ({"ratio": 0.5, "ridge_penalty": 0.1, "noise_variance": -1}, "noise_variance"),
         ({"ratio": 0.5, "ridge_penalty": 0.1, "signal_weights": [1.0]}, "signal_weights"),
         (
-            {"ratio": 0.5, "ridge_penalty": 0.1, "population": {"eigenvalues": [1.0, 2.0], "weights": [0.5, 0.5]}, "signal_weights": [0.2, 0.2]},
+            {
+                "ratio": 0.5,
+                "ridge_penalty": 0.1,
+                "population": {"eigenvalues": [1.0, 2.0], "weights": [0.5, 0.5]},
+                "signal_weights": [0.2, 0.2],
+            },
             "signal_weights",
         ),
-        ({"ratio": {"start": 0.1, "stop": 2.0, "num": 200}, "ridge_penalty": {"start": 0.0, "stop": 1.0, "num": 100}}, "ridge_penalty"),
+        (
+            {
+                "ratio": {"start": 0.1, "stop": 2.0, "num": 200},
+                "ridge_penalty": {"start": 0.0, "stop": 1.0, "num": 100},
+            },
+            "ridge_penalty",
+        ),
     ],
 )
 async def test_bad_input(client, payload, field):

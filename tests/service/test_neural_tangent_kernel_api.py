@@ -27,7 +27,11 @@ async def test_answer_matches_the_solver(client):
 
 async def test_ratios_are_equivalent_to_counts(client):
     by_counts = (await client.post(NTK, json=BASE)).json()
-    by_ratio = (await client.post(NTK, json={"activation": {"name": "tanh"}, "ratio": 1.5, "neurons_per_sample": 0.5, "x": [0.5, 1.0, 2.5]})).json()
+    by_ratio = (
+        await client.post(
+            NTK, json={"activation": {"name": "tanh"}, "ratio": 1.5, "neurons_per_sample": 0.5, "x": [0.5, 1.0, 2.5]}
+        )
+    ).json()
     assert by_counts["density"] == by_ratio["density"] and by_counts["cdf"] == by_ratio["cdf"]
 
 

@@ -134,14 +134,16 @@ async def test_request_id_is_echoed_generated_or_replaced(client):
 async def test_unexpected_error_and_too_large_body_carry_the_request_id_and_are_counted():
     app = failing_app()
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            boom = await http.get("/boom", headers={"X-Request-ID": "boom-1"})
-            assert boom.status_code == 500 and boom.headers["x-request-id"] == "boom-1"
-            assert boom.json()["type"] == "urn:rmt-service:problem:internal-error"
-            large = await http.post(MP, content=b"[" + b"0," * 1000 + b"0]", headers={"content-type": "application/json"})
-            assert large.status_code == 413 and GENERATED.fullmatch(large.headers["x-request-id"])
-            table = await scrape(http)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+    ):
+        boom = await http.get("/boom", headers={"X-Request-ID": "boom-1"})
+        assert boom.status_code == 500 and boom.headers["x-request-id"] == "boom-1"
+        assert boom.json()["type"] == "urn:rmt-service:problem:internal-error"
+        large = await http.post(MP, content=b"[" + b"0," * 1000 + b"0]", headers={"content-type": "application/json"})
+        assert large.status_code == 413 and GENERATED.fullmatch(large.headers["x-request-id"])
+        table = await scrape(http)
     assert value(table, "rmt_http_requests_total", method="GET", route="/boom", status="500") == 1
     assert value(table, "rmt_problems_total", type="urn:rmt-service:problem:internal-error", status="500") == 1
     assert value(table, "rmt_problems_total", type="urn:rmt-service:problem:body-too-large", status="413") == 1
@@ -172,16 +174,24 @@ async def test_job_and_dask_gauges_follow_a_simulation(tmp_path):
     settings = isolated_settings(dask_workers=1, jobs_database=str(tmp_path / "jobs.sqlite3"))
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    job = {"kind": "marchenko_pastur", "params": {"ratio": 0.5, "x": [1.0]}, "trials": 8, "seed": 1, "size": {"n_samples": 50}}
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            response = await http.post("/v1/simulations", json=job)
-            assert response.status_code == 202
-            deadline = time.monotonic() + 60
-            while (await http.get(response.headers["location"])).json()["status"] != "successful":
-                assert time.monotonic() < deadline, "the job did not finish in 60 s"
-                await asyncio.sleep(0.05)
-            table = await scrape(http)
+    job = {
+        "kind": "marchenko_pastur",
+        "params": {"ratio": 0.5, "x": [1.0]},
+        "trials": 8,
+        "seed": 1,
+        "size": {"n_samples": 50},
+    }
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+    ):
+        response = await http.post("/v1/simulations", json=job)
+        assert response.status_code == 202
+        deadline = time.monotonic() + 60
+        while (await http.get(response.headers["location"])).json()["status"] != "successful":
+            assert time.monotonic() < deadline, "the job did not finish in 60 s"
+            await asyncio.sleep(0.05)
+        table = await scrape(http)
     assert value(table, "rmt_jobs", state="successful") == 1 and value(table, "rmt_jobs", state="running") == 0
     assert value(table, "rmt_dask_workers") == 1
     assert value(table, "rmt_job_chunks_in_flight") == 0
@@ -201,7 +211,11 @@ def test_the_server_writes_json_access_logs_with_the_request_id(tmp_path):
     with log.open("w") as sink:  # a file, not a pipe: a full pipe would block the server's logging
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=sink, text=True,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+            text=True,
         )
     try:
         deadline = time.monotonic() + 60

@@ -58,8 +58,12 @@ async def test_kernel_series_and_raw_data_warning(client):
 
 
 async def test_moments(client):
-    body = ActivationMomentsResponse.model_validate((await client.post(MOMENTS, json={"activation": {"name": "relu"}})).json())
-    assert body.mean == pytest.approx(1 / np.sqrt(2 * np.pi)) and body.mean_square == 0.5 and body.method == "closed_form"
+    body = ActivationMomentsResponse.model_validate(
+        (await client.post(MOMENTS, json={"activation": {"name": "relu"}})).json()
+    )
+    assert (
+        body.mean == pytest.approx(1 / np.sqrt(2 * np.pi)) and body.mean_square == 0.5 and body.method == "closed_form"
+    )
     quad = (await client.post(MOMENTS, json={"activation": {"name": "quadratic", "a": 1.0, "c": -1.0}})).json()
     assert quad["second_hermite"] == pytest.approx(2.0) and quad["mean"] == pytest.approx(0.0)
 
@@ -81,8 +85,13 @@ async def test_predictions_grid_is_n_major_and_matches_the_solver(client):
     body = RandomFeaturesRidgeResponse.model_validate(response.json())
     assert [(p.n_neurons, p.ridge_penalty) for p in body.points] == [(20, 0.01), (20, 1.0), (80, 0.01), (80, 1.0)]
     ref = random_features_ridge(
-        activation="relu", x=np.array(data["x"]), y=np.array(data["y"]), x_test=np.array(data["x_test"]),
-        y_test=np.array(data["y_test"]), n_neurons=[20, 80], ridge_penalty=[0.01, 1.0],
+        activation="relu",
+        x=np.array(data["x"]),
+        y=np.array(data["y"]),
+        x_test=np.array(data["x_test"]),
+        y_test=np.array(data["y_test"]),
+        n_neurons=[20, 80],
+        ridge_penalty=[0.01, 1.0],
     )
     np.testing.assert_array_equal([p.test_mse for p in body.points], ref.test_mse.ravel())
     assert [o.n_neurons for o in body.optimal.per_n_neurons] == [20, 80]
@@ -128,22 +137,78 @@ async def test_heavy_work_leaves_the_event_loop(app, client):
         (KERNEL, {"activation": {"name": "relu"}, "x": [[1.0, 2e7]]}, "x.0.1"),
         (DE, {"activation": {"name": "relu"}, "data": GMM, "n_neurons": 10, "ridge_penalty": 0.0}, "ridge_penalty"),
         (DE, {"activation": {"name": "relu"}, "data": GMM, "n_neurons": 10**10, "ridge_penalty": 0.1}, "n_neurons"),
-        (DE, {"activation": {"name": "relu"}, "data": {**GMM, "n_samples": 5000}, "n_neurons": 10, "ridge_penalty": 0.1},
-         "data.n_samples"),
-        (DE, {"activation": {"name": "relu"}, "data": {**GMM, "kind": "csv"}, "n_neurons": 10, "ridge_penalty": 0.1}, "data.kind"),
+        (
+            DE,
+            {"activation": {"name": "relu"}, "data": {**GMM, "n_samples": 5000}, "n_neurons": 10, "ridge_penalty": 0.1},
+            "data.n_samples",
+        ),
+        (
+            DE,
+            {"activation": {"name": "relu"}, "data": {**GMM, "kind": "csv"}, "n_neurons": 10, "ridge_penalty": 0.1},
+            "data.kind",
+        ),
         (RIDGE, {"activation": {"name": "relu"}, "data": GMM, "n_neurons": 10, "ridge_penalty": -1.0}, "ridge_penalty"),
-        (RIDGE, {"activation": {"name": "relu"}, "data": GMM, "n_neurons": 10, "neurons_per_sample": 1.0, "ridge_penalty": 0.1},
-         "n_neurons"),
-        (RIDGE, {"activation": {"name": "relu"}, "data": {**inline(), "y": [1.0] * 39}, "n_neurons": 10, "ridge_penalty": 0.1},
-         "data.y"),
-        (RIDGE, {"activation": {"name": "relu"}, "data": {**inline(), "x_test": [[0.0] * 15] * 20}, "n_neurons": 10,
-                 "ridge_penalty": 0.1}, "data.x_test"),
-        (RIDGE, {"activation": {"name": "relu"}, "data": {**inline(), "y_test": None}, "n_neurons": 10, "ridge_penalty": 0.1},
-         "data.y"),
-        (RIDGE, {"activation": {"name": "relu"}, "data": {**GMM, "proportions": [0.2, 0.2]}, "n_neurons": 10,
-                 "ridge_penalty": 0.1}, "data.proportions"),
-        (RIDGE, {"activation": {"name": "relu"}, "data": GMM, "n_neurons": {"start": 1, "stop": 10_000, "num": 200},
-                 "ridge_penalty": {"start": 0.01, "stop": 1.0, "num": 100}}, "n_neurons"),
+        (
+            RIDGE,
+            {
+                "activation": {"name": "relu"},
+                "data": GMM,
+                "n_neurons": 10,
+                "neurons_per_sample": 1.0,
+                "ridge_penalty": 0.1,
+            },
+            "n_neurons",
+        ),
+        (
+            RIDGE,
+            {
+                "activation": {"name": "relu"},
+                "data": {**inline(), "y": [1.0] * 39},
+                "n_neurons": 10,
+                "ridge_penalty": 0.1,
+            },
+            "data.y",
+        ),
+        (
+            RIDGE,
+            {
+                "activation": {"name": "relu"},
+                "data": {**inline(), "x_test": [[0.0] * 15] * 20},
+                "n_neurons": 10,
+                "ridge_penalty": 0.1,
+            },
+            "data.x_test",
+        ),
+        (
+            RIDGE,
+            {
+                "activation": {"name": "relu"},
+                "data": {**inline(), "y_test": None},
+                "n_neurons": 10,
+                "ridge_penalty": 0.1,
+            },
+            "data.y",
+        ),
+        (
+            RIDGE,
+            {
+                "activation": {"name": "relu"},
+                "data": {**GMM, "proportions": [0.2, 0.2]},
+                "n_neurons": 10,
+                "ridge_penalty": 0.1,
+            },
+            "data.proportions",
+        ),
+        (
+            RIDGE,
+            {
+                "activation": {"name": "relu"},
+                "data": GMM,
+                "n_neurons": {"start": 1, "stop": 10_000, "num": 200},
+                "ridge_penalty": {"start": 0.01, "stop": 1.0, "num": 100},
+            },
+            "n_neurons",
+        ),
     ],
 )
 async def test_bad_input(client, url, payload, field):
@@ -168,8 +233,12 @@ async def test_body_above_the_size_cap_is_413(client, settings):
 
 
 async def test_limit_exceeded_tells_the_client_to_shrink(client):
-    payload = {"activation": {"name": "relu"}, "data": {**GMM, "n_samples": 3000, "n_features": 8}, "n_neurons": 10,
-               "ridge_penalty": 0.1}
+    payload = {
+        "activation": {"name": "relu"},
+        "data": {**GMM, "n_samples": 3000, "n_features": 8},
+        "n_neurons": 10,
+        "ridge_penalty": 0.1,
+    }
     problem = assert_problem(await client.post(RIDGE, json=payload), 422, "data.n_samples")
     assert problem["type"].endswith("limit-exceeded") and "at most" in problem["detail"]
 

@@ -46,18 +46,33 @@ CASES = {
         ["x", "density", "cdf"],
     ),
     "/v1/spectra/neural-tangent-kernel": (
-        {"activation": {"name": "relu"}, "ratio": 1.5, "neurons_per_sample": 2.0, "grid": {"start": 0.0, "stop": 4.0, "num": 12}},
+        {
+            "activation": {"name": "relu"},
+            "ratio": 1.5,
+            "neurons_per_sample": 2.0,
+            "grid": {"start": 0.0, "stop": 4.0, "num": 12},
+        },
         None,
         ["x", "density", "cdf"],
     ),
     "/v1/predictions/kernel-ridge": (
-        {"kernel": {"name": "rbf", "bandwidth": 1.0}, "n_samples": 500, "ratio": 0.5, "ridge_penalty": [0.0, 0.001],
-         "signal_strength": 1.0, "noise_variance": 0.25},
+        {
+            "kernel": {"name": "rbf", "bandwidth": 1.0},
+            "n_samples": 500,
+            "ratio": 0.5,
+            "ridge_penalty": [0.0, 0.001],
+            "signal_strength": 1.0,
+            "noise_variance": 0.25,
+        },
         "points",
         ["ratio", "ridge_penalty", "train_mse", "test_mse", "effective_ridge"],
     ),
     "/v1/spectra/sample-covariance": (
-        {"ratio": 0.1, "population": {"eigenvalues": [1.0, 3.0, 10.0], "weights": [0.5, 0.3, 0.2]}, "grid": {"start": 0, "stop": 14, "num": 30}},
+        {
+            "ratio": 0.1,
+            "population": {"eigenvalues": [1.0, 3.0, 10.0], "weights": [0.5, 0.3, 0.2]},
+            "grid": {"start": 0, "stop": 14, "num": 30},
+        },
         None,
         ["x", "density", "cdf"],
     ),
@@ -67,13 +82,24 @@ CASES = {
         ["spike", "separated", "eigenvalue", "alignment", "sample_side_alignment"],
     ),
     "/v1/spectra/conjugate-kernel": (
-        {"activation": {"name": "relu"}, "ratio": 0.5, "neurons_per_sample": 0.75, "grid": {"start": 0.0, "stop": 3.0, "num": 12}},
+        {
+            "activation": {"name": "relu"},
+            "ratio": 0.5,
+            "neurons_per_sample": 0.75,
+            "grid": {"start": 0.0, "stop": 3.0, "num": 12},
+        },
         None,
         ["x", "density", "cdf"],
     ),
     "/v1/spectra/one-step-gradient": (
-        {"activation": {"name": "tanh"}, "n_samples": 2048, "n_features": 1024, "n_neurons": 1024,
-         "teacher": {"link": {"name": "relu"}, "noise_variance": 0.04}, "learning_rate": [0.0, 1.0, 2.0, 4.0, 6.0]},
+        {
+            "activation": {"name": "tanh"},
+            "n_samples": 2048,
+            "n_features": 1024,
+            "n_neurons": 1024,
+            "teacher": {"link": {"name": "relu"}, "noise_variance": 0.04},
+            "learning_rate": [0.0, 1.0, 2.0, 4.0, 6.0],
+        },
         "points",
         ["learning_rate", "spike_strength", "top_singular_value", "separated", "alignment"],
     ),
@@ -83,18 +109,35 @@ CASES = {
         ["ratio", "ridge_penalty", "bias", "variance", "risk", "test_mse", "train_error", "effective_ridge", "note"],
     ),
     "/v1/predictions/random-features-ridge": (
-        {"activation": {"name": "relu"}, "data": {"kind": "gaussian_mixture", "n_samples": 128, "n_test": 64, "n_features": 64, "seed": 7},
-         "neurons_per_sample": [0.5, 0.8, 1.0, 1.25, 2.0], "ridge_penalty": [1e-4, 1.0]},
+        {
+            "activation": {"name": "relu"},
+            "data": {"kind": "gaussian_mixture", "n_samples": 128, "n_test": 64, "n_features": 64, "seed": 7},
+            "neurons_per_sample": [0.5, 0.8, 1.0, 1.25, 2.0],
+            "ridge_penalty": [1e-4, 1.0],
+        },
         "points",
         ["n_neurons", "ridge_penalty", "train_mse", "test_mse", "effective_ridge", "delta"],
     ),
     "/v1/predictions/gradient-descent-classification": (
-        {"ratio": 0.8, "mean_norm_squared": 1.0, "ridge_penalty": 1.0, "init_variance": 0.5, "time": [0.1, 1, 10, 1000]},
+        {
+            "ratio": 0.8,
+            "mean_norm_squared": 1.0,
+            "ridge_penalty": 1.0,
+            "init_variance": 0.5,
+            "time": [0.1, 1, 10, 1000],
+        },
         "points",
         ["time", "train_error", "test_error", "e_train", "v_train", "e_test", "v_test"],
     ),
     "/v1/predictions/gradient-descent-regression": (
-        {"ratio": 2.0, "noise_variance": 0.5, "learning_rate": 0.2, "init_variance": 0.5, "time": [0, 1, 2, 4, 10, 100, 1000], "mode": "gd"},
+        {
+            "ratio": 2.0,
+            "noise_variance": 0.5,
+            "learning_rate": 0.2,
+            "init_variance": 0.5,
+            "time": [0, 1, 2, 4, 10, 100, 1000],
+            "mode": "gd",
+        },
         "points",
         ["time", "bias", "variance", "initialization", "risk", "test_mse", "train_error"],
     ),
@@ -196,7 +239,11 @@ async def test_csv_has_one_row_per_point_and_the_point_fields_as_header(client, 
 
 async def test_csv_null_is_an_empty_cell(client):
     # ridgeless at c = 1 diverges: every error is null there, with a note
-    response = await client.post("/v1/predictions/linear-ridge", json={"ratio": [1.0], "ridge_penalty": [0.0, 0.1]}, headers={"Accept": "text/csv"})
+    response = await client.post(
+        "/v1/predictions/linear-ridge",
+        json={"ratio": [1.0], "ridge_penalty": [0.0, 0.1]},
+        headers={"Accept": "text/csv"},
+    )
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert rows[0]["risk"] == "" and rows[0]["note"] and float(rows[1]["risk"]) > 0
 
@@ -232,48 +279,104 @@ async def test_sample_covariance_plot_marks_every_support_interval(client):
     body = CASES["/v1/spectra/sample-covariance"][0]
     intervals = (await client.post("/v1/spectra/sample-covariance", json=body)).json()["support_intervals"]
     assert len(intervals) == 3  # c = 0.1 separates the three population eigenvalues
-    _, ids = svg_ids((await client.post("/v1/spectra/sample-covariance", json=body, headers={"Accept": "image/svg+xml"})).content)
+    _, ids = svg_ids(
+        (await client.post("/v1/spectra/sample-covariance", json=body, headers={"Accept": "image/svg+xml"})).content
+    )
     assert {f"edge-{i}-{side}" for i in range(3) for side in ("lower", "upper")} <= set(ids)
     assert "atom" not in ids  # c < 1: no atom
 
 
 async def test_conjugate_kernel_plot_marks_its_outliers(client):
-    payload = {"activation": {"name": "quadratic", "a": 0.7071067811865476, "c": -0.7071067811865476}, "ratio": 0.25,
-               "neurons_per_sample": 1.0, "weight_distribution": "rademacher", "grid": {"start": 0, "stop": 8, "num": 40}}
+    payload = {
+        "activation": {"name": "quadratic", "a": 0.7071067811865476, "c": -0.7071067811865476},
+        "ratio": 0.25,
+        "neurons_per_sample": 1.0,
+        "weight_distribution": "rademacher",
+        "grid": {"start": 0, "stop": 8, "num": 40},
+    }
     answer = (await client.post("/v1/spectra/conjugate-kernel", json=payload)).json()
     assert len(answer["outliers"]) == 1
-    root, ids = svg_ids((await client.post("/v1/spectra/conjugate-kernel", json=payload, headers={"Accept": "image/svg+xml"})).content)
+    root, ids = svg_ids(
+        (await client.post("/v1/spectra/conjugate-kernel", json=payload, headers={"Accept": "image/svg+xml"})).content
+    )
     assert "outlier-0" in ids and "verified" in texts(root)
     # relu is not centred: its mean outlier (~(E σ)² N) is far right, named at the edge of the axes
-    counts = {"activation": {"name": "relu"}, "n_samples": 2000, "n_features": 1000, "n_neurons": 1500, "grid": {"start": 0, "stop": 3, "num": 12}}
-    root, ids = svg_ids((await client.post("/v1/spectra/conjugate-kernel", json=counts, headers={"Accept": "image/svg+xml"})).content)
+    counts = {
+        "activation": {"name": "relu"},
+        "n_samples": 2000,
+        "n_features": 1000,
+        "n_neurons": 1500,
+        "grid": {"start": 0, "stop": 3, "num": 12},
+    }
+    root, ids = svg_ids(
+        (await client.post("/v1/spectra/conjugate-kernel", json=counts, headers={"Accept": "image/svg+xml"})).content
+    )
     assert "outlier-0" in ids and "mean, heuristic" in texts(root)
 
 
 async def test_spiked_plot_marks_outliers_bulk_and_threshold(client):
-    _, ids = svg_ids((await client.post("/v1/spectra/spiked-covariance", json=CASES["/v1/spectra/spiked-covariance"][0],
-                                        headers={"Accept": "image/svg+xml"})).content)
+    _, ids = svg_ids(
+        (
+            await client.post(
+                "/v1/spectra/spiked-covariance",
+                json=CASES["/v1/spectra/spiked-covariance"][0],
+                headers={"Accept": "image/svg+xml"},
+            )
+        ).content
+    )
     assert {"bulk", "threshold", "outliers", "absorbed", "alignment"} <= set(ids)
     assert len(ids["outliers"].findall(f".//{SVG_NS}use")) == 2  # ℓ = 2 and 5 separate; ℓ = 0.5 < √0.5 does not
 
 
 async def test_ridge_curve_marks_interpolation_threshold_peak_and_optimum(client):
     # ratios 0.2..3 for λ = 0 and 0.1: the ridgeless test MSE peaks next to c = 1
-    root, ids = svg_ids((await client.post("/v1/predictions/linear-ridge", json=CASES["/v1/predictions/linear-ridge"][0],
-                                           headers={"Accept": "image/svg+xml"})).content)
-    assert {"test-mse-0", "test-mse-1", "train-error-0", "train-error-1", "interpolation-threshold", "peak-0", "optimum"} <= set(ids)
+    root, ids = svg_ids(
+        (
+            await client.post(
+                "/v1/predictions/linear-ridge",
+                json=CASES["/v1/predictions/linear-ridge"][0],
+                headers={"Accept": "image/svg+xml"},
+            )
+        ).content
+    )
+    assert {
+        "test-mse-0",
+        "test-mse-1",
+        "train-error-0",
+        "train-error-1",
+        "interpolation-threshold",
+        "peak-0",
+        "optimum",
+    } <= set(ids)
     assert "ratio c = p/n" in texts(root)
     # along λ instead (more penalties than ratios): one optimum star per ratio
     body = {"ratio": [0.5, 2.0], "ridge_penalty": {"start": 0.001, "stop": 10, "num": 9, "scale": "log"}}
-    root, ids = svg_ids((await client.post("/v1/predictions/linear-ridge", json=body, headers={"Accept": "image/svg+xml"})).content)
+    root, ids = svg_ids(
+        (await client.post("/v1/predictions/linear-ridge", json=body, headers={"Accept": "image/svg+xml"})).content
+    )
     assert len(ids["optimum"].findall(f".//{SVG_NS}use")) == 2 and vertices(ids["test-mse-0"]) == 9
     assert "ridge penalty λ" in texts(root)
 
 
 async def test_double_descent_marks_n_equals_n_the_peak_and_the_best(client):
-    root, ids = svg_ids((await client.post("/v1/predictions/random-features-ridge", json=CASES["/v1/predictions/random-features-ridge"][0],
-                                           headers={"Accept": "image/svg+xml"})).content)
-    assert {"test-mse-0", "test-mse-1", "train-mse-0", "interpolation-threshold", "peak-0", "optimum-curve", "optimum"} <= set(ids)
+    root, ids = svg_ids(
+        (
+            await client.post(
+                "/v1/predictions/random-features-ridge",
+                json=CASES["/v1/predictions/random-features-ridge"][0],
+                headers={"Accept": "image/svg+xml"},
+            )
+        ).content
+    )
+    assert {
+        "test-mse-0",
+        "test-mse-1",
+        "train-mse-0",
+        "interpolation-threshold",
+        "peak-0",
+        "optimum-curve",
+        "optimum",
+    } <= set(ids)
     assert "N = n = 128" in texts(root)  # n recovered from κ = γ(n/N)(1 + δ)
 
 
@@ -308,7 +411,9 @@ async def test_unsupported_accept_is_a_406_problem_listing_the_types(client):
 
 
 async def test_json_only_answers_refuse_csv(client):
-    response = await client.post("/v1/activations/moments", json={"activation": {"name": "tanh"}}, headers={"Accept": "text/csv"})
+    response = await client.post(
+        "/v1/activations/moments", json={"activation": {"name": "tanh"}}, headers={"Accept": "text/csv"}
+    )
     assert response.status_code == 406 and response.json()["supported_media_types"] == [JSON]
     assert (await client.get("/v1/simulations/kinds", headers={"Accept": "image/png"})).status_code == 406
 
@@ -322,12 +427,20 @@ async def test_json_stays_the_default(client, accept):
 
 
 async def test_errors_stay_problems_whatever_the_accept(client):
-    response = await client.post("/v1/spectra/marchenko-pastur", json={"ratio": -1, "x": [1.0]}, headers={"Accept": "text/csv"})
+    response = await client.post(
+        "/v1/spectra/marchenko-pastur", json={"ratio": -1, "x": [1.0]}, headers={"Accept": "text/csv"}
+    )
     assert response.status_code == 422 and response.headers["content-type"] == PROBLEM
 
 
 def test_every_api_route_negotiates():
-    routes = [route for router in ROUTERS if router is not health.router for route in router.routes if isinstance(route, APIRoute)]
+    routes = [
+        route
+        for router in ROUTERS
+        if router is not health.router
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
     assert routes and all(isinstance(route, RepresentationRoute) for route in routes)
 
 
@@ -337,7 +450,10 @@ def test_openapi_lists_the_media_types_of_each_operation(app):
     for path, item in document["paths"].items():
         for method, operation in item.items():
             route = next(
-                r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute) and r.path == path and method.upper() in r.methods
+                r
+                for router in ROUTERS
+                for r in router.routes
+                if isinstance(r, APIRoute) and r.path == path and method.upper() in r.methods
             )
             if not isinstance(route, RepresentationRoute):
                 continue
@@ -360,24 +476,60 @@ def job(status: str, quantities: list[dict] | None = None, spectrum: dict | None
         result = {
             "quantities": quantities,
             "spectrum": spectrum,
-            "provenance": {"seed_entropy": 1, "trials": 64, "sizes": {"n_features": 100, "n_samples": 200}, "chunks": 64,
-                           "reference": "r", "notes": [], "versions": {}},
+            "provenance": {
+                "seed_entropy": 1,
+                "trials": 64,
+                "sizes": {"n_features": 100, "n_samples": 200},
+                "chunks": 64,
+                "reference": "r",
+                "notes": [],
+                "versions": {},
+            },
         }
-    return SimulationJob.model_validate({
-        "id": "abc", "kind": "linear_ridge", "status": status, "params": {}, "trials": 64, "seed": 1,
-        "sizes": {"n_features": 100, "n_samples": 200},
-        "progress": {"trials_done": 64, "trials_total": 64, "chunks_done": 64, "chunks_total": 64, "fraction": 1.0, "eta_seconds": 0.0},
-        "created": now, "started": now, "updated": now, "finished": now, "result": result, "error": None,
-    })
+    return SimulationJob.model_validate(
+        {
+            "id": "abc",
+            "kind": "linear_ridge",
+            "status": status,
+            "params": {},
+            "trials": 64,
+            "seed": 1,
+            "sizes": {"n_features": 100, "n_samples": 200},
+            "progress": {
+                "trials_done": 64,
+                "trials_total": 64,
+                "chunks_done": 64,
+                "chunks_total": 64,
+                "fraction": 1.0,
+                "eta_seconds": 0.0,
+            },
+            "created": now,
+            "started": now,
+            "updated": now,
+            "finished": now,
+            "result": result,
+            "error": None,
+        }
+    )
 
 
 def quantity(name: str, mean: float, se: float | None, prediction: float | None) -> dict:
-    return {"name": name, "empirical_mean": mean, "standard_error": se, "prediction": prediction, "absolute_difference": None,
-            "relative_difference": None, "z_score": None}
+    return {
+        "name": name,
+        "empirical_mean": mean,
+        "standard_error": se,
+        "prediction": prediction,
+        "absolute_difference": None,
+        "relative_difference": None,
+        "z_score": None,
+    }
 
 
-RIDGE_QUANTITIES = [quantity(f"{q}[ridge_penalty={lam:g}]", 1.0 + lam, 0.01, 1.0 + lam + 0.005)
-                    for lam in (0.0, 0.1, 1.0) for q in ("risk", "test_mse")]
+RIDGE_QUANTITIES = [
+    quantity(f"{q}[ridge_penalty={lam:g}]", 1.0 + lam, 0.01, 1.0 + lam + 0.005)
+    for lam in (0.0, 0.1, 1.0)
+    for q in ("risk", "test_mse")
+]
 
 
 def test_job_plot_has_the_empirical_points_with_error_bars_over_the_theory():
@@ -393,10 +545,21 @@ def test_job_plot_has_the_empirical_points_with_error_bars_over_the_theory():
 
 
 def test_job_moments_and_scalars_get_their_panels_and_the_ks_distance():
-    quantities = [quantity("moment_1", 1.0, 0.01, 1.0), quantity("moment_2", 1.5, 0.02, 1.5),
-                  quantity("outlier_0[source=mean]", 5.0, 0.1, None), quantity("top_eigenvalue[upper_edge]", 2.9, 0.01, 2.91)]
+    quantities = [
+        quantity("moment_1", 1.0, 0.01, 1.0),
+        quantity("moment_2", 1.5, 0.02, 1.5),
+        quantity("outlier_0[source=mean]", 5.0, 0.1, None),
+        quantity("top_eigenvalue[upper_edge]", 2.9, 0.01, 2.91),
+    ]
     spectrum = {"ks_distance": 0.0123, "resolution": 0.001, "grid_points": 1024, "eigenvalues": 6400}
-    root, ids = svg_ids(render(SimulationJob, REPRESENTATIONS[SimulationJob], job("successful", quantities, spectrum).model_dump_json().encode(), SVG))
+    root, ids = svg_ids(
+        render(
+            SimulationJob,
+            REPRESENTATIONS[SimulationJob],
+            job("successful", quantities, spectrum).model_dump_json().encode(),
+            SVG,
+        )
+    )
     assert {"empirical-0", "empirical-1", "empirical-2"} <= set(ids) and "empirical-3" not in ids
     assert vertices(ids["theory-0"]) == 2  # moments 1 and 2 against k
     assert "0.0123" in texts(root)
@@ -429,6 +592,9 @@ async def test_a_finished_job_over_http(tmp_path):
         assert early.status_code == 406 and early.json()["supported_media_types"] == [JSON]
     rows = list(csv.DictReader(io.StringIO(table.text)))
     assert [r["name"] for r in rows] == [q["name"] for q in body["result"]["quantities"]]
-    assert all(math.isclose(float(r["empirical_mean"]), q["empirical_mean"]) for r, q in zip(rows, body["result"]["quantities"], strict=True))
+    assert all(
+        math.isclose(float(r["empirical_mean"]), q["empirical_mean"])
+        for r, q in zip(rows, body["result"]["quantities"], strict=True)
+    )
     _, ids = svg_ids(plot.content)
     assert {"empirical-0", "theory-0"} <= set(ids)

@@ -41,46 +41,83 @@ PENDING_KIND: dict[str, str] = {}
 THREE = {"eigenvalues": [1.0, 3.0, 10.0], "weights": [0.3, 0.4, 0.3]}  # tests/solvers/test_sample_covariance.py
 FLOW_TIMES = [0.25, 1.0, 4.0, 16.0, 100.0, 1000.0]  # tests/solvers/test_montecarlo_dynamics.py
 GMM = {"kind": "gaussian_mixture", "mean_norm": 3.0}  # docs/methods/random_features.md §4: ±μ, ‖μ‖ = 3
-ETAS = [1.0, 4.0, 6.0]  # tests/solvers/test_conjugate_kernel.py::test_one_step_top_singular_value_and_threshold_by_simulation
-MIXTURE = {"kind": "gaussian_mixture", "means": [[2.0, 0.0], [-1.0, 1.5]], "proportions": [0.4, 0.6]}  # tests/solvers/test_kernel_spectrum.py
+ETAS = [
+    1.0,
+    4.0,
+    6.0,
+]  # tests/solvers/test_conjugate_kernel.py::test_one_step_top_singular_value_and_threshold_by_simulation
+MIXTURE = {
+    "kind": "gaussian_mixture",
+    "means": [[2.0, 0.0], [-1.0, 1.5]],
+    "proportions": [0.4, 0.6],
+}  # tests/solvers/test_kernel_spectrum.py
 KERNEL_PENALTIES = [0.0, 1e-4, 1e-3, 1e-2]  # tests/solvers/test_kernel_ridge.py::test_real_kernel_ridge_on_drawn_data
 
 JOBS: dict[str, dict[str, Any]] = {
     # c = 0.5, n = 400, p = 200, 24 trials; H = {1, 3, 10} as in test_monte_carlo_ks_moments_stieltjes.
     "sample_covariance": {
         "params": {"ratio": 0.5, "population": THREE, "x": [1.0]},
-        "trials": 24, "seed": 11, "size": {"n_samples": 400},
+        "trials": 24,
+        "seed": 11,
+        "size": {"n_samples": 400},
     },
     # c = 0.5, n = 400, p = 200, 40 trials; ℓ = 3, 2 as in test_monte_carlo_outliers_and_alignments,
     # plus a subcritical ℓ = 0.3 (< √c) that is only checked for its prediction (λ₊, 0, 0).
     "spiked_covariance": {
         "params": {"ratio": 0.5, "spikes": [3.0, 2.0, 0.3]},
-        "trials": 40, "seed": 12, "size": {"n_samples": 400},
+        "trials": 40,
+        "seed": 12,
+        "size": {"n_samples": 400},
     },
     # Case c0.5_spike_g0 of test_classification_theory_matches_simulation: p = 320, n = 640, 16 trials.
     "gradient_descent_classification": {
-        "params": {"ratio": 0.5, "mean_norm_squared": 2.0, "ridge_penalty": 0.0, "init_variance": 0.5, "time": FLOW_TIMES},
-        "trials": 16, "seed": 13, "size": {"n_samples": 640},
+        "params": {
+            "ratio": 0.5,
+            "mean_norm_squared": 2.0,
+            "ridge_penalty": 0.0,
+            "init_variance": 0.5,
+            "time": FLOW_TIMES,
+        },
+        "trials": 16,
+        "seed": 13,
+        "size": {"n_samples": 640},
     },
     # Case gd_c0.5_ridge_no_init of test_regression_theory_matches_simulation (p = 320, n = 640,
     # 16 trials), its steps 1, 4, ..., 1024 given as a log grid (rounded to steps like the endpoint).
     "gradient_descent_regression": {
         "params": {
-            "ratio": 0.5, "signal_strength": 1.0, "noise_variance": 1.0, "ridge_penalty": 0.2, "init_variance": 0.0,
-            "mode": "gd", "learning_rate": 0.5, "time": {"start": 1, "stop": 1024, "num": 6, "scale": "log"},
+            "ratio": 0.5,
+            "signal_strength": 1.0,
+            "noise_variance": 1.0,
+            "ridge_penalty": 0.2,
+            "init_variance": 0.0,
+            "mode": "gd",
+            "learning_rate": 0.5,
+            "time": {"start": 1, "stop": 1024, "num": 6, "scale": "log"},
         },
-        "trials": 16, "seed": 14, "size": {"n_samples": 640},
+        "trials": 16,
+        "seed": 14,
+        "size": {"n_samples": 640},
     },
     # The data of tests/solvers/test_montecarlo_random_features.py (n = 512, p = 256, n̂ = 256,
     # s² = 1 and 1 + 4/√p, seed 2018), ReLU, N/n = 0.5, its three γ, 16 trials.
     "random_features_ridge": {
         "params": {
             "activation": {"name": "relu"},
-            "data": {**GMM, "n_samples": 512, "n_test": 256, "n_features": 256, "noise_variance": [1.0, 1.25], "seed": 2018},
+            "data": {
+                **GMM,
+                "n_samples": 512,
+                "n_test": 256,
+                "n_features": 256,
+                "noise_variance": [1.0, 1.25],
+                "seed": 2018,
+            },
             "neurons_per_sample": 0.5,
             "ridge_penalty": [1e-3, 0.1, 1.0],
         },
-        "trials": 16, "seed": 15, "size": None,
+        "trials": 16,
+        "seed": 15,
+        "size": None,
     },
     # docs/methods/random_features.md §2's setting (ReLU, GMM, p = n/2, N = 2n, γ = 1) at n = 256, 16 trials.
     "random_features_deterministic_equivalent": {
@@ -90,44 +127,70 @@ JOBS: dict[str, dict[str, Any]] = {
             "n_neurons": 512,
             "ridge_penalty": 1.0,
         },
-        "trials": 16, "seed": 16, "size": None,
+        "trials": 16,
+        "seed": 16,
+        "size": None,
     },
     # The ReLU of docs/methods/conjugate_kernel.md §3's first row (φ = p/n = 0.5, r = N/n = 0.75), as a client would send it:
     # not centred, so its mean outlier ≈ (E σ)² N is predicted and marked heuristic. n = 400, p = 200, N = 300, 16 trials.
     "conjugate_kernel": {
         "params": {"activation": {"name": "relu"}, "ratio": 0.5, "neurons_per_sample": 0.75, "x": [1.0]},
-        "trials": 16, "seed": 17, "size": {"n_samples": 400},
+        "trials": 16,
+        "seed": 17,
+        "size": {"n_samples": 400},
     },
     # The setting of test_one_step_top_singular_value_and_threshold_by_simulation (tanh, ReLU teacher, noise
     # 0.04, N = p = 1024, n = 2p, η = 1 < η_c ≈ 2.29 < 4, 6), 4 trials (3 there), as counts.
     "one_step_gradient": {
         "params": {
-            "activation": {"name": "tanh"}, "teacher": {"link": {"name": "relu"}, "noise_variance": 0.04},
-            "n_samples": 2048, "n_features": 1024, "n_neurons": 1024, "learning_rate": ETAS,
+            "activation": {"name": "tanh"},
+            "teacher": {"link": {"name": "relu"}, "noise_variance": 0.04},
+            "n_samples": 2048,
+            "n_features": 1024,
+            "n_neurons": 1024,
+            "learning_rate": ETAS,
         },
-        "trials": 4, "seed": 18, "size": None,
+        "trials": 4,
+        "seed": 18,
+        "size": None,
     },
     # The tanh case of tests/solvers/test_neural_tangent_kernel.py::test_spectrum_of_the_actual_ntk_matches_the_limit
     # (p/n = 1.5, N/n = 0.5, Gaussian v: the endpoint's network) at n = 600 (the 600 cap of the validation tests below;
     # p = 900, N = 300), 16 trials (2 of n = 1500 there), as ratios; ~0.1 s per trial.
     "neural_tangent_kernel": {
         "params": {"activation": {"name": "tanh"}, "ratio": 1.5, "neurons_per_sample": 0.5, "x": [1.0]},
-        "trials": 16, "seed": 21, "size": {"n_samples": 600},
+        "trials": 16,
+        "seed": 21,
+        "size": {"n_samples": 600},
     },
     # tests/solvers/test_kernel_spectrum.py's sizes (n = 1000, p = 1500) and two-class mixture, rbf of bandwidth 2: an
     # order-n outlier (validity mean), one class-mean spike with its alignment, and the bulk; 4 trials (2–4 there).
     "kernel_matrix_spectrum": {
-        "params": {"kernel": {"name": "rbf", "bandwidth": 2.0}, "n_samples": 1000, "n_features": 1500, "data_model": MIXTURE, "x": [1.0]},
-        "trials": 4, "seed": 19, "size": None,
+        "params": {
+            "kernel": {"name": "rbf", "bandwidth": 2.0},
+            "n_samples": 1000,
+            "n_features": 1500,
+            "data_model": MIXTURE,
+            "x": [1.0],
+        },
+        "trials": 4,
+        "seed": 19,
+        "size": None,
     },
     # The first case of test_real_kernel_ridge_on_drawn_data: rbf (bandwidth 2), n = 1000, c = 0.5, r² = 1, σ² = 0.25,
     # its four λ, 4 trials (1000 test points per trial here, 2000 there: the standard error counts them).
     "kernel_ridge": {
         "params": {
-            "kernel": {"name": "rbf", "bandwidth": 2.0}, "n_samples": 1000, "ratio": 0.5, "ridge_penalty": KERNEL_PENALTIES,
-            "signal_strength": 1.0, "noise_variance": 0.25,
+            "kernel": {"name": "rbf", "bandwidth": 2.0},
+            "n_samples": 1000,
+            "ratio": 0.5,
+            "ridge_penalty": KERNEL_PENALTIES,
+            "signal_strength": 1.0,
+            "noise_variance": 0.25,
         },
-        "trials": 4, "seed": 20, "size": None,
+        "trials": 4,
+        "seed": 20,
+        "size": None,
     },
 }
 
@@ -208,7 +271,11 @@ def check_gradient_descent_regression(body: dict) -> None:
     n, p = 640, 320
     named = quantities(body)
     steps = [1, 4, 16, 64, 256, 1024]
-    assert list(named) == [f"{q}[time={k}]" for k in steps for q in ("bias", "variance", "initialization", "risk", "test_mse", "train_error")]
+    assert list(named) == [
+        f"{q}[time={k}]"
+        for k in steps
+        for q in ("bias", "variance", "initialization", "risk", "test_mse", "train_error")
+    ]
     for q in named.values():
         theory = abs(q["prediction"])
         within(q, 4 * (q["standard_error"] or 0.0) + 4 * theory / abs(n - p) + 2 * (theory + 1) / p)
@@ -276,7 +343,10 @@ def check_one_step_gradient(body: dict) -> None:
     # below) + 4 % of the limit (the realised ϑ fluctuates by ~1/√(2N) = 2.2 % per trial through ‖β₀‖: 3 × 2.2 %/√3
     # there, 3.3 % for our 4 trials); the realised slope ϑ/η within 3 SE + 0.01 of its limit.
     named = quantities(body)
-    assert list(named) == ["spike_slope", *(f"{q}[learning_rate={e:g}]" for e in ETAS for q in ("top_singular_value", "heuristic_alignment"))]
+    assert list(named) == [
+        "spike_slope",
+        *(f"{q}[learning_rate={e:g}]" for e in ETAS for q in ("top_singular_value", "heuristic_alignment")),
+    ]
     slope = named["spike_slope"]
     within(slope, 3 * slope["standard_error"] + 0.01)
     below = named["top_singular_value[learning_rate=1]"]
@@ -287,7 +357,9 @@ def check_one_step_gradient(body: dict) -> None:
         assert q["relative_difference"] < 0.01 + 0.04, q
     # The alignment is heuristic at the endpoint (alignment_validity): labelled, not checked as a prediction here.
     assert named["heuristic_alignment[learning_rate=1]"]["prediction"] == 0.0
-    assert any("heuristic_alignment" in note and "not verified" in note for note in body["result"]["provenance"]["notes"])
+    assert any(
+        "heuristic_alignment" in note and "not verified" in note for note in body["result"]["provenance"]["notes"]
+    )
 
 
 def check_neural_tangent_kernel(body: dict) -> None:
@@ -321,10 +393,16 @@ def check_kernel_matrix_spectrum(body: dict) -> None:
     trials = JOBS["kernel_matrix_spectrum"]["trials"]
     named = quantities(body)
     assert body["sizes"] == {"n_samples": 1000, "n_features": 1500}
-    top, spike, alignment = "outlier_1[direction=ones,order=n,validity=mean]", "outlier_2[direction=class_means,order=1]", "alignment_2[direction=class_means,order=1]"
+    top, spike, alignment = (
+        "outlier_1[direction=ones,order=n,validity=mean]",
+        "outlier_2[direction=class_means,order=1]",
+        "alignment_2[direction=class_means,order=1]",
+    )
     assert list(named) == [top, spike, alignment]
     notes = body["result"]["provenance"]["notes"]
-    sd = 2 * math.exp(-0.5) / 4 * math.sqrt(2 / 1.5)  # 2|∂h/∂a|·√(2s/c) at (1, 1, 0), h = exp(−(a + b − 2t)/4), s = 1, c = 1.5
+    sd = (
+        2 * math.exp(-0.5) / 4 * math.sqrt(2 / 1.5)
+    )  # 2|∂h/∂a|·√(2s/c) at (1, 1, 0), h = exp(−(a + b − 2t)/4), s = 1, c = 1.5
     assert any(note.startswith(f"`{top}` is a mean") and f"{sd:.6g}" in note for note in notes), notes
     within(named[top], 3 * sd / math.sqrt(trials) + 0.15)
     within(named[spike], 3 * named[spike]["standard_error"] + 0.1)
@@ -394,13 +472,20 @@ async def test_every_prediction_route_has_a_kind(http):
     listed = {k["params_schema"]: k["kind"] for k in (await http.get(f"{URL}/kinds")).json()}
     assert set(NO_KIND) <= set(bodies), "NO_KIND names a route that no longer exists"
     missing = {path: schema for path, schema in bodies.items() if path not in NO_KIND and schema not in listed}
-    assert missing == PENDING_KIND, f"prediction routes without a simulation kind (add one line to service/jobs/kinds.py): {missing}"
+    assert missing == PENDING_KIND, (
+        f"prediction routes without a simulation kind (add one line to service/jobs/kinds.py): {missing}"
+    )
     # ... and no kind is orphaned: each kind's params are the body of a prediction route.
     assert set(listed) <= set(bodies.values()), listed
     assert len(listed) == len(KINDS)
 
 
-GD = {"kind": "gradient_descent_regression", "params": JOBS["gradient_descent_regression"]["params"], "trials": 4, "size": {"n_samples": 100}}
+GD = {
+    "kind": "gradient_descent_regression",
+    "params": JOBS["gradient_descent_regression"]["params"],
+    "trials": 4,
+    "size": {"n_samples": 100},
+}
 RF = {"kind": "random_features_ridge", "params": JOBS["random_features_ridge"]["params"], "trials": 4}
 
 
@@ -410,11 +495,41 @@ RF = {"kind": "random_features_ridge", "params": JOBS["random_features_ridge"]["
     [
         ({**GD, "params": {**GD["params"], "time": {"start": 1, "stop": 17, "num": 17}}}, "params.time"),
         ({**RF, "params": {**RF["params"], "neurons_per_sample": [0.5, 1.0]}}, "params.neurons_per_sample"),
-        ({**RF, "params": {**{k: v for k, v in RF["params"].items() if k != "neurons_per_sample"}, "n_neurons": [64, 128]}}, "params.n_neurons"),
-        ({**RF, "params": {**RF["params"], "ridge_penalty": {"start": 1e-3, "stop": 1.0, "num": 17, "scale": "log"}}}, "params.ridge_penalty"),
+        (
+            {
+                **RF,
+                "params": {
+                    **{k: v for k, v in RF["params"].items() if k != "neurons_per_sample"},
+                    "n_neurons": [64, 128],
+                },
+            },
+            "params.n_neurons",
+        ),
+        (
+            {
+                **RF,
+                "params": {**RF["params"], "ridge_penalty": {"start": 1e-3, "stop": 1.0, "num": 17, "scale": "log"}},
+            },
+            "params.ridge_penalty",
+        ),
         ({**RF, "size": {"n_samples": 100}}, "size.n_samples"),
-        ({"kind": "spiked_covariance", "params": {"ratio": 0.5, "spikes": [3.0, 2.0, 1.0]}, "trials": 4, "size": {"n_samples": 4}}, "params.spikes"),
-        ({"kind": "sample_covariance", "params": {"ratio": 0.5, "population": {"eigenvalues": [1.0], "weights": [0.5]}, "x": [1.0]}, "trials": 4}, "params.population.weights"),
+        (
+            {
+                "kind": "spiked_covariance",
+                "params": {"ratio": 0.5, "spikes": [3.0, 2.0, 1.0]},
+                "trials": 4,
+                "size": {"n_samples": 4},
+            },
+            "params.spikes",
+        ),
+        (
+            {
+                "kind": "sample_covariance",
+                "params": {"ratio": 0.5, "population": {"eigenvalues": [1.0], "weights": [0.5]}, "x": [1.0]},
+                "trials": 4,
+            },
+            "params.population.weights",
+        ),
     ],
 )
 async def test_ill_defined_jobs_are_422_naming_the_field(http, payload, field):
@@ -423,13 +538,22 @@ async def test_ill_defined_jobs_are_422_naming_the_field(http, payload, field):
 
 CK = {"kind": "conjugate_kernel", "params": JOBS["conjugate_kernel"]["params"], "trials": 4}
 ONE_STEP = {
-    "kind": "one_step_gradient", "trials": 4,
+    "kind": "one_step_gradient",
+    "trials": 4,
     "params": {**JOBS["one_step_gradient"]["params"], "n_samples": 200, "n_features": 100, "n_neurons": 100},
 }
-KR = {"kind": "kernel_ridge", "params": {**JOBS["kernel_ridge"]["params"], "n_samples": 500}, "trials": 4}  # under the cap of 600
+KR = {
+    "kind": "kernel_ridge",
+    "params": {**JOBS["kernel_ridge"]["params"], "n_samples": 500},
+    "trials": 4,
+}  # under the cap of 600
 KS_MIXTURE = {"kind": "gaussian_mixture", "means": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]}
 LR = {"kind": "linear_ridge", "params": {"ratio": 0.5, "ridge_penalty": [0.1]}, "trials": 4, "size": {"n_samples": 100}}
-DE = {"kind": "random_features_deterministic_equivalent", "params": JOBS["random_features_deterministic_equivalent"]["params"], "trials": 4}
+DE = {
+    "kind": "random_features_deterministic_equivalent",
+    "params": JOBS["random_features_deterministic_equivalent"]["params"],
+    "trials": 4,
+}
 CK_COUNTS = {k: v for k, v in CK["params"].items() if k not in ("ratio", "neurons_per_sample")}
 
 
@@ -437,9 +561,18 @@ CK_COUNTS = {k: v for k, v in CK["params"].items() if k not in ("ratio", "neuron
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
-        ({**ONE_STEP, "params": {**ONE_STEP["params"], "learning_rate": {"start": 0.0, "stop": 8.0, "num": 17}}}, "params.learning_rate"),
+        (
+            {**ONE_STEP, "params": {**ONE_STEP["params"], "learning_rate": {"start": 0.0, "stop": 8.0, "num": 17}}},
+            "params.learning_rate",
+        ),
         ({**ONE_STEP, "params": {**ONE_STEP["params"], "activation": {"name": "sign"}}}, "params.activation"),
-        ({**LR, "params": {**LR["params"], "ridge_penalty": {"start": 1e-3, "stop": 1.0, "num": 17, "scale": "log"}}}, "params.ridge_penalty"),
+        (
+            {
+                **LR,
+                "params": {**LR["params"], "ridge_penalty": {"start": 1e-3, "stop": 1.0, "num": 17, "scale": "log"}},
+            },
+            "params.ridge_penalty",
+        ),
         ({**LR, "params": {**LR["params"], "ridge_penalty": [0.1 * k for k in range(1, 18)]}}, "params.ridge_penalty"),
         ({**CK, "params": {**CK["params"], "ratio": 1000.0}, "size": {"n_samples": 100}}, "params.ratio"),
         # kernel_ridge: n is params.n_samples (the penalty acts as nλ), one ratio, at most 16 λ.
@@ -448,8 +581,12 @@ CK_COUNTS = {k: v for k, v in CK["params"].items() if k not in ("ratio", "neuron
         ({**KR, "params": {**KR["params"], "ridge_penalty": [1e-3 * k for k in range(17)]}}, "params.ridge_penalty"),
         # kernel_matrix_spectrum: class means longer than the simulated p = round(c·n) = 1.
         (
-            {"kind": "kernel_matrix_spectrum", "trials": 4, "size": {"n_samples": 100},
-             "params": {"kernel": {"name": "linear"}, "ratio": 0.01, "x": [1.0], "data_model": KS_MIXTURE}},
+            {
+                "kind": "kernel_matrix_spectrum",
+                "trials": 4,
+                "size": {"n_samples": 100},
+                "params": {"kernel": {"name": "linear"}, "ratio": 0.01, "x": [1.0], "data_model": KS_MIXTURE},
+            },
             "params.means",
         ),
     ],
@@ -463,8 +600,14 @@ async def test_ill_defined_network_and_ridge_jobs_are_422_naming_the_field(http,
     ("payload", "field"),
     [
         # max_simulation_size = 600 here. Data kinds: n = 512 passes, n = 700 does not; N = r·n = 2·512.
-        ({**RF, "params": {**RF["params"], "data": {**RF["params"]["data"], "n_samples": 700}}}, "params.data.n_samples"),
-        ({**RF, "params": {**RF["params"], "data": {**RF["params"]["data"], "n_features": 700}}}, "params.data.n_features"),
+        (
+            {**RF, "params": {**RF["params"], "data": {**RF["params"]["data"], "n_samples": 700}}},
+            "params.data.n_samples",
+        ),
+        (
+            {**RF, "params": {**RF["params"], "data": {**RF["params"]["data"], "n_features": 700}}},
+            "params.data.n_features",
+        ),
         ({**RF, "params": {**RF["params"], "data": {**RF["params"]["data"], "n_test": 700}}}, "params.data.n_test"),
         ({**RF, "params": {**RF["params"], "neurons_per_sample": 2.0}}, "params.neurons_per_sample"),
         ({**DE, "params": {**DE["params"], "n_neurons": 700}}, "params.n_neurons"),
@@ -476,18 +619,53 @@ async def test_ill_defined_network_and_ridge_jobs_are_422_naming_the_field(http,
         ({**CK, "params": {**CK_COUNTS, "n_samples": 700, "n_features": 100, "n_neurons": 100}}, "params.n_samples"),
         ({**CK, "params": {**CK_COUNTS, "n_samples": 100, "n_features": 700, "n_neurons": 100}}, "params.n_features"),
         ({**CK, "params": {**CK_COUNTS, "n_samples": 100, "n_features": 100, "n_neurons": 700}}, "params.n_neurons"),
-        ({**CK, "params": {**CK["params"], "neurons_per_sample": 2.0}, "size": {"n_samples": 500}}, "params.neurons_per_sample"),
+        (
+            {**CK, "params": {**CK["params"], "neurons_per_sample": 2.0}, "size": {"n_samples": 500}},
+            "params.neurons_per_sample",
+        ),
         ({**CK, "params": {**CK["params"], "ratio": 2.0}, "size": {"n_samples": 400}}, "params.ratio"),
         ({**CK, "size": {"n_samples": 700}}, "size.n_samples"),
         # kernel_ridge: n = params.n_samples, p = params.n_features or round(c·n).
         ({**KR, "params": {**KR["params"], "n_samples": 700}}, "params.n_samples"),
         ({**KR, "params": {**KR["params"], "n_samples": 500, "ratio": 2.0}}, "params.ratio"),
-        ({**KR, "params": {**{k: v for k, v in KR["params"].items() if k != "ratio"}, "n_samples": 500, "n_features": 700}}, "params.n_features"),
-        ({**ONE_STEP, "params": {**ONE_STEP["params"], "n_samples": 300, "n_features": 150, "n_neurons": 150}, "size": {"n_samples": 700}}, "size.n_samples"),
-        ({**ONE_STEP, "params": {**ONE_STEP["params"], "n_samples": 100, "n_features": 200, "n_neurons": 100}, "size": {"n_samples": 400}}, "params.n_features"),
+        (
+            {
+                **KR,
+                "params": {
+                    **{k: v for k, v in KR["params"].items() if k != "ratio"},
+                    "n_samples": 500,
+                    "n_features": 700,
+                },
+            },
+            "params.n_features",
+        ),
+        (
+            {
+                **ONE_STEP,
+                "params": {**ONE_STEP["params"], "n_samples": 300, "n_features": 150, "n_neurons": 150},
+                "size": {"n_samples": 700},
+            },
+            "size.n_samples",
+        ),
+        (
+            {
+                **ONE_STEP,
+                "params": {**ONE_STEP["params"], "n_samples": 100, "n_features": 200, "n_neurons": 100},
+                "size": {"n_samples": 400},
+            },
+            "params.n_features",
+        ),
         # Ratio kinds: p = c·n from `params.ratio`; n = 400 by default when the request gives no size.
         ({"kind": "marchenko_pastur", "params": {"ratio": 2.0, "x": [1.0]}, "trials": 4}, "params.ratio"),
-        ({"kind": "spiked_covariance", "params": {"ratio": 0.5, "spikes": [3.0]}, "trials": 4, "size": {"n_samples": 601}}, "size.n_samples"),
+        (
+            {
+                "kind": "spiked_covariance",
+                "params": {"ratio": 0.5, "spikes": [3.0]},
+                "trials": 4,
+                "size": {"n_samples": 601},
+            },
+            "size.n_samples",
+        ),
     ],
 )
 async def test_dimensions_above_the_simulation_cap_name_their_field(http, payload, field):
@@ -505,11 +683,19 @@ def test_network_dimensions_from_counts_or_size_and_ratios():
     counts = ConjugateKernelRequest.model_validate({**CK_COUNTS, "n_samples": 200, "n_features": 50, "n_neurons": 150})
     assert network_dimensions(counts, None).sizes == {"n_samples": 200, "n_features": 50, "n_neurons": 150}
     # `size` rescales the counts' ratios; a ratio request without `size` takes n = 400.
-    assert network_dimensions(counts, SimulationSize(n_samples=100)).sizes == {"n_samples": 100, "n_features": 25, "n_neurons": 75}
+    assert network_dimensions(counts, SimulationSize(n_samples=100)).sizes == {
+        "n_samples": 100,
+        "n_features": 25,
+        "n_neurons": 75,
+    }
     ratios = ConjugateKernelRequest.model_validate(CK["params"])
     dims = network_dimensions(ratios, None)
     assert dims.sizes == {"n_samples": 400, "n_features": 200, "n_neurons": 300}
-    assert dims.fields == {"n_samples": "size.n_samples", "n_features": "params.ratio", "n_neurons": "params.neurons_per_sample"}
+    assert dims.fields == {
+        "n_samples": "size.n_samples",
+        "n_features": "params.ratio",
+        "n_neurons": "params.neurons_per_sample",
+    }
 
 
 # --- units: the finite-size choices of the trial and prediction functions ------------------------
@@ -535,23 +721,34 @@ def test_sample_covariance_is_predicted_at_the_simulated_population():
     np.testing.assert_allclose(prediction.values, [1.0, 1.5, 1 + 3 * 0.5 + 0.25], rtol=1e-12)
     assert any("round(w_k p)/p" in note for note in prediction.notes)
     rng = np.random.default_rng(0)
-    draw = spectra_mc.sample_covariance_trial(rng=rng, n_features=100, n_samples=200, eigenvalues=[1.0, 5.0], weights=[0.996, 0.004])
+    draw = spectra_mc.sample_covariance_trial(
+        rng=rng, n_features=100, n_samples=200, eigenvalues=[1.0, 5.0], weights=[0.996, 0.004]
+    )
     assert draw.spectrum is not None and draw.spectrum.size == 100 and draw.values.shape == (3,)
 
 
-HE2 = make_activation("quadratic", a=1 / math.sqrt(2), b=0.0, c=-1 / math.sqrt(2))  # (x² − 1)/√2, docs/methods/conjugate_kernel.md §2
+HE2 = make_activation(
+    "quadratic", a=1 / math.sqrt(2), b=0.0, c=-1 / math.sqrt(2)
+)  # (x² − 1)/√2, docs/methods/conjugate_kernel.md §2
 
 
 def test_conjugate_kernel_outliers_keep_the_endpoints_validity():
     # docs/methods/conjugate_kernel.md §4: Rademacher W / Gaussian X has one (verified) outlier at 6.25 for N = n, p = N/4; Gaussian W and X
     # have a pair predicted to coincide, which the endpoint marks heuristic: the job names them heuristic_*.
     single = ck_mc.conjugate_kernel_prediction(
-        n_features=125, n_samples=500, n_neurons=500, activation=HE2, matrix="features", weight_distribution="rademacher"
+        n_features=125,
+        n_samples=500,
+        n_neurons=500,
+        activation=HE2,
+        matrix="features",
+        weight_distribution="rademacher",
     )
     assert single.names == ("moment_1", "moment_2", "outlier_1[source=data_norms]", "eigenvalue_2[upper_edge]")
     np.testing.assert_allclose(single.values, [1.0, 1.0 * (1 + 1.0), 6.25, 4.0], rtol=1e-9)  # θ1 = 1, θ2 = 0: MP(r = 1)
     assert not any(HEURISTIC in note for note in single.notes[:3])
-    pair = ck_mc.conjugate_kernel_prediction(n_features=125, n_samples=500, n_neurons=500, activation=HE2, matrix="features")
+    pair = ck_mc.conjugate_kernel_prediction(
+        n_features=125, n_samples=500, n_neurons=500, activation=HE2, matrix="features"
+    )
     assert pair.names[2:4] == ("heuristic_outlier_1[source=weight_norms]", "heuristic_outlier_2[source=data_norms]")
     assert any("not verified" in note and "heuristic_outlier_1" in note for note in pair.notes)
     # The trial returns one value per name, and the moments of K_N are the closed forms of the law's.
@@ -572,12 +769,18 @@ def test_conjugate_kernel_moments_are_those_of_the_law():
     )
     edge = prediction.values[-1]
     x = np.unique(np.concatenate([np.linspace(0.0, edge, 2001), np.geomspace(1e-7 * edge, 0.02 * edge, 400)]))
-    density = conjugate_kernel_spectrum(activation="tanh", ratio=0.5, neurons_per_sample=0.75, matrix="features", x=x, with_cdf=False).density
+    density = conjugate_kernel_spectrum(
+        activation="tanh", ratio=0.5, neurons_per_sample=0.75, matrix="features", x=x, with_cdf=False
+    ).density
     for k in (1, 2):
         assert prediction.values[k - 1] == pytest.approx(np.trapezoid(x**k * density, x), rel=1e-4)
     # The gram matrix has r times the moments (μ_n = r μ_N + (1 − r) δ₀), and the same edge.
-    gram = ck_mc.conjugate_kernel_prediction(n_features=200, n_samples=400, n_neurons=300, activation=make_activation("tanh"))
-    np.testing.assert_allclose(gram.values, [0.75 * prediction.values[0], 0.75 * prediction.values[1], edge], rtol=1e-12)
+    gram = ck_mc.conjugate_kernel_prediction(
+        n_features=200, n_samples=400, n_neurons=300, activation=make_activation("tanh")
+    )
+    np.testing.assert_allclose(
+        gram.values, [0.75 * prediction.values[0], 0.75 * prediction.values[1], edge], rtol=1e-12
+    )
 
 
 def test_kernel_outliers_keep_the_endpoints_validity_and_their_place_in_the_spectrum():
@@ -591,15 +794,27 @@ def test_kernel_outliers_keep_the_endpoints_validity_and_their_place_in_the_spec
 
     kernel = make_kernel("distance", function={"name": "relu"})
     mixture = {"means": [[2.0, 0.0], [-1.0, 1.5]], "proportions": [0.4, 0.6]}
-    prediction = kernels_mc.kernel_matrix_spectrum_prediction(kernel=kernel, n_features=150, n_samples=100, data_model="gaussian_mixture", **mixture)
-    assert prediction.names == ("outlier_1[direction=ones,order=n,validity=mean]", "heuristic_outlier_2[direction=class_means,order=1]")
-    law = kernel_matrix_spectrum(kernel=kernel, ratio=1.5, x=[0.0], n_samples=100, n_features=150, data_model="gaussian_mixture", **mixture)
+    prediction = kernels_mc.kernel_matrix_spectrum_prediction(
+        kernel=kernel, n_features=150, n_samples=100, data_model="gaussian_mixture", **mixture
+    )
+    assert prediction.names == (
+        "outlier_1[direction=ones,order=n,validity=mean]",
+        "heuristic_outlier_2[direction=class_means,order=1]",
+    )
+    law = kernel_matrix_spectrum(
+        kernel=kernel, ratio=1.5, x=[0.0], n_samples=100, n_features=150, data_model="gaussian_mixture", **mixture
+    )
     assert [o.validity for o in law.outliers] == ["mean", "heuristic"]
     np.testing.assert_allclose(prediction.values, [o.eigenvalue for o in law.outliers], rtol=1e-12)
     assert any("is a mean, not a limit" in note for note in prediction.notes)
     assert any("heuristic_*" in note and "not verified" in note for note in prediction.notes)
     draw = kernels_mc.kernel_matrix_spectrum_trial(
-        rng=np.random.default_rng(0), kernel=kernel, n_features=150, n_samples=100, data_model="gaussian_mixture", **mixture
+        rng=np.random.default_rng(0),
+        kernel=kernel,
+        n_features=150,
+        n_samples=100,
+        data_model="gaussian_mixture",
+        **mixture,
     )
     assert draw.values.shape == (2,) and draw.spectrum is not None and draw.spectrum.size == 98
     assert draw.values[1] < draw.spectrum.min() <= draw.spectrum.max() < draw.values[0]
@@ -617,11 +832,26 @@ def test_kernel_ridge_is_predicted_at_the_simulated_population():
     prediction = kernels_mc.kernel_ridge_prediction(
         kernel=kernel, n_features=101, n_samples=200, eigenvalues=[0.5, 1.5], weights=[0.5, 0.5], **arguments
     )
-    law = kernel_ridge_risk(kernel=kernel, ratio=[101 / 200], n_samples=200, eigenvalues=[0.5, 1.5], weights=[51 / 101, 50 / 101], **arguments)
-    np.testing.assert_allclose(prediction.values, np.stack([law.train_mse[0], law.test_mse[0]], axis=1).reshape(-1), rtol=1e-12)
+    law = kernel_ridge_risk(
+        kernel=kernel,
+        ratio=[101 / 200],
+        n_samples=200,
+        eigenvalues=[0.5, 1.5],
+        weights=[51 / 101, 50 / 101],
+        **arguments,
+    )
+    np.testing.assert_allclose(
+        prediction.values, np.stack([law.train_mse[0], law.test_mse[0]], axis=1).reshape(-1), rtol=1e-12
+    )
     assert prediction.names[:2] == ("train_mse[ridge_penalty=0.001]", "test_mse[ridge_penalty=0.001]")
     assert any("round(w_k p)/p" in note for note in prediction.notes)
     draw = kernels_mc.kernel_ridge_trial(
-        rng=np.random.default_rng(0), kernel=kernel, n_features=101, n_samples=200, eigenvalues=[0.5, 1.5], weights=[0.5, 0.5], **arguments
+        rng=np.random.default_rng(0),
+        kernel=kernel,
+        n_features=101,
+        n_samples=200,
+        eigenvalues=[0.5, 1.5],
+        weights=[0.5, 0.5],
+        **arguments,
     )
     assert draw.values.shape == (4,) and draw.spectrum is None

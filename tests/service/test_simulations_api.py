@@ -37,7 +37,13 @@ FINAL = {"successful", "failed", "dismissed"}
 def mp_job(*, trials: int, n_samples: int, seed: int | None = 2026, **params: Any) -> dict[str, Any]:
     """A Marchenko–Pastur simulation request (c = 0.5, σ² = 1.5 unless overridden)."""
     body = {"ratio": 0.5, "variance": 1.5, "x": [1.0], "n_moments": 3, **params}
-    return {"kind": "marchenko_pastur", "params": body, "trials": trials, "seed": seed, "size": {"n_samples": n_samples}}
+    return {
+        "kind": "marchenko_pastur",
+        "params": body,
+        "trials": trials,
+        "seed": seed,
+        "size": {"n_samples": n_samples},
+    }
 
 
 @contextlib.asynccontextmanager
@@ -45,9 +51,11 @@ async def running_app(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClie
     """The app with its lifespan entered (closing it stops Dask), and an in-process client."""
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http, app
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+    ):
+        yield http, app
 
 
 #: Only a guard against a hung job (a test must end), never a speed claim: far above any expected run
@@ -66,7 +74,9 @@ async def poll(http: httpx.AsyncClient, url: str, until: Callable[[dict], bool],
             seen.append(body)
         if until(body):
             return body
-        assert time.monotonic() < deadline, f"hung: no change after {HANG_GUARD_SECONDS} s waiting on {url}: {body['status']} {body['progress']}"
+        assert time.monotonic() < deadline, (
+            f"hung: no change after {HANG_GUARD_SECONDS} s waiting on {url}: {body['status']} {body['progress']}"
+        )
         await asyncio.sleep(0.02)
 
 
@@ -79,7 +89,11 @@ async def submit(http: httpx.AsyncClient, payload: dict) -> str:
 
 
 def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
-    return Settings(jobs_database=str(tmp_path / "jobs.sqlite3"), data_dir=str(tmp_path / "data"), **{"dask_workers": 2, **overrides})
+    return Settings(
+        jobs_database=str(tmp_path / "jobs.sqlite3"),
+        data_dir=str(tmp_path / "data"),
+        **{"dask_workers": 2, **overrides},
+    )
 
 
 def assert_agrees_with_marchenko_pastur(result: dict, *, n_samples: int, n_features: int) -> None:
@@ -90,7 +104,9 @@ def assert_agrees_with_marchenko_pastur(result: dict, *, n_samples: int, n_featu
         assert quantity["name"] == f"moment_{k}"
         bound = 3 * quantity["standard_error"] + k**2 / n_samples * quantity["prediction"]
         assert quantity["absolute_difference"] <= bound, quantity
-        assert quantity["z_score"] == pytest.approx((quantity["empirical_mean"] - quantity["prediction"]) / quantity["standard_error"])
+        assert quantity["z_score"] == pytest.approx(
+            (quantity["empirical_mean"] - quantity["prediction"]) / quantity["standard_error"]
+        )
     spectrum = result["spectrum"]
     assert spectrum["ks_distance"] < 5.0 / n_features + spectrum["resolution"]
     assert result["provenance"]["sizes"] == {"n_features": n_features, "n_samples": n_samples}
@@ -112,7 +128,10 @@ def assert_agrees_with_ridge_prediction(body: dict, *, n_samples: int) -> None:
     quantities = body["result"]["quantities"]
     assert {q["name"] for q in quantities} >= {"risk[ridge_penalty=0]", "train_error[ridge_penalty=0.5]"}
     for q in quantities:
-        assert q["absolute_difference"] <= 3 * (q["standard_error"] or 0.0) + 3.0 / n_samples * abs(q["prediction"]) + 1e-12, q
+        assert (
+            q["absolute_difference"]
+            <= 3 * (q["standard_error"] or 0.0) + 3.0 / n_samples * abs(q["prediction"]) + 1e-12
+        ), q
 
 
 async def test_lifecycle_submit_progress_result(tmp_path):
@@ -130,9 +149,19 @@ async def test_lifecycle_submit_progress_result(tmp_path):
     assert statuses.index("running") < statuses.index("successful")
     done = [b["progress"]["trials_done"] for b in seen]
     assert done == sorted(done), "progress never goes back"
-    assert any(b["status"] == "running" and 0 < b["progress"]["trials_done"] < 192 for b in seen), "no intermediate progress seen"
+    assert any(b["status"] == "running" and 0 < b["progress"]["trials_done"] < 192 for b in seen), (
+        "no intermediate progress seen"
+    )
     assert any(b["progress"]["eta_seconds"] is not None for b in seen if b["status"] == "running")
-    assert body["progress"] == {"trials_done": 192, "trials_total": 192, "chunks_done": 64, "chunks_total": 64, "fraction": 1.0, "eta_seconds": 0.0, "note": None}
+    assert body["progress"] == {
+        "trials_done": 192,
+        "trials_total": 192,
+        "chunks_done": 64,
+        "chunks_total": 64,
+        "fraction": 1.0,
+        "eta_seconds": 0.0,
+        "note": None,
+    }
     assert body["finished"] >= body["started"] >= body["created"]
     assert body["result"]["provenance"]["seed_entropy"] == 2026 and body["result"]["provenance"]["trials"] == 192
     assert_agrees_with_marchenko_pastur(body["result"], n_samples=400, n_features=200)
@@ -218,7 +247,11 @@ async def test_twenty_jobs_at_once_all_finish_and_the_store_is_consistent(tmp_pa
         assert len({b["result"]["quantities"][0]["empirical_mean"] for b in bodies}) == 20  # different seeds
 
         listing = (await http.get(URL, params={"status": "successful", "limit": 7})).json()
-        assert listing["total"] == 20 and len(listing["items"]) == 7 and listing["next"].endswith("offset=7&status=successful")
+        assert (
+            listing["total"] == 20
+            and len(listing["items"]) == 7
+            and listing["next"].endswith("offset=7&status=successful")
+        )
         last = (await http.get(URL, params={"status": "successful", "limit": 7, "offset": 14})).json()
         assert len(last["items"]) == 6 and last["next"] is None
         assert (await http.get(URL, params={"status": "running"})).json()["total"] == 0
@@ -250,11 +283,15 @@ async def test_remote_scheduler_and_worker(tmp_path):
     address = f"tcp://127.0.0.1:{port}"
     dask = [sys.executable, "-m", "dask"]
     log = (tmp_path / "dask.log").open("w")
-    scheduler = subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], stdout=log, stderr=log)
+    scheduler = subprocess.Popen(
+        [*dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], stdout=log, stderr=log
+    )
     worker = None
     try:
         worker = subprocess.Popen(
-            [*dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"], stdout=log, stderr=log
+            [*dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+            stdout=log,
+            stderr=log,
         )
         async with running_app(settings_for(tmp_path, dask_scheduler=address)) as (http, app):
             location = await submit(http, mp_job(trials=64, n_samples=200))

@@ -80,7 +80,9 @@ async def test_non_finite_numbers_are_refused(client, literal, where):
 
 async def test_body_over_the_cap_is_413(client, settings):
     padding = " " * (settings.max_body_bytes + 1)
-    response = await client.post(URL, content='{"ratio": 0.5, "x": [1.0]}' + padding, headers={"content-type": "application/json"})
+    response = await client.post(
+        URL, content='{"ratio": 0.5, "x": [1.0]}' + padding, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413 and response.headers["content-type"].startswith(PROBLEM)
     assert response.json()["type"] == "urn:rmt-service:problem:body-too-large"
 
@@ -99,7 +101,9 @@ POPULATION = {"eigenvalues": [1.0, 3.0, 10.0], "weights": [0.5, 0.3, 0.2]}
 
 async def test_sample_covariance_with_one_atom_is_marchenko_pastur(client):
     x = [0.2, 1.0, 2.5, 4.0]
-    general = (await client.post(GMP, json={"ratio": 0.5, "population": {"eigenvalues": [2.0], "weights": [1.0]}, "x": x})).json()
+    general = (
+        await client.post(GMP, json={"ratio": 0.5, "population": {"eigenvalues": [2.0], "weights": [1.0]}, "x": x})
+    ).json()
     plain = (await client.post(URL, json={"ratio": 0.5, "variance": 2.0, "x": x})).json()
     assert general["support_intervals"] == [pytest.approx(plain["support"], rel=1e-8)]
     assert general["density"] == pytest.approx(plain["density"], rel=1e-6, abs=1e-12)
@@ -107,7 +111,9 @@ async def test_sample_covariance_with_one_atom_is_marchenko_pastur(client):
 
 
 async def test_sample_covariance_resolves_gaps_and_reports_diagnostics(client):
-    response = await client.post(GMP, json={"ratio": 0.1, "population": POPULATION, "grid": {"start": 0, "stop": 14, "num": 50}})
+    response = await client.post(
+        GMP, json={"ratio": 0.1, "population": POPULATION, "grid": {"start": 0, "stop": 14, "num": 50}}
+    )
     body = SampleCovarianceResponse.model_validate(response.json())
     assert len(body.support_intervals) == 3
     assert body.interval_masses == pytest.approx([0.5, 0.3, 0.2], abs=1e-9)
@@ -136,7 +142,9 @@ SPIKED = "/v1/spectra/spiked-covariance"
 
 
 async def test_spiked_covariance_closed_forms(client):
-    response = await client.post(SPIKED, json={"n_features": 500, "n_samples": 1000, "variance": 2.0, "spikes": [3.0, 0.5]})
+    response = await client.post(
+        SPIKED, json={"n_features": 500, "n_samples": 1000, "variance": 2.0, "spikes": [3.0, 0.5]}
+    )
     body = SpikedCovarianceResponse.model_validate(response.json())
     c = 0.5
     above, below = body.spikes

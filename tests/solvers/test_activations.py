@@ -132,14 +132,16 @@ def test_hermite_series_for_large_norms_stays_accurate():
 def test_relations_between_closed_forms():
     x = eight_points()
     kern = {name: expected_kernel(activation=name, x=x).kernel for name in ["linear", "relu", "abs"]}
-    lk = lambda **p: expected_kernel(activation=make_activation("leaky_relu", **p), x=x).kernel  # noqa: E731
+    lk = lambda **p: expected_kernel(activation=make_activation("leaky_relu", **p), x=x).kernel
     np.testing.assert_allclose(lk(negative_slope=0.0), kern["relu"], atol=1e-15)
     np.testing.assert_allclose(lk(negative_slope=1.0), kern["linear"], atol=1e-14)
     np.testing.assert_allclose(lk(negative_slope=-1.0), kern["abs"], atol=1e-14)
     # docs/methods/random_features.md §1: leaky = ((1+α)/2)² c + ((1−α)/2)² K_abs
     alpha = 0.3
     np.testing.assert_allclose(
-        lk(negative_slope=alpha), ((1 + alpha) / 2) ** 2 * kern["linear"] + ((1 - alpha) / 2) ** 2 * kern["abs"], atol=1e-14
+        lk(negative_slope=alpha),
+        ((1 + alpha) / 2) ** 2 * kern["linear"] + ((1 - alpha) / 2) ** 2 * kern["abs"],
+        atol=1e-14,
     )
     quad = expected_kernel(activation=make_activation("quadratic", a=0.0, b=1.0, c=0.0), x=x).kernel
     np.testing.assert_allclose(quad, kern["linear"], atol=1e-15)
@@ -173,11 +175,14 @@ def test_moments_match_adaptive_quadrature(name):
     # Reference: scipy.integrate.quad with the kink at 0 declared; 1e-9 covers its error.
     act = make_activation(name, **PARAMS.get(name, {}))
     m = activation_moments(activation=act)
-    phi = lambda t: math.exp(-t * t / 2) / math.sqrt(2 * math.pi)  # noqa: E731
-    f = lambda t: float(act(np.array(t)))  # noqa: E731
+    phi = lambda t: math.exp(-t * t / 2) / math.sqrt(2 * math.pi)
+    f = lambda t: float(act(np.array(t)))
 
     def e(g):
-        return sum(integrate.quad(lambda t: g(t) * phi(t), lo, hi, limit=200, epsabs=1e-13)[0] for lo, hi in [(-40, 0), (0, 40)])
+        return sum(
+            integrate.quad(lambda t: g(t) * phi(t), lo, hi, limit=200, epsabs=1e-13)[0]
+            for lo, hi in [(-40, 0), (0, 40)]
+        )
 
     expected = [e(f), e(lambda t: f(t) ** 2), e(lambda t: t * f(t)), e(lambda t: (t * t - 1) * f(t))]
     got = [m.mean, m.mean_square, m.mean_derivative, m.second_hermite]
@@ -205,8 +210,10 @@ def test_mean_derivative_is_stein_derivative_for_smooth_activations():
     # E[σ'(ξ)] computed from σ' directly (finite differences inside quad) equals E[ξσ(ξ)].
     for name in ["tanh", "sigmoid", "gelu", "softplus", "swish", "erf", "sin"]:
         act = make_activation(name)
-        deriv = lambda t: float((act(np.array(t + 1e-6)) - act(np.array(t - 1e-6))) / 2e-6)  # noqa: E731
-        value = integrate.quad(lambda t: deriv(t) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi), -30, 30, limit=200)[0]
+        deriv = lambda t, act=act: float((act(np.array(t + 1e-6)) - act(np.array(t - 1e-6))) / 2e-6)
+        value = integrate.quad(
+            lambda t, deriv=deriv: deriv(t) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi), -30, 30, limit=200
+        )[0]
         assert activation_moments(activation=act).mean_derivative == pytest.approx(value, abs=1e-7)
 
 

@@ -42,7 +42,9 @@ def test_activation_constants_match_the_spec_table():
     tanh = ck_activation_constants(activation="tanh")
     assert tanh.theta1 == pytest.approx(0.394294, abs=1e-6) and tanh.theta2 == pytest.approx(0.366879, abs=1e-6)
     erf = ck_activation_constants(activation="erf")
-    assert erf.theta1 == pytest.approx(2 / math.pi * math.asin(2 / 3)) and erf.theta2 == pytest.approx(4 / (3 * math.pi))
+    assert erf.theta1 == pytest.approx(2 / math.pi * math.asin(2 / 3)) and erf.theta2 == pytest.approx(
+        4 / (3 * math.pi)
+    )
     he2 = ck_activation_constants(activation=HE2)
     assert (he2.theta1, he2.theta2, he2.kappa) == pytest.approx((1.0, 0.0, math.sqrt(2)))
     linear = ck_activation_constants(activation="linear")
@@ -126,7 +128,9 @@ def test_linear_case_is_the_product_wishart_law():
     assert res.degree == 3 and res.atom_mass == pytest.approx(1 - min(n, p) / N)
 
 
-@pytest.mark.parametrize(("activation", "r", "phi"), [("relu", 0.75, 0.5), ("tanh", 0.75, 0.5), ("linear", 1.5, 0.5), ("erf", 0.8, 0.2)])
+@pytest.mark.parametrize(
+    ("activation", "r", "phi"), [("relu", 0.75, 0.5), ("tanh", 0.75, 0.5), ("linear", 1.5, 0.5), ("erf", 0.8, 0.2)]
+)
 def test_first_moment_is_theta1_and_mass_is_one(activation, r, phi):
     res = conjugate_kernel_spectrum(activation=activation, ratio=phi, neurons_per_sample=r, matrix="features")
     law_density = lambda t: conjugate_kernel_spectrum(
@@ -138,7 +142,9 @@ def test_first_moment_is_theta1_and_mass_is_one(activation, r, phi):
     assert res.diagnostics.converged
 
 
-@pytest.mark.parametrize(("activation", "r", "phi"), [("tanh", 0.75, 0.5), ("relu", 2.0, 1.5), ("linear", 1.0, 1.0), (HE2, 1.0, 0.3)])
+@pytest.mark.parametrize(
+    ("activation", "r", "phi"), [("tanh", 0.75, 0.5), ("relu", 2.0, 1.5), ("linear", 1.0, 1.0), (HE2, 1.0, 0.3)]
+)
 @pytest.mark.parametrize("matrix", ["features", "gram"])
 def test_density_is_non_negative_and_finite(activation, r, phi, matrix):
     x = np.r_[-1.0, np.geomspace(1e-8, 50.0, 400)]
@@ -151,16 +157,28 @@ def test_narrow_component_near_zero_is_resolved():
     # docs/methods/conjugate_kernel.md §3 caution: tanh with N/n = 0.75, p/n = 0.5 has a narrow bulk near 0 (peak ≈ 25 at x ≈ 2e-3)
     x = np.geomspace(1e-4, 1e-2, 400)
     res = conjugate_kernel_spectrum(activation="tanh", ratio=0.5, neurons_per_sample=0.75, matrix="features", x=x)
-    assert res.density.max() == pytest.approx(25, rel=0.1) and x[np.argmax(res.density)] == pytest.approx(2e-3, rel=0.35)
+    assert res.density.max() == pytest.approx(25, rel=0.1) and x[np.argmax(res.density)] == pytest.approx(
+        2e-3, rel=0.35
+    )
 
 
 def test_atoms_and_gram_features_relation():
     # atom of K_N: (1 − n/N)⁺ if θ1 > θ2; (1 − min(n, p)/N)⁺ linear (docs/methods/conjugate_kernel.md §3); K_n: 1 − (N/n)(1 − atom_N)
-    assert conjugate_kernel_spectrum(activation="tanh", ratio=0.5, neurons_per_sample=2.0, matrix="features").atom_mass == pytest.approx(0.5)
-    assert conjugate_kernel_spectrum(activation="tanh", ratio=0.5, neurons_per_sample=2.0, matrix="gram").atom_mass == 0.0
-    assert conjugate_kernel_spectrum(activation="tanh", ratio=0.5, neurons_per_sample=0.5, matrix="gram").atom_mass == pytest.approx(0.5)
-    assert conjugate_kernel_spectrum(activation="linear", ratio=0.25, neurons_per_sample=0.75, matrix="features").atom_mass == pytest.approx(2 / 3)
-    assert conjugate_kernel_spectrum(activation="linear", ratio=0.25, neurons_per_sample=0.75, matrix="gram").atom_mass == pytest.approx(0.75)
+    assert conjugate_kernel_spectrum(
+        activation="tanh", ratio=0.5, neurons_per_sample=2.0, matrix="features"
+    ).atom_mass == pytest.approx(0.5)
+    assert (
+        conjugate_kernel_spectrum(activation="tanh", ratio=0.5, neurons_per_sample=2.0, matrix="gram").atom_mass == 0.0
+    )
+    assert conjugate_kernel_spectrum(
+        activation="tanh", ratio=0.5, neurons_per_sample=0.5, matrix="gram"
+    ).atom_mass == pytest.approx(0.5)
+    assert conjugate_kernel_spectrum(
+        activation="linear", ratio=0.25, neurons_per_sample=0.75, matrix="features"
+    ).atom_mass == pytest.approx(2 / 3)
+    assert conjugate_kernel_spectrum(
+        activation="linear", ratio=0.25, neurons_per_sample=0.75, matrix="gram"
+    ).atom_mass == pytest.approx(0.75)
     x = np.linspace(0.1, 3, 7)
     f = conjugate_kernel_spectrum(activation="relu", ratio=0.5, neurons_per_sample=0.75, matrix="features", x=x)
     g = conjugate_kernel_spectrum(activation="relu", ratio=0.5, neurons_per_sample=0.75, matrix="gram", x=x)
@@ -172,27 +190,47 @@ def test_non_centred_activation_is_centred_and_says_so():
     assert res.centred and res.theta1 == pytest.approx(0.340845, abs=1e-6)
     assert any("not centred" in note for note in res.notes)
     (mean,) = res.outliers
-    assert mean.source == "mean" and mean.validity == "heuristic" and mean.location == pytest.approx(1500 / (2 * math.pi))
+    assert (
+        mean.source == "mean" and mean.validity == "heuristic" and mean.location == pytest.approx(1500 / (2 * math.pi))
+    )
 
 
 def test_outlier_predictions_and_labels():
     # docs/methods/conjugate_kernel.md §4: single spike (Rademacher W, Gaussian X), N = n, p = N/4: ϑ² = 4 > ϑ_c² = 1, λ = 6.25 (verified)
-    single = conjugate_kernel_spectrum(activation=HE2, ratio=0.25, neurons_per_sample=1.0, weight_distribution="rademacher")
+    single = conjugate_kernel_spectrum(
+        activation=HE2, ratio=0.25, neurons_per_sample=1.0, weight_distribution="rademacher"
+    )
     (out,) = single.outliers
-    assert out.location == pytest.approx(6.25, rel=1e-12) and out.validity == "verified" and out.threshold == pytest.approx(1.0)
+    assert (
+        out.location == pytest.approx(6.25, rel=1e-12)
+        and out.validity == "verified"
+        and out.threshold == pytest.approx(1.0)
+    )
     # Gaussian/Gaussian: two coincident outliers, heuristic with the caveat
     pair = conjugate_kernel_spectrum(activation=HE2, ratio=0.25, neurons_per_sample=1.0)
-    assert [o.validity for o in pair.outliers] == ["heuristic", "heuristic"] and all("split" in o.caveat for o in pair.outliers)
+    assert [o.validity for o in pair.outliers] == ["heuristic", "heuristic"] and all(
+        "split" in o.caveat for o in pair.outliers
+    )
     # |x| − √(2/π) at 1000/1000/100: 3.95 (×2) in docs/methods/conjugate_kernel.md §4
     abs_pair = conjugate_kernel_spectrum(activation="abs", ratio=0.1, neurons_per_sample=1.0, subtract_mean=True)
     assert abs_pair.outliers[0].location == pytest.approx(3.95, abs=0.005)
     # none: odd σ, spheres, below threshold (docs/methods/conjugate_kernel.md §4)
     assert conjugate_kernel_spectrum(activation="tanh", ratio=0.1, neurons_per_sample=2.0).outliers == ()
-    assert conjugate_kernel_spectrum(
-        activation=HE2, ratio=0.25, neurons_per_sample=1.0, weight_distribution="spherical", data_distribution="spherical"
-    ).outliers == ()
+    assert (
+        conjugate_kernel_spectrum(
+            activation=HE2,
+            ratio=0.25,
+            neurons_per_sample=1.0,
+            weight_distribution="spherical",
+            data_distribution="spherical",
+        ).outliers
+        == ()
+    )
     assert conjugate_kernel_spectrum(activation=HE2, ratio=2.0, neurons_per_sample=1.0).outliers == ()
-    assert conjugate_kernel_spectrum(activation="relu", ratio=0.05, neurons_per_sample=2.0, subtract_mean=True).outliers == ()
+    assert (
+        conjugate_kernel_spectrum(activation="relu", ratio=0.05, neurons_per_sample=2.0, subtract_mean=True).outliers
+        == ()
+    )
 
 
 @pytest.mark.parametrize(
@@ -278,7 +316,13 @@ def test_gelu_features_cdf_counts_the_whole_mass():
 
 
 # two-component laws: (θ1, θ2 or activation, φ, r); tanh φ = 0.6, r = 2 has a gap of 2 % of its location
-TWO_BULKS = [(GELU, 0.136872, 4.08035), ("tanh", 0.6, 2.0), ("tanh", 0.05, 2.0), ("erf", 0.2, 4.0), ("tanh", 0.675, 3.0)]
+TWO_BULKS = [
+    (GELU, 0.136872, 4.08035),
+    ("tanh", 0.6, 2.0),
+    ("tanh", 0.05, 2.0),
+    ("erf", 0.2, 4.0),
+    ("tanh", 0.675, 3.0),
+]
 
 
 @pytest.mark.parametrize(("activation", "phi", "r"), TWO_BULKS)
@@ -321,7 +365,6 @@ def test_branch_labels_agree_with_continuation_in_im_z(tau, phi, r):
     np.testing.assert_allclose(g, g_cont, rtol=1e-7)
 
 
-
 class _MissingRoot(_Law):
     """A law whose polynomial solver "misses" one root of the discriminant (roots found later by bisection stay)."""
 
@@ -342,6 +385,7 @@ def test_a_missed_root_of_the_discriminant_is_found_by_bisection(which):
     law.drop = truth.discriminant_roots()[which]
     np.testing.assert_allclose(np.ravel(law.support()), np.ravel(truth.support()), rtol=1e-12)
     assert law.label_diag.converged and law.label_diag.iterations == 2
+
 
 @pytest.mark.parametrize(("tau", "phi", "r"), LAWS[:6])
 def test_stieltjes_at_complex_points_is_the_bai_silverstein_solution(tau, phi, r):
@@ -382,7 +426,9 @@ def test_density_costs_one_root_solve_per_point_and_the_cdf_few_hundred():
     # need 18 panels × 32 nodes here; the bound 2048 catches a return to a dense quadrature.
     x = np.linspace(1e-3, 3.0, 1000)
     _law.cache_clear()
-    res = conjugate_kernel_spectrum(activation="tanh", ratio=0.5, neurons_per_sample=0.75, matrix="features", x=x, with_cdf=False)
+    res = conjugate_kernel_spectrum(
+        activation="tanh", ratio=0.5, neurons_per_sample=0.75, matrix="features", x=x, with_cdf=False
+    )
     assert res.diagnostics.iterations == 2 and res.diagnostics.converged
     full = conjugate_kernel_spectrum(activation="tanh", ratio=0.5, neurons_per_sample=0.75, matrix="features", x=x)
     assert 2 < full.diagnostics.iterations <= 2 + 2048 and full.diagnostics.converged
@@ -390,12 +436,26 @@ def test_density_costs_one_root_solve_per_point_and_the_cdf_few_hundred():
 
 def test_law_api_matches_the_spectrum_and_validates():
     res = conjugate_kernel_spectrum(x=[0.3, 1.0, 5.0], **GELU_GRAM)
-    law = conjugate_kernel_law(theta1=res.theta1, theta2=res.theta2, ratio=0.136872, neurons_per_sample=4.08035, x=[0.3, 1.0, 5.0], matrix="gram")
+    law = conjugate_kernel_law(
+        theta1=res.theta1,
+        theta2=res.theta2,
+        ratio=0.136872,
+        neurons_per_sample=4.08035,
+        x=[0.3, 1.0, 5.0],
+        matrix="gram",
+    )
     np.testing.assert_array_equal(law.density, res.density)
     np.testing.assert_array_equal(law.cdf, res.cdf)
     assert law.support == res.support and law.atom_mass == res.atom_mass
     # boundary values of G_n on the axis: −Im G_n/π is the gram density
-    g, _ = conjugate_kernel_stieltjes(theta1=res.theta1, theta2=res.theta2, ratio=0.136872, neurons_per_sample=4.08035, z=[0.3, 1.0, 5.0], matrix="gram")
+    g, _ = conjugate_kernel_stieltjes(
+        theta1=res.theta1,
+        theta2=res.theta2,
+        ratio=0.136872,
+        neurons_per_sample=4.08035,
+        z=[0.3, 1.0, 5.0],
+        matrix="gram",
+    )
     np.testing.assert_allclose(-g.imag / math.pi, res.density, rtol=1e-12, atol=1e-15)
     for kwargs, parameter in [
         ({"theta2": 2.0}, "theta2"),
@@ -411,6 +471,7 @@ def test_law_api_matches_the_spectrum_and_validates():
         conjugate_kernel_stieltjes(theta1=1.0, theta2=0.5, ratio=0.5, neurons_per_sample=1.0, z=[1 - 1j])
     assert info.value.parameter == "z"
 
+
 # --- Monte Carlo ------------------------------------------------------------------------------
 
 # (activation, N, n, p, subtract_mean). KS bound: docs/methods/conjugate_kernel.md §3 measured KS = C/N with C ≈ 3.9 (ReLU-c: 0.0026 at
@@ -425,15 +486,28 @@ def test_ks_distance_to_simulation(activation, N, n, p, subtract):
     sim = simulate_conjugate_kernel(
         activation=activation, n_samples=n, n_features=p, n_neurons=N, subtract_mean=subtract, trials=1, rng=20240 + N
     )
-    kwargs = {"activation": activation, "ratio": p / n, "neurons_per_sample": N / n, "matrix": "features", "subtract_mean": subtract}
+    kwargs = {
+        "activation": activation,
+        "ratio": p / n,
+        "neurons_per_sample": N / n,
+        "matrix": "features",
+        "subtract_mean": subtract,
+    }
     eigenvalues = sim.eigenvalues[0].copy()
-    eigenvalues[eigenvalues < 1e-9 * eigenvalues.max()] = 0.0  # docs/methods/conjugate_kernel.md §3 pitfall iv: snap numerical zeros
+    eigenvalues[eigenvalues < 1e-9 * eigenvalues.max()] = (
+        0.0  # docs/methods/conjugate_kernel.md §3 pitfall iv: snap numerical zeros
+    )
     ks = ks_distance(eigenvalues, lambda t: conjugate_kernel_spectrum(x=t, **kwargs).cdf)
     assert ks < 2 * 3.9 / N, ks
     # zero-mass atoms: the predicted atom equals the fraction of exact zeros (0 when full rank)
     atom = conjugate_kernel_spectrum(**kwargs).atom_mass
     assert np.mean(eigenvalues == 0.0) == pytest.approx(atom, abs=1 / N)
-    wrong = ks_distance(eigenvalues, lambda t: marchenko_pastur(ratio=N / n, variance=ck_activation_constants(activation=activation).theta1, x=t).cdf)
+    wrong = ks_distance(
+        eigenvalues,
+        lambda t: (
+            marchenko_pastur(ratio=N / n, variance=ck_activation_constants(activation=activation).theta1, x=t).cdf
+        ),
+    )
     assert wrong > 5 * ks or activation == "linear"
 
 
@@ -442,10 +516,19 @@ def test_single_outlier_location_by_simulation():
     # docs/methods/conjugate_kernel.md §4: Rademacher W / Gaussian X, (x²−1)/√2, N = n = 2000, p = 500: MC 6.24 ± 0.08 vs 6.25 (offset
     # +0.10 at N = 1000, ~0 at 2000). 4 trials by Lanczos; tolerance 3 SE + 0.10 (the spec's finite-size offset).
     sim = simulate_conjugate_kernel(
-        activation=HE2, n_samples=2000, n_features=500, n_neurons=2000, weight_distribution="rademacher",
-        trials=4, n_top=2, full_spectrum=False, rng=7,
+        activation=HE2,
+        n_samples=2000,
+        n_features=500,
+        n_neurons=2000,
+        weight_distribution="rademacher",
+        trials=4,
+        n_top=2,
+        full_spectrum=False,
+        rng=7,
     )
-    pred = conjugate_kernel_spectrum(activation=HE2, ratio=0.25, neurons_per_sample=1.0, weight_distribution="rademacher")
+    pred = conjugate_kernel_spectrum(
+        activation=HE2, ratio=0.25, neurons_per_sample=1.0, weight_distribution="rademacher"
+    )
     assert abs(sim.top_mean[0] - pred.outliers[0].location) < 3 * sim.top_standard_error[0] + 0.10
     # the second eigenvalue sticks to the edge 4 (spec: 4.13 at N = 2000): no second outlier
     assert sim.top_mean[1] < pred.support[-1][1] + 0.25
@@ -455,7 +538,9 @@ def test_single_outlier_location_by_simulation():
 def test_no_outlier_below_threshold_by_simulation():
     # docs/methods/conjugate_kernel.md §4 row Gauss/Gauss, 1000/1000/2000, ϑ² = 0.5 < ϑ_c² = 1: top eigenvalue 4.06 (edge 4); an outlier at
     # threshold ϑ² = 1 would already sit at 4.0 + ..., one at ϑ² = 2 at 4.5: bound edge + 0.2.
-    sim = simulate_conjugate_kernel(activation=HE2, n_samples=1000, n_features=2000, n_neurons=1000, trials=2, full_spectrum=False, n_top=1, rng=11)
+    sim = simulate_conjugate_kernel(
+        activation=HE2, n_samples=1000, n_features=2000, n_neurons=1000, trials=2, full_spectrum=False, n_top=1, rng=11
+    )
     pred = conjugate_kernel_spectrum(activation=HE2, ratio=2.0, neurons_per_sample=1.0)
     assert pred.outliers == () and sim.top_mean[0] < pred.support[-1][1] + 0.2
 
@@ -481,7 +566,9 @@ def test_two_component_laws_against_the_gaussian_equivalent(activation, phi, r):
     n = 1000
     p, big_n = round(phi * n), round(r * n)
     constants = ck_activation_constants(activation=activation)
-    eigenvalues = _gaussian_equivalent_gram(theta1=constants.theta1, theta2=constants.theta2, n=n, p=p, big_n=big_n, rng=np.random.default_rng(1400 + p))
+    eigenvalues = _gaussian_equivalent_gram(
+        theta1=constants.theta1, theta2=constants.theta2, n=n, p=p, big_n=big_n, rng=np.random.default_rng(1400 + p)
+    )
     kwargs = {"activation": activation, "ratio": p / n, "neurons_per_sample": big_n / n, "matrix": "gram"}
     ks = ks_distance(eigenvalues, lambda t: conjugate_kernel_spectrum(x=t, **kwargs).cdf)
     assert ks <= 0.02, ks
@@ -501,15 +588,20 @@ def test_gelu_network_converges_to_the_two_component_law_at_the_measured_rate():
     sim = simulate_conjugate_kernel(
         activation=GELU, n_samples=n, n_features=p, n_neurons=big_n, matrix="gram", subtract_mean=True, trials=2, rng=14
     )
-    law = conjugate_kernel_spectrum(activation=GELU, ratio=p / n, neurons_per_sample=big_n / n, matrix="gram", x=[0.338])
+    law = conjugate_kernel_spectrum(
+        activation=GELU, ratio=p / n, neurons_per_sample=big_n / n, matrix="gram", x=[0.338]
+    )
     f_n = np.mean(sim.eigenvalues <= 0.338, axis=1)
     se = f_n.std(ddof=1) / math.sqrt(f_n.size)
     gap = f_n.mean() - law.cdf[0]
     assert abs(gap) <= 1.5 * 0.044 * (750 / n) ** 0.82 + 3 * se, (f_n, law.cdf[0])
     assert any("halves" in note for note in law.notes)
     constants = ck_activation_constants(activation=GELU)
-    ge = _gaussian_equivalent_gram(theta1=constants.theta1, theta2=constants.theta2, n=n, p=p, big_n=big_n, rng=np.random.default_rng(15))
+    ge = _gaussian_equivalent_gram(
+        theta1=constants.theta1, theta2=constants.theta2, n=n, p=p, big_n=big_n, rng=np.random.default_rng(15)
+    )
     assert abs(np.mean(ge <= 0.338) - law.cdf[0]) <= 0.005
+
 
 @pytest.mark.montecarlo
 @pytest.mark.parametrize(("phi", "r"), [(0.6, 2.0), (0.675, 3.0)])
@@ -523,11 +615,19 @@ def test_tanh_network_with_a_narrow_gap(phi, r):
     assert len(conjugate_kernel_spectrum(**kwargs).support) == 2
     assert ks_distance(sim.eigenvalues[0], lambda t: conjugate_kernel_spectrum(x=t, **kwargs).cdf) <= 0.02
 
+
 # --- one gradient step (docs/methods/conjugate_kernel.md §5) --------------------------------------------------------------
 
 
 def test_one_step_closed_forms():
-    res = one_step_gradient_spike(activation="tanh", link="relu", noise_variance=0.04, ratio=0.5, neurons_per_sample=0.5, learning_rate=[0.0, 2.0, 6.0])
+    res = one_step_gradient_spike(
+        activation="tanh",
+        link="relu",
+        noise_variance=0.04,
+        ratio=0.5,
+        neurons_per_sample=0.5,
+        learning_rate=[0.0, 2.0, 6.0],
+    )
     # μ1 = 0.60571 (docs/methods/conjugate_kernel.md §5); ‖Xy‖/n → √(1/4 + (1/2)(1/2 + 0.04)); η_c ≈ 2.3–2.4 in the spec's MC
     assert res.student_mean_derivative == pytest.approx(0.60571, abs=1e-5)
     assert res.slope == pytest.approx(0.60571 * math.sqrt(0.25 + 0.5 * 0.54), abs=1e-5)
@@ -546,10 +646,19 @@ def test_one_step_top_singular_value_and_threshold_by_simulation():
     # fluctuations ~1/√(2N) = 2.2 % (‖β0‖): 3 SE + 1/N bound on the mean.
     eta = np.array([1.0, 4.0, 6.0])
     sim = simulate_one_step_gradient(
-        activation="tanh", link="relu", noise_variance=0.04, n_samples=2048, n_features=1024, n_neurons=1024,
-        learning_rate=eta, trials=3, rng=5,
+        activation="tanh",
+        link="relu",
+        noise_variance=0.04,
+        n_samples=2048,
+        n_features=1024,
+        n_neurons=1024,
+        learning_rate=eta,
+        trials=3,
+        rng=5,
     )
-    pred = one_step_gradient_spike(activation="tanh", link="relu", noise_variance=0.04, ratio=0.5, neurons_per_sample=0.5, learning_rate=eta)
+    pred = one_step_gradient_spike(
+        activation="tanh", link="relu", noise_variance=0.04, ratio=0.5, neurons_per_sample=0.5, learning_rate=eta
+    )
     theta = sim.realized_slope[:, None] * eta[None, :]
     bgn = np.where(theta > 1, theta + 1 / theta, 2.0)
     rel = (sim.top_singular_value - bgn) / bgn

@@ -69,90 +69,170 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
         "ridge_penalty",
     ),
     "solvers.activations.expected_kernel": ({"activation": RELU, "x": X}, "x"),
-    "solvers.activations.activation_moments": ({"activation": make_activation("leaky_relu", negative_slope=0.1)}, "activation"),
+    "solvers.activations.activation_moments": (
+        {"activation": make_activation("leaky_relu", negative_slope=0.1)},
+        "activation",
+    ),
     "solvers.conjugate_kernel.ck_activation_constants": ({"activation": TANH}, "activation"),
     "solvers.conjugate_kernel.conjugate_kernel_spectrum": (
-        {"activation": TANH, "ratio": 0.5, "neurons_per_sample": 0.75, "x": [0.5]}, "ratio"
+        {"activation": TANH, "ratio": 0.5, "neurons_per_sample": 0.75, "x": [0.5]},
+        "ratio",
     ),
-    "solvers.dynamics.gradient_descent_classification": ({"ratio": 0.5, "mean_norm_squared": 1.0, "time": [1.0]}, "mean_norm_squared"),
+    "solvers.dynamics.gradient_descent_classification": (
+        {"ratio": 0.5, "mean_norm_squared": 1.0, "time": [1.0]},
+        "mean_norm_squared",
+    ),
     "solvers.dynamics.gradient_descent_regression": (
-        {"ratio": 0.5, "signal_strength": 1.0, "noise_variance": 1.0, "time": [1.0]}, "ratio"
+        {"ratio": 0.5, "signal_strength": 1.0, "noise_variance": 1.0, "time": [1.0]},
+        "ratio",
     ),
     "solvers.linear_regression.ridge_regression_risk": (
-        {"ratio": [0.5], "ridge_penalty": [0.1], "signal_strength": 1.0, "noise_variance": 1.0}, "noise_variance"
+        {"ratio": [0.5], "ridge_penalty": [0.1], "signal_strength": 1.0, "noise_variance": 1.0},
+        "noise_variance",
     ),
-    "solvers.linear_regression.optimal_ridge_penalty": ({"ratio": [0.5], "signal_strength": 1.0, "noise_variance": 1.0}, "signal_strength"),
+    "solvers.linear_regression.optimal_ridge_penalty": (
+        {"ratio": [0.5], "signal_strength": 1.0, "noise_variance": 1.0},
+        "signal_strength",
+    ),
     "solvers.linear_regression.ridge_regression_prediction": (
-        {"ratio": [0.5], "ridge_penalty": [0.1], "signal_strength": 1.0, "noise_variance": 1.0}, "ridge_penalty"
+        {"ratio": [0.5], "ridge_penalty": [0.1], "signal_strength": 1.0, "noise_variance": 1.0},
+        "ridge_penalty",
     ),
     "solvers.marchenko_pastur.marchenko_pastur": ({"ratio": 0.5, "x": [1.0]}, "ratio"),
     "solvers.one_step_gradient.one_step_gradient_spike": (
-        {"activation": TANH, "link": RELU, "ratio": 0.5, "neurons_per_sample": 0.5, "learning_rate": [1.0]}, "learning_rate"
+        {"activation": TANH, "link": RELU, "ratio": 0.5, "neurons_per_sample": 0.5, "learning_rate": [1.0]},
+        "learning_rate",
     ),
-    "solvers.random_features.solve_effective_ridge": ({"eigenvalues": np.array([0.5, 1.0, 2.0]), "n_neurons": 4, "ridge_penalty": 0.1}, "ridge_penalty"),
-    "solvers.random_features.deterministic_equivalent": ({"activation": RELU, "x": X, "n_neurons": 4, "ridge_penalty": 0.1}, "ridge_penalty"),
+    "solvers.random_features.solve_effective_ridge": (
+        {"eigenvalues": np.array([0.5, 1.0, 2.0]), "n_neurons": 4, "ridge_penalty": 0.1},
+        "ridge_penalty",
+    ),
+    "solvers.random_features.deterministic_equivalent": (
+        {"activation": RELU, "x": X, "n_neurons": 4, "ridge_penalty": 0.1},
+        "ridge_penalty",
+    ),
     "solvers.random_features.spectral_data": ({"activation": RELU, **DATA}, "y"),
-    "solvers.random_features.random_features_ridge": ({"activation": RELU, **DATA, "n_neurons": [4], "ridge_penalty": [0.1]}, "ridge_penalty"),
+    "solvers.random_features.random_features_ridge": (
+        {"activation": RELU, **DATA, "n_neurons": [4], "ridge_penalty": [0.1]},
+        "ridge_penalty",
+    ),
     "solvers.random_features.gaussian_mixture": ({"n_samples": 6, "n_test": 2, "n_features": 3, "rng": 0}, "mean_norm"),
-    "solvers.sample_covariance.sample_covariance_spectrum": ({"ratio": 0.5, "eigenvalues": [1.0, 3.0], "weights": [0.5, 0.5], "x": [1.0]}, "ratio"),
+    "solvers.sample_covariance.sample_covariance_spectrum": (
+        {"ratio": 0.5, "eigenvalues": [1.0, 3.0], "weights": [0.5, 0.5], "x": [1.0]},
+        "ratio",
+    ),
     "solvers.spiked_covariance.spiked_covariance": ({"ratio": 0.5, "spikes": [2.0]}, "spikes"),
     "solvers.montecarlo.conjugate_kernel.simulate_conjugate_kernel": (
-        {"activation": TANH, **SMALL, "n_neurons": 8, "trials": 2, "rng": 0}, "n_neurons"
+        {"activation": TANH, **SMALL, "n_neurons": 8, "trials": 2, "rng": 0},
+        "n_neurons",
     ),
     "solvers.montecarlo.conjugate_kernel.simulate_one_step_gradient": (
-        {"activation": TANH, "link": RELU, **SMALL, "n_neurons": 6, "learning_rate": [1.0], "trials": 2, "rng": 0}, "noise_variance"
+        {"activation": TANH, "link": RELU, **SMALL, "n_neurons": 6, "learning_rate": [1.0], "trials": 2, "rng": 0},
+        "noise_variance",
     ),
-    "solvers.montecarlo.conjugate_kernel.conjugate_kernel_prediction": ({**SMALL, "n_neurons": 8, "activation": TANH}, "n_neurons"),
+    "solvers.montecarlo.conjugate_kernel.conjugate_kernel_prediction": (
+        {**SMALL, "n_neurons": 8, "activation": TANH},
+        "n_neurons",
+    ),
     "solvers.montecarlo.conjugate_kernel.one_step_gradient_prediction": (
-        {**SMALL, "n_neurons": 6, "activation": TANH, "link": RELU, "learning_rate": [1.0]}, "learning_rate"
+        {**SMALL, "n_neurons": 6, "activation": TANH, "link": RELU, "learning_rate": [1.0]},
+        "learning_rate",
     ),
     "solvers.neural_tangent_kernel.neural_tangent_kernel_spectrum": (
-        {"activation": TANH, "ratio": 1.5, "neurons_per_sample": 0.5, "x": [1.0]}, "neurons_per_sample"
+        {"activation": TANH, "ratio": 1.5, "neurons_per_sample": 0.5, "x": [1.0]},
+        "neurons_per_sample",
     ),
     "solvers.neural_tangent_kernel.ntk_activation_constants": ({"activation": TANH}, "activation"),
     "solvers.montecarlo.neural_tangent_kernel.simulate_neural_tangent_kernel": (
-        {"activation": TANH, **SMALL, "n_neurons": 8, "trials": 2, "rng": 0}, "n_neurons"
+        {"activation": TANH, **SMALL, "n_neurons": 8, "trials": 2, "rng": 0},
+        "n_neurons",
     ),
-    "solvers.montecarlo.neural_tangent_kernel.neural_tangent_kernel_prediction": ({**SMALL, "n_neurons": 8, "activation": TANH}, "n_neurons"),
+    "solvers.montecarlo.neural_tangent_kernel.neural_tangent_kernel_prediction": (
+        {**SMALL, "n_neurons": 8, "activation": TANH},
+        "n_neurons",
+    ),
     "solvers.montecarlo.dynamics.simulate_gradient_descent_classification": (
-        {**SMALL, "mean_norm_squared": 1.0, "time": [1.0], "trials": 2, "rng": 0}, "mean_norm_squared"
+        {**SMALL, "mean_norm_squared": 1.0, "time": [1.0], "trials": 2, "rng": 0},
+        "mean_norm_squared",
     ),
     "solvers.montecarlo.dynamics.simulate_gradient_descent_regression": (
-        {**SMALL, "signal_strength": 1.0, "noise_variance": 1.0, "time": [1.0], "trials": 2, "rng": 0}, "time"
+        {**SMALL, "signal_strength": 1.0, "noise_variance": 1.0, "time": [1.0], "trials": 2, "rng": 0},
+        "time",
     ),
-    "solvers.montecarlo.dynamics.gradient_descent_classification_prediction": ({**SMALL, "mean_norm_squared": 1.0, "time": [1.0]}, "time"),
+    "solvers.montecarlo.dynamics.gradient_descent_classification_prediction": (
+        {**SMALL, "mean_norm_squared": 1.0, "time": [1.0]},
+        "time",
+    ),
     "solvers.montecarlo.dynamics.gradient_descent_regression_prediction": ({**SMALL, "time": [1.0]}, "noise_variance"),
     "solvers.montecarlo.linear_regression.simulate_ridge_regression": (
-        {**SMALL, "ridge_penalty": [0.1], "signal_strength": 1.0, "noise_variance": 1.0, "trials": 2, "rng": 0}, "ridge_penalty"
+        {**SMALL, "ridge_penalty": [0.1], "signal_strength": 1.0, "noise_variance": 1.0, "trials": 2, "rng": 0},
+        "ridge_penalty",
     ),
-    "solvers.montecarlo.linear_regression.linear_ridge_prediction": ({**SMALL, "ridge_penalty": [0.1]}, "ridge_penalty"),
+    "solvers.montecarlo.linear_regression.linear_ridge_prediction": (
+        {**SMALL, "ridge_penalty": [0.1]},
+        "ridge_penalty",
+    ),
     "solvers.montecarlo.random_features.simulate_random_features_ridge": (
-        {"activation": RELU, **DATA, "n_neurons": 4, "ridge_penalty": 0.1, "trials": 2, "rng": 0}, "ridge_penalty"
+        {"activation": RELU, **DATA, "n_neurons": 4, "ridge_penalty": 0.1, "trials": 2, "rng": 0},
+        "ridge_penalty",
     ),
     "solvers.montecarlo.random_features.random_features_ridge_prediction": (
-        {"activation": RELU, **DATA, "n_neurons": 4, "ridge_penalty": [0.1]}, "ridge_penalty"
+        {"activation": RELU, **DATA, "n_neurons": 4, "ridge_penalty": [0.1]},
+        "ridge_penalty",
     ),
     "solvers.montecarlo.random_features.random_features_resolvent_prediction": (
-        {"activation": RELU, "x": X, "n_neurons": 4, "ridge_penalty": 0.1}, "ridge_penalty"
+        {"activation": RELU, "x": X, "n_neurons": 4, "ridge_penalty": 0.1},
+        "ridge_penalty",
     ),
     "solvers.montecarlo.spectra.simulate_sample_covariance_spectrum": ({**SMALL, "trials": 2, "rng": 0}, "variance"),
-    "solvers.montecarlo.spectra.simulate_spiked_covariance": ({**SMALL, "spikes": [2.0], "trials": 2, "rng": 0}, "spikes"),
+    "solvers.montecarlo.spectra.simulate_spiked_covariance": (
+        {**SMALL, "spikes": [2.0], "trials": 2, "rng": 0},
+        "spikes",
+    ),
     "solvers.montecarlo.spectra.marchenko_pastur_prediction": (SMALL, "variance"),
-    "solvers.montecarlo.spectra.sample_covariance_prediction": ({**SMALL, "eigenvalues": [1.0, 3.0], "weights": [0.5, 0.5]}, "eigenvalues"),
+    "solvers.montecarlo.spectra.sample_covariance_prediction": (
+        {**SMALL, "eigenvalues": [1.0, 3.0], "weights": [0.5, 0.5]},
+        "eigenvalues",
+    ),
     "solvers.montecarlo.spectra.spiked_covariance_prediction": ({**SMALL, "spikes": [2.0]}, "spikes"),
     "solvers.kernels.kernel_matrix": ({"kernel": RBF, "x": X, "x_test": X_TEST}, "x"),
-    "solvers.kernel_spectrum.kernel_matrix_spectrum": ({"kernel": RBF, "ratio": 1.5, "x": [0.5], "n_samples": 100}, "ratio"),
+    "solvers.kernel_spectrum.kernel_matrix_spectrum": (
+        {"kernel": RBF, "ratio": 1.5, "x": [0.5], "n_samples": 100},
+        "ratio",
+    ),
     "solvers.kernel_ridge.kernel_ridge_risk": (
-        {"kernel": RBF, "ratio": [0.5], "ridge_penalty": [1e-3], "n_samples": 100, "signal_strength": 1.0, "noise_variance": 0.25},
+        {
+            "kernel": RBF,
+            "ratio": [0.5],
+            "ridge_penalty": [1e-3],
+            "n_samples": 100,
+            "signal_strength": 1.0,
+            "noise_variance": 0.25,
+        },
         "noise_variance",
     ),
-    "solvers.montecarlo.kernels.simulate_kernel_matrix_spectrum": ({"kernel": RBF, **SMALL, "trials": 2, "rng": 0}, "n_features"),
+    "solvers.montecarlo.kernels.simulate_kernel_matrix_spectrum": (
+        {"kernel": RBF, **SMALL, "trials": 2, "rng": 0},
+        "n_features",
+    ),
     "solvers.montecarlo.kernels.simulate_kernel_ridge": (
-        {"kernel": RBF, **SMALL, "ridge_penalty": [1e-3], "signal_strength": 1.0, "noise_variance": 0.25, "trials": 2, "rng": 0, "n_test": 4},
+        {
+            "kernel": RBF,
+            **SMALL,
+            "ridge_penalty": [1e-3],
+            "signal_strength": 1.0,
+            "noise_variance": 0.25,
+            "trials": 2,
+            "rng": 0,
+            "n_test": 4,
+        },
         "ridge_penalty",
     ),
     "solvers.montecarlo.kernels.kernel_matrix_spectrum_prediction": ({"kernel": RBF, **SMALL}, "n_features"),
-    "solvers.montecarlo.kernels.kernel_ridge_prediction": ({"kernel": RBF, **SMALL, "ridge_penalty": [1e-3]}, "ridge_penalty"),
+    "solvers.montecarlo.kernels.kernel_ridge_prediction": (
+        {"kernel": RBF, **SMALL, "ridge_penalty": [1e-3]},
+        "ridge_penalty",
+    ),
 }
 
 
@@ -197,7 +277,11 @@ def test_every_public_solver_has_a_case():
 @pytest.mark.parametrize("name", sorted(SOLVERS))
 def test_arguments_are_keyword_only(name):
     parameters = inspect.signature(SOLVERS[name]).parameters.values()
-    if name in EXEMPT and name != "solvers.montecarlo.engine.merge_chunks" and name != "solvers.montecarlo.engine.simulate_chunk":
+    if (
+        name in EXEMPT
+        and name != "solvers.montecarlo.engine.merge_chunks"
+        and name != "solvers.montecarlo.engine.simulate_chunk"
+    ):
         return
     positional = [p.name for p in parameters if p.kind is not inspect.Parameter.KEYWORD_ONLY]
     # The chunk engine's first argument is the trial function it runs (a callable, not an option).
@@ -208,7 +292,7 @@ def test_arguments_are_keyword_only(name):
 def test_result_is_a_frozen_dataclass_with_a_reference(name):
     arguments, _ = CASES[name]
     result = SOLVERS[name](**arguments)
-    assert dataclasses.is_dataclass(result) and type(result).__dataclass_params__.frozen, name  # type: ignore[attr-defined]
+    assert dataclasses.is_dataclass(result) and type(result).__dataclass_params__.frozen, name  # type: ignore[attr-defined]  # __dataclass_params__ is set on every dataclass but not in typeshed
     assert isinstance(result.reference, str) and result.reference.strip(), name
     field = dataclasses.fields(result)[0].name
     with pytest.raises(dataclasses.FrozenInstanceError):

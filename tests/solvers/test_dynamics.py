@@ -169,8 +169,13 @@ def test_one_gd_step_is_an_exact_polynomial_moment(c, rho, gamma, sigma2):
     # V_test = α²(ρ + c) + σ²∫(1 − α(x + γ))² dμ with ∫x dμ = 1, ∫x² dμ = 1 + c (linear.md §1.3).
     alpha = 0.2
     r = gradient_descent_classification(
-        ratio=c, mean_norm_squared=rho, ridge_penalty=gamma, learning_rate=alpha,
-        init_variance=sigma2, time=[1], mode="gd",
+        ratio=c,
+        mean_norm_squared=rho,
+        ridge_penalty=gamma,
+        learning_rate=alpha,
+        init_variance=sigma2,
+        time=[1],
+        mode="gd",
     )
     a = 1 - alpha * gamma
     init = a * a - 2 * a * alpha + alpha**2 * (1 + c)
@@ -189,8 +194,13 @@ def test_small_steps_approach_gradient_flow():
 
 
 LIMIT_CASES = [
-    (0.3, 0.4, 0.0), (0.3, 2.0, 0.5), (0.9, math.sqrt(0.9), 0.0), (1.0, 1.0, 0.2),
-    (1.5, 1.0, 0.0), (4.0, 3.0, 0.0), (4.0, 0.5, 1.0),
+    (0.3, 0.4, 0.0),
+    (0.3, 2.0, 0.5),
+    (0.9, math.sqrt(0.9), 0.0),
+    (1.0, 1.0, 0.2),
+    (1.5, 1.0, 0.0),
+    (4.0, 3.0, 0.0),
+    (4.0, 0.5, 1.0),
 ]
 
 
@@ -212,9 +222,7 @@ def test_overparametrised_ridgeless_interpolates_with_frozen_null_space():
     # c > 1, γ = 0: min-norm interpolator plus the frozen null-space part of w₀ (docs/methods/dynamics.md §2):
     # V_train = 0 and train error exactly 0 late; V_test keeps the floor σ²(1 − 1/c).
     c, sigma2 = 2.5, 0.8
-    r = gradient_descent_classification(
-        ratio=c, mean_norm_squared=1.0, init_variance=sigma2, time=[100.0, 1e4]
-    )
+    r = gradient_descent_classification(ratio=c, mean_norm_squared=1.0, init_variance=sigma2, time=[100.0, 1e4])
     assert r.train_error[-1] == 0.0 and r.limit.train_error == 0.0
     assert r.limit.v_train == 0.0
     np.testing.assert_allclose(r.e_train[-1], 1.0, rtol=1e-12)  # kS(0) = 1: all margins are 1
@@ -228,9 +236,7 @@ def test_square_ridgeless_limit_diverges_with_a_note():
     r = gradient_descent_classification(ratio=1.0, mean_norm_squared=1.0, init_variance=0.1, time=[1.0])
     assert np.isnan(r.limit.v_test) and r.limit.test_error == 0.5
     assert any("diverges" in note for note in r.notes)
-    late = gradient_descent_classification(
-        ratio=1.0, mean_norm_squared=1.0, init_variance=0.1, time=[1e2, 1e4, 1e6]
-    )
+    late = gradient_descent_classification(ratio=1.0, mean_norm_squared=1.0, init_variance=0.1, time=[1e2, 1e4, 1e6])
     assert np.all(np.diff(late.v_test) > 0) and np.all(np.diff(late.test_error) > 0)
 
 
@@ -259,8 +265,12 @@ def test_no_signal_gives_chance_test_error():
 @pytest.mark.parametrize(
     ("c", "rho", "gamma", "mode", "alpha"),
     [
-        (0.999, 1.0, 0.0, "flow", 1.0), (1.0, 1.0, 0.0, "flow", 1.0), (1.001, 1.0005, 0.0, "flow", 1.0),
-        (4.0, 2.0, 0.0, "flow", 1.0), (4.0, 5.0, 0.1, "flow", 0.3), (1.0, 1.0, 0.0, "gd", 0.24),
+        (0.999, 1.0, 0.0, "flow", 1.0),
+        (1.0, 1.0, 0.0, "flow", 1.0),
+        (1.001, 1.0005, 0.0, "flow", 1.0),
+        (4.0, 2.0, 0.0, "flow", 1.0),
+        (4.0, 5.0, 0.1, "flow", 0.3),
+        (1.0, 1.0, 0.0, "gd", 0.24),
         (0.5, 2.0, 0.0, "gd", 0.3),
     ],
 )
@@ -268,8 +278,12 @@ def test_node_count_is_converged(c, rho, gamma, mode, alpha):
     # Our K = 64 + 6√(2αt·half) against 4× as many nodes, up to αt = 1e5 (docs/methods/dynamics.md §5 reports
     # ≤ 2e-11 for doubling its own K at c ∈ {0.999, 1, 1.001, 4}).
     p = D._classification_params(
-        ratio=c, mean_norm_squared=rho, ridge_penalty=gamma, learning_rate=alpha,
-        init_variance=0.5, mode=mode,
+        ratio=c,
+        mean_norm_squared=rho,
+        ridge_penalty=gamma,
+        learning_rate=alpha,
+        init_variance=0.5,
+        mode=mode,
     )
     t = np.logspace(-2, 5, 40) / alpha if mode == "flow" else np.unique(np.round(np.logspace(0, 5, 40)))
     base = D._classification_moments(p, t)
@@ -350,8 +364,15 @@ def test_non_finite_scalars_are_refused(name, bad):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("ratio", 0.0), ("ratio", -1.0), ("mean_norm_squared", -0.1), ("ridge_penalty", -1e-3),
-     ("learning_rate", 0.0), ("learning_rate", -0.5), ("init_variance", -1.0)],
+    [
+        ("ratio", 0.0),
+        ("ratio", -1.0),
+        ("mean_norm_squared", -0.1),
+        ("ridge_penalty", -1e-3),
+        ("learning_rate", 0.0),
+        ("learning_rate", -0.5),
+        ("init_variance", -1.0),
+    ],
 )
 def test_out_of_domain_scalars_are_refused(name, value):
     with pytest.raises(InvalidParameterError) as err:
@@ -361,8 +382,15 @@ def test_out_of_domain_scalars_are_refused(name, value):
 
 @pytest.mark.parametrize(
     ("time", "mode"),
-    [([1.0, -0.5], "flow"), ([1.0, math.nan], "flow"), ([math.inf], "flow"), ([], "flow"),
-     ([1.5], "gd"), ([-1], "gd"), ([[1.0, 2.0]], "flow")],
+    [
+        ([1.0, -0.5], "flow"),
+        ([1.0, math.nan], "flow"),
+        ([math.inf], "flow"),
+        ([], "flow"),
+        ([1.5], "gd"),
+        ([-1], "gd"),
+        ([[1.0, 2.0]], "flow"),
+    ],
 )
 def test_bad_times_are_refused(time, mode):
     with pytest.raises(InvalidParameterError) as err:
@@ -424,11 +452,17 @@ def _linear_ridge(c, lam, r2, s2):
     return bias, var, train
 
 
-@pytest.mark.parametrize(("c", "gamma"), [(0.3, 0.0), (0.5, 0.3), (0.9, 1e-3), (1.0, 0.2), (2.0, 0.0), (2.0, 0.5), (6.0, 0.05)])
+@pytest.mark.parametrize(
+    ("c", "gamma"), [(0.3, 0.0), (0.5, 0.3), (0.9, 1e-3), (1.0, 0.2), (2.0, 0.0), (2.0, 0.5), (6.0, 0.05)]
+)
 def test_regression_limit_is_linear_ridge(c, gamma):
     r2, s2, s0 = 1.7, 0.6, 0.9
     r = gradient_descent_regression(
-        ratio=c, signal_strength=r2, noise_variance=s2, ridge_penalty=gamma, init_variance=s0,
+        ratio=c,
+        signal_strength=r2,
+        noise_variance=s2,
+        ridge_penalty=gamma,
+        init_variance=s0,
         time=[1e7 if gamma < 0.01 else 1e5],
     )
     bias, var, train = _linear_ridge(c, gamma, r2, s2)
@@ -440,7 +474,9 @@ def test_regression_limit_is_linear_ridge(c, gamma):
     assert lim.test_mse == pytest.approx(lim.risk + s2, rel=1e-12)
     # the quadrature at late times reaches the same numbers
     got = (r.bias[0], r.variance[0], r.initialization[0], r.train_error[0])
-    np.testing.assert_allclose(got, (lim.bias, lim.variance, lim.initialization, lim.train_error), rtol=1e-8, atol=1e-11)
+    np.testing.assert_allclose(
+        got, (lim.bias, lim.variance, lim.initialization, lim.train_error), rtol=1e-8, atol=1e-11
+    )
 
 
 def test_regression_at_time_zero():
@@ -450,7 +486,9 @@ def test_regression_at_time_zero():
     )
     np.testing.assert_allclose(
         [r.bias[0], r.variance[0], r.initialization[0], r.risk[0], r.test_mse[0], r.train_error[0]],
-        [2.0, 0.0, 0.7, 2.7, 3.2, 3.2], rtol=1e-13, atol=1e-15,
+        [2.0, 0.0, 0.7, 2.7, 3.2, 3.2],
+        rtol=1e-13,
+        atol=1e-15,
     )
 
 
@@ -459,8 +497,14 @@ def test_regression_one_gd_step_is_an_exact_polynomial_moment():
     # variance = σ²cα²∫x dμ = σ²cα², initialization = σ₀²(1 − αγ)² − 2σ₀²α(1 − αγ) + σ₀²α²(1 + c).
     c, alpha, gamma, r2, s2, s0 = 0.6, 0.3, 0.2, 1.5, 0.4, 0.8
     r = gradient_descent_regression(
-        ratio=c, signal_strength=r2, noise_variance=s2, ridge_penalty=gamma, learning_rate=alpha,
-        init_variance=s0, time=[1], mode="gd",
+        ratio=c,
+        signal_strength=r2,
+        noise_variance=s2,
+        ridge_penalty=gamma,
+        learning_rate=alpha,
+        init_variance=s0,
+        time=[1],
+        mode="gd",
     )
     a = 1 - alpha * gamma
     np.testing.assert_allclose(r.bias[0], r2 * (1 - 2 * alpha + alpha**2 * (1 + c)), rtol=1e-13)
@@ -489,7 +533,9 @@ def test_regression_optimal_time_and_never_stop():
     # γ* = σ²c/r² (linear.md §4.2) training to convergence is best.
     noisy = gradient_descent_regression(ratio=0.8, signal_strength=1.0, noise_variance=1.0, time=[1.0])
     opt = noisy.optimal_time
-    dense = gradient_descent_regression(ratio=0.8, signal_strength=1.0, noise_variance=1.0, time=np.logspace(-3, 4, 3000))
+    dense = gradient_descent_regression(
+        ratio=0.8, signal_strength=1.0, noise_variance=1.0, time=np.logspace(-3, 4, 3000)
+    )
     assert not opt.never_stop and opt.test_mse <= dense.test_mse.min() + 1e-12
     best_ridge = gradient_descent_regression(
         ratio=0.8, signal_strength=1.0, noise_variance=1.0, ridge_penalty=0.8, time=[1.0]
@@ -523,13 +569,22 @@ def test_regression_unstable_gd_is_refused():
 def test_extreme_inputs_stay_finite_or_are_refused():
     # Found by fuzzing the HTTP contract: a subnormal γ at c = 1 (κ underflows in (1 + κ)² − c)
     # and a learning rate so small that the stopping-time search overflows the time axis.
-    r = gradient_descent_regression(ratio=1.0, signal_strength=1.0, noise_variance=1.0, ridge_penalty=5e-324,
-                                    learning_rate=0.25, time=[0.0, 3.0], mode="gd")
+    r = gradient_descent_regression(
+        ratio=1.0,
+        signal_strength=1.0,
+        noise_variance=1.0,
+        ridge_penalty=5e-324,
+        learning_rate=0.25,
+        time=[0.0, 3.0],
+        mode="gd",
+    )
     assert np.all(np.isfinite(r.risk)) and r.limit.train_error >= 0
     c = gradient_descent_classification(ratio=1.0, mean_norm_squared=1.0, ridge_penalty=5e-324, time=[1.0])
     assert np.isfinite(c.test_error[0]) and c.limit.test_error == 0.5
     with pytest.raises(InvalidParameterError) as err:
-        gradient_descent_regression(ratio=1.0, signal_strength=1.0, noise_variance=1.0, learning_rate=5e-324, time=[0.0])
+        gradient_descent_regression(
+            ratio=1.0, signal_strength=1.0, noise_variance=1.0, learning_rate=5e-324, time=[0.0]
+        )
     assert err.value.parameter == "learning_rate"
 
 

@@ -22,7 +22,12 @@ R2, S2 = 1.0, 0.25
 
 def _theory(spec, ratio, penalties, n=N, **population):
     return kernel_ridge_risk(
-        kernel=make_kernel(**spec), ratio=[ratio], ridge_penalty=penalties, n_samples=n, signal_strength=R2, noise_variance=S2,
+        kernel=make_kernel(**spec),
+        ratio=[ratio],
+        ridge_penalty=penalties,
+        n_samples=n,
+        signal_strength=R2,
+        noise_variance=S2,
         **population,
     )
 
@@ -32,7 +37,9 @@ def test_linear_kernel_is_linear_ridge_at_p_lambda():
     penalties = np.array([0.0, 1e-4, 1e-3, 1e-2])
     for ratio in (0.5, 2.0):
         result = _theory({"name": "linear"}, ratio, penalties)
-        linear = ridge_regression_risk(ratio=[ratio], ridge_penalty=ratio * N * penalties, signal_strength=R2, noise_variance=S2)
+        linear = ridge_regression_risk(
+            ratio=[ratio], ridge_penalty=ratio * N * penalties, signal_strength=R2, noise_variance=S2
+        )
         np.testing.assert_allclose(result.test_mse[0], linear.test_mse[0], rtol=1e-12)
         np.testing.assert_allclose(result.train_mse[0], linear.train_error[0], rtol=1e-12)
 
@@ -89,8 +96,16 @@ def test_real_kernel_ridge_on_drawn_data(spec, ratio, penalties, population):
     # except where all kernels shared one seed and moved together (the draw, not the kernel).
     theory = _theory(spec, ratio, penalties, **population)
     sim = simulate_kernel_ridge(
-        kernel=make_kernel(**spec), n_samples=N, n_features=int(ratio * N), ridge_penalty=penalties,
-        signal_strength=R2, noise_variance=S2, trials=4, rng=1414, n_test=2000, **population,
+        kernel=make_kernel(**spec),
+        n_samples=N,
+        n_features=int(ratio * N),
+        ridge_penalty=penalties,
+        signal_strength=R2,
+        noise_variance=S2,
+        trials=4,
+        rng=1414,
+        n_test=2000,
+        **population,
     )
     np.testing.assert_array_less(np.abs(sim.test_mse - theory.test_mse[0]), 3 * sim.test_mse_standard_error + 0.02)
     np.testing.assert_array_less(np.abs(sim.train_mse - theory.train_mse[0]), 3 * sim.train_mse_standard_error + 0.02)

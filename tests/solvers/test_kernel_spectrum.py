@@ -220,7 +220,11 @@ def test_a_note_flags_slow_convergence_of_the_diagonal():
     # f = exp with H = {1, 3}: τ = 2, d/da e^a = e² ≈ 7.4, √(2s/p) = √(10/1500): spread ≈ 0.6 of a bulk ≈ 7.5 wide
     # (the case whose simulated KS distance is 0.11 at p = 1500, derivation §3).
     kernel = make_kernel("inner_product", function="exp")
-    noisy = kernel_matrix_spectrum(kernel=kernel, ratio=1.5, x=[5.0], n_samples=N, n_features=P, data_model="population", **TWO_LEVELS)
+    noisy = kernel_matrix_spectrum(
+        kernel=kernel, ratio=1.5, x=[5.0], n_samples=N, n_features=P, data_model="population", **TWO_LEVELS
+    )
     assert any("Finite size" in note and "0.603" in note for note in noisy.notes), noisy.notes
-    quiet = kernel_matrix_spectrum(kernel=make_kernel("rbf", bandwidth=2.0), ratio=1.5, x=[0.5], n_samples=N, n_features=P)
+    quiet = kernel_matrix_spectrum(
+        kernel=make_kernel("rbf", bandwidth=2.0), ratio=1.5, x=[0.5], n_samples=N, n_features=P
+    )
     assert not any("Finite size" in note for note in quiet.notes)

@@ -31,7 +31,10 @@ def _pairs(f, a, b):
         ({"name": "rbf", "bandwidth": 1.5}, lambda u, v: math.exp(-np.sum((u - v) ** 2) / (P * 1.5**2))),
         ({"name": "inner_product", "function": "exp"}, lambda u, v: math.exp(u @ v / P)),
         ({"name": "inner_product", "function": {"name": "tanh"}}, lambda u, v: math.tanh(u @ v / P)),
-        ({"name": "distance", "function": {"name": "gaussian"}}, lambda u, v: math.exp(-0.5 * (np.sum((u - v) ** 2) / P) ** 2)),
+        (
+            {"name": "distance", "function": {"name": "gaussian"}},
+            lambda u, v: math.exp(-0.5 * (np.sum((u - v) ** 2) / P) ** 2),
+        ),
     ],
 )
 def test_each_kernel_is_its_formula(spec, formula):
@@ -82,12 +85,22 @@ def test_profile_matches_closed_form_derivatives():
     e = math.exp(-2 * tau)
     profile = kernel_profile(make_kernel("rbf", bandwidth=1.0), tau=tau)
     expected = (e, 1.0, -e, 2 * e, e, e, 4 * e)
-    got = (profile.value, profile.diagonal, profile.d_norm, profile.d_inner, profile.d_norm_norm, profile.d_norm_cross, profile.d_inner_inner)
+    got = (
+        profile.value,
+        profile.diagonal,
+        profile.d_norm,
+        profile.d_inner,
+        profile.d_norm_norm,
+        profile.d_norm_cross,
+        profile.d_inner_inner,
+    )
     np.testing.assert_allclose(got, expected, rtol=1e-7)
     # Inner product f(t) = (t + 1)²: no dependence on the norms.
     profile = kernel_profile(make_kernel("polynomial", degree=2, offset=1.0), tau=2.0)
     assert (profile.d_norm, profile.d_norm_norm, profile.d_norm_cross) == (0.0, 0.0, 0.0)
-    np.testing.assert_allclose((profile.value, profile.diagonal, profile.d_inner, profile.d_inner_inner), (1.0, 9.0, 2.0, 2.0), rtol=1e-8)
+    np.testing.assert_allclose(
+        (profile.value, profile.diagonal, profile.d_inner, profile.d_inner_inner), (1.0, 9.0, 2.0, 2.0), rtol=1e-8
+    )
 
 
 def test_profile_refuses_a_kink_at_zero_for_inner_products():
@@ -99,6 +112,8 @@ def test_profile_refuses_a_kink_at_zero_for_inner_products():
 def test_a_json_dump_of_the_contract_builds_the_same_kernel():
     # Simulation kinds receive params.model_dump(mode="json"): absent parameters arrive as None.
     dumped = {"name": "leaky_relu", "negative_slope": 0.2, "a": None, "b": None, "c": None}
-    assert make_kernel("distance", function=dumped) == make_kernel("distance", function={"name": "leaky_relu", "negative_slope": 0.2})
+    assert make_kernel("distance", function=dumped) == make_kernel(
+        "distance", function={"name": "leaky_relu", "negative_slope": 0.2}
+    )
     assert make_kernel("inner_product", function={"name": "exp"}).function == "exp"
     assert make_kernel("random_features", activation={"name": "relu", "negative_slope": None}).activation.name == "relu"

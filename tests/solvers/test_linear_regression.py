@@ -24,8 +24,9 @@ def assert_close_with_nan(actual, expected, rtol):
 
 
 def test_shapes_are_ratio_major_outer_product():
-    result = ridge_regression_risk(ratio=[0.5, 2.0, 3.0], ridge_penalty=[0.0, 1.0],
-                                   signal_strength=1.0, noise_variance=1.0)
+    result = ridge_regression_risk(
+        ratio=[0.5, 2.0, 3.0], ridge_penalty=[0.0, 1.0], signal_strength=1.0, noise_variance=1.0
+    )
     for field in ("bias", "variance", "risk", "test_mse", "train_error", "effective_ridge"):
         assert getattr(result, field).shape == (3, 2)
     single = ridge_regression_risk(ratio=3.0, ridge_penalty=1.0, signal_strength=1.0, noise_variance=1.0)
@@ -35,8 +36,9 @@ def test_shapes_are_ratio_major_outer_product():
     assert "Hastie" in result.reference and "docs/methods/linear_ridge.md" in result.reference
 
 
-@pytest.mark.parametrize("spectrum", [dict(eigenvalues=[1.0], weights=[1.0]),
-                                      dict(eigenvalues=[1.0, 1.0], weights=[0.3, 0.7])])
+@pytest.mark.parametrize(
+    "spectrum", [dict(eigenvalues=[1.0], weights=[1.0]), dict(eigenvalues=[1.0, 1.0], weights=[0.3, 0.7])]
+)
 def test_isotropic_closed_form_matches_general_path_with_one_atom(spectrum):
     kwargs = dict(ratio=RATIOS, ridge_penalty=PENALTIES, signal_strength=1.7, noise_variance=0.6)
     closed = ridge_regression_risk(**kwargs)
@@ -53,12 +55,18 @@ def test_general_sigma_ridgeless_matches_hastie_theorem_2_form():
     t, w, b = (np.array(TWO_POINT[k]) for k in ("eigenvalues", "weights", "signal_weights"))
     r2, s2 = 1.3, 0.4
     ratios = np.array([1.05, 1.5, 2.0, 5.0, 50.0])
-    result = ridge_regression_risk(ratio=ratios, ridge_penalty=[0.0], signal_strength=r2,
-                                   noise_variance=s2, **TWO_POINT)
+    result = ridge_regression_risk(
+        ratio=ratios, ridge_penalty=[0.0], signal_strength=r2, noise_variance=s2, **TWO_POINT
+    )
     for i, gamma in enumerate(ratios):
         # independent root: 1 − 1/γ = ∫ dH(s)/(1 + c₀γs)
-        c0 = brentq(lambda c: np.sum(w / (1 + c * gamma * t)) - (1 - 1 / gamma), 1e-12, 1e12,
-                    xtol=1e-300, rtol=1e-15)
+        c0 = brentq(
+            lambda c, gamma=gamma: np.sum(w / (1 + c * gamma * t)) - (1 - 1 / gamma),
+            1e-12,
+            1e12,
+            xtol=1e-300,
+            rtol=1e-15,
+        )
         q = 1 + c0 * gamma * t
         ratio_int = np.sum(w * t**2 / q**2) / np.sum(w * t / q**2)
         bias = r2 * (1 + gamma * c0 * ratio_int) * np.sum(b * t / q**2)
@@ -71,16 +79,16 @@ def test_general_sigma_ridgeless_matches_hastie_theorem_2_form():
 
 def test_general_sigma_ridgeless_below_one_is_independent_of_sigma():
     ratios = np.array([0.1, 0.5, 0.95])
-    result = ridge_regression_risk(ratio=ratios, ridge_penalty=[0.0], signal_strength=2.0,
-                                   noise_variance=0.7, **TWO_POINT)
+    result = ridge_regression_risk(
+        ratio=ratios, ridge_penalty=[0.0], signal_strength=2.0, noise_variance=0.7, **TWO_POINT
+    )
     np.testing.assert_array_equal(result.bias[:, 0], 0.0)
     np.testing.assert_allclose(result.variance[:, 0], 0.7 * ratios / (1 - ratios), rtol=1e-14)
     np.testing.assert_allclose(result.train_error[:, 0], 0.7 * (1 - ratios), rtol=1e-14)
 
 
 def test_ridge_is_continuous_at_zero_penalty_away_from_ratio_one():
-    kwargs = dict(ratio=[0.3, 0.8, 1.3, 4.0], ridge_penalty=[0.0, 1e-13], signal_strength=1.0,
-                  noise_variance=0.5)
+    kwargs = dict(ratio=[0.3, 0.8, 1.3, 4.0], ridge_penalty=[0.0, 1e-13], signal_strength=1.0, noise_variance=0.5)
     for spectrum in ({}, TWO_POINT):
         result = ridge_regression_risk(**kwargs, **spectrum)
         np.testing.assert_allclose(result.risk[:, 1], result.risk[:, 0], rtol=1e-9)
@@ -91,8 +99,9 @@ def test_ridge_is_continuous_at_zero_penalty_away_from_ratio_one():
 def test_large_penalty_limits(spectrum):
     """λ → ∞: B → r_Σ² = r² Σ b t, V → 0, E_train → r_Σ² + σ² (docs/methods/linear_ridge.md §2, §5)."""
     r2, s2 = 1.5, 0.8
-    result = ridge_regression_risk(ratio=[0.3, 1.0, 3.0], ridge_penalty=[1e12, 1e300],
-                                   signal_strength=r2, noise_variance=s2, **spectrum)
+    result = ridge_regression_risk(
+        ratio=[0.3, 1.0, 3.0], ridge_penalty=[1e12, 1e300], signal_strength=r2, noise_variance=s2, **spectrum
+    )
     signal = r2 * (np.dot(spectrum["signal_weights"], spectrum["eigenvalues"]) if spectrum else 1.0)
     np.testing.assert_allclose(result.bias, signal, rtol=1e-10)
     assert np.all(result.variance < 1e-20)
@@ -104,20 +113,24 @@ def test_ridgeless_double_descent_isotropic():
     r, sigma = 2.0, 1.0
     below = np.array([0.05, 0.3, 0.7, 0.95, 0.999])
     above = np.array([1.001, 1.05, 1.5, 2.0, 3.0, 10.0, 1e4])
-    result = ridge_regression_risk(ratio=np.concatenate([below, above]), ridge_penalty=[0.0],
-                                   signal_strength=r**2, noise_variance=sigma**2)
+    result = ridge_regression_risk(
+        ratio=np.concatenate([below, above]), ridge_penalty=[0.0], signal_strength=r**2, noise_variance=sigma**2
+    )
     risk = result.risk[:, 0]
-    expected = np.concatenate([sigma**2 * below / (1 - below),
-                               r**2 * (1 - 1 / above) + sigma**2 / (above - 1)])
+    expected = np.concatenate([sigma**2 * below / (1 - below), r**2 * (1 - 1 / above) + sigma**2 / (above - 1)])
     np.testing.assert_allclose(risk, expected, rtol=1e-13)
     np.testing.assert_array_equal(result.bias[: below.size, 0], 0.0)
     np.testing.assert_allclose(result.train_error[: below.size, 0], sigma**2 * (1 - below), rtol=1e-14)
-    np.testing.assert_array_equal(result.train_error[below.size:, 0], 0.0)
+    np.testing.assert_array_equal(result.train_error[below.size :, 0], 0.0)
     assert np.all(np.diff(risk[: below.size]) > 0)  # first ascent towards the peak at γ = 1
     # second descent: minimum at γ = r/(r − σ) = 2 with value σ(2r − σ) = 3
     star = r / (r - sigma)
-    around = ridge_regression_risk(ratio=[star * (1 - 1e-3), star, star * (1 + 1e-3)], ridge_penalty=[0.0],
-                                   signal_strength=r**2, noise_variance=sigma**2).risk[:, 0]
+    around = ridge_regression_risk(
+        ratio=[star * (1 - 1e-3), star, star * (1 + 1e-3)],
+        ridge_penalty=[0.0],
+        signal_strength=r**2,
+        noise_variance=sigma**2,
+    ).risk[:, 0]
     np.testing.assert_allclose(around[1], sigma * (2 * r - sigma), rtol=1e-14)
     assert around[0] > around[1] < around[2]
     np.testing.assert_allclose(risk[-1], r**2, rtol=1e-3)  # null risk as γ → ∞
@@ -125,15 +138,15 @@ def test_ridgeless_double_descent_isotropic():
 
 def test_ridgeless_low_snr_second_descent_is_monotone():
     ratios = np.linspace(1.01, 50, 200)
-    risk = ridge_regression_risk(ratio=ratios, ridge_penalty=[0.0], signal_strength=0.5,
-                                 noise_variance=1.0).risk[:, 0]
+    risk = ridge_regression_risk(ratio=ratios, ridge_penalty=[0.0], signal_strength=0.5, noise_variance=1.0).risk[:, 0]
     assert np.all(np.diff(risk) < 0)
 
 
 @pytest.mark.parametrize("spectrum", [{}, TWO_POINT])
 def test_ridgeless_at_ratio_one_is_nan_with_note(spectrum):
-    result = ridge_regression_risk(ratio=[0.5, 1.0], ridge_penalty=[0.0, 0.1], signal_strength=1.0,
-                                   noise_variance=0.5, **spectrum)
+    result = ridge_regression_risk(
+        ratio=[0.5, 1.0], ridge_penalty=[0.0, 0.1], signal_strength=1.0, noise_variance=0.5, **spectrum
+    )
     for field in ("variance", "risk", "test_mse"):
         values = getattr(result, field)
         assert math.isnan(values[1, 0])
@@ -142,8 +155,7 @@ def test_ridgeless_at_ratio_one_is_nan_with_note(spectrum):
     assert not np.isinf(result.risk).any()
     assert len(result.notes) == 1 and "ratio = 1" in result.notes[0]
     # no noise: the interpolator at p = n recovers β, every limit is finite (0), no note
-    clean = ridge_regression_risk(ratio=[1.0], ridge_penalty=[0.0], signal_strength=1.0,
-                                  noise_variance=0.0, **spectrum)
+    clean = ridge_regression_risk(ratio=[1.0], ridge_penalty=[0.0], signal_strength=1.0, noise_variance=0.0, **spectrum)
     assert clean.risk[0, 0] == 0.0 and clean.notes == ()
 
 
@@ -159,23 +171,26 @@ def test_ratio_one_ridge_is_finite_with_inverse_sqrt_variance():
 def _p_side_reference(gamma: float, lam: float, r2: float, s2: float) -> tuple[float, float]:
     """B = r²λ²m'(−λ), V = σ²γ(m − λm') (docs/methods/linear_ridge.md §2) evaluated in 60-digit decimal arithmetic."""
     getcontext().prec = 60
-    g, l = Decimal(gamma), Decimal(lam)
-    a = 1 - g + l
-    root = (a * a + 4 * g * l).sqrt()
-    m = 2 / (a + root) if a > 0 else (root - a) / (2 * g * l)
+    g, lm = Decimal(gamma), Decimal(lam)
+    a = 1 - g + lm
+    root = (a * a + 4 * g * lm).sqrt()
+    m = 2 / (a + root) if a > 0 else (root - a) / (2 * g * lm)
     dm = m * (1 + g * m) / root
-    return float(Decimal(r2) * l * l * dm), float(Decimal(s2) * g * (m - l * dm))
+    return float(Decimal(r2) * lm * lm * dm), float(Decimal(s2) * g * (m - lm * dm))
 
 
-@pytest.mark.parametrize(("gamma", "lam"), [(10.0, 1e-10), (10.0, 1e-6), (0.1, 1e8), (1.0, 1e-12),
-                                            (0.5, 1e-14), (1.0 + 1e-9, 1e-9), (2.0, 3.0)])
+@pytest.mark.parametrize(
+    ("gamma", "lam"),
+    [(10.0, 1e-10), (10.0, 1e-6), (0.1, 1e8), (1.0, 1e-12), (0.5, 1e-14), (1.0 + 1e-9, 1e-9), (2.0, 3.0)],
+)
 def test_stable_forms_against_high_precision_reference(gamma, lam):
     """docs/methods/linear_ridge.md §6: the p-side difference m − λm' loses ~6 digits at γ = 10, λ = 1e-10 in float64;
     our cancellation-free κ form stays within 1e-13 of a 60-digit evaluation."""
     bias_ref, variance_ref = _p_side_reference(gamma, lam, 1.0, 1.0)
     for spectrum in ({}, dict(eigenvalues=[1.0], weights=[1.0])):
-        result = ridge_regression_risk(ratio=[gamma], ridge_penalty=[lam], signal_strength=1.0,
-                                       noise_variance=1.0, **spectrum)
+        result = ridge_regression_risk(
+            ratio=[gamma], ridge_penalty=[lam], signal_strength=1.0, noise_variance=1.0, **spectrum
+        )
         np.testing.assert_allclose(result.bias[0, 0], bias_ref, rtol=1e-13)
         np.testing.assert_allclose(result.variance[0, 0], variance_ref, rtol=1e-12 if spectrum else 1e-13)
 
@@ -198,8 +213,9 @@ def test_training_error_is_population_gcv_identity():
     """docs/methods/linear_ridge.md §5: E_train = (λ/κ)² × test MSE."""
     lam = np.array([0.01, 0.3, 3.0])
     for spectrum in ({}, TWO_POINT):
-        result = ridge_regression_risk(ratio=[0.4, 1.0, 2.5], ridge_penalty=lam, signal_strength=1.2,
-                                       noise_variance=0.9, **spectrum)
+        result = ridge_regression_risk(
+            ratio=[0.4, 1.0, 2.5], ridge_penalty=lam, signal_strength=1.2, noise_variance=0.9, **spectrum
+        )
         expected = (lam / result.effective_ridge) ** 2 * result.test_mse
         np.testing.assert_allclose(result.train_error, expected, rtol=1e-13)
 
@@ -211,8 +227,12 @@ def test_optimal_penalty_isotropic_closed_form_is_a_minimum():
     np.testing.assert_allclose(best.ridge_penalty, s2 * ratios / r2, rtol=1e-15)
     for i, gamma in enumerate(ratios):
         lam = best.ridge_penalty[i]
-        risk = ridge_regression_risk(ratio=[gamma], ridge_penalty=[lam * (1 - 1e-3), lam, lam * (1 + 1e-3)],
-                                     signal_strength=r2, noise_variance=s2).risk[0]
+        risk = ridge_regression_risk(
+            ratio=[gamma],
+            ridge_penalty=[lam * (1 - 1e-3), lam, lam * (1 + 1e-3)],
+            signal_strength=r2,
+            noise_variance=s2,
+        ).risk[0]
         np.testing.assert_allclose(best.risk[i], risk[1], rtol=1e-13)  # R(λ*) = σ²γ m(−λ*)
         assert risk[0] > risk[1] < risk[2]
     np.testing.assert_allclose(best.test_mse, best.risk + s2, rtol=0)
@@ -225,8 +245,9 @@ def test_optimal_penalty_general_sigma_against_dense_grid():
     best = optimal_ridge_penalty(ratio=ratios, signal_strength=r2, noise_variance=s2, **TWO_POINT)
     assert best.diagnostics.converged and best.notes == ()
     grid = np.logspace(-4, 2, 12001)  # spacing 1.2e-3 relative
-    dense = ridge_regression_risk(ratio=ratios, ridge_penalty=grid, signal_strength=r2, noise_variance=s2,
-                                  **TWO_POINT).risk
+    dense = ridge_regression_risk(
+        ratio=ratios, ridge_penalty=grid, signal_strength=r2, noise_variance=s2, **TWO_POINT
+    ).risk
     for i in range(ratios.size):
         j = int(np.argmin(dense[i]))
         assert 0 < j < grid.size - 1
@@ -251,8 +272,9 @@ def test_optimal_penalty_boundary_cases():
     noiseless = optimal_ridge_penalty(ratio=ratios, signal_strength=1.0, noise_variance=0.0)
     np.testing.assert_array_equal(noiseless.ridge_penalty, 0.0)
     np.testing.assert_allclose(noiseless.risk, [0.0, 0.0, 0.5], rtol=1e-15)
-    general = optimal_ridge_penalty(ratio=ratios, signal_strength=1.0, noise_variance=0.0,
-                                    eigenvalues=[0.5, 2.0], weights=[0.5, 0.5])
+    general = optimal_ridge_penalty(
+        ratio=ratios, signal_strength=1.0, noise_variance=0.0, eigenvalues=[0.5, 2.0], weights=[0.5, 0.5]
+    )
     np.testing.assert_array_equal(general.ridge_penalty, 0.0)
     nothing = optimal_ridge_penalty(ratio=ratios, signal_strength=0.0, noise_variance=0.0)
     np.testing.assert_array_equal(nothing.ridge_penalty, 0.0)
@@ -262,24 +284,27 @@ def test_optimal_penalty_boundary_cases():
 BASE = dict(ratio=[0.5], ridge_penalty=[0.1], signal_strength=1.0, noise_variance=1.0)
 
 
-@pytest.mark.parametrize(("change", "parameter"), [
-    (dict(ratio=[0.5, -1.0]), "ratio"),
-    (dict(ratio=[0.0]), "ratio"),
-    (dict(ratio=[np.inf]), "ratio"),
-    (dict(ratio=[]), "ratio"),
-    (dict(ridge_penalty=[-1e-3]), "ridge_penalty"),
-    (dict(ridge_penalty=[np.nan]), "ridge_penalty"),
-    (dict(signal_strength=-1.0), "signal_strength"),
-    (dict(noise_variance=-0.5), "noise_variance"),
-    (dict(noise_variance=np.inf), "noise_variance"),
-    (dict(eigenvalues=[1.0, 0.0], weights=[0.5, 0.5]), "eigenvalues"),
-    (dict(eigenvalues=[1.0, 2.0], weights=[0.6, 0.6]), "weights"),
-    (dict(eigenvalues=[1.0, 2.0], weights=[1.0, 0.0]), "weights"),
-    (dict(eigenvalues=[1.0, 2.0], weights=[1.0]), "weights"),
-    (dict(eigenvalues=[1.0, 2.0], signal_weights=[1.2, -0.2]), "signal_weights"),
-    (dict(eigenvalues=[1.0, 2.0], signal_weights=[0.5, 0.6]), "signal_weights"),
-    (dict(weights=[1.0]), "weights"),
-])
+@pytest.mark.parametrize(
+    ("change", "parameter"),
+    [
+        (dict(ratio=[0.5, -1.0]), "ratio"),
+        (dict(ratio=[0.0]), "ratio"),
+        (dict(ratio=[np.inf]), "ratio"),
+        (dict(ratio=[]), "ratio"),
+        (dict(ridge_penalty=[-1e-3]), "ridge_penalty"),
+        (dict(ridge_penalty=[np.nan]), "ridge_penalty"),
+        (dict(signal_strength=-1.0), "signal_strength"),
+        (dict(noise_variance=-0.5), "noise_variance"),
+        (dict(noise_variance=np.inf), "noise_variance"),
+        (dict(eigenvalues=[1.0, 0.0], weights=[0.5, 0.5]), "eigenvalues"),
+        (dict(eigenvalues=[1.0, 2.0], weights=[0.6, 0.6]), "weights"),
+        (dict(eigenvalues=[1.0, 2.0], weights=[1.0, 0.0]), "weights"),
+        (dict(eigenvalues=[1.0, 2.0], weights=[1.0]), "weights"),
+        (dict(eigenvalues=[1.0, 2.0], signal_weights=[1.2, -0.2]), "signal_weights"),
+        (dict(eigenvalues=[1.0, 2.0], signal_weights=[0.5, 0.6]), "signal_weights"),
+        (dict(weights=[1.0]), "weights"),
+    ],
+)
 def test_validation_names_the_parameter(change, parameter):
     with pytest.raises(InvalidParameterError) as info:
         ridge_regression_risk(**{**BASE, **change})
@@ -293,8 +318,9 @@ def test_validation_names_the_parameter(change, parameter):
 
 
 def test_signal_weights_may_vanish_and_weights_sum_tolerance():
-    result = ridge_regression_risk(**BASE, eigenvalues=[1.0, 2.0], weights=[0.5, 0.5 + 5e-10],
-                                   signal_weights=[0.0, 1.0])
+    result = ridge_regression_risk(
+        **BASE, eigenvalues=[1.0, 2.0], weights=[0.5, 0.5 + 5e-10], signal_weights=[0.0, 1.0]
+    )
     assert np.isfinite(result.risk).all()
 
 

@@ -27,7 +27,9 @@ def test_moments_match_integrals_of_the_density(ratio, variance):
     result = marchenko_pastur(ratio=ratio, variance=variance, n_moments=4)
     for k, moment in enumerate(result.moments, start=1):
         # quad with the algebraic weight handles the square-root edges exactly.
-        value, _ = integrate.quad(lambda t: t**k * density(t, ratio=ratio, variance=variance), lower, upper, limit=200)
+        value, _ = integrate.quad(
+            lambda t, k=k: t**k * density(t, ratio=ratio, variance=variance), lower, upper, limit=200
+        )
         assert moment == pytest.approx(value, rel=1e-7)
 
 
@@ -85,7 +87,7 @@ def test_stieltjes_equals_the_integral_on_both_sides_of_the_midline(ratio, matri
     z = np.array([middle - 0.3 + 0.2j, middle + 0.3 + 0.2j, middle + 0.05j, -1.0 + 1e-3j, 10.0 - 0.5j])
     result = marchenko_pastur(ratio=ratio, matrix=matrix, stieltjes_at=z)
     for zi, mi in zip(z, result.stieltjes, strict=True):
-        f = lambda t, part: part(1.0 / (t - zi)) * density(t, ratio=ratio, matrix=matrix)  # noqa: E731
+        f = lambda t, part, zi=zi: part(1.0 / (t - zi)) * density(t, ratio=ratio, matrix=matrix)
         re, _ = integrate.quad(f, lower, upper, args=(np.real,), limit=400)
         im, _ = integrate.quad(f, lower, upper, args=(np.imag,), limit=400)
         expected = complex(re, im) + result.atom_mass / (0.0 - zi)
@@ -129,7 +131,9 @@ def test_validation_names_the_parameter(kwargs, parameter):
 # --- Monte Carlo -----------------------------------------------------------------------------
 
 
-def sample_eigenvalues(*, n_samples: int, n_features: int, variance: float, matrix: str, trials: int, rng) -> np.ndarray:
+def sample_eigenvalues(
+    *, n_samples: int, n_features: int, variance: float, matrix: str, trials: int, rng
+) -> np.ndarray:
     """Eigenvalues of (1/n)XXᵀ or (1/n)XᵀX, one row per trial (independent of the solver)."""
     rows = []
     for _ in range(trials):
@@ -195,6 +199,8 @@ def test_monte_carlo_spectrum(n_features, n_samples, matrix):
 def test_monte_carlo_atom_count_for_ratio_above_one():
     # c > 1: exactly p − n zero eigenvalues (docs/methods/spectra.md §1.1), i.e. the atom mass 1 − 1/c.
     rng = np.random.default_rng(7)
-    eigenvalues = sample_eigenvalues(n_samples=300, n_features=600, variance=1.0, matrix="covariance", trials=1, rng=rng)
+    eigenvalues = sample_eigenvalues(
+        n_samples=300, n_features=600, variance=1.0, matrix="covariance", trials=1, rng=rng
+    )
     zero = np.sum(eigenvalues < 1e-10) / eigenvalues.size
     assert zero == pytest.approx(marchenko_pastur(ratio=2.0).atom_mass, abs=1e-12)

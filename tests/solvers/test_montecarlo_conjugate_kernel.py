@@ -11,7 +11,9 @@ from solvers.montecarlo.conjugate_kernel import _draw, simulate_conjugate_kernel
 
 def test_seeded_reproducibility():
     a = simulate_conjugate_kernel(activation="relu", n_samples=40, n_features=20, n_neurons=30, trials=2, rng=3)
-    b = simulate_conjugate_kernel(activation="relu", n_samples=40, n_features=20, n_neurons=30, trials=2, rng=np.random.default_rng(3))
+    b = simulate_conjugate_kernel(
+        activation="relu", n_samples=40, n_features=20, n_neurons=30, trials=2, rng=np.random.default_rng(3)
+    )
     c = simulate_conjugate_kernel(activation="relu", n_samples=40, n_features=20, n_neurons=30, trials=2, rng=4)
     np.testing.assert_array_equal(a.eigenvalues, b.eigenvalues)
     assert not np.array_equal(a.eigenvalues, c.eigenvalues)
@@ -47,7 +49,9 @@ def test_laws_of_the_entries():
 
 
 def test_subtract_mean_centres_the_features():
-    sim = simulate_conjugate_kernel(activation="relu", n_samples=200, n_features=100, n_neurons=150, subtract_mean=True, n_top=1, rng=2)
+    sim = simulate_conjugate_kernel(
+        activation="relu", n_samples=200, n_features=100, n_neurons=150, subtract_mean=True, n_top=1, rng=2
+    )
     raw = simulate_conjugate_kernel(activation="relu", n_samples=200, n_features=100, n_neurons=150, n_top=1, rng=2)
     # the mean outlier ≈ (E σ)² N = 150/(2π) ≈ 23.9 (docs/methods/conjugate_kernel.md §2) disappears when σ is centred
     assert raw.top_eigenvalues[0, 0] > 20 and sim.top_eigenvalues[0, 0] < 5
@@ -55,7 +59,15 @@ def test_subtract_mean_centres_the_features():
 
 def test_one_step_simulation_shapes_and_zero_step():
     sim = simulate_one_step_gradient(
-        activation="tanh", link="relu", noise_variance=0.04, n_samples=80, n_features=40, n_neurons=30, learning_rate=[0.0, 10.0], trials=2, rng=0
+        activation="tanh",
+        link="relu",
+        noise_variance=0.04,
+        n_samples=80,
+        n_features=40,
+        n_neurons=30,
+        learning_rate=[0.0, 10.0],
+        trials=2,
+        rng=0,
     )
     assert sim.top_singular_value.shape == (2, 2) and sim.realized_slope.shape == (2,)
     assert np.all(sim.top_singular_value[:, 1] > sim.top_singular_value[:, 0])
@@ -64,7 +76,12 @@ def test_one_step_simulation_shapes_and_zero_step():
 
 @pytest.mark.parametrize(
     ("kwargs", "parameter"),
-    [({"n_samples": 0}, "n_samples"), ({"matrix": "cov"}, "matrix"), ({"data_distribution": "t"}, "data_distribution"), ({"n_top": 100}, "n_top")],
+    [
+        ({"n_samples": 0}, "n_samples"),
+        ({"matrix": "cov"}, "matrix"),
+        ({"data_distribution": "t"}, "data_distribution"),
+        ({"n_top": 100}, "n_top"),
+    ],
 )
 def test_validation_names_the_parameter(kwargs, parameter):
     args = {"activation": "relu", "n_samples": 20, "n_features": 10, "n_neurons": 15, **kwargs}

@@ -61,8 +61,16 @@ def test_classification_simulator_matches_a_literal_gd_loop(n, p, gamma):
     # p > n with γ = 0 exercises the frozen null space of A; sizes tiny so the loop is exact.
     seed, rho, s0, alpha, steps = 11, 1.3, 0.8, 0.2, [1, 7, 50]
     sim = simulate_gradient_descent_classification(
-        n_samples=n, n_features=p, mean_norm_squared=rho, ridge_penalty=gamma, learning_rate=alpha,
-        init_variance=s0, time=steps, mode="gd", trials=1, rng=seed,
+        n_samples=n,
+        n_features=p,
+        mean_norm_squared=rho,
+        ridge_penalty=gamma,
+        learning_rate=alpha,
+        init_variance=s0,
+        time=steps,
+        mode="gd",
+        trials=1,
+        rng=seed,
     )
     x, y, mu, w0 = _classification_draw(seed, n, p, rho, s0)
     w, b, a = w0.copy(), x @ y / n, x @ x.T / n
@@ -82,8 +90,15 @@ def test_classification_simulator_matches_a_literal_gd_loop(n, p, gamma):
 def test_classification_simulator_matches_the_matrix_exponential():
     n, p, seed, rho, s0, gamma, alpha, t = 20, 30, 5, 0.7, 0.5, 0.3, 0.8, 2.5
     sim = simulate_gradient_descent_classification(
-        n_samples=n, n_features=p, mean_norm_squared=rho, ridge_penalty=gamma, learning_rate=alpha,
-        init_variance=s0, time=[t], trials=1, rng=seed,
+        n_samples=n,
+        n_features=p,
+        mean_norm_squared=rho,
+        ridge_penalty=gamma,
+        learning_rate=alpha,
+        init_variance=s0,
+        time=[t],
+        trials=1,
+        rng=seed,
     )
     x, y, mu, w0 = _classification_draw(seed, n, p, rho, s0)
     a = x @ x.T / n + gamma * np.eye(p)
@@ -97,8 +112,17 @@ def test_classification_simulator_matches_the_matrix_exponential():
 def test_regression_simulator_matches_a_literal_gd_loop(n, p, gamma):
     seed, r2, s2, s0, alpha, steps = 3, 1.5, 0.4, 0.6, 0.15, [1, 9, 60]
     sim = simulate_gradient_descent_regression(
-        n_samples=n, n_features=p, signal_strength=r2, noise_variance=s2, ridge_penalty=gamma,
-        learning_rate=alpha, init_variance=s0, time=steps, mode="gd", trials=1, rng=seed,
+        n_samples=n,
+        n_features=p,
+        signal_strength=r2,
+        noise_variance=s2,
+        ridge_penalty=gamma,
+        learning_rate=alpha,
+        init_variance=s0,
+        time=steps,
+        mode="gd",
+        trials=1,
+        rng=seed,
     )
     gen = np.random.default_rng(seed)
     x = gen.standard_normal((n, p))
@@ -145,7 +169,7 @@ CLASSIFICATION_CASES = {
 
 def _run_classification(case, seed):
     c, rho, gamma, s0, mode, alpha = case
-    n = int(round(P / c))
+    n = round(P / c)
     times = FLOW_TIMES if mode == "flow" else GD_STEPS
     kw = dict(mean_norm_squared=rho, ridge_penalty=gamma, init_variance=s0, learning_rate=alpha, time=times, mode=mode)
     sim = simulate_gradient_descent_classification(n_samples=n, n_features=P, trials=TRIALS, rng=seed, **kw)
@@ -213,9 +237,16 @@ def test_regression_theory_matches_simulation(case_id):
     # Sizes: p = 320, n = p/c, 16 trials; ε and w₀ sampled (risk, train error) and the
     # conditional decomposition given X (bias, variance, initialization) from the same draws.
     c, r2, s2, gamma, s0, mode, alpha, times = REGRESSION_CASES[case_id]
-    n = int(round(P / c))
-    kw = dict(signal_strength=r2, noise_variance=s2, ridge_penalty=gamma, init_variance=s0,
-              learning_rate=alpha, time=times, mode=mode)
+    n = round(P / c)
+    kw = dict(
+        signal_strength=r2,
+        noise_variance=s2,
+        ridge_penalty=gamma,
+        init_variance=s0,
+        learning_rate=alpha,
+        time=times,
+        mode=mode,
+    )
     seed = 2000 + list(REGRESSION_CASES).index(case_id)
     sim = simulate_gradient_descent_regression(n_samples=n, n_features=P, trials=TRIALS, rng=seed, **kw)
     theory = gradient_descent_regression(ratio=P / n, **kw)

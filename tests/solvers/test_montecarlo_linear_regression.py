@@ -39,8 +39,15 @@ def test_conditional_expectations_match_brute_force_for_one_design():
 
 
 def test_result_layout_and_reproducibility():
-    kwargs = dict(n_samples=40, n_features=30, ridge_penalty=[0.0, 0.5], signal_strength=1.0,
-                  noise_variance=0.5, trials=3, **TWO_POINT)
+    kwargs = dict(
+        n_samples=40,
+        n_features=30,
+        ridge_penalty=[0.0, 0.5],
+        signal_strength=1.0,
+        noise_variance=0.5,
+        trials=3,
+        **TWO_POINT,
+    )
     first = simulate_ridge_regression(**kwargs, rng=7)
     again = simulate_ridge_regression(**kwargs, rng=np.random.default_rng(7))
     np.testing.assert_array_equal(first.risk, again.risk)
@@ -50,40 +57,55 @@ def test_result_layout_and_reproducibility():
     np.testing.assert_allclose(first.test_mse, first.risk + 0.5)
 
 
-@pytest.mark.parametrize(("change", "parameter"), [
-    (dict(n_samples=0), "n_samples"),
-    (dict(n_features=2.5), "n_features"),
-    (dict(ridge_penalty=[-1.0]), "ridge_penalty"),
-    (dict(signal_strength=-1.0), "signal_strength"),
-    (dict(noise_variance=np.nan), "noise_variance"),
-    (dict(trials=1), "trials"),
-    (dict(eigenvalues=[1.0, -2.0], weights=[0.5, 0.5]), "eigenvalues"),
-    (dict(eigenvalues=[1.0, 2.0], weights=[0.999, 0.001]), "n_features"),
-])
+@pytest.mark.parametrize(
+    ("change", "parameter"),
+    [
+        (dict(n_samples=0), "n_samples"),
+        (dict(n_features=2.5), "n_features"),
+        (dict(ridge_penalty=[-1.0]), "ridge_penalty"),
+        (dict(signal_strength=-1.0), "signal_strength"),
+        (dict(noise_variance=np.nan), "noise_variance"),
+        (dict(trials=1), "trials"),
+        (dict(eigenvalues=[1.0, -2.0], weights=[0.5, 0.5]), "eigenvalues"),
+        (dict(eigenvalues=[1.0, 2.0], weights=[0.999, 0.001]), "n_features"),
+    ],
+)
 def test_validation_names_the_parameter(change, parameter):
-    kwargs = dict(n_samples=20, n_features=10, ridge_penalty=[0.1], signal_strength=1.0,
-                  noise_variance=1.0, trials=2, rng=0)
+    kwargs = dict(
+        n_samples=20, n_features=10, ridge_penalty=[0.1], signal_strength=1.0, noise_variance=1.0, trials=2, rng=0
+    )
     with pytest.raises(InvalidParameterError) as info:
         simulate_ridge_regression(**{**kwargs, **change})
     assert info.value.parameter == parameter and f"`{parameter}`" in str(info.value)
 
 
 @pytest.mark.montecarlo
-@pytest.mark.parametrize(("n", "p", "spectrum", "seed"), [
-    (200, 100, {}, 101),          # γ = 0.5
-    (200, 180, {}, 102),          # γ = 0.9: near the peak, compare with exact values, not the limit
-    (200, 100, TWO_POINT, 103),   # OLS variance does not depend on Σ
-    (100, 200, {}, 104),          # γ = 2
-    (200, 220, {}, 105),          # γ = 1.1
-])
+@pytest.mark.parametrize(
+    ("n", "p", "spectrum", "seed"),
+    [
+        (200, 100, {}, 101),  # γ = 0.5
+        (200, 180, {}, 102),  # γ = 0.9: near the peak, compare with exact values, not the limit
+        (200, 100, TWO_POINT, 103),  # OLS variance does not depend on Σ
+        (100, 200, {}, 104),  # γ = 2
+        (200, 220, {}, 105),  # γ = 1.1
+    ],
+)
 def test_exact_finite_n_gaussian_min_norm_expectations(n, p, spectrum, seed):
     """docs/methods/linear_ridge.md §3: E V = σ²p/(n − p − 1) (p < n − 1); E V = σ²n/(p − n − 1), E B = r²(1 − n/p)
     (p > n + 1, Σ = I). Sizes n, p as parametrised, 150 draws. These are exact means, so the only
     allowance is noise: |ζ| = |MC − exact| / SE ≤ 3 (docs/methods/linear_ridge.md §7 measured |ζ| ≤ 2.1 in 37 comparisons).
     Below p = n, B = 0 and E_train = σ²(1 − p/n) hold draw by draw."""
     r2, s2, trials = 1.5, 0.8, 150
-    sim = simulate_ridge_regression(n_samples=n, n_features=p, ridge_penalty=[0.0], signal_strength=r2,
-                                    noise_variance=s2, trials=trials, rng=seed, **spectrum)
+    sim = simulate_ridge_regression(
+        n_samples=n,
+        n_features=p,
+        ridge_penalty=[0.0],
+        signal_strength=r2,
+        noise_variance=s2,
+        trials=trials,
+        rng=seed,
+        **spectrum,
+    )
     if p < n:
         expected_variance = s2 * p / (n - p - 1)
         assert abs(sim.bias[0]) < 1e-12
@@ -98,12 +120,15 @@ def test_exact_finite_n_gaussian_min_norm_expectations(n, p, spectrum, seed):
 
 
 @pytest.mark.montecarlo
-@pytest.mark.parametrize(("p", "spectrum", "trials", "seed"), [
-    (250, {}, 24, 201),          # γ = 0.5, Σ = I
-    (1000, {}, 10, 202),         # γ = 2,   Σ = I
-    (250, TWO_POINT, 24, 203),   # γ = 0.5, two-point Σ, b ≠ w
-    (1000, TWO_POINT, 10, 204),  # γ = 2,   two-point Σ, b ≠ w
-])
+@pytest.mark.parametrize(
+    ("p", "spectrum", "trials", "seed"),
+    [
+        (250, {}, 24, 201),  # γ = 0.5, Σ = I
+        (1000, {}, 10, 202),  # γ = 2,   Σ = I
+        (250, TWO_POINT, 24, 203),  # γ = 0.5, two-point Σ, b ≠ w
+        (1000, TWO_POINT, 10, 204),  # γ = 2,   two-point Σ, b ≠ w
+    ],
+)
 def test_limits_agree_with_simulation_at_n_500(p, spectrum, trials, seed):
     """Theory (n, p → ∞) vs n = 500 simulation, ridge λ ∈ {0.05, 0.5} and ridgeless, ratios 0.5
     and 2 (away from the 0.9–1.1 region where finite-n means are far from the limit, docs/methods/linear_ridge.md §6).
@@ -114,10 +139,17 @@ def test_limits_agree_with_simulation_at_n_500(p, spectrum, trials, seed):
     C = 4 for the training error: docs/methods/linear_ridge.md §7 measured ≤ 1.7e-2 at n ≥ 200 (C ≲ 3.4).
     """
     n, lam, r2, s2 = 500, [0.0, 0.05, 0.5], 1.0, 0.5
-    sim = simulate_ridge_regression(n_samples=n, n_features=p, ridge_penalty=lam, signal_strength=r2,
-                                    noise_variance=s2, trials=trials, rng=seed, **spectrum)
-    theory = ridge_regression_risk(ratio=[p / n], ridge_penalty=lam, signal_strength=r2,
-                                   noise_variance=s2, **spectrum)
+    sim = simulate_ridge_regression(
+        n_samples=n,
+        n_features=p,
+        ridge_penalty=lam,
+        signal_strength=r2,
+        noise_variance=s2,
+        trials=trials,
+        rng=seed,
+        **spectrum,
+    )
+    theory = ridge_regression_risk(ratio=[p / n], ridge_penalty=lam, signal_strength=r2, noise_variance=s2, **spectrum)
     for field, c in (("bias", 3.0), ("variance", 3.0), ("risk", 3.0), ("test_mse", 3.0), ("train_error", 4.0)):
         mc, se, limit = getattr(sim, field), getattr(sim, f"{field}_standard_error"), getattr(theory, field)[0]
         tolerance = 3.0 * se + c * np.abs(limit) / n + 1e-12

@@ -45,16 +45,29 @@ def simulate(data, activation, n_neurons, gammas=tuple(GAMMAS), trials=TRIALS, s
     key = (activation, n_neurons, gammas, trials, seed)
     if key not in _CACHE:
         _CACHE[key] = simulate_random_features_ridge(
-            activation=activation, x=data.x, y=data.y, x_test=data.x_test, y_test=data.y_test,
-            n_neurons=n_neurons, ridge_penalty=list(gammas), trials=trials, rng=seed,
+            activation=activation,
+            x=data.x,
+            y=data.y,
+            x_test=data.x_test,
+            y_test=data.y_test,
+            n_neurons=n_neurons,
+            ridge_penalty=list(gammas),
+            trials=trials,
+            rng=seed,
         )
     return _CACHE[key]
 
 
 def theory(data, activation, n_neurons, gammas=tuple(GAMMAS)):
     res = random_features_ridge(
-        activation=activation, x=data.x, y=data.y, x_test=data.x_test, y_test=data.y_test,
-        n_neurons=n_neurons, ridge_penalty=list(gammas), optimize=False,
+        activation=activation,
+        x=data.x,
+        y=data.y,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        n_neurons=n_neurons,
+        ridge_penalty=list(gammas),
+        optimize=False,
     )
     return res.train_mse[0], res.test_mse[0]
 
@@ -68,9 +81,15 @@ def test_theory_matches_simulation(data, activation, n_neurons):
     mc = simulate(data, activation, n_neurons)
     train, test = theory(data, activation, n_neurons)
     assert np.all(np.abs(mc.train_mse - train) <= 3 * mc.train_mse_standard_error + C_TRAIN * train), (
-        mc.train_mse, train, mc.train_mse_standard_error)
+        mc.train_mse,
+        train,
+        mc.train_mse_standard_error,
+    )
     assert np.all(np.abs(mc.test_mse - test) <= 3 * mc.test_mse_standard_error + C_TEST * test), (
-        mc.test_mse, test, mc.test_mse_standard_error)
+        mc.test_mse,
+        test,
+        mc.test_mse_standard_error,
+    )
 
 
 @pytest.mark.montecarlo
@@ -84,18 +103,20 @@ def test_simulation_rejects_the_literal_slide_reading(data):
         gamma = GAMMAS[col]
         mc = simulate(data, "relu", n_neurons)
 
-        def fixed_point(delta):
+        def fixed_point(delta, n_neurons=n_neurons, gamma=gamma):
             qbar = np.linalg.inv(n_neurons / n * k.kernel / (1 + delta) + gamma * np.eye(n))
             return np.trace(k.kernel @ qbar) / n - delta
 
         delta = brentq(fixed_point, 1e-10, 1e10, rtol=1e-12)
         qbar = np.linalg.inv(n_neurons / n * k.kernel / (1 + delta) + gamma * np.eye(n))
         den = 1 - np.trace(k.kernel @ qbar @ k.kernel @ qbar) / n_neurons  # K̄ := K (wrong)
-        literal_test = np.mean((data.y_test - k.cross_kernel.T @ qbar @ data.y) ** 2) + (
-            data.y @ qbar @ k.kernel @ qbar @ data.y / n_neurons
-        ) / den * (
-            k.test_diagonal.sum() - np.trace((np.eye(n) + gamma * qbar) @ k.cross_kernel @ k.cross_kernel.T @ qbar)
-        ) / N_TEST
+        literal_test = (
+            np.mean((data.y_test - k.cross_kernel.T @ qbar @ data.y) ** 2)
+            + (data.y @ qbar @ k.kernel @ qbar @ data.y / n_neurons)
+            / den
+            * (k.test_diagonal.sum() - np.trace((np.eye(n) + gamma * qbar) @ k.cross_kernel @ k.cross_kernel.T @ qbar))
+            / N_TEST
+        )
         _, test = theory(data, "relu", n_neurons)
         assert abs(mc.test_mse[col] - test[col]) <= 3 * mc.test_mse_standard_error[col] + C_TEST * test[col]
         assert abs(mc.test_mse[col] - literal_test) > 10 * mc.test_mse_standard_error[col] + 0.1 * test[col]
@@ -124,12 +145,25 @@ def test_multi_output_theory_matches_simulation():
     # docs/methods/random_features.md §3.1 measured for d = 2: train +0.04 %, test −1.2 % (z = −1.6); same tolerance as above.
     d3 = gaussian_mixture(n_samples=512, n_test=256, n_features=256, n_classes=3, rng=7)
     mc = simulate_random_features_ridge(
-        activation="relu", x=d3.x, y=d3.y, x_test=d3.x_test, y_test=d3.y_test,
-        n_neurons=1024, ridge_penalty=0.1, trials=8, rng=3,
+        activation="relu",
+        x=d3.x,
+        y=d3.y,
+        x_test=d3.x_test,
+        y_test=d3.y_test,
+        n_neurons=1024,
+        ridge_penalty=0.1,
+        trials=8,
+        rng=3,
     )
     res = random_features_ridge(
-        activation="relu", x=d3.x, y=d3.y, x_test=d3.x_test, y_test=d3.y_test,
-        n_neurons=1024, ridge_penalty=0.1, optimize=False,
+        activation="relu",
+        x=d3.x,
+        y=d3.y,
+        x_test=d3.x_test,
+        y_test=d3.y_test,
+        n_neurons=1024,
+        ridge_penalty=0.1,
+        optimize=False,
     )
     train, test = res.train_mse[0, 0], res.test_mse[0, 0]
     assert abs(mc.train_mse[0] - train) <= 3 * mc.train_mse_standard_error[0] + C_TRAIN * train
@@ -155,15 +189,27 @@ def test_one_trial_matches_the_definition_of_beta(n_neurons, gammas):
 
 
 def test_simulation_is_reproducible_and_validated(data):
-    kw = dict(activation="relu", x=data.x[:64], y=data.y[:64], x_test=data.x_test[:16], y_test=data.y_test[:16],
-              n_neurons=32, ridge_penalty=[0.1, 1.0], trials=3)
+    kw = dict(
+        activation="relu",
+        x=data.x[:64],
+        y=data.y[:64],
+        x_test=data.x_test[:16],
+        y_test=data.y_test[:16],
+        n_neurons=32,
+        ridge_penalty=[0.1, 1.0],
+        trials=3,
+    )
     a = simulate_random_features_ridge(rng=42, **kw)
     b = simulate_random_features_ridge(rng=np.random.SeedSequence(42), **kw)
     np.testing.assert_array_equal(a.test_mse_trials, b.test_mse_trials)
     assert a.seed_entropy == 42 and a.test_mse_trials.shape == (3, 2)
     np.testing.assert_allclose(a.test_mse_standard_error, a.test_mse_trials.std(axis=0, ddof=1) / np.sqrt(3))
-    for change, parameter in [({"trials": 1}, "trials"), ({"n_neurons": 0}, "n_neurons"),
-                              ({"ridge_penalty": -1.0}, "ridge_penalty"), ({"y": data.y[:10]}, "y")]:
+    for change, parameter in [
+        ({"trials": 1}, "trials"),
+        ({"n_neurons": 0}, "n_neurons"),
+        ({"ridge_penalty": -1.0}, "ridge_penalty"),
+        ({"y": data.y[:10]}, "y"),
+    ]:
         with pytest.raises(InvalidParameterError) as info:
             simulate_random_features_ridge(rng=0, **{**kw, **change})
         assert info.value.parameter == parameter

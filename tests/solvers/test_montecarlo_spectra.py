@@ -81,7 +81,7 @@ def test_ks_distance_with_atom_and_ties():
     # Law: atom 1/2 at 0 plus uniform(0, 1) of mass 1/2. Sample {0, 0, 0.5, 0.75}:
     # at 0: ECDF 0.5 vs F(0) = 0.5 (left: 0 vs 0); at 0.5: left 0.5 vs 0.75, right 0.75 vs 0.75;
     # at 0.75: left 0.75 vs 0.875, right 1 vs 0.875 → sup = 0.25.
-    law = lambda x: np.where(x < 0, 0.0, 0.5 + 0.5 * np.clip(x, 0, 1))  # noqa: E731
+    law = lambda x: np.where(x < 0, 0.0, 0.5 + 0.5 * np.clip(x, 0, 1))
     assert ks_distance([0.0, 0.0, 0.5, 0.75], law) == pytest.approx(0.25)
     assert ks_distance([0.0, 0.0, 0.25, 0.75], law) == pytest.approx(0.125)
     with pytest.raises(InvalidParameterError, match="`eigenvalues`"):
@@ -97,7 +97,7 @@ def test_gram_spectrum_against_companion_law():
     c = p / n
     pop = dict(eigenvalues=[1.0, 3.0], weights=[0.5, 0.5])
     sim = simulate_sample_covariance_spectrum(n_samples=n, n_features=p, trials=4, rng=31, matrix="gram", **pop)
-    law = lambda x: (1 - c) * (x >= 0) + c * sample_covariance_spectrum(ratio=c, x=x, **pop).cdf  # noqa: E731
+    law = lambda x: (1 - c) * (x >= 0) + c * sample_covariance_spectrum(ratio=c, x=x, **pop).cdf
     ks = sim.ks_distances(law)
     assert np.all(ks < 3.0 / p + 3e-3)
     assert np.all(np.sum(sim.eigenvalues == 0, axis=1) == n - p)

@@ -40,7 +40,9 @@ def _moments(res, activation) -> tuple[float, float, float]:
         # x = lo + (hi − lo)(1 − cos θ)/2 removes the square-root edges
         theta = np.linspace(0.0, math.pi, 4001)
         x = lo + 0.5 * (hi - lo) * (1.0 - np.cos(theta))
-        d = neural_tangent_kernel_spectrum(activation=activation, ratio=res.ratio, neurons_per_sample=res.neurons_per_sample, x=x, with_cdf=False).density
+        d = neural_tangent_kernel_spectrum(
+            activation=activation, ratio=res.ratio, neurons_per_sample=res.neurons_per_sample, x=x, with_cdf=False
+        ).density
         w = d * 0.5 * (hi - lo) * np.sin(theta)
         mass += np.trapezoid(w, theta)
         m1 += np.trapezoid(w * x, theta)
@@ -63,7 +65,14 @@ def _free_moments(activation, phi: float, r: float) -> tuple[float, float]:
 
 @pytest.mark.parametrize(
     ("activation", "phi", "r"),
-    [("relu", 1.5, 2.0), ("tanh", 1.5, 0.5), ("erf", 2.0, 1.5), ("erf", 0.5, 1.5), ("linear", 0.5, 0.8), ("gelu", 1.0, 3.0)],
+    [
+        ("relu", 1.5, 2.0),
+        ("tanh", 1.5, 0.5),
+        ("erf", 2.0, 1.5),
+        ("erf", 0.5, 1.5),
+        ("linear", 0.5, 0.8),
+        ("gelu", 1.0, 3.0),
+    ],
 )
 def test_mass_and_first_two_moments_match_free_probability(activation, phi, r):
     # Independent check of the polynomial, the branch and the support: M₁, M₂ from the free moments of
@@ -97,10 +106,14 @@ def test_linear_activation_has_the_rank_deficiency_atom_and_agrees_with_the_exac
     # snapped to 0 so that the jump of the CDF at 0 is compared exactly).
     res = neural_tangent_kernel_spectrum(activation="linear", ratio=0.5, neurons_per_sample=0.8)
     assert res.atom_location == 0.0 and res.atom_mass == pytest.approx(0.5)
-    sim = simulate_neural_tangent_kernel(activation="linear", n_samples=1000, n_features=500, n_neurons=800, trials=2, output_weights="normalised", rng=3)
+    sim = simulate_neural_tangent_kernel(
+        activation="linear", n_samples=1000, n_features=500, n_neurons=800, trials=2, output_weights="normalised", rng=3
+    )
     ev = sim.eigenvalues.ravel().copy()
     ev[np.abs(ev) < 1e-9 * ev.max()] = 0.0
-    ks = ks_distance(ev, lambda t: neural_tangent_kernel_spectrum(activation="linear", ratio=0.5, neurons_per_sample=0.8, x=t).cdf)
+    ks = ks_distance(
+        ev, lambda t: neural_tangent_kernel_spectrum(activation="linear", ratio=0.5, neurons_per_sample=0.8, x=t).cdf
+    )
     assert ks <= 0.02
 
 
@@ -126,7 +139,9 @@ def test_spectrum_of_the_actual_ntk_matches_the_limit(activation, phi, r, weight
     sim = simulate_neural_tangent_kernel(
         activation=activation, n_samples=n, n_features=p, n_neurons=big_n, trials=2, output_weights=weights, rng=seed
     )
-    law = lambda t: neural_tangent_kernel_spectrum(activation=activation, ratio=p / n, neurons_per_sample=big_n / n, x=t).cdf
+    law = lambda t: (
+        neural_tangent_kernel_spectrum(activation=activation, ratio=p / n, neurons_per_sample=big_n / n, x=t).cdf
+    )
     assert ks_distance(sim.eigenvalues.ravel(), law) <= 0.02
 
 
@@ -156,7 +171,9 @@ def test_closed_form_gradients_match_finite_differences():
 
 def test_activation_constants():
     relu = ntk_activation_constants(activation="relu")
-    assert (relu.theta1, relu.mean_derivative, relu.mean_square_derivative) == pytest.approx((0.5 - 1 / (2 * math.pi), 0.5, 0.5))
+    assert (relu.theta1, relu.mean_derivative, relu.mean_square_derivative) == pytest.approx(
+        (0.5 - 1 / (2 * math.pi), 0.5, 0.5)
+    )
     erf = ntk_activation_constants(activation="erf")
     # E[(2/√π)² e^{−2ξ²}] = (4/π)/√5
     assert erf.mean_square_derivative == pytest.approx(4 / math.pi / math.sqrt(5), rel=1e-12)
@@ -197,7 +214,12 @@ def test_simulation_kind_functions_agree():
     act = make_activation("tanh")
     pred = neural_tangent_kernel_prediction(n_features=600, n_samples=400, n_neurons=800, activation=act)
     draw = neural_tangent_kernel_trial(
-        rng=np.random.default_rng(5), n_features=600, n_samples=400, n_neurons=800, activation=act, output_weights="normalised"
+        rng=np.random.default_rng(5),
+        n_features=600,
+        n_samples=400,
+        n_neurons=800,
+        activation=act,
+        output_weights="normalised",
     )
     assert pred.names == ("moment_1",) and draw.spectrum.shape == (400,)
     assert draw.values[0] == pytest.approx(pred.values[0], rel=0.01)
@@ -233,8 +255,12 @@ def test_two_bulk_law_matches_the_gaussian_equivalent_matrix():
     ev = np.linalg.eigvalsh(y.T @ y / big_n + b * b * x.T @ x + (c2 + shift) * np.eye(n))
     res = neural_tangent_kernel_spectrum(activation="erf", ratio=0.5, neurons_per_sample=1.5)
     assert len(res.support) == 2
-    small_mass = neural_tangent_kernel_spectrum(activation="erf", ratio=0.5, neurons_per_sample=1.5, x=[res.support[0][1]]).cdf[0]
+    small_mass = neural_tangent_kernel_spectrum(
+        activation="erf", ratio=0.5, neurons_per_sample=1.5, x=[res.support[0][1]]
+    ).cdf[0]
     # the small bulk carries the atom 1 − p/n of XᵀX (spread by I + GᵀG/N); 0.01 ≈ 4 binomial-like s.d. at n = 1500
-    assert small_mass == pytest.approx(0.5, abs=1e-4) and np.mean(ev <= res.support[0][1]) == pytest.approx(0.5, abs=0.01)
+    assert small_mass == pytest.approx(0.5, abs=1e-4) and np.mean(ev <= res.support[0][1]) == pytest.approx(
+        0.5, abs=0.01
+    )
     law = lambda t: neural_tangent_kernel_spectrum(activation="erf", ratio=0.5, neurons_per_sample=1.5, x=t).cdf
     assert ks_distance(ev, law) <= 0.02

@@ -95,7 +95,7 @@ def test_effective_ridge_unique_root_and_residuals(name):
     np.testing.assert_allclose(sol.delta, big_n * kappa / (n * big_g) - 1, rtol=1e-9)
     for idx in [(0, 0), (4, 0), (4, 5), (8, 10), (3, 2)]:
         nn, g, k = big_n[idx], big_g[idx], kappa[idx]
-        f = lambda t: t * (nn - np.sum(lam / (lam + t))) - n * g  # noqa: E731
+        f = lambda t, nn=nn, g=g: t * (nn - np.sum(lam / (lam + t))) - n * g
         # uniqueness: F changes sign exactly once on a log grid (docs/methods/random_features.md §2.1 proof: F convex, F(0+) < 0)
         grid = np.logspace(-18, 8, 400)
         signs = np.sign([f(t) for t in grid])
@@ -184,12 +184,22 @@ def test_slide_typos_would_change_the_answer():
     k = expected_kernel(activation="relu", x=data.x, x_test=data.x_test)
     for nn, g in [(64, 1e-3), (256, 1.0)]:
         res = random_features_ridge(
-            activation="relu", x=data.x, y=data.y, x_test=data.x_test, y_test=data.y_test,
-            n_neurons=nn, ridge_penalty=g, optimize=False,
+            activation="relu",
+            x=data.x,
+            y=data.y,
+            x_test=data.x_test,
+            y_test=data.y_test,
+            n_neurons=nn,
+            ridge_penalty=g,
+            optimize=False,
         )
         train, test = res.train_mse[0, 0], res.test_mse[0, 0]
-        _, lt_train, lt_test = dense_paper_form(k.kernel, k.cross_kernel, k.test_diagonal, data.y, data.y_test, nn, g, literal=True)
-        _, n_train, n_test = dense_paper_form(k.kernel, k.cross_kernel, k.test_diagonal, data.y, data.y_test, nn, g, one_over_n=True)
+        _, lt_train, lt_test = dense_paper_form(
+            k.kernel, k.cross_kernel, k.test_diagonal, data.y, data.y_test, nn, g, literal=True
+        )
+        _, _n_train, n_test = dense_paper_form(
+            k.kernel, k.cross_kernel, k.test_diagonal, data.y, data.y_test, nn, g, one_over_n=True
+        )
         assert abs(lt_test - test) > 0.1 * test or abs(lt_train - train) > 0.1 * train
         assert abs(n_test - test) > 0.01 * test
         if nn == 64:  # docs/methods/random_features.md §3.3 at N = n/2, γ = 1e-3: literal E_train < 0 and E_test ~ 1e4
@@ -201,7 +211,9 @@ def test_multi_output_is_sum_of_single_outputs(relu_case):
     rng = np.random.default_rng(4)
     y2 = np.column_stack([data.y, rng.standard_normal(data.y.size)])
     yt2 = np.column_stack([data.y_test, rng.standard_normal(data.y_test.size)])
-    kw = dict(activation="relu", x=data.x, x_test=data.x_test, n_neurons=[100, 400], ridge_penalty=[1e-3, 0.1], optimize=False)
+    kw = dict(
+        activation="relu", x=data.x, x_test=data.x_test, n_neurons=[100, 400], ridge_penalty=[1e-3, 0.1], optimize=False
+    )
     both = random_features_ridge(y=y2, y_test=yt2, **kw)
     first = random_features_ridge(y=y2[:, 0], y_test=yt2[:, 0], **kw)
     second = random_features_ridge(y=y2[:, 1], y_test=yt2[:, 1], **kw)
@@ -218,8 +230,14 @@ def test_limit_many_neurons_is_kernel_ridge_regression(relu_case):
     data, k = relu_case
     n, gamma, big = 256, 0.5, 10**9
     res = random_features_ridge(
-        activation="relu", x=data.x, y=data.y, x_test=data.x_test, y_test=data.y_test,
-        n_neurons=big, ridge_penalty=gamma, optimize=False,
+        activation="relu",
+        x=data.x,
+        y=data.y,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        n_neurons=big,
+        ridge_penalty=gamma,
+        optimize=False,
     )
     kappa = res.effective_ridge[0, 0]
     assert kappa == pytest.approx(n * gamma / big, rel=1e-6)
@@ -236,8 +254,14 @@ def test_limit_ridgeless_underparameterised_has_finite_kappa(relu_case):
     nn = 100
     kappa0 = brentq(lambda t: np.sum(lam / (lam + t)) - nn, 1e-12, 1e6, xtol=1e-300, rtol=1e-15)
     res = random_features_ridge(
-        activation="relu", x=data.x, y=data.y, x_test=data.x_test, y_test=data.y_test,
-        n_neurons=nn, ridge_penalty=[1e-12, 1e-10], optimize=False,
+        activation="relu",
+        x=data.x,
+        y=data.y,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        n_neurons=nn,
+        ridge_penalty=[1e-12, 1e-10],
+        optimize=False,
     )
     np.testing.assert_allclose(res.effective_ridge[0], kappa0, rtol=1e-7)
     assert res.delta[0, 0] > 1e10
@@ -250,8 +274,14 @@ def test_limit_ridgeless_overparameterised_matches_explicit_formula(relu_case):
     data, k = relu_case
     n, nn, gamma = 256, 512, 1e-10
     res = random_features_ridge(
-        activation="relu", x=data.x, y=data.y, x_test=data.x_test, y_test=data.y_test,
-        n_neurons=nn, ridge_penalty=gamma, optimize=False,
+        activation="relu",
+        x=data.x,
+        y=data.y,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        n_neurons=nn,
+        ridge_penalty=gamma,
+        optimize=False,
     )
     assert res.effective_ridge[0, 0] == pytest.approx(n * gamma / (nn - n), rel=1e-6)
     assert res.train_mse[0, 0] < 1e-12
@@ -268,8 +298,14 @@ def test_double_descent_peak_scales_like_inverse_sqrt_gamma(relu_case):
     # each factor 100 in γ multiplies the peak by ≈ 10 (we allow 9–11).
     data, _ = relu_case
     res = random_features_ridge(
-        activation="relu", x=data.x, y=data.y, x_test=data.x_test, y_test=data.y_test,
-        n_neurons=256, ridge_penalty=[1e-10, 1e-8, 1e-6], optimize=False,
+        activation="relu",
+        x=data.x,
+        y=data.y,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        n_neurons=256,
+        ridge_penalty=[1e-10, 1e-8, 1e-6],
+        optimize=False,
     )
     ratios = res.test_mse[0, :-1] / res.test_mse[0, 1:]
     assert np.all((ratios > 9) & (ratios < 11)), ratios
@@ -281,8 +317,14 @@ def test_double_descent_peak_visible_at_n_neurons_equal_n():
     data = gmm(512, seed=2)
     ratios = np.array([0.1, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2, 3, 4])
     res = random_features_ridge(
-        activation="relu", x=data.x, y=data.y, x_test=data.x_test, y_test=data.y_test,
-        n_neurons=np.round(ratios * 512).astype(int), ridge_penalty=[1e-4, 1e-2], optimize=False,
+        activation="relu",
+        x=data.x,
+        y=data.y,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        n_neurons=np.round(ratios * 512).astype(int),
+        ridge_penalty=[1e-4, 1e-2],
+        optimize=False,
     )
     small, large = res.test_mse[:, 0], res.test_mse[:, 1]
     assert ratios[np.argmax(small)] == 1.0
@@ -297,8 +339,14 @@ def test_linear_activation_rank_deficient_has_no_peak():
     # denominator vanish together and the limit is finite (drift without the eigenvalue cut-off).
     data = gmm(256, p=64)
     res = random_features_ridge(
-        activation="linear", x=data.x, y=data.y, x_test=data.x_test, y_test=data.y_test,
-        n_neurons=64, ridge_penalty=[1e-10, 1e-12, 1e-14, 1e-16], optimize=False,
+        activation="linear",
+        x=data.x,
+        y=data.y,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        n_neurons=64,
+        ridge_penalty=[1e-10, 1e-12, 1e-14, 1e-16],
+        optimize=False,
     )
     assert np.all(np.isfinite(res.test_mse))
     np.testing.assert_allclose(res.test_mse[0], res.test_mse[0, 0], rtol=1e-3)
@@ -328,15 +376,27 @@ def test_whole_grid_uses_one_eigendecomposition(monkeypatch, relu_case):
     grid_n = [32, 64, 128, 200, 256, 300, 512, 1024]
     grid_g = np.logspace(-4, 2, 36)
     res = random_features_ridge(
-        activation="relu", x=data.x, y=data.y, x_test=data.x_test, y_test=data.y_test,
-        n_neurons=grid_n, ridge_penalty=grid_g, optimize=True,
+        activation="relu",
+        x=data.x,
+        y=data.y,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        n_neurons=grid_n,
+        ridge_penalty=grid_g,
+        optimize=True,
     )
     assert calls == [(256, 256)]
     assert res.train_mse.shape == (8, 36) and np.all(np.isfinite(res.test_mse))
     # grid values equal single-point evaluations
     single = random_features_ridge(
-        activation="relu", x=data.x, y=data.y, x_test=data.x_test, y_test=data.y_test,
-        n_neurons=grid_n[3], ridge_penalty=grid_g[7], optimize=False,
+        activation="relu",
+        x=data.x,
+        y=data.y,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        n_neurons=grid_n[3],
+        ridge_penalty=grid_g[7],
+        optimize=False,
     )
     assert single.test_mse[0, 0] == pytest.approx(res.test_mse[3, 7], rel=1e-13)
 
@@ -345,8 +405,13 @@ def test_optimal_ridge_per_n_neurons(relu_case):
     data, _ = relu_case
     gammas = np.logspace(-4, 2, 13)
     res = random_features_ridge(
-        activation="relu", x=data.x, y=data.y, x_test=data.x_test, y_test=data.y_test,
-        n_neurons=[64, 256, 1024], ridge_penalty=gammas,
+        activation="relu",
+        x=data.x,
+        y=data.y,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        n_neurons=[64, 256, 1024],
+        ridge_penalty=gammas,
     )
     opt = res.optimal
     assert opt.bounds == (1e-4, 1e2)
@@ -355,8 +420,14 @@ def test_optimal_ridge_per_n_neurons(relu_case):
     # stationarity: a 1 % move of γ* does not lower the predicted test MSE (beyond round-off)
     moved = np.concatenate([opt.ridge_penalty * 0.99, opt.ridge_penalty * 1.01])
     around = random_features_ridge(
-        activation="relu", x=data.x, y=data.y, x_test=data.x_test, y_test=data.y_test,
-        n_neurons=opt.n_neurons, ridge_penalty=moved, optimize=False,
+        activation="relu",
+        x=data.x,
+        y=data.y,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        n_neurons=opt.n_neurons,
+        ridge_penalty=moved,
+        optimize=False,
     )
     for j in range(opt.n_neurons.size):
         assert around.test_mse[j, j] >= opt.test_mse[j] - 1e-10
@@ -410,8 +481,14 @@ def test_regime_warnings():
     assert any("Lipschitz" in w for w in regime_warnings(x=data.x, activation="sign"))
     assert any("p/n" in w for w in regime_warnings(x=data.x[:, :4], activation="relu"))
     res = random_features_ridge(
-        activation="tanh", x=raw, y=data.y, x_test=data.x_test * np.sqrt(128), y_test=data.y_test,
-        n_neurons=256, ridge_penalty=0.1, optimize=False,
+        activation="tanh",
+        x=raw,
+        y=data.y,
+        x_test=data.x_test * np.sqrt(128),
+        y_test=data.y_test,
+        n_neurons=256,
+        ridge_penalty=0.1,
+        optimize=False,
     )
     assert res.warnings and np.all(np.isfinite(res.test_mse))
 
@@ -430,14 +507,22 @@ def test_regime_warnings():
         ({"n_neurons": 10.5}, "n_neurons"),
         ({"n_neurons": 0}, "n_neurons"),
         ({"activation": "bogus"}, "activation"),
-        ({"activation": {"name": "leaky_relu", "negative_slope": 0.1}}, "activation"),  # solvers take Activation objects
+        (
+            {"activation": {"name": "leaky_relu", "negative_slope": 0.1}},
+            "activation",
+        ),  # solvers take Activation objects
     ],
 )
 def test_prediction_validation_names_the_parameter(change, parameter):
     rng = np.random.default_rng(0)
     kw = dict(
-        activation="relu", x=rng.standard_normal((6, 3)), y=np.ones(6), x_test=rng.standard_normal((4, 3)),
-        y_test=np.ones(4), n_neurons=10, ridge_penalty=0.1,
+        activation="relu",
+        x=rng.standard_normal((6, 3)),
+        y=np.ones(6),
+        x_test=rng.standard_normal((4, 3)),
+        y_test=np.ones(4),
+        n_neurons=10,
+        ridge_penalty=0.1,
     )
     kw.update(change)
     with pytest.raises(InvalidParameterError) as info:
@@ -491,7 +576,9 @@ def test_subnormal_ridge_penalty_is_refused_and_the_smallest_allowed_works():
     y = np.sign(x[:, 0])
     with pytest.raises(InvalidParameterError, match="ridge_penalty"):
         random_features_ridge(activation="relu", x=x, y=y, x_test=x, y_test=y, n_neurons=[4], ridge_penalty=[5e-324])
-    result = random_features_ridge(activation="relu", x=x, y=y, x_test=x, y_test=y, n_neurons=[4], ridge_penalty=[1e-300])
+    result = random_features_ridge(
+        activation="relu", x=x, y=y, x_test=x, y_test=y, n_neurons=[4], ridge_penalty=[1e-300]
+    )
     low, high = result.optimal.bounds
     assert 0.0 < low < high and np.isfinite(result.optimal.best_test_mse)
 

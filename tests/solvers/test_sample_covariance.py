@@ -80,7 +80,7 @@ def test_one_atom_reduces_to_marchenko_pastur(ratio):
     dens, (lm, lp) = mp_closed_form(x, ratio=ratio, variance=variance)
     ok = np.isfinite(res.density)
     assert np.max(np.abs(res.density[ok] - dens[ok])) < 1e-8 * dens.max()
-    (a, b), = res.support_intervals
+    ((a, b),) = res.support_intervals
     assert a == pytest.approx(lm, rel=1e-12, abs=1e-14) and b == pytest.approx(lp, rel=1e-12)
     assert res.atom_mass == pytest.approx(max(0.0, 1 - 1 / ratio), abs=1e-15)
     np.testing.assert_allclose(res.stieltjes, mp_stieltjes_ref(z, ratio=ratio, variance=variance), rtol=1e-10)
@@ -95,7 +95,7 @@ def test_one_atom_cdf_matches_midpoint_rule_of_closed_form_density():
     x = np.linspace(-1, 8, 301)
     res = sample_covariance_spectrum(ratio=ratio, eigenvalues=[variance], weights=[1.0], x=x)
     _, (lm, lp) = mp_closed_form(x, ratio=ratio, variance=variance)
-    for xi, fi in zip(x[::10], res.cdf[::10]):
+    for xi, fi in zip(x[::10], res.cdf[::10], strict=True):
         if xi <= lm:
             expected = 0.0
         elif xi >= lp:
@@ -103,15 +103,28 @@ def test_one_atom_cdf_matches_midpoint_rule_of_closed_form_density():
         else:
             # The midpoint rule is spectral only between two square-root edges; a partial
             # interval needs an adaptive rule.
-            expected = quad(lambda u: mp_closed_form(np.array([u]), ratio=ratio, variance=variance)[0][0],
-                            lm, xi, epsabs=1e-13, epsrel=1e-13, limit=200)[0]
+            expected = quad(
+                lambda u: mp_closed_form(np.array([u]), ratio=ratio, variance=variance)[0][0],
+                lm,
+                xi,
+                epsabs=1e-13,
+                epsrel=1e-13,
+                limit=200,
+            )[0]
         assert fi == pytest.approx(expected, abs=1e-10)
 
 
 @pytest.mark.parametrize(
     "ratio, population",
-    [(0.1, THREE), (0.5, THREE), (1.0, THREE), (2.0, THREE), (0.1, TWO_POINT), (3.0, TWO_POINT),
-     (0.7, dict(eigenvalues=[0.5, 0.51], weights=[0.2, 0.8]))],
+    [
+        (0.1, THREE),
+        (0.5, THREE),
+        (1.0, THREE),
+        (2.0, THREE),
+        (0.1, TWO_POINT),
+        (3.0, TWO_POINT),
+        (0.7, dict(eigenvalues=[0.5, 0.51], weights=[0.2, 0.8])),
+    ],
 )
 def test_density_matches_polynomial_roots(ratio, population):
     res = sample_covariance_spectrum(ratio=ratio, x=np.linspace(0.001, 40.0, 700), **population)
@@ -141,16 +154,14 @@ def test_gap_masses_follow_exact_separation_and_midpoint_rule():
     res = sample_covariance_spectrum(ratio=0.1, x=np.array([2.0]), **TWO_POINT)
     assert len(res.support_intervals) == 2
     np.testing.assert_allclose(res.interval_masses, [0.5, 0.5], atol=1e-12)
-    for (a, b), mass in zip(res.support_intervals, res.interval_masses):
-        nodes, parts = midpoint_angle_integral(
-            lambda u: polynomial_density(u, ratio=0.1, **TWO_POINT), a, b, 1500
-        )
+    for (a, b), mass in zip(res.support_intervals, res.interval_masses, strict=True):
+        _nodes, parts = midpoint_angle_integral(lambda u: polynomial_density(u, ratio=0.1, **TWO_POINT), a, b, 1500)
         assert parts.sum() == pytest.approx(mass, abs=1e-10)
     # CDF at interior points vs the midpoint rule of docs/methods/spectra.md §2.2 applied to the polynomial-root density.
     (a, b) = res.support_intervals[1]
     xs = np.array([a + 0.3 * (b - a), a + 0.8 * (b - a)])
     cdf = sample_covariance_spectrum(ratio=0.1, x=xs, **TWO_POINT).cdf
-    for xi, fi in zip(xs, cdf):
+    for xi, fi in zip(xs, cdf, strict=True):
         part = quad(lambda u: polynomial_density([u], ratio=0.1, **TWO_POINT)[0], a, xi, epsabs=1e-12, limit=200)[0]
         assert fi == pytest.approx(0.5 + part, abs=1e-10)
 
@@ -163,6 +174,7 @@ def test_moments_from_density_integration_match_h_formula(ratio):
     base = sample_covariance_spectrum(ratio=ratio, x=np.array([1.0]), **THREE)
     got = np.zeros(4)
     for a, b in base.support_intervals:
+
         def integrand(theta, a=a, b=b):
             x = a + 0.5 * (b - a) * (1 - np.cos(theta))
             m, _ = companion_stieltjes(np.array([x]), ratio=ratio, **THREE)
@@ -308,7 +320,7 @@ def test_monte_carlo_ks_moments_stieltjes(ratio, n):
     # * Stieltjes off the support: O(1/n), measured ≤ 5.2e-3 at the largest size and 2.6e-2 only
     #   next to the support: 3 SE + 2/n relative for our points (≥ 0.5 away from the support).
     p = int(ratio * n)
-    law = lambda x: sample_covariance_spectrum(ratio=p / n, x=x, **THREE).cdf  # noqa: E731
+    law = lambda x: sample_covariance_spectrum(ratio=p / n, x=x, **THREE).cdf
     sim = simulate_sample_covariance_spectrum(n_samples=n, n_features=p, trials=12, rng=20240 + p, **THREE)
     ks = sim.ks_distances(law)
     assert ks.mean() < 3.0 / p + 3e-3
@@ -387,9 +399,15 @@ def test_the_supported_domain_gives_a_probability_law(ratio):
     # decreases, at the corners of the domain (ranges 1e2, 1e5, 1e8; weights 0.01 and 0.99 on the
     # small eigenvalue, where narrow intervals of width ~√c t were missed outside it).
     for k in (2, 5, 8):
-        for eigenvalues, weights in (([10.0 ** (1 - k), 3.0, 10.0], [0.5, 0.3, 0.2]), ([10.0**-k, 1.0], [0.01, 0.99]), ([10.0**-k, 1.0], [0.99, 0.01])):
+        for eigenvalues, weights in (
+            ([10.0 ** (1 - k), 3.0, 10.0], [0.5, 0.3, 0.2]),
+            ([10.0**-k, 1.0], [0.01, 0.99]),
+            ([10.0**-k, 1.0], [0.99, 0.01]),
+        ):
             top = max(eigenvalues) * (1 + np.sqrt(ratio)) ** 2
-            r = sample_covariance_spectrum(ratio=ratio, eigenvalues=eigenvalues, weights=weights, x=np.linspace(0, 1.2 * top, 40))
+            r = sample_covariance_spectrum(
+                ratio=ratio, eigenvalues=eigenvalues, weights=weights, x=np.linspace(0, 1.2 * top, 40)
+            )
             assert r.atom_mass + sum(r.interval_masses) == pytest.approx(1.0, abs=1e-6), (k, eigenvalues, weights)
             assert np.all(np.diff(r.cdf) >= -1e-9) and r.diagnostics.converged
 

@@ -99,9 +99,7 @@ def test_monte_carlo_outliers_and_alignments():
         np.abs(sim.eigenvalue_mean - theory.eigenvalue)
         <= 3 * sim.eigenvalue_standard_error + 0.3 / root_n * theory.eigenvalue
     )
-    assert np.all(
-        np.abs(sim.alignment_mean - theory.alignment) <= 3 * sim.alignment_standard_error + 0.4 / root_n
-    )
+    assert np.all(np.abs(sim.alignment_mean - theory.alignment) <= 3 * sim.alignment_standard_error + 0.4 / root_n)
     assert np.all(
         np.abs(sim.sample_side_alignment_mean - theory.sample_side_alignment)
         <= 3 * sim.sample_side_alignment_standard_error + 0.4 / root_n
