@@ -69,17 +69,28 @@ def _cache_rounds(http: httpx.Client) -> dict:
         dataset = {"kind": "dataset", "id": _upload(http, seed=100 + round_index)}
         body = {"activation": {"name": "relu"}, "data": dataset, "optimize": False}
         first = _timed(http, {**body, "n_neurons": 1024, "ridge_penalty": 0.1})
-        points = zip(np.exp(rng.uniform(np.log(32), np.log(2000), REPEATS)).round().astype(int).tolist(),
-                     np.exp(rng.uniform(np.log(1e-3), np.log(10.0), REPEATS)).tolist(), strict=True)
+        points = zip(
+            np.exp(rng.uniform(np.log(32), np.log(2000), REPEATS)).round().astype(int).tolist(),
+            np.exp(rng.uniform(np.log(1e-3), np.log(10.0), REPEATS)).tolist(),
+            strict=True,
+        )
         again = [_timed(http, {**body, "n_neurons": n, "ridge_penalty": g}) for n, g in points]
-        again_optimal = [_timed(http, {**body, "optimize": True, "n_neurons": 700 + k, "ridge_penalty": 0.05}) for k in range(5)]
+        again_optimal = [
+            _timed(http, {**body, "optimize": True, "n_neurons": 700 + k, "ridge_penalty": 0.05}) for k in range(5)
+        ]
         firsts.append(first)
         repeats.append(statistics.median(again))
         repeats_optimal.append(statistics.median(again_optimal))
         ratios.append(repeats[-1] / first)
         ratios_optimal.append(repeats_optimal[-1] / first)
         http.delete(f"/v1/datasets/{dataset['id']}")
-    return {"first": firsts, "repeat": repeats, "repeat_optimal": repeats_optimal, "ratio": ratios, "ratio_optimal": ratios_optimal}
+    return {
+        "first": firsts,
+        "repeat": repeats,
+        "repeat_optimal": repeats_optimal,
+        "ratio": ratios,
+        "ratio_optimal": ratios_optimal,
+    }
 
 
 def _optuna(http: httpx.Client) -> dict:
@@ -89,9 +100,13 @@ def _optuna(http: httpx.Client) -> dict:
     dataset = {"kind": "dataset", "id": _upload(http, seed=7)}
 
     def objective(trial) -> float:
-        body = {"activation": {"name": "relu"}, "data": dataset, "optimize": False,
-                "n_neurons": trial.suggest_int("n_neurons", 32, 2000, log=True),
-                "ridge_penalty": trial.suggest_float("ridge_penalty", 1e-3, 10.0, log=True)}
+        body = {
+            "activation": {"name": "relu"},
+            "data": dataset,
+            "optimize": False,
+            "n_neurons": trial.suggest_int("n_neurons", 32, 2000, log=True),
+            "ridge_penalty": trial.suggest_float("ridge_penalty", 1e-3, 10.0, log=True),
+        }
         response = http.post(RIDGE, json=body)
         response.raise_for_status()
         return response.json()["points"][0]["test_mse"]
@@ -101,15 +116,26 @@ def _optuna(http: httpx.Client) -> dict:
         trial.suggest_float("ridge_penalty", 1e-3, 10.0, log=True)
         return 1.0
 
-    first = _timed(http, {"activation": {"name": "relu"}, "data": dataset, "optimize": False, "n_neurons": 512, "ridge_penalty": 0.1})
+    first = _timed(
+        http,
+        {"activation": {"name": "relu"}, "data": dataset, "optimize": False, "n_neurons": 512, "ridge_penalty": 0.1},
+    )
     start = time.perf_counter()
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=0))
     study.optimize(objective, n_trials=TRIALS)
     study_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=0)).optimize(constant, n_trials=TRIALS)
+    optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=0)).optimize(
+        constant, n_trials=TRIALS
+    )
     optuna_seconds = time.perf_counter() - start
-    return {"first": first, "study": study_seconds, "optuna_only": optuna_seconds, "best": study.best_params, "best_value": study.best_value}
+    return {
+        "first": first,
+        "study": study_seconds,
+        "optuna_only": optuna_seconds,
+        "best": study.best_params,
+        "best_value": study.best_value,
+    }
 
 
 def run() -> dict:
@@ -119,16 +145,39 @@ def run() -> dict:
     try:
         import optuna  # noqa: F401
     except ImportError:
-        return {"benchmarks": [h.skipped(cache_name, f"<= {CACHE_TARGET}", "optuna is not installed (examples extra)"),
-                               h.skipped(optuna_name, f"<= {OPTUNA_TARGET_SECONDS} s", "optuna is not installed (examples extra)")]}
+        return {
+            "benchmarks": [
+                h.skipped(cache_name, f"<= {CACHE_TARGET}", "optuna is not installed (examples extra)"),
+                h.skipped(optuna_name, f"<= {OPTUNA_TARGET_SECONDS} s", "optuna is not installed (examples extra)"),
+            ]
+        }
     with tempfile.TemporaryDirectory() as directory:
         port = h.free_port()
-        env = {**os.environ, "RMT_DATA_DIR": os.path.join(directory, "data"), "RMT_JOBS_DATABASE": os.path.join(directory, "jobs.sqlite3")}
-        command = [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"]
+        env = {
+            **os.environ,
+            "RMT_DATA_DIR": os.path.join(directory, "data"),
+            "RMT_JOBS_DATABASE": os.path.join(directory, "jobs.sqlite3"),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "service.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+        ]
         url = f"http://127.0.0.1:{port}"
         ready = json.dumps({"ratio": 0.5, "x": [1.0]}).encode()
-        with h.served(command, ready_url=f"{url}/v1/spectra/marchenko-pastur", ready_body=ready, env=env, timeout=60), \
-                httpx.Client(base_url=url, timeout=600) as http:
+        with (
+            h.served(command, ready_url=f"{url}/v1/spectra/marchenko-pastur", ready_body=ready, env=env, timeout=60),
+            httpx.Client(base_url=url, timeout=600) as http,
+        ):
             cache = _cache_rounds(http)
             study = _optuna(http)
     ratio = statistics.median(cache["ratio"])

@@ -42,24 +42,48 @@ def digits(n_train: int = 512, seed: int = 0):
 
 def main() -> list[dict]:
     mixture = gaussian_mixture(n_samples=512, n_features=256, n_test=512, rng=1)
-    cases = [("digits", "relu", digits()), ("digits", "tanh", digits()), ("gmm", "relu", (mixture.x, mixture.y, mixture.x_test, mixture.y_test))]
+    cases = [
+        ("digits", "relu", digits()),
+        ("digits", "tanh", digits()),
+        ("gmm", "relu", (mixture.x, mixture.y, mixture.x_test, mixture.y_test)),
+    ]
     rows = []
     for name, activation, (x, y, x_test, y_test) in cases:
         lam = spectral_data(activation=activation, x=x, y=y, x_test=x_test, y_test=y_test).eigenvalues
         n, mean_eigenvalue = lam.size, float(lam.mean())
         for ratio in NEURONS_PER_SAMPLE:
             n_neurons = round(ratio * n)
-            data = {"activation": activation, "x": x, "y": y, "x_test": x_test, "y_test": y_test, "n_neurons": n_neurons}
+            data = {
+                "activation": activation,
+                "x": x,
+                "y": y,
+                "x_test": x_test,
+                "y_test": y_test,
+                "n_neurons": n_neurons,
+            }
             theory = random_features_ridge(**data, ridge_penalty=GAMMAS, optimize=False)
             sim = simulate_random_features_ridge(**data, ridge_penalty=GAMMAS, trials=TRIALS, rng=7)
             for j, gamma in enumerate(GAMMAS):
-                row = {"data": name, "activation": activation, "n": n, "n_neurons": n_neurons, "ratio": ratio, "gamma": float(gamma),
-                       "gamma_over_mean_eigenvalue": float(gamma) / mean_eigenvalue}
+                row = {
+                    "data": name,
+                    "activation": activation,
+                    "n": n,
+                    "n_neurons": n_neurons,
+                    "ratio": ratio,
+                    "gamma": float(gamma),
+                    "gamma_over_mean_eigenvalue": float(gamma) / mean_eigenvalue,
+                }
                 for split in ("train", "test"):
-                    predicted, simulated = float(getattr(theory, f"{split}_mse")[0, j]), float(getattr(sim, f"{split}_mse")[j])
-                    row |= {f"{split}_predicted": predicted, f"{split}_simulated": simulated,
-                            f"{split}_standard_error": float(getattr(sim, f"{split}_mse_standard_error")[j]),
-                            f"{split}_gap": (predicted - simulated) / simulated}
+                    predicted, simulated = (
+                        float(getattr(theory, f"{split}_mse")[0, j]),
+                        float(getattr(sim, f"{split}_mse")[j]),
+                    )
+                    row |= {
+                        f"{split}_predicted": predicted,
+                        f"{split}_simulated": simulated,
+                        f"{split}_standard_error": float(getattr(sim, f"{split}_mse_standard_error")[j]),
+                        f"{split}_gap": (predicted - simulated) / simulated,
+                    }
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     return rows

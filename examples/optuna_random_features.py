@@ -70,7 +70,9 @@ def trained_test_mse(
 def check(response: httpx.Response) -> None:
     """Raise with the service's problem body (RFC 9457: title and detail say what to change) on an error status."""
     if response.is_error:
-        raise RuntimeError(f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text}")
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text}"
+        )
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -96,7 +98,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     x, y, x_test, y_test = load_data(args.n_train, args.seed)
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
     with httpx.Client(base_url=args.url, headers=headers, timeout=120.0) as http:
-        upload = http.post("/v1/datasets", json={"x": x.tolist(), "y": y.tolist(), "x_test": x_test.tolist(), "y_test": y_test.tolist()})
+        upload = http.post(
+            "/v1/datasets",
+            json={"x": x.tolist(), "y": y.tolist(), "x_test": x_test.tolist(), "y_test": y_test.tolist()},
+        )
         check(upload)
         data = {"kind": "dataset", "id": upload.json()["id"]}
         print(f"uploaded data set {data['id']}: n = {x.shape[0]}, n̂ = {x_test.shape[0]}, p = {x.shape[1]}, 10 outputs")
@@ -105,7 +110,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             n_neurons = trial.suggest_int("n_neurons", 32, args.max_neurons, log=True)
             ridge_penalty = trial.suggest_float("ridge_penalty", 1e-3, 10.0, log=True)
             # optimize: false — one point is all a trial needs; γ*(N) would cost ~85 more evaluations per call.
-            body = {"activation": {"name": "relu"}, "data": data, "n_neurons": n_neurons, "ridge_penalty": ridge_penalty, "optimize": False}
+            body = {
+                "activation": {"name": "relu"},
+                "data": data,
+                "n_neurons": n_neurons,
+                "ridge_penalty": ridge_penalty,
+                "optimize": False,
+            }
             response = http.post("/v1/predictions/random-features-ridge", json=body)
             check(response)
             return response.json()["points"][0]["test_mse"]
@@ -124,8 +135,21 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             f"γ = {best['ridge_penalty']:.4g}, predicted test MSE {study.best_value:.4f}"
         )
 
-        params = {"activation": {"name": "relu"}, "data": data, "n_neurons": best["n_neurons"], "ridge_penalty": best["ridge_penalty"]}
-        job = http.post("/v1/simulations", json={"kind": "random_features_ridge", "params": params, "trials": args.simulation_trials, "seed": args.seed})
+        params = {
+            "activation": {"name": "relu"},
+            "data": data,
+            "n_neurons": best["n_neurons"],
+            "ridge_penalty": best["ridge_penalty"],
+        }
+        job = http.post(
+            "/v1/simulations",
+            json={
+                "kind": "random_features_ridge",
+                "params": params,
+                "trials": args.simulation_trials,
+                "seed": args.seed,
+            },
+        )
         check(job)
         location = job.headers["location"]
         deadline = time.monotonic() + 600

@@ -13,9 +13,8 @@ from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from schemas._base import RequestModel, ResponseModel, absent, grid_bounds, present
-from schemas.common import Atom, Count, DimensionsMixin, Grid, Interval, PointsMixin, Provenance, one_or_many
 from schemas.activations import ActivationSpec
-from schemas.common import Atom, Count, DimensionsMixin, Interval, PointsMixin, Provenance, one_or_many
+from schemas.common import Atom, Count, DimensionsMixin, Grid, Interval, PointsMixin, Provenance, one_or_many
 from schemas.random_features import NeuronsPerSample
 
 Distribution = Literal["gaussian", "rademacher", "spherical"]
@@ -191,7 +190,9 @@ class OneStepGradientRequest(NetworkDimensionsMixin):
     # A grid of η is bounded like a single η (fuzzing found a grid to 4.5e77 overflowing s₁(W₁)).
     schema_rules = (grid_bounds("learning_rate", start={"minimum": 0}, stop={"maximum": MAX_LEARNING_RATE}),)
 
-    activation: ActivationSpec = Field(description="Student activation σ (`sign`, `step` are refused: zero derivative a.e.).")
+    activation: ActivationSpec = Field(
+        description="Student activation σ (`sign`, `step` are refused: zero derivative a.e.)."
+    )
     teacher: Teacher = Field(description="The teacher generating the labels.")
     learning_rate: one_or_many(LearningRate) = Field(  # type: ignore[valid-type]  # a type built at run time by one_or_many(...); mypy cannot evaluate calls in annotations
         description="η ≥ 0: one value, a list, or a grid.", examples=[[0.0, 2.0, 4.0]]
@@ -199,8 +200,13 @@ class OneStepGradientRequest(NetworkDimensionsMixin):
 
     @model_validator(mode="after")
     def _grid_within_bounds(self) -> Self:
-        if isinstance(self.learning_rate, Grid) and not 0 <= self.learning_rate.start <= self.learning_rate.stop <= MAX_LEARNING_RATE:
-            raise PydanticCustomError("grid_bounds", "a grid of `learning_rate` must lie in [0, {cap}]", {"cap": MAX_LEARNING_RATE})
+        if (
+            isinstance(self.learning_rate, Grid)
+            and not 0 <= self.learning_rate.start <= self.learning_rate.stop <= MAX_LEARNING_RATE
+        ):
+            raise PydanticCustomError(
+                "grid_bounds", "a grid of `learning_rate` must lie in [0, {cap}]", {"cap": MAX_LEARNING_RATE}
+            )
         return self
 
     @property

@@ -910,7 +910,11 @@ def finite_size_warnings(
     small = gammas < threshold
     if not small.any():
         return ()
-    many = "" if neurons.size == 0 else f" (N ≥ n = {n} for {int(np.count_nonzero(neurons >= n))} of the {neurons.size} N requested)"
+    many = (
+        ""
+        if neurons.size == 0
+        else f" (N ≥ n = {n} for {int(np.count_nonzero(neurons >= n))} of the {neurons.size} N requested)"
+    )
     return (
         f"{int(small.sum())} of the {gammas.size} ridge penalties requested are below 0.1·tr K/n = {threshold:.3g}{many}: "
         "there the finite-n error of the deterministic equivalent grows. Measured against simulation at n = 512 "

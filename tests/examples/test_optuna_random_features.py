@@ -37,7 +37,9 @@ FINITE_N_GAP = 0.014
 
 
 def load_example():
-    spec = importlib.util.spec_from_file_location("optuna_random_features", REPO_ROOT / "examples" / "optuna_random_features.py")
+    spec = importlib.util.spec_from_file_location(
+        "optuna_random_features", REPO_ROOT / "examples" / "optuna_random_features.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -46,7 +48,9 @@ def load_example():
 def test_example_runs_and_the_three_estimates_agree(tmp_path, capsys):
     example = load_example()
     with live_server(tmp_path) as url:
-        result = example.main(["--url", url, "--trials", "8", "--simulation-trials", "8", "--training-draws", "8", "--seed", "0"])
+        result = example.main(
+            ["--url", url, "--trials", "8", "--simulation-trials", "8", "--training-draws", "8", "--seed", "0"]
+        )
     printed = capsys.readouterr().out
     assert "predicted" in printed and "simulated" in printed and "trained" in printed
     assert 32 <= result["n_neurons"] <= 2000 and 1e-3 <= result["ridge_penalty"] <= 10.0

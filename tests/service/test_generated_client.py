@@ -35,7 +35,12 @@ API_KEY = "client-test-key"
 OPENAPI = create_app(isolated_settings()).openapi()
 OPERATION_IDS = {operation["operationId"] for item in OPENAPI["paths"].values() for operation in item.values()}
 #: The README's data set example (4 training and 2 test samples).
-DATASET = {"x": [[0.1, -0.2], [0.3, 0.05], [-0.2, 0.1], [0.05, 0.3]], "y": [1, -1, 1, -1], "x_test": [[0.2, 0.1], [-0.1, -0.3]], "y_test": [1, -1]}
+DATASET = {
+    "x": [[0.1, -0.2], [0.3, 0.05], [-0.2, 0.1], [0.05, 0.3]],
+    "y": [1, -1, 1, -1],
+    "x_test": [[0.2, 0.1], [-0.1, -0.3]],
+    "y_test": [1, -1],
+}
 FINAL = {"successful", "failed", "dismissed"}
 
 
@@ -59,12 +64,29 @@ def client_package(tmp_path_factory):
     folder = tmp_path_factory.mktemp("client")
     (folder / "openapi.json").write_text(json.dumps(OPENAPI))
     # No post hooks: the generator would shell out to `ruff` for formatting, which this test does not need.
-    (folder / "config.yaml").write_text("package_name_override: rmt_client\nproject_name_override: rmt_client\npost_hooks: []\n")
+    (folder / "config.yaml").write_text(
+        "package_name_override: rmt_client\nproject_name_override: rmt_client\npost_hooks: []\n"
+    )
     generator = Path(sys.executable).with_name("openapi-python-client")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     done = subprocess.run(
-        [str(generator), "generate", "--path", "openapi.json", "--config", "config.yaml", "--meta", "none", "--output-path", "rmt_client"],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=120,
+        [
+            str(generator),
+            "generate",
+            "--path",
+            "openapi.json",
+            "--config",
+            "config.yaml",
+            "--meta",
+            "none",
+            "--output-path",
+            "rmt_client",
+        ],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     sys.path.insert(0, str(folder))
@@ -86,7 +108,9 @@ def service(tmp_path_factory, client_package):
     """The live service and an authenticated generated client for it."""
     entry = f"client-test:{hashlib.sha256(API_KEY.encode()).hexdigest()}"
     with live_server(tmp_path_factory.mktemp("server"), api_keys=entry) as url:
-        client = client_package.package.AuthenticatedClient(base_url=url, token=API_KEY, raise_on_unexpected_status=True, timeout=None)
+        client = client_package.package.AuthenticatedClient(
+            base_url=url, token=API_KEY, raise_on_unexpected_status=True, timeout=None
+        )
         with client as open_client:
             yield SimpleNamespace(url=url, client=open_client)
 
@@ -128,11 +152,23 @@ def test_every_example_through_the_client(client_package, service):
     run("getHealth")
     run("getReadiness")
     for operation_id in (
-        "computeMarchenkoPasturSpectrum", "computeSampleCovarianceSpectrum", "computeSpikedCovarianceOutliers", "predictLinearRidgeRisk",
-        "predictGradientDescentClassification", "predictGradientDescentRegression", "computeExpectedKernel", "computeActivationMoments",
-        "computeRandomFeaturesDeterministicEquivalent", "predictRandomFeaturesRidge", "computeConjugateKernelSpectrum",
-        "computeOneStepGradientSpike", "computeKernelMatrix", "computeKernelMatrixSpectrum", "predictKernelRidgeRisk",
-        "computeNeuralTangentKernelSpectrum", "runBatch",
+        "computeMarchenkoPasturSpectrum",
+        "computeSampleCovarianceSpectrum",
+        "computeSpikedCovarianceOutliers",
+        "predictLinearRidgeRisk",
+        "predictGradientDescentClassification",
+        "predictGradientDescentRegression",
+        "computeExpectedKernel",
+        "computeActivationMoments",
+        "computeRandomFeaturesDeterministicEquivalent",
+        "predictRandomFeaturesRidge",
+        "computeConjugateKernelSpectrum",
+        "computeOneStepGradientSpike",
+        "computeKernelMatrix",
+        "computeKernelMatrixSpectrum",
+        "predictKernelRidgeRisk",
+        "computeNeuralTangentKernelSpectrum",
+        "runBatch",
     ):
         response = run(operation_id, body=body_of(client_package, operation_id, example(operation_id)))
         assert response.parsed is not None and not isinstance(response.parsed, models.Problem), operation_id
@@ -142,12 +178,25 @@ def test_every_example_through_the_client(client_package, service):
     assert isinstance(uploaded, models.Dataset) and uploaded.n_samples == 4
     assert run("getDataset", dataset_id=uploaded.id).parsed.id == uploaded.id
     assert uploaded.id in [item.id for item in run("listDatasets").parsed.items]
-    on_dataset = {"activation": {"name": "relu"}, "data": {"kind": "dataset", "id": uploaded.id}, "n_neurons": [2, 8], "ridge_penalty": [0.1]}
-    points = call(client_package, service, CALLED, "predictRandomFeaturesRidge", body=models.RandomFeaturesRidgeRequest.from_dict(on_dataset))
+    on_dataset = {
+        "activation": {"name": "relu"},
+        "data": {"kind": "dataset", "id": uploaded.id},
+        "n_neurons": [2, 8],
+        "ridge_penalty": [0.1],
+    }
+    points = call(
+        client_package,
+        service,
+        CALLED,
+        "predictRandomFeaturesRidge",
+        body=models.RandomFeaturesRidgeRequest.from_dict(on_dataset),
+    )
     assert points.status_code == 200 and len(points.parsed.points) == 2
 
     # Simulation jobs: submit the example, list kinds and jobs, wait for it, cancel (a finished job is unchanged), delete.
-    job = run("submitSimulation", 202, body=body_of(client_package, "submitSimulation", example("submitSimulation"))).parsed
+    job = run(
+        "submitSimulation", 202, body=body_of(client_package, "submitSimulation", example("submitSimulation"))
+    ).parsed
     assert run("listSimulationKinds").parsed is not None
     assert job.id in [item.id for item in run("listSimulations").parsed.items]
     deadline = time.monotonic() + 120
@@ -169,17 +218,32 @@ def test_every_operation_is_called(client_package, service):
 
 #: One failing call per operation family (tag); health has no 4xx (its probes answer 200/503 and need no key).
 FAILURES = {
-    "spectra": ("computeMarchenkoPasturSpectrum", 422, lambda p: {"body": body_of(p, "computeMarchenkoPasturSpectrum", {"ratio": -1.0, "x": [1.0]})}),
-    "predictions": ("predictLinearRidgeRisk", 422, lambda p: {"body": body_of(p, "predictLinearRidgeRisk", {"ratio": 2.0, "ridge_penalty": -0.1})}),
+    "spectra": (
+        "computeMarchenkoPasturSpectrum",
+        422,
+        lambda p: {"body": body_of(p, "computeMarchenkoPasturSpectrum", {"ratio": -1.0, "x": [1.0]})},
+    ),
+    "predictions": (
+        "predictLinearRidgeRisk",
+        422,
+        lambda p: {"body": body_of(p, "predictLinearRidgeRisk", {"ratio": 2.0, "ridge_penalty": -0.1})},
+    ),
     "simulations": ("getSimulation", 404, lambda p: {"job_id": "0" * 32}),
     "datasets": ("getDataset", 404, lambda p: {"dataset_id": "0" * 32}),
     "batch": ("runBatch", 422, lambda p: {"body": body_of(p, "runBatch", {"requests": []})}),
     "random-features": (
-        "computeActivationMoments", 422, lambda p: {"body": body_of(p, "computeActivationMoments", {"activation": {"name": "relu", "a": 1.0}})}
+        "computeActivationMoments",
+        422,
+        lambda p: {"body": body_of(p, "computeActivationMoments", {"activation": {"name": "relu", "a": 1.0}})},
     ),
     "kernels": (
-        "computeKernelMatrix", 422,
-        lambda p: {"body": body_of(p, "computeKernelMatrix", {"kernel": {"name": "rbf", "bandwidth": -1.0}, "x": [[1.0], [2.0]]})},
+        "computeKernelMatrix",
+        422,
+        lambda p: {
+            "body": body_of(
+                p, "computeKernelMatrix", {"kernel": {"name": "rbf", "bandwidth": -1.0}, "x": [[1.0], [2.0]]}
+            )
+        },
     ),
 }
 

@@ -245,8 +245,12 @@ async def test_limit_exceeded_tells_the_client_to_shrink(client):
 
 async def test_optimize_false_answers_the_same_points_without_the_optimum(client):
     """`optimize: false` skips γ*(N) (what a trial of a hyper-parameter search needs) and changes no point."""
-    payload = {"activation": {"name": "relu"}, "data": {"kind": "gaussian_mixture", "n_samples": 128, "n_test": 64, "n_features": 64, "seed": 3},
-               "n_neurons": [64, 256], "ridge_penalty": [1e-2, 1.0]}
+    payload = {
+        "activation": {"name": "relu"},
+        "data": {"kind": "gaussian_mixture", "n_samples": 128, "n_test": 64, "n_features": 64, "seed": 3},
+        "n_neurons": [64, 256],
+        "ridge_penalty": [1e-2, 1.0],
+    }
     full = (await client.post(RIDGE, json=payload)).json()
     lean = await client.post(RIDGE, json={**payload, "optimize": False})
     assert lean.status_code == 200 and lean.json()["optimal"] is None and full["optimal"] is not None

@@ -592,17 +592,29 @@ def test_small_ridge_warning_fires_below_a_tenth_of_the_mean_eigenvalue():
 
     lam = np.array([3.0, 1.0, 0.5, 0.5, 0.0])  # tr K/n = 1.0, threshold 0.1
     assert SMALL_RIDGE_FRACTION == 0.1
-    (message,) = finite_size_warnings(eigenvalues=lam, n_neurons=np.array([2, 5, 10]), ridge_penalty=np.array([0.0999, 1.0]))
+    (message,) = finite_size_warnings(
+        eigenvalues=lam, n_neurons=np.array([2, 5, 10]), ridge_penalty=np.array([0.0999, 1.0])
+    )
     assert "1 of the 2 ridge penalties" in message and "0.1·tr K/n = 0.1" in message
     assert "N ≥ n = 5 for 2 of the 3 N" in message
     assert "17 %" in message and "simulation job" in message and "random_features_ridge" in message
-    assert finite_size_warnings(eigenvalues=lam, n_neurons=np.array([2, 5]), ridge_penalty=np.array([0.1001, 10.0])) == ()
+    assert (
+        finite_size_warnings(eigenvalues=lam, n_neurons=np.array([2, 5]), ridge_penalty=np.array([0.1001, 10.0])) == ()
+    )
 
 
 def test_predictions_carry_the_small_ridge_warning_only_in_that_regime():
     """Through random_features_ridge on a Gaussian mixture (relu, n = 256): λ̄ = tr K/n ≈ 0.5, so γ = 1e-3 fires and γ = 1 does not."""
     data = gaussian_mixture(n_samples=256, n_test=64, n_features=128, rng=3)
-    common = {"activation": "relu", "x": data.x, "y": data.y, "x_test": data.x_test, "y_test": data.y_test, "n_neurons": [128, 512], "optimize": False}
+    common = {
+        "activation": "relu",
+        "x": data.x,
+        "y": data.y,
+        "x_test": data.x_test,
+        "y_test": data.y_test,
+        "n_neurons": [128, 512],
+        "optimize": False,
+    }
     small = random_features_ridge(**common, ridge_penalty=[1e-3, 1.0])
     assert sum("finite-n error" in w for w in small.warnings) == 1
     large = random_features_ridge(**common, ridge_penalty=[1.0, 10.0])
