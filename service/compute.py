@@ -171,6 +171,9 @@ class ProcessWorkers:
                 await asyncio.wait_for(ready, timeout=max(timeout, 0.0))
             finally:
                 loop.remove_reader(fd)
+                # uvloop's add_reader leaves the descriptor non-blocking; a large answer then arrives in
+                # pieces and the blocking read below would fail with EAGAIN (BlockingIOError).
+                os.set_blocking(fd, True)
             status, value = await asyncio.to_thread(lambda: pickle.loads(worker.conn.recv_bytes()))
         except BaseException:
             # Past the deadline, cancelled (the client went away), or the worker died: the process
