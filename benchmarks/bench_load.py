@@ -2,7 +2,7 @@
 
 1. **closed form**: ``POST /v1/spectra/marchenko-pastur`` (the README's body) at concurrency 32;
 2. **mix**: every prediction endpoint, round-robin, with the README's example bodies, concurrency 32;
-3. **jobs**: a stream of simulation-job submissions, half of them cancelled (``DELETE``) shortly
+3. **jobs**: a stream of simulation-job submissions, half of them cancelled (``POST .../cancel``) shortly
    after, then every job waited for (bounded).
 
 Each phase reports req/s, latency p50/p95/p99, answers by status (errors: anything but 2xx, and the
@@ -336,7 +336,7 @@ def per_route(before: dict, after: dict) -> dict[str, dict]:
 
 
 def job_stream(base: str, *, seconds: float) -> dict:
-    """Submit a job every JOB_INTERVAL s for ``seconds``; DELETE every other one 0-0.5 s later;
+    """Submit a job every JOB_INTERVAL s for ``seconds``; cancel every other one 0-0.5 s later;
     then wait (at most JOB_DRAIN_SECONDS) until every remaining job is finished."""
     import httpx
 
@@ -363,11 +363,12 @@ def job_stream(base: str, *, seconds: float) -> dict:
             async def cancel_later(location: str, delay: float) -> None:
                 nonlocal cancelled_running, cancelled_finished
                 await asyncio.sleep(delay)
-                response = await timed("cancel", "DELETE", location)
+                response = await timed("cancel", "POST", f"{location}/cancel")
                 if response is not None and response.status_code == 200:
-                    cancelled_running += 1
-                elif response is not None and response.status_code == 204:
-                    cancelled_finished += 1  # today DELETE of a finished job deletes it
+                    if response.json().get("status") == "dismissed":
+                        cancelled_running += 1
+                    else:
+                        cancelled_finished += 1  # finished first: cancel changed nothing and the result is kept
 
             tasks = []
             started = time.perf_counter()
@@ -415,7 +416,7 @@ def job_stream(base: str, *, seconds: float) -> dict:
             "errors": errors_of(dict(every), socket_errors),
             "documented_refusals": sum(count for status, count in every.items() if status in DOCUMENTED),
             "cancelled_while_unfinished": cancelled_running,
-            "delete_hit_a_finished_job": cancelled_finished,
+            "cancel_found_a_finished_job": cancelled_finished,
             "kept_jobs_final": dict(final),
             "kept_jobs_unfinished_after_drain": len(pending),
             "drain_seconds": drained_seconds,
@@ -471,12 +472,12 @@ def _jobs_row(figures: dict) -> dict:
     )
     notes = (
         f"{figures['submitted']} submissions in {JOB_SECONDS:.0f} s ({figures['submit_rps']:.1f}/s; 16 trials of n = 100 each), "
-        f"every other one DELETEd 0–0.45 s later: submit p50 {figures['submit_p50_ms']:.1f} / p95 {figures['submit_p95_ms']:.1f} / "
+        f"every other one cancelled 0–0.45 s later: submit p50 {figures['submit_p50_ms']:.1f} / p95 {figures['submit_p95_ms']:.1f} / "
         f"p99 {figures['submit_p99_ms']:.1f} ms, cancel p50 {figures['cancel_p50_ms']:.1f} / p95 {figures['cancel_p95_ms']:.1f} / "
         f"p99 {figures['cancel_p99_ms']:.1f} ms; statuses {figures['statuses']}; socket errors {figures['socket_errors']}; "
         f"errors {figures['errors']} (+{figures['documented_refusals']} documented 429/503); cancelled while unfinished "
-        f"{figures['cancelled_while_unfinished']}, DELETE that hit an already finished job (and deleted it) "
-        f"{figures['delete_hit_a_finished_job']}; kept jobs {figures['kept_jobs_final']}, unfinished after "
+        f"{figures['cancelled_while_unfinished']}, cancels that found the job already finished (result kept) "
+        f"{figures['cancel_found_a_finished_job']}; kept jobs {figures['kept_jobs_final']}, unfinished after "
         f"{figures['drain_seconds']:.0f} s of draining: {figures['kept_jobs_unfinished_after_drain']}; {_rss_note(figures)} "
         f"(API process; the Dask cluster was started by a warm-up job before 'before'; workers' RSS after: "
         f"{figures['workers_rss_mb']:.0f} MB)"
