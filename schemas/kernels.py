@@ -355,10 +355,13 @@ class KernelOutlierValue(ResponseModel):
 
 
 class KernelLinearisation(ResponseModel):
-    """The coefficients of El Karoui's linearisation K ≈ βG + γI + low rank, G = XXᵀ/p."""
+    """The coefficients of El Karoui's linearisation K ≈ βG + sI + low rank, G = XXᵀ/p."""
 
     slope: float = Field(description="β = ∂h/∂t at (τ, τ, 0).", examples=[0.303])
-    shift: float = Field(description="γ = h(τ, τ, τ) − h(τ, τ, 0) − τβ.", examples=[0.09])
+    shift: float = Field(
+        description="s = h(τ, τ, τ) − h(τ, τ, 0) − τβ (the shift of the bulk; γ is kept for ridge penalties).",
+        examples=[0.09],
+    )
     tau: float = Field(description="τ = tr Σ/p, the limit of ‖x‖²/p.", examples=[1.0])
     second_moment: float = Field(description="s = tr Σ²/p.", examples=[1.0])
 
@@ -373,7 +376,7 @@ class KernelMatrixSpectrumResponse(ResponseModel):
         description="Intervals carrying the continuous part, left to right ([] when the bulk collapses to the atom)."
     )
     atom: Atom = Field(
-        description="The atom at γ, mass (1 − c)⁺ (1 when β = 0); at finite p it is smeared over O(1/√p)."
+        description="The atom at s, mass (1 − c)⁺ (1 when β = 0); at finite p it is smeared over O(1/√p)."
     )
     outliers: list[KernelOutlierValue] = Field(description="Predicted outliers, largest first.")
     linearisation: KernelLinearisation
@@ -399,7 +402,7 @@ def _values(given: float | list[float] | Grid) -> list[float]:
 
 
 class KernelRidgeRequest(RequestModel):
-    """Kernel ridge regression α = (K + nλI)⁻¹y on x = Σ^{1/2}z (isotropic by default), teacher y = xᵀβ + ε."""
+    """Kernel ridge regression α = (K + nγI)⁻¹y on x = Σ^{1/2}z (isotropic by default), teacher y = xᵀβ + ε."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -418,7 +421,7 @@ class KernelRidgeRequest(RequestModel):
 
     kernel: KernelSpec = Field(description=KERNEL_DESCRIPTION, examples=[{"name": "rbf", "bandwidth": 2.0}])  # type: ignore[valid-type]  # a type built at run time (a tagged union or one_or_many(...)); mypy cannot evaluate calls in annotations
     n_samples: Count = Field(
-        description="n, training samples. Required: the penalty acts on K's O(1) spectrum as nλ, so the answer depends on n.",
+        description="n, training samples. Required: the penalty acts on K's O(1) spectrum as nγ, so the answer depends on n.",
         examples=[1000],
     )
     ratio: one_or_many(Ratio) | None = Field(  # type: ignore[valid-type]  # a type built at run time (a tagged union or one_or_many(...)); mypy cannot evaluate calls in annotations
@@ -429,8 +432,8 @@ class KernelRidgeRequest(RequestModel):
     n_features: Count | None = Field(default=None, description="p, features (instead of `ratio`).", examples=[500])
     ridge_penalty: one_or_many(KernelRidgePenalty) = Field(  # type: ignore[valid-type]  # a type built at run time (a tagged union or one_or_many(...)); mypy cannot evaluate calls in annotations
         description="γ ≥ 0 of α = (K + nγI)⁻¹y (scikit-learn KernelRidge alpha = nγ): one value, a list or a grid; 0 is "
-        "the ridgeless limit. K's bulk is O(1), so useful λ are of order 1/n (for the linear kernel, λ here is linear "
-        "ridge's λ/p).",
+        "the ridgeless limit. K's bulk is O(1), so useful γ are of order 1/n (for the linear kernel, γ here is the "
+        "linear-ridge γ divided by p).",
         examples=[[0.0, 0.0001, 0.001, 0.01]],
     )
     signal_strength: float = Field(
@@ -471,7 +474,7 @@ class KernelRidgeRequest(RequestModel):
 
     @property
     def ridge_penalties(self) -> list[float]:
-        """The penalties λ."""
+        """The penalties γ."""
         return _values(self.ridge_penalty)
 
 
@@ -487,7 +490,7 @@ class KernelRidgePoint(ResponseModel):
         description="E(y − f(x))² at a new point, σ² included; null where undefined.", examples=[0.752]
     )
     effective_ridge: float | None = Field(
-        description="μ = c(γ + nλ)/β: the per-sample penalty of the linear ridge that kernel ridge reduces to.",
+        description="μ = c(s + nγ)/β: the per-sample penalty of the linear ridge that kernel ridge reduces to.",
         examples=[1.797],
     )
 
@@ -497,20 +500,20 @@ class KernelRidgeOptimum(ResponseModel):
 
     ratio: float = Field(description="c = p/n.", examples=[0.5])
     ridge_penalty: float | None = Field(
-        description="λ* = max(0, (βσ²/r² − γ)/n); null when only λ → ∞ is optimal (r² = 0) or there is no linear part.",
+        description="γ* = max(0, (βσ²/r² − s)/n); null when only γ → ∞ is optimal (r² = 0) or there is no linear part.",
         examples=[0.0],
     )
-    test_mse: float | None = Field(description="Test MSE at λ*.", examples=[0.426])
+    test_mse: float | None = Field(description="Test MSE at γ*.", examples=[0.426])
 
 
 class KernelRidgeResponse(ResponseModel):
     """Train and test MSE on the grid (ratio-major) and the optimal penalty per ratio."""
 
     points: list[KernelRidgePoint] = Field(description="One entry per (ratio, ridge_penalty), ratio-major.")
-    optimal: list[KernelRidgeOptimum] = Field(description="λ* and its test MSE for each ratio.")
+    optimal: list[KernelRidgeOptimum] = Field(description="γ* and its test MSE for each ratio.")
     slope: float = Field(description="β = ∂h/∂t at (1, 1, 0): the kernel's linear part.", examples=[0.303])
     shift: float = Field(
-        description="γ = h(1,1,1) − h(1,1,0) − β: its nonlinear part, an implicit ridge.", examples=[0.09]
+        description="s = h(1,1,1) − h(1,1,0) − β: its nonlinear part, an implicit ridge.", examples=[0.09]
     )
     notes: list[str] = Field(description="Remarks (implicit regularisation, undefined points).")
     provenance: Provenance
