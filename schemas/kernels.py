@@ -31,7 +31,7 @@ from schemas.common import (
     kind_union,
     one_or_many,
 )
-from schemas.random_features import MAX_KERNEL_ENTRIES, Matrix, _rectangular
+from schemas.random_features import Matrix, check_kernel_inputs
 
 MAX_DEGREE = 20
 MAX_CLASSES = 100
@@ -178,21 +178,7 @@ class KernelMatrixRequest(RequestModel):
 
     @model_validator(mode="after")
     def _shapes(self) -> Self:
-        _rectangular(self.x, "x")
-        n_test = 0
-        if self.x_test is not None:
-            _rectangular(self.x_test, "x_test")
-            if len(self.x_test[0]) != len(self.x[0]):
-                raise PydanticCustomError(
-                    "same_features",
-                    "`x_test` must have {p} columns like `x`, got {q}",
-                    {"p": len(self.x[0]), "q": len(self.x_test[0])},
-                )
-            n_test = len(self.x_test)
-        if len(self.x) * (len(self.x) + n_test) > MAX_KERNEL_ENTRIES:
-            raise PydanticCustomError(
-                "too_many_entries", "`x` asks for n·(n + n̂) > {cap} kernel entries", {"cap": MAX_KERNEL_ENTRIES}
-            )
+        check_kernel_inputs(self.x, self.x_test)
         return self
 
 

@@ -49,6 +49,25 @@ NNeurons = Annotated[int, Field(ge=1, le=MAX_COUNT, description="Number of rando
 NeuronsPerSample = Annotated[float, Field(gt=0, le=1e6, description="N/n, neurons per training sample.")]
 
 
+def check_kernel_inputs(x: list[list[float]], x_test: list[list[float]] | None) -> None:
+    """Rows of equal length, the same p in `x_test`, and at most MAX_KERNEL_ENTRIES kernel entries n·(n + n̂)."""
+    _rectangular(x, "x")
+    n_test = 0
+    if x_test is not None:
+        _rectangular(x_test, "x_test")
+        if len(x_test[0]) != len(x[0]):
+            raise PydanticCustomError(
+                "same_features",
+                "`x_test` must have {p} columns like `x`, got {q}",
+                {"p": len(x[0]), "q": len(x_test[0])},
+            )
+        n_test = len(x_test)
+    if len(x) * (len(x) + n_test) > MAX_KERNEL_ENTRIES:
+        raise PydanticCustomError(
+            "too_many_entries", "`x` asks for n·(n + n̂) > {cap} kernel entries", {"cap": MAX_KERNEL_ENTRIES}
+        )
+
+
 def _rectangular(rows: list[list[float]], field: str) -> None:
     width = len(rows[0])
     for i, row in enumerate(rows):
@@ -263,21 +282,7 @@ class ExpectedKernelRequest(RequestModel):
 
     @model_validator(mode="after")
     def _shapes(self) -> Self:
-        _rectangular(self.x, "x")
-        n_test = 0
-        if self.x_test is not None:
-            _rectangular(self.x_test, "x_test")
-            if len(self.x_test[0]) != len(self.x[0]):
-                raise PydanticCustomError(
-                    "same_features",
-                    "`x_test` must have {p} columns like `x`, got {q}",
-                    {"p": len(self.x[0]), "q": len(self.x_test[0])},
-                )
-            n_test = len(self.x_test)
-        if len(self.x) * (len(self.x) + n_test) > MAX_KERNEL_ENTRIES:
-            raise PydanticCustomError(
-                "too_many_entries", "`x` asks for n·(n + n̂) > {cap} kernel entries", {"cap": MAX_KERNEL_ENTRIES}
-            )
+        check_kernel_inputs(self.x, self.x_test)
         return self
 
 

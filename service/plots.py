@@ -306,53 +306,23 @@ def _families(points: Sequence[Any], x_name: str, family_name: str) -> tuple[dic
     return families, list(families)
 
 
-def kernel_ridge(figure: Figure, answer: Any) -> None:
-    """Kernel ridge test MSE (solid) and train MSE (dashed) against γ per ratio, or against the ratio per γ; the optimum γ*."""
-    ax = figure.subplots()
-    ratios = sorted({p.ratio for p in answer.points})
-    penalties = sorted({p.ridge_penalty for p in answer.points})
-    along_penalty = len(penalties) >= len(ratios) and len(penalties) > 1
-    x_name, family_name = ("ridge_penalty", "ratio") if along_penalty else ("ratio", "ridge_penalty")
-    families, keys = _families(answer.points, x_name, family_name)
-    shown, _ = _thin(keys)
-    for i, key in enumerate(shown):
-        members = families[key]
-        x = [getattr(p, x_name) for p in members]
-        label = f"c = {_fmt(key)}" if along_penalty else f"γ = {_fmt(key)}"
-        ax.plot(
-            x,
-            _nan([p.test_mse for p in members]),
-            "-",
-            marker=".",
-            color=f"C{i % 10}",
-            gid=f"test-mse-{i}",
-            label=f"test MSE, {label}",
-        )
-        ax.plot(x, _nan([p.train_mse for p in members]), "--", color=f"C{i % 10}", alpha=0.7, gid=f"train-mse-{i}")
-    best = [o for o in answer.optimal if o.ridge_penalty is not None and o.test_mse is not None]
-    if along_penalty and best:
-        ax.plot(
-            [o.ridge_penalty for o in best],
-            [o.test_mse for o in best],
-            "*",
-            markersize=13,
-            color="k",
-            linestyle="none",
-            gid="optimum",
-            label="optimum γ*",
-        )
-    ax.set_xlabel("ridge penalty γ" if along_penalty else "ratio c = p/n")
-    ax.set_ylabel("MSE")
-    ax.set_title("Kernel ridge regression")
-    ax.legend(fontsize="small")
-
-
 def linear_ridge(figure: Figure, answer: Any) -> None:
-    """Test MSE (solid) and train error (dashed) against λ per ratio, or against the ratio per λ.
+    """Test MSE (solid) and train error (dashed) against γ per ratio, or against the ratio per γ.
 
-    Marked: the optimum λ* (stars, or the dashed optimal curve against the ratio), the interpolation
+    Marked: the optimum γ* (stars, or the dashed optimal curve against the ratio), the interpolation
     threshold p = n (c = 1) and interior peaks of the test MSE.
     """
+    _ridge_curves(figure, answer, train="train_error", threshold=True, title="Ridge regression: limiting errors")
+
+
+def kernel_ridge(figure: Figure, answer: Any) -> None:
+    """Kernel ridge test MSE (solid) and train MSE (dashed), as :func:`linear_ridge` draws them (no threshold at
+    c = 1: the kernel's nonlinear part is an implicit ridge)."""
+    _ridge_curves(figure, answer, train="train_mse", threshold=False, title="Kernel ridge regression: limiting errors")
+
+
+def _ridge_curves(figure: Figure, answer: Any, *, train: str, threshold: bool, title: str) -> None:
+    """Test MSE and the ``train`` field of ``answer.points`` against γ per ratio (or the ratio per γ), the optimum."""
     ax = figure.subplots()
     ratios = sorted({p.ratio for p in answer.points})
     penalties = sorted({p.ridge_penalty for p in answer.points})
@@ -364,7 +334,7 @@ def linear_ridge(figure: Figure, answer: Any) -> None:
         members = families[key]
         x = [getattr(p, x_name) for p in members]
         color = f"C{i % 10}"
-        label = f"c = {_fmt(key)}" if along_penalty else f"λ = {_fmt(key)}"
+        label = f"c = {_fmt(key)}" if along_penalty else f"γ = {_fmt(key)}"
         ax.plot(
             x,
             _nan([p.test_mse for p in members]),
@@ -374,7 +344,8 @@ def linear_ridge(figure: Figure, answer: Any) -> None:
             gid=f"test-mse-{i}",
             label=f"test MSE, {label}",
         )
-        ax.plot(x, _nan([p.train_error for p in members]), "--", color=color, alpha=0.7, gid=f"train-error-{i}")
+        train_gid = train.replace("_", "-")
+        ax.plot(x, _nan([getattr(p, train) for p in members]), "--", color=color, alpha=0.7, gid=f"{train_gid}-{i}")
         _peak(
             ax, x, _nan([p.test_mse for p in members]), gid=f"peak-{i}", color=color, label="peak" if i == 0 else None
         )
@@ -390,9 +361,9 @@ def linear_ridge(figure: Figure, answer: Any) -> None:
                 color="k",
                 linestyle="none",
                 gid="optimum",
-                label="optimum λ*",
+                label="optimum γ*",
             )
-        ax.set_xlabel("ridge penalty λ")
+        ax.set_xlabel("ridge penalty γ")
     else:
         if optimal:
             ax.plot(
@@ -402,9 +373,9 @@ def linear_ridge(figure: Figure, answer: Any) -> None:
                 color="k",
                 marker="*",
                 gid="optimum",
-                label="optimal λ*",
+                label="optimal γ*",
             )
-        if ratios[0] <= 1.0 <= ratios[-1]:
+        if threshold and ratios[0] <= 1.0 <= ratios[-1]:
             ax.axvline(
                 1.0, color="0.3", linestyle="--", gid="interpolation-threshold", label="interpolation threshold p = n"
             )
@@ -412,7 +383,7 @@ def linear_ridge(figure: Figure, answer: Any) -> None:
     _scale(ax, "x", penalties if along_penalty else ratios)
     _scale(ax, "y", [p.test_mse for p in answer.points if p.test_mse is not None and p.test_mse > 0])
     ax.set_ylabel("test MSE (solid), train error (dashed)")
-    ax.set_title("Ridge regression: limiting errors" + thinned)
+    ax.set_title(title + thinned)
     ax.legend(fontsize="small")
 
 

@@ -7,15 +7,13 @@ before it is cancelled, and every wait is bounded.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import sqlite3
-import time
 
 import pytest
 
 from service.jobs.store import JobStore
-from tests.service.test_simulations_api import FINAL, URL, mp_job, running_app, settings_for
+from tests.service.test_simulations_api import FINAL, URL, mp_job, poll, running_app, settings_for
 
 pytestmark = pytest.mark.anyio
 
@@ -81,13 +79,7 @@ async def test_jobs_belong_to_their_key(tmp_path):
 
 
 async def _poll_as(http, location: str, key: str) -> dict:
-    deadline = time.monotonic() + 60
-    while True:
-        body = (await http.get(location, headers=_auth(key))).json()
-        if body["status"] in FINAL:
-            return body
-        assert time.monotonic() < deadline, body
-        await asyncio.sleep(0.05)
+    return await poll(http, location, lambda body: body["status"] in FINAL, headers=_auth(key))
 
 
 def test_a_database_from_before_keys_is_migrated(tmp_path):

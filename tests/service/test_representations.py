@@ -355,7 +355,7 @@ async def test_ridge_curve_marks_interpolation_threshold_peak_and_optimum(client
         (await client.post("/v1/predictions/linear-ridge", json=body, headers={"Accept": "image/svg+xml"})).content
     )
     assert len(ids["optimum"].findall(f".//{SVG_NS}use")) == 2 and vertices(ids["test-mse-0"]) == 9
-    assert "ridge penalty λ" in texts(root)
+    assert "ridge penalty γ" in texts(root)
 
 
 async def test_double_descent_marks_n_equals_n_the_peak_and_the_best(client):
