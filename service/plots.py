@@ -109,6 +109,27 @@ def _fmt(value: float) -> str:
 # --- spectra ----------------------------------------------------------------------------------
 
 
+def _law(
+    figure: Figure,
+    answer: Any,
+    *,
+    title: str,
+    intervals: list[tuple[float, float]],
+    outliers: Sequence[tuple[float, str]] = (),
+) -> None:
+    """:func:`_spectrum` of an answer carrying ``x``, ``density``, ``cdf`` and ``atom`` (every spectrum endpoint)."""
+    _spectrum(
+        figure,
+        title=title,
+        x=answer.x,
+        density=answer.density,
+        cdf=answer.cdf,
+        intervals=intervals,
+        atom=(answer.atom.location, answer.atom.mass),
+        outliers=outliers,
+    )
+
+
 def _spectrum(
     figure: Figure,
     *,
@@ -165,27 +186,21 @@ def _spectrum(
 
 def marchenko_pastur(figure: Figure, answer: Any) -> None:
     """Marchenko–Pastur density and CDF, with the edges λ± and the atom at 0."""
-    _spectrum(
+    _law(
         figure,
+        answer,
         title="Marchenko–Pastur law",
-        x=answer.x,
-        density=answer.density,
-        cdf=answer.cdf,
         intervals=[(answer.support.lower, answer.support.upper)],
-        atom=(answer.atom.location, answer.atom.mass),
     )
 
 
 def sample_covariance(figure: Figure, answer: Any) -> None:
     """Generalized Marchenko–Pastur density and CDF, with every support interval and the atom."""
-    _spectrum(
+    _law(
         figure,
+        answer,
         title="Generalized Marchenko–Pastur law",
-        x=answer.x,
-        density=answer.density,
-        cdf=answer.cdf,
         intervals=[(i.lower, i.upper) for i in answer.support_intervals],
-        atom=(answer.atom.location, answer.atom.mass),
     )
 
 
@@ -196,14 +211,11 @@ def conjugate_kernel(figure: Figure, answer: Any) -> None:
         for o in answer.outliers
         if o.location is not None
     ]
-    _spectrum(
+    _law(
         figure,
+        answer,
         title=f"Conjugate-kernel spectrum ({answer.matrix})",
-        x=answer.x,
-        density=answer.density,
-        cdf=answer.cdf,
         intervals=[(i.lower, i.upper) for i in answer.support],
-        atom=(answer.atom.location, answer.atom.mass),
         outliers=outliers,
     )
 
@@ -215,28 +227,22 @@ def kernel_matrix_spectrum(figure: Figure, answer: Any) -> None:
         for o in answer.outliers
         if o.order == "1" and o.eigenvalue is not None
     ]
-    _spectrum(
+    _law(
         figure,
+        answer,
         title="Kernel-matrix spectrum",
-        x=answer.x,
-        density=answer.density,
-        cdf=answer.cdf,
         intervals=[(i.lower, i.upper) for i in answer.support],
-        atom=(answer.atom.location, answer.atom.mass),
         outliers=outliers,
     )
 
 
 def neural_tangent_kernel(figure: Figure, answer: Any) -> None:
     """NTK density and CDF, with every support interval and the atom."""
-    _spectrum(
+    _law(
         figure,
+        answer,
         title="Neural-tangent-kernel spectrum",
-        x=answer.x,
-        density=answer.density,
-        cdf=answer.cdf,
         intervals=[(i.lower, i.upper) for i in answer.support],
-        atom=(answer.atom.location, answer.atom.mass),
     )
 
 
