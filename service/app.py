@@ -66,6 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served from local assets by install_offline_docs
         redoc_url=None,
+        # FastAPI's native OpenTelemetry hooks look up providers on every request even when none is
+        # configured (~6 µs of a ~100 µs closed-form answer); the service exports Prometheus metrics.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.compute = Compute.from_settings(settings)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import email.message
 import json
+from functools import lru_cache
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -59,6 +60,7 @@ def check_json(body: bytes) -> None:
         raise MalformedBody("the body is nested too deeply") from None
 
 
+@lru_cache(maxsize=256)  # parsing a header with `email` costs ~10 µs; clients send a handful of distinct values
 def is_json_media_type(content_type: str | None) -> bool:
     """``application/json`` or ``application/<anything>+json``, parameters (charset) ignored."""
     if not content_type:
