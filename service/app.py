@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
-from service.auth import Authenticator, authenticate
+from service.auth import AuthenticationMiddleware, Authenticator
 from service.compute import Compute
 from service.datasets import DatasetStore
 from service.docs import install_offline_docs
@@ -18,7 +18,7 @@ from service.logs import configure_logging
 from service.middleware import BodySizeLimitMiddleware
 from service.observability import install_observability
 from service.openapi import install_openapi
-from service.routers import OPEN_ROUTERS, ROUTERS, TAGS
+from service.routers import ROUTERS, TAGS
 from service.settings import Settings
 from service.spectral_cache import SpectralCache
 from service.strict_json import StrictJSONMiddleware
@@ -80,11 +80,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # size. Data set uploads have their own cap (counted by their route while the body streams).
     app.add_middleware(StrictJSONMiddleware, exempt=("/v1/datasets",))
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, exempt=("/v1/datasets",))
+    # Outside the body checks: an unknown caller is refused before its body is read. Every path under
+    # /v1/ needs a key once keys exist; the probes, /metrics and the docs stay open.
+    app.add_middleware(AuthenticationMiddleware, authenticator=app.state.auth)
     install_observability(app)  # request ids, /metrics; after the other middleware, so it wraps them
     for router in ROUTERS:
-        # The probes stay open for orchestrators; every other route needs a key once keys exist.
-        open_router = router in OPEN_ROUTERS
-        app.include_router(router, dependencies=[] if open_router else [Depends(authenticate)])
+        app.include_router(router)
     install_offline_docs(app)
     install_openapi(app)
     return app

@@ -7,7 +7,9 @@ it and returned ``parsed=None`` for every error. The document is rewritten once,
 * every response declaring ``application/problem+json`` carries the ``Problem`` schema there, and
   no ``application/json`` entry;
 * every operation documents 405 (a method the path does not serve, with ``Allow``);
-* the request models that routes parse themselves are in the components.
+* the request models that routes parse themselves are in the components;
+* every operation under ``/v1/`` declares the bearer scheme (the keys are checked by
+  :class:`service.auth.AuthenticationMiddleware`, not by a route dependency FastAPI could see).
 """
 
 from __future__ import annotations
@@ -62,21 +64,38 @@ def extra_request_models(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def bearer_security(document: dict[str, Any]) -> dict[str, Any]:
+    """Declare the bearer scheme, and require it on every operation the authentication middleware guards."""
+    from service.auth import BEARER, PROTECTED_PREFIX
+
+    schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes[BEARER.scheme_name] = BEARER.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for path, item in document.get("paths", {}).items():
+        if not path.startswith(PROTECTED_PREFIX):
+            continue
+        for method, operation in item.items():
+            if method in _HTTP_METHODS:
+                operation["security"] = [{BEARER.scheme_name: []}]
+    return document
+
+
 def install_openapi(app: FastAPI) -> None:
     """Make ``app.openapi()`` return the rewritten document (built once, then cached)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = extra_request_models(
-                problem_media_types(
-                    get_openapi(
-                        title=app.title,
-                        version=app.version,
-                        openapi_version=app.openapi_version,
-                        description=app.description,
-                        routes=app.routes,
-                        tags=app.openapi_tags,
-                        servers=app.servers,
+            app.openapi_schema = bearer_security(
+                extra_request_models(
+                    problem_media_types(
+                        get_openapi(
+                            title=app.title,
+                            version=app.version,
+                            openapi_version=app.openapi_version,
+                            description=app.description,
+                            routes=app.routes,
+                            tags=app.openapi_tags,
+                            servers=app.servers,
+                        )
                     )
                 )
             )

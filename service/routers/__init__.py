@@ -35,9 +35,6 @@ ROUTERS: list[APIRouter] = [
 #: Request models that routes parse themselves (several media types), added to OpenAPI's components.
 EXTRA_REQUEST_MODELS = [datasets.DatasetUpload]
 
-#: Routers served without an API key (liveness and readiness probes).
-OPEN_ROUTERS: list[APIRouter] = [health.router]
-
 TAGS = [
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": "spectra", "description": "Limiting eigenvalue distributions of random matrices."},
