@@ -20,7 +20,6 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import Request, Response
-from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from schemas.conjugate_kernel import (
@@ -51,6 +50,7 @@ from schemas.spectra import (
 )
 from service import plots
 from service.exception_handlers import NotAcceptableError
+from service.fast_route import FastJSONRoute
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -289,7 +289,7 @@ def _media_schemas(representation: Representation) -> dict[str, dict[str, Any]]:
     return content
 
 
-class RepresentationRoute(APIRoute):
+class RepresentationRoute(FastJSONRoute):
     """An `APIRoute` that negotiates `Accept` and renders CSV and plots from the route's response model."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:

@@ -140,11 +140,16 @@ def marchenko_pastur(
     atom = max(0.0, 1.0 - ratio) if matrix == "gram" else max(0.0, 1.0 - 1.0 / ratio)
 
     notes: list[str] = []
-    density = scale * _covariance_density(x, ratio=ratio, variance=variance)
+    density = _covariance_density(x, ratio=ratio, variance=variance)
+    cdf = _covariance_continuous_cdf(x, ratio=ratio, variance=variance)
+    if scale != 1.0:
+        density *= scale
+        cdf *= scale
     if ratio == 1.0 and np.any(x == 0.0):
         density[x == 0.0] = np.nan
         notes.append("At ratio 1 the density diverges like x^(-1/2) at the hard edge x = 0; its value there is null.")
-    cdf = scale * _covariance_continuous_cdf(x, ratio=ratio, variance=variance) + np.where(x >= 0.0, atom, 0.0)
+    if atom > 0.0:
+        cdf += atom * (x >= 0.0)
 
     moments = scale * mp_moments(ratio=ratio, variance=variance, n_moments=n_moments)
     if matrix == "gram":
@@ -244,23 +249,25 @@ def _covariance_continuous_cdf(x: np.ndarray, *, ratio: float, variance: float) 
     """
     lower, upper = mp_edges(ratio=ratio, variance=variance)
     geometric = variance * abs(1.0 - ratio)  # √(λ₋λ₊)
-    with np.errstate(over="ignore"):  # only far-away x overflow, outside the support
-        # R² = (b − x)(x − a) > 0 exactly inside the bulk (see _covariance_density); whole-array
-        # operations, not a gathered subset: at the few points of a typical request each numpy call
-        # costs more than its arithmetic, so fewer calls is what makes this fast.
+    middle = 0.5 * (lower + upper)  # > 0
+    # Each arctan2 above has both arguments divided by a positive constant (which leaves the angle
+    # unchanged), so that each argument is one numpy call: at the few points of a typical request
+    # every call costs more than its arithmetic. Whole arrays, no gathered subset, for the same reason.
+    with np.errstate(over="ignore", invalid="ignore"):  # only far-away x overflow, outside the support
         root = upper - x
         root *= x - lower
-        inside = root > 0.0
-        np.sqrt(root, out=root, where=inside)
-        root[~inside] = 0.0
-        antiderivative = (
-            root
-            + 0.5 * (lower + upper) * np.arctan2(2.0 * x - lower - upper, 2.0 * root)
-            - geometric * np.arctan2((lower + upper) * x - 2.0 * lower * upper, 2.0 * geometric * root)
-        )
-    at_lower = -0.25 * np.pi * (lower + upper) + 0.5 * np.pi * geometric
-    beyond = np.where(x >= upper, min(1.0, 1.0 / ratio), 0.0)
-    return np.where(inside, (antiderivative - at_lower) / (2.0 * np.pi * variance * ratio), beyond)
+        inside = root > 0.0  # R² = (b − x)(x − a) > 0 exactly inside the bulk (see _covariance_density)
+        np.sqrt(root, out=root, where=inside)  # (outside, R² stays: finite or −inf, discarded below)
+        antiderivative = np.arctan2(x - middle, root)
+        antiderivative *= middle
+        antiderivative += root
+        antiderivative -= geometric * np.arctan2(x - lower * upper / middle, (geometric / middle) * root)
+    at_lower = -0.5 * np.pi * middle + 0.5 * np.pi * geometric
+    antiderivative -= at_lower
+    antiderivative /= 2.0 * np.pi * variance * ratio
+    cdf = min(1.0, 1.0 / ratio) * (x >= upper)
+    np.copyto(cdf, antiderivative, where=inside)
+    return cdf
 
 
 __all__ = ["MarchenkoPasturSpectrum", "marchenko_pastur", "mp_edges", "mp_moments", "mp_stieltjes"]

@@ -1,0 +1,182 @@
+"""A leaner request handler for the routes that take one JSON body and a few app-state dependencies.
+
+FastAPI's general handler resolves every parameter through its dependency solver, which is built
+for everything FastAPI supports (scopes, generators, overrides, forms, security scopes, …). For a
+prediction route that declares a request model, the settings and the compute pool, that machinery
+costs about 60 µs of a ~100 µs closed-form answer (measured in ``bin/bench spectra``, issue 13).
+
+:class:`FastJSONRoute` serves such a route by doing only what the route needs, in FastAPI's order
+and with FastAPI's own validation and serialisation functions, so the answers are the same bytes
+and the errors the same ``RequestValidationError``:
+
+1. run the dependencies (each an ``async def`` of the request alone, or of other such
+   dependencies; one call per dependency per request, as FastAPI's cache does);
+2. parse the body with ``json.loads`` and validate it with the body field's own ``validate``
+   (``loc`` prefixed with ``"body"``);
+3. await the endpoint, then serialise its return value with FastAPI's ``serialize_response``
+   (pydantic's ``dump_json`` for the response model) into a JSON response with the route's status.
+
+A route qualifies when this is *all* it needs, which is decided once, when the route is built (see
+:func:`_simple_dependencies`). Anything else (path, query, header or cookie parameters, a
+``Response`` or ``BackgroundTasks`` parameter, a generator dependency, a response model option,
+a custom response class) keeps FastAPI's handler. At request time, a request whose body is empty,
+not labelled JSON or not JSON, and any app with ``dependency_overrides`` set (tests), also go to
+FastAPI's handler, which answers them exactly as it always has.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import fastapi.routing
+from fastapi.datastructures import DefaultPlaceholder
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute, serialize_response
+from starlette.requests import Request
+from starlette.responses import Response
+
+from service.strict_json import is_json_media_type
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+class FastJSONRoute(APIRoute):
+    """An `APIRoute` that serves a one-JSON-body route without FastAPI's general dependency solver."""
+
+    def get_route_handler(self) -> Handler:
+        general = super().get_route_handler()
+        plan = _plan(self)
+        if plan is None or _included_with_more(self):
+            return general
+        body_field, dependencies, request_name = plan
+        endpoint = self.dependant.call
+        assert endpoint is not None
+        response_field = self.response_field
+        status_code = self.status_code or 200
+
+        async def handle(request: Request) -> Response:
+            if request.app.dependency_overrides:
+                return await general(request)
+            body = await request.body()  # (cached on the request: the general handler can read it again)
+            if not body or not is_json_media_type(request.headers.get("content-type")):
+                return await general(request)
+            try:
+                document = json.loads(body)
+            except ValueError:  # (StrictJSONMiddleware refuses these first; FastAPI words the error otherwise)
+                return await general(request)
+            values: dict[str, Any] = {}
+            solved: dict[Any, Any] = {}
+            for name, dependency in dependencies:
+                values[name] = await dependency.solve(request, solved)
+            if request_name is not None:
+                values[request_name] = request
+            model, errors = body_field.validate(document, {}, loc=("body",))
+            if errors:
+                raise RequestValidationError(errors, body=document)
+            values[body_field.name] = model
+            raw = await endpoint(**values)
+            if isinstance(raw, Response):
+                return raw
+            content = await serialize_response(field=response_field, response_content=raw, dump_json=True)
+            return Response(content=content, media_type="application/json", status_code=status_code)
+
+        return handle
+
+
+@dataclass(frozen=True)
+class _Dependency:
+    """One dependency: its function, the name under which it takes the request, and what it depends on."""
+
+    call: Callable[..., Coroutine[Any, Any, Any]]
+    request_name: str | None
+    needs: tuple[tuple[str, _Dependency], ...]
+
+    async def solve(self, request: Request, solved: dict[Any, Any]) -> Any:
+        """Its value for ``request``, computed once per request (FastAPI's ``use_cache`` default)."""
+        if self.call in solved:
+            return solved[self.call]
+        arguments = {name: await need.solve(request, solved) for name, need in self.needs}
+        if self.request_name is not None:
+            arguments[self.request_name] = request
+        value = solved[self.call] = await self.call(**arguments)
+        return value
+
+
+def _plan(route: APIRoute) -> tuple[Any, tuple[tuple[str, _Dependency], ...], str | None] | None:
+    """What the lean handler needs for ``route``, or ``None`` when FastAPI's handler must serve it."""
+    dependant = route.dependant
+    if len(dependant.body_params) != 1 or route.body_field is None:
+        return None
+    if route._embed_body_fields or not isinstance(route.response_class, DefaultPlaceholder):
+        return None
+    if (
+        route.response_model_include is not None
+        or route.response_model_exclude is not None
+        or not route.response_model_by_alias
+        or route.response_model_exclude_unset
+        or route.response_model_exclude_defaults
+        or route.response_model_exclude_none
+        or route.response_field is None
+    ):
+        return None
+    if not _only_request_and(dependant) or not inspect.iscoroutinefunction(dependant.call):
+        return None
+    dependencies = _simple_dependencies(dependant)
+    if dependencies is None:
+        return None
+    return dependant.body_params[0], dependencies, dependant.request_param_name
+
+
+def _included_with_more(route: APIRoute) -> bool:
+    """Whether the router inclusion being built adds dependencies to ``route`` (``include_router(...,
+    dependencies=...)``): FastAPI ≥ 0.165 builds the included route's handler from a context that this
+    route's own ``dependant`` does not show. Only ever makes the plan more conservative."""
+    context_var = getattr(fastapi.routing, "_effective_route_context_var", None)
+    context = context_var.get() if context_var is not None else None
+    if context is None or getattr(context, "original_route", None) is not route:
+        return False
+    effective = getattr(context, "dependant", None)
+    return effective is None or len(effective.dependencies) != len(route.dependant.dependencies)
+
+
+def _only_request_and(dependant: Dependant) -> bool:
+    """No parameter other than the body, the request and dependencies."""
+    return not (
+        dependant.path_params
+        or dependant.query_params
+        or dependant.header_params
+        or dependant.cookie_params
+        or dependant.websocket_param_name
+        or dependant.http_connection_param_name
+        or dependant.response_param_name
+        or dependant.background_tasks_param_name
+        or dependant.security_scopes_param_name
+        or dependant.own_oauth_scopes
+    )
+
+
+def _simple_dependencies(dependant: Dependant) -> tuple[tuple[str, _Dependency], ...] | None:
+    """``((parameter name, dependency), ...)`` if every dependency (recursively) is a cached ``async def``
+    of the request and of other such dependencies; else ``None``."""
+    dependencies: list[tuple[str, _Dependency]] = []
+    for sub in dependant.dependencies:
+        call = sub.call
+        if (
+            sub.name is None  # (a route's `dependencies=[...]`: FastAPI's handler runs those)
+            or call is None
+            or not sub.use_cache
+            or sub.body_params
+            or not _only_request_and(sub)
+            or not inspect.iscoroutinefunction(call)  # (excludes generators, sync functions and classes)
+        ):
+            return None
+        needs = _simple_dependencies(sub)
+        if needs is None:
+            return None
+        dependencies.append((sub.name, _Dependency(call, sub.request_param_name, needs)))
+    return tuple(dependencies)
