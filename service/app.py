@@ -15,13 +15,12 @@ from service.docs import install_offline_docs
 from service.exception_handlers import install_exception_handlers
 from service.jobs.manager import JobManager
 from service.logs import configure_logging
-from service.middleware import BodySizeLimitMiddleware
+from service.middleware import RequestBodyMiddleware
 from service.observability import install_observability
 from service.openapi import install_openapi
 from service.routers import ROUTERS, TAGS
 from service.settings import Settings
 from service.spectral_cache import SpectralCache
-from service.strict_json import StrictJSONMiddleware
 from service.version import SERVICE_VERSION
 
 DESCRIPTION = """\
@@ -76,10 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.spectral_cache = SpectralCache(max_bytes=settings.spectral_cache_bytes)
     app.state.ready = False
     install_exception_handlers(app)
-    # Strict JSON is added first, so it runs inside the size cap: it only ever buffers a body of bounded
-    # size. Data set uploads have their own cap (counted by their route while the body streams).
-    app.add_middleware(StrictJSONMiddleware, exempt=("/v1/datasets",))
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, exempt=("/v1/datasets",))
+    # Bodies are capped, then checked as strict JSON, in one layer. Data set uploads have their own cap
+    # (counted by their route while the body streams) and their own media types.
+    app.add_middleware(RequestBodyMiddleware, max_bytes=settings.max_body_bytes, exempt=("/v1/datasets",))
     # Outside the body checks: an unknown caller is refused before its body is read. Every path under
     # /v1/ needs a key once keys exist; the probes, /metrics and the docs stay open.
     app.add_middleware(AuthenticationMiddleware, authenticator=app.state.auth)

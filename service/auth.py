@@ -33,6 +33,7 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.exception_handlers import problem_response
+from service.middleware import header
 from service.problems import ProblemType
 from service.settings import Settings
 
@@ -183,7 +184,7 @@ class AuthenticationMiddleware:
             return
         auth = self.authenticator
         try:
-            authorization = _header(scope, b"authorization") if auth.enabled else None
+            authorization = header(scope, b"authorization") if auth.enabled else None
             principal = auth.principal(authorization)
             client = scope.get("client")
             auth.hit(principal.name if auth.enabled else (client[0] if client else ANONYMOUS))
@@ -209,13 +210,6 @@ class AuthenticationMiddleware:
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None
 
 
 async def get_principal(request: Request) -> Principal:

@@ -40,9 +40,10 @@ from fastapi.routing import APIRoute, serialize_response
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.strict_json import is_json_media_type
+from service.strict_json import JSON_DOCUMENT, is_json_media_type
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+_UNPARSED = object()
 
 
 class FastJSONRoute(APIRoute):
@@ -62,13 +63,15 @@ class FastJSONRoute(APIRoute):
         async def handle(request: Request) -> Response:
             if request.app.dependency_overrides:
                 return await general(request)
-            body = await request.body()  # (cached on the request: the general handler can read it again)
-            if not body or not is_json_media_type(request.headers.get("content-type")):
-                return await general(request)
-            try:
-                document = json.loads(body)
-            except ValueError:  # (StrictJSONMiddleware refuses these first; FastAPI words the error otherwise)
-                return await general(request)
+            document = request.scope.get(JSON_DOCUMENT, _UNPARSED)  # (RequestBodyMiddleware's parse)
+            if document is _UNPARSED:
+                body = await request.body()  # (cached on the request: the general handler can read it again)
+                if not body or not is_json_media_type(request.headers.get("content-type")):
+                    return await general(request)
+                try:
+                    document = json.loads(body)
+                except ValueError:  # (the middleware refuses these first; FastAPI words the error otherwise)
+                    return await general(request)
             values: dict[str, Any] = {}
             solved: dict[Any, Any] = {}
             for name, dependency in dependencies:
