@@ -49,10 +49,14 @@ _UNPARSED = object()
 class FastJSONRoute(APIRoute):
     """An `APIRoute` that serves a one-JSON-body route without FastAPI's general dependency solver."""
 
+    #: Whether the lean handler serves this route (set when its handler is built).
+    lean: bool = False
+
     def get_route_handler(self) -> Handler:
         general = super().get_route_handler()
         plan = _plan(self)
-        if plan is None or _included_with_more(self):
+        self.lean = plan is not None and not _included_with_more(self)
+        if plan is None or not self.lean:
             return general
         body_field, dependencies, request_name = plan
         endpoint = self.dependant.call

@@ -120,3 +120,24 @@ async def test_openapi_declares_the_bearer_scheme():
     assert {"HTTPBearer": []} in operation["security"]
     assert "401" in operation["responses"] and "429" in operation["responses"]
     assert "security" not in document["paths"]["/healthz"]["get"]
+
+
+async def test_every_api_operation_needs_a_key_and_declares_it():
+    """The middleware guards every /v1/ path; the OpenAPI document says so on exactly those operations."""
+    app = create_app(isolated_settings(api_keys=_entry("alice", ALICE)))
+    document = app.openapi()
+    operations = [
+        (method.upper(), path.replace("{job_id}", "some-job").replace("{dataset_id}", "some-data-set"), operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in ("get", "post", "delete", "put", "patch")
+    ]
+    guarded = [(method, path) for method, path, operation in operations if path.startswith("/v1/")]
+    assert len(guarded) >= 25
+    async with app.router.lifespan_context(app), _client(app) as http:
+        for method, path in guarded:
+            response = await http.request(method, path, json=MP_BODY)
+            assert response.status_code == 401, (method, path, response.text)
+        assert (await http.get("/v1/no-such-path")).status_code == 401  # unknown callers learn nothing
+    for method, path, operation in operations:
+        assert ("security" in operation) == path.startswith("/v1/"), (method, path)

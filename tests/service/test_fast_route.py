@@ -1,0 +1,106 @@
+"""FastJSONRoute (service/fast_route.py) answers exactly as FastAPI's general handler would.
+
+The lean handler serves every one-JSON-body prediction route; FastAPI's handler still serves any app
+with ``dependency_overrides`` set, which is how these tests get the reference answer for the same
+request: status, media type and body must be equal, for valid bodies and for each kind of invalid one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from service.fast_route import FastJSONRoute
+
+pytestmark = pytest.mark.anyio
+
+
+def _lean_routes(app) -> list:
+    """(path, example body) of every route the lean handler serves, from its request model's example."""
+    routes = []
+    for route in _all_routes(app):
+        if isinstance(route, FastJSONRoute) and route.lean:
+            model = route.dependant.body_params[0].field_info.annotation
+            examples = (getattr(model, "model_config", {}).get("json_schema_extra") or {}).get("examples") or [None]
+            routes.append((route.path, examples[0]))
+    return routes
+
+
+def _all_routes(app):
+    """Every APIRoute, including those of included routers (FastAPI ≥ 0.165 keeps routers nested)."""
+    for route in app.routes:
+        original = getattr(route, "original_router", None)
+        yield from (original.routes if original is not None else [route])
+
+
+def _unused_dependency() -> None:  # pragma: no cover - never called: only its presence matters
+    raise AssertionError
+
+
+async def _both(app, client, path: str, content: bytes) -> tuple:
+    """The answer of the lean handler, then FastAPI's general handler's, to the same request."""
+    headers = {"content-type": "application/json"}
+    lean = await client.post(path, content=content, headers=headers)
+    app.dependency_overrides[_unused_dependency] = _unused_dependency
+    try:
+        general = await client.post(path, content=content, headers=headers)
+    finally:
+        app.dependency_overrides.clear()
+    return lean, general
+
+
+def _same(lean, general) -> None:
+    assert lean.status_code == general.status_code, (lean.text, general.text)
+    assert lean.headers["content-type"] == general.headers["content-type"]
+    assert json.loads(lean.content) == json.loads(general.content)
+
+
+def test_the_prediction_routes_are_served_lean(app):
+    paths = {path for path, _ in _lean_routes(app)}
+    assert {"/v1/spectra/marchenko-pastur", "/v1/spectra/sample-covariance"} <= paths
+    assert len(paths) >= 15, sorted(paths)  # every one-body prediction route, not one by accident
+
+
+async def test_valid_bodies_give_the_same_answer(app, client):
+    checked = 0
+    for path, example in _lean_routes(app):
+        if example is None or path.startswith("/v1/simulations") or path == "/v1/batch":
+            continue  # (a job id or per-item request ids differ between any two calls)
+        lean, general = await _both(app, client, path, json.dumps(example).encode())
+        assert lean.status_code == 200, (path, lean.text)
+        _same(lean, general)
+        checked += 1
+    assert checked >= 10
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda body: {},  # every required field missing
+        lambda body: [body],  # not an object
+        lambda body: "text",
+        lambda body: {**body, "unknown_field": 1},  # extra keys are refused
+        lambda body: {key: "0.5" for key in body},  # strings where numbers are due (strict types)
+        lambda body: {key: math.nan for key in body},  # NaN passes the JSON check; the models refuse it
+    ],
+    ids=["empty", "array", "string", "extra-key", "strings", "nan"],
+)
+async def test_invalid_bodies_give_the_same_problem(app, client, mutate):
+    for path, example in _lean_routes(app):
+        if example is None:
+            continue
+        content = json.dumps(mutate(example)).encode()
+        lean, general = await _both(app, client, path, content)
+        assert lean.status_code in (400, 422), (path, lean.text)
+        _same(lean, general)
+
+
+async def test_the_request_is_validated_after_the_dependencies_as_in_fastapi(app, client):
+    # An empty body is left to FastAPI's handler, which names the missing body.
+    response = await client.post(
+        "/v1/spectra/marchenko-pastur", content=b"", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
