@@ -49,7 +49,8 @@ ACCURACY_FLOOR = 1e-3  # accuracy is measured where the density exceeds this fra
 
 MP_TARGET = "<= 1.0 (no slower than freealg)"
 GMP_TARGET = "<= 0.5 at equal or better accuracy"
-HTTP_TARGET = ">= 0.70 (ours/bare req/s)"
+HTTP_TARGET = ">= 0.5 (ours/bare req/s; issue 13)"
+HTTP_MIN_RATIO = 0.5
 
 FREEALG_VENV = ".venv-bench"
 SKRMT_VENV = ".venv-bench-skrmt"
@@ -580,7 +581,7 @@ def bench_http() -> list[dict]:
             reference_seconds=1.0 / bare_rps,
             ratio=ratio,
             target=HTTP_TARGET,
-            met=ratio >= 0.70 and errors == 0,
+            met=ratio >= HTTP_MIN_RATIO and errors == 0,
             accuracy=f"{errors} errors",
             notes=(
                 f"ours {ours_rps:.0f} req/s vs bare {bare_rps:.0f} req/s (medians of {HTTP_PAIRS} alternated "
