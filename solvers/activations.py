@@ -38,6 +38,7 @@ __all__ = [
     "activation_moments",
     "activation_names",
     "expected_kernel",
+    "expected_kernel_lower",
     "make_activation",
 ]
 
@@ -517,14 +518,21 @@ _BLOCK_ROWS = 128
 
 
 def _closed_form_matrix(
-    kernel: Callable[..., np.ndarray], params: Mapping[str, float], x: np.ndarray, a: np.ndarray, *, other=None, b=None
+    kernel: Callable[..., np.ndarray],
+    params: Mapping[str, float],
+    x: np.ndarray,
+    a: np.ndarray,
+    *,
+    other=None,
+    b=None,
+    mirror: bool = True,
 ) -> np.ndarray:
     """A closed-form kernel on every pair (xᵢ, otherⱼ), by blocks of rows.
 
     Without ``other`` the matrix is K(x, x): only the blocks on and below the diagonal are
     evaluated (one GEMM per block row instead of the n × n Gram matrix), then mirrored, so the
-    result is exactly symmetric. Diagonal entries are left as computed (the caller sets them from
-    ρ = 1 exactly).
+    result is exactly symmetric; with ``mirror=False`` the strict upper triangle is left
+    unspecified. Diagonal entries are left as computed (the caller sets them from ρ = 1 exactly).
     """
     symmetric = other is None
     if symmetric:
@@ -537,7 +545,7 @@ def _closed_form_matrix(
         c = x[start:stop] @ other[:cols].T
         rho = _correlation(a[start:stop], b[:cols], c)
         out[start:stop, :cols] = kernel(a[start:stop, None], b[None, :cols], c, rho, params)
-        if symmetric:  # lower triangle → upper: GEMM blocks are not bit-symmetric
+        if symmetric and mirror:  # lower triangle → upper: GEMM blocks are not bit-symmetric
             upper = np.triu_indices(stop - start, 1)
             block = out[start:stop, start:stop]
             block[upper] = block.T[upper]
@@ -584,6 +592,22 @@ def expected_kernel(
     tolerance are recomputed with a 2-D trapezoid rule and diagonals come from a 1-D rule.
     """
     activation, x, x_test, method, tolerance = _expected_kernel_iv(activation, x, x_test, method, tolerance)
+    return _expected_kernel(activation, x, x_test, method, tolerance, mirror=True)
+
+
+def expected_kernel_lower(*, activation: Activation | str, x: np.ndarray, x_test: np.ndarray | None = None) -> ExpectedKernel:
+    """:func:`expected_kernel` for a caller that reads only the lower triangle of ``kernel``.
+
+    ``numpy.linalg.eigh`` (``UPLO='L'``) reads nothing else, so the closed forms skip mirroring
+    the n²/2 entries into the upper triangle (a transposed copy, ~1 % of one eigendecomposition
+    at n = 1024), which is then left **unspecified**. Every other field is as in
+    :func:`expected_kernel` (default method and tolerance).
+    """
+    activation, x, x_test, method, tolerance = _expected_kernel_iv(activation, x, x_test, "auto", 1e-13)
+    return _expected_kernel(activation, x, x_test, method, tolerance, mirror=False)
+
+
+def _expected_kernel(activation, x, x_test, method, tolerance, *, mirror: bool) -> ExpectedKernel:
     entry = _CATALOGUE[activation.name]
     params = dict(activation.parameters)
     a = np.einsum("ij,ij->i", x, x)
@@ -592,7 +616,7 @@ def expected_kernel(
 
     k = entry.kernel
     if k is not None and method != "hermite_series":
-        kernel = _closed_form_matrix(k, params, x, a)
+        kernel = _closed_form_matrix(k, params, x, a, mirror=mirror)
         np.fill_diagonal(kernel, k(a, a, a, np.where(a > 0, 1.0, 0.0), params))
         cross_kernel = test_diagonal = None
         if x_test is not None:

@@ -24,7 +24,7 @@ import numpy as np
 
 from solvers import _validation as v
 from solvers._results import Diagnostics
-from solvers.activations import Activation, as_activation, expected_kernel
+from solvers.activations import Activation, as_activation, expected_kernel, expected_kernel_lower
 from solvers.exceptions import ConvergenceError, InvalidParameterError
 
 #: Smallest ridge penalty accepted: below it n·γ is subnormal and δ = κ/(nγ)·… overflows; such a γ
@@ -110,6 +110,7 @@ def _newton_kappa(
     active = np.ones(kappa.shape, dtype=bool)
     previous = np.full(kappa.shape, np.inf)  # |last Newton step|
     slow = np.zeros(kappa.shape, dtype=bool)  # last step removed ≥ 1/4 of κ
+    comp_sum = np.empty(kappa.shape)  # Σκ/(λ+κ) at the returned κ, for the residual
     iterations = 0
     n = lam.size
     for newton_step in range(1, _MAX_NEWTON + 1):
@@ -118,11 +119,13 @@ def _newton_kappa(
         k, nn = kappa[idx], n_neurons[idx]
         # N − Σλ/(λ+κ) = (N − n) + Σκ/(λ+κ): no cancellation for N ≥ n (docs/methods/random_features.md §6 pitfall 8), and
         # F' = N − Σλ²/(λ+κ)² = (N − n) + Σκ(2λ+κ)/(λ+κ)² likewise.
-        comp = k[:, None] / (lam[None, :] + k[:, None])  # κ/(λ+κ) = 1 − λ/(λ+κ)
-        s1 = n - comp.sum(axis=1)
-        gap = (nn - n) + comp.sum(axis=1)
+        comp = np.add.outer(k, lam)
+        np.divide(k[:, None], comp, out=comp)  # κ/(λ+κ) = 1 − λ/(λ+κ), in place: two passes over (G, n)
+        csum = comp.sum(axis=1)
+        s1 = n - csum
+        gap = (nn - n) + csum
         f = k * gap - target[idx]
-        fprime = (nn - n) + np.einsum("ij,ij->i", comp, 2.0 - comp)
+        fprime = (nn - n) + 2.0 * csum - np.einsum("ij,ij->i", comp, comp)  # Σκ/(λ+κ)·(2 − κ/(λ+κ))
         lo = np.where(f < 0, np.maximum(lower[idx], k), lower[idx])
         up = np.where(f >= 0, np.minimum(upper[idx], k), upper[idx])
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -151,10 +154,13 @@ def _newton_kappa(
         new = np.where(outside, np.where(lo > 0, np.sqrt(lo) * np.sqrt(up), 0.5 * up), new)  # no underflow
         kappa[idx] = np.where(done, k, new)
         lower[idx], upper[idx] = lo, up
+        comp_sum[idx[done]] = csum[done]
         active[idx[done]] = False
         if not active.any():
             break
-    comp = (kappa[:, None] / (lam[None, :] + kappa[:, None])).sum(axis=1)
+    if active.any():  # not converged: the sum at the last iterate
+        comp_sum[active] = (kappa[active, None] / (lam[None, :] + kappa[active, None])).sum(axis=1)
+    comp = comp_sum
     f = kappa * ((n_neurons - n) + comp) - target
     scale = kappa * (np.abs(n_neurons - n) + comp) + target  # sum of |terms| of F
     residual = np.divide(np.abs(f), scale, out=np.full_like(f, np.inf), where=scale > 0)
@@ -237,12 +243,17 @@ def _effective_ridge(lam, nn, gg, shape) -> EffectiveRidge:
             iterations=diag.iterations,
             residual=diag.residual,
         )
-    frac = lam[None, :] / (lam[None, :] + kappa[:, None])
+    # Σλ/(λ+κ) and Σ1/(λ+κ) from one (G, n⁺) matrix r = 1/(λ+κ) over the positive λ (no cancellation;
+    # a zero λ adds 0 and 1/κ), and one product r @ [λ, 1].
+    positive = lam[lam > 0.0]
+    r = np.add.outer(kappa, positive)
+    np.reciprocal(r, out=r)
+    sums = r @ np.column_stack([positive, np.ones(positive.size)])
     # δ ≈ κ/(nγ) and (1/n) tr Q̄ ≈ 1/γ exceed the float range only for γ near 1e-300 with data far out
     # of the theorem's scale; they are then +inf, which the service reports as null, not an error.
-    with np.errstate(over="ignore"):
-        delta = kappa / (n * gg) * frac.sum(axis=1)
-        ntrace = kappa / gg * (1.0 / (lam[None, :] + kappa[:, None])).mean(axis=1)
+    with np.errstate(over="ignore", divide="ignore"):
+        delta = kappa / (n * gg) * sums[:, 0]
+        ntrace = kappa / gg * (sums[:, 1] + (n - positive.size) / kappa) / n
     return EffectiveRidge(kappa.reshape(shape), delta.reshape(shape), ntrace.reshape(shape), diag)
 
 
@@ -447,7 +458,7 @@ def spectral_data(
     """
     activation = as_activation(activation)
     x, y, x_test, y_test = training_data(x, y, x_test, y_test)
-    kern = expected_kernel(activation=activation, x=x, x_test=x_test)
+    kern = expected_kernel_lower(activation=activation, x=x, x_test=x_test)  # eigh reads the lower triangle only
     return _spectral(kern.kernel, kern.cross_kernel, kern.test_diagonal, y, y_test, kern.error_bound)
 
 
@@ -469,7 +480,7 @@ def _spectral(kernel, cross, test_diag, y, y_test, error_bound: float = 0.0) -> 
     # LAPACK syevd (docs/methods/random_features.md §5 step 2) through numpy, which releases the GIL for the whole call:
     # scipy.linalg.eigh holds it (a 2048 × 2048 K froze every other thread of the service for
     # seconds), and the service runs this solver in a worker thread. Same driver, same numbers.
-    lam, vecs = np.linalg.eigh(kernel)
+    lam, vecs = np.linalg.eigh(kernel, UPLO="L")
     lam = _clean_spectrum(lam)
     u = vecs.T @ y
     a_mat = vecs.T @ cross
@@ -893,8 +904,8 @@ def regime_warnings(
     x = np.asarray(x, dtype=np.float64)
     out: list[str] = []
     n, p = x.shape
-    rows = x if x_test is None else np.vstack([x, np.asarray(x_test, dtype=np.float64)])
-    norms = np.linalg.norm(rows, axis=1)
+    parts = [x] if x_test is None else [x, np.asarray(x_test, dtype=np.float64)]
+    norms = np.sqrt(np.concatenate([np.einsum("ij,ij->i", part, part) for part in parts]))  # no n × p temporaries
     median = float(np.median(norms))
     if p >= 16 and median > 0.3 * math.sqrt(p) and median > 3.0:
         out.append(
