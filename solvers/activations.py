@@ -595,7 +595,9 @@ def expected_kernel(
     return _expected_kernel(activation, x, x_test, method, tolerance, mirror=True)
 
 
-def expected_kernel_lower(*, activation: Activation | str, x: np.ndarray, x_test: np.ndarray | None = None) -> ExpectedKernel:
+def expected_kernel_lower(
+    *, activation: Activation | str, x: np.ndarray, x_test: np.ndarray | None = None
+) -> ExpectedKernel:
     """:func:`expected_kernel` for a caller that reads only the lower triangle of ``kernel``.
 
     ``numpy.linalg.eigh`` (``UPLO='L'``) reads nothing else, so the closed forms skip mirroring
