@@ -712,7 +712,11 @@ def _predict(sd: SpectralData, nn: np.ndarray, gg: np.ndarray, optimize: bool, w
     if rank < n:
         notes.append(f"K has rank {rank} < n = {n}: the interpolation threshold is at N = {rank}.")
     warnings = (*warnings, *finite_size_warnings(eigenvalues=lam, n_neurons=nn, ridge_penalty=gg))
-    optimal = _optimise(sd, nn, gg, test.reshape(big_n.shape), sol.effective_ridge) if optimize else None
+    optimal = (
+        _optimise(sd, nn, gg, test.reshape(big_n.shape), train.reshape(big_n.shape), sol.effective_ridge)
+        if optimize
+        else None
+    )
     return RidgePredictions(
         n_neurons=nn.astype(np.int64),
         ridge_penalty=gg,
@@ -740,13 +744,13 @@ def _kernel_note(bound: float) -> str:
 
 def _test_at(
     sd: SpectralData, nn: np.ndarray, log_g: np.ndarray, start: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Test MSE (+inf where not finite) and κ at (N, γ = e^log_g); ``start`` as in :func:`_newton_kappa`."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Test MSE (+inf where not finite), train MSE and κ at (N, γ = e^log_g); ``start`` as in :func:`_newton_kappa`."""
     g = np.exp(log_g)
     kappa, _ = _newton_kappa(sd.eigenvalues, nn, g, start)
     with np.errstate(all="ignore"):
-        _, test = _mse(sd, nn, g, kappa)
-    return np.where(np.isfinite(test), test, np.inf), kappa
+        train, test = _mse(sd, nn, g, kappa)
+    return np.where(np.isfinite(test), test, np.inf), train, kappa
 
 
 #: Brent's golden-section fraction (3 − √5)/2.
@@ -760,6 +764,7 @@ def _optimise(
     nn: np.ndarray,
     gg: np.ndarray,
     grid_test: np.ndarray | None = None,
+    grid_train: np.ndarray | None = None,
     grid_kappa: np.ndarray | None = None,
 ) -> OptimalRidge:
     """γ*(N): bracket from a log scan (the requested grid when it has ≥ 3 values), then Brent's
@@ -774,21 +779,22 @@ def _optimise(
     """
     lo, hi = (float(gg.min()), float(gg.max())) if gg.size > 1 else (float(gg[0]) * 1e-3, float(gg[0]) * 1e3)
     J = nn.size
-    if grid_test is not None and grid_kappa is not None and gg.size >= 3:
+    if grid_test is not None and grid_train is not None and grid_kappa is not None and gg.size >= 3:
         order = np.argsort(gg)
         scan = np.log(gg[order])
         values = np.where(np.isfinite(grid_test[:, order]), grid_test[:, order], np.inf)
-        kappas = grid_kappa[:, order]
+        trains, kappas = grid_train[:, order], grid_kappa[:, order]
     else:
         scan = np.linspace(math.log(lo), math.log(hi), 25)
-        flat_values, flat_kappa = _test_at(sd, np.repeat(nn, scan.size), np.tile(scan, J))
-        values, kappas = flat_values.reshape(J, scan.size), flat_kappa.reshape(J, scan.size)
+        flat = _test_at(sd, np.repeat(nn, scan.size), np.tile(scan, J))
+        values, trains, kappas = (part.reshape(J, scan.size) for part in flat)
     rows = np.arange(J)
     k = np.argmin(values, axis=1)
     km, kp = np.maximum(k - 1, 0), np.minimum(k + 1, scan.size - 1)
     # Brent's state per N: bracket [a, b]; x the best point, w the second best, v the previous w
     a, b = scan[km].copy(), scan[kp].copy()
     x, fx, kappa_x = scan[k].copy(), values[rows, k].copy(), kappas[rows, k].copy()
+    train_x = trains[rows, k].copy()
     left_better = values[rows, km] <= values[rows, kp]
     w = np.where(left_better, scan[km], scan[kp])
     fw = np.where(left_better, values[rows, km], values[rows, kp])
@@ -832,7 +838,7 @@ def _optimise(
         u = xi + np.where(np.abs(d_new) >= tol1, d_new, np.where(d_new >= 0, tol1, -tol1))
         # κ(u) ≤ κ(x) for u ≤ x, κ(u) ≤ κ(x)·e^{u−x} for u > x: a start right of the root
         start = kappa_x[idx] * np.exp(np.maximum(u - xi, 0.0)) * (1.0 + 1e-9)
-        fu, kappa_u = _test_at(sd, nn[idx], u, start)
+        fu, train_u, kappa_u = _test_at(sd, nn[idx], u, start)
         better = fu <= fx[idx]
         # shrink the bracket
         a[idx] = np.where(better, np.where(u >= xi, xi, ai), np.where(u < xi, u, ai))
@@ -848,10 +854,9 @@ def _optimise(
         x[idx] = np.where(better, u, xi)
         fx[idx] = np.where(better, fu, fx[idx])
         kappa_x[idx] = np.where(better, kappa_u, kappa_x[idx])
+        train_x[idx] = np.where(better, train_u, train_x[idx])
     gamma_star = np.exp(x)
-    kappa, _ = _newton_kappa(sd.eigenvalues, nn, gamma_star, kappa_x * (1.0 + 1e-9))
-    with np.errstate(all="ignore"):
-        train, test = _mse(sd, nn, gamma_star, kappa)
+    train, test = train_x, np.where(np.isfinite(fx), fx, np.nan)
     j = int(np.nanargmin(np.where(np.isfinite(test), test, np.nan))) if np.isfinite(test).any() else 0
     return OptimalRidge(
         n_neurons=nn.astype(np.int64),
