@@ -66,10 +66,10 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 def _sqrt1m(rho: np.ndarray) -> np.ndarray:
-    """√(1 − ρ²) ≥ 0, in place on one temporary (these kernels run on n² entries)."""
+    """√(1 − ρ²) ≥ 0 for |ρ| ≤ 1 (clipped: then ρ² ≤ 1 in floating point too), in place on one
+    temporary (these kernels run on n² entries)."""
     out = np.multiply(rho, rho)
     np.subtract(1.0, out, out=out)
-    np.maximum(out, 0.0, out=out)
     return np.sqrt(out, out=out)
 
 
@@ -83,8 +83,7 @@ def _k_relu(a, b, c, rho, p):
     np.subtract(math.pi, angle, out=angle)
     angle *= rho
     out += angle
-    np.multiply(out, np.multiply(np.sqrt(a), np.sqrt(b)), out=out)  # symmetric in (a, b) to the last bit
-    out *= 1.0 / (2.0 * math.pi)
+    out *= np.multiply(np.sqrt(a) * (1.0 / (2.0 * math.pi)), np.sqrt(b))  # √(ab)/(2π), one pass
     return out
 
 
