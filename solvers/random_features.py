@@ -96,16 +96,18 @@ def _newton_kappa(
 ) -> tuple[np.ndarray, Diagnostics]:
     """Safeguarded Newton on the convex F, vectorised over the flat grid (docs/methods/random_features.md §2.1).
 
-    ``start``, when given, must be right of the root (F ≥ 0), e.g. the κ of a larger γ; Newton then
-    starts from the smaller of it and κ0. The reported residual is |F(κ)| / (κ|N − n| + κΣκ/(λ+κ) + nγ),
+    ``start``, when given, should be right of the root (F ≥ 0), e.g. the κ of a larger γ; Newton then
+    starts from the smaller of it and κ0 (without it, from :func:`_table_start`). The reported residual is |F(κ)| / (κ|N − n| + κΣκ/(λ+κ) + nγ),
     F relative to the sum of the magnitudes of its terms: it stays at rounding level for every γ > 0
     once converged.
     """
     target = lam.size * ridge
-    kappa = (target + float(lam.sum())) / n_neurons  # F(κ0) ≥ 0: right of the root
-    kappa = np.minimum(kappa, _table_start(lam, n_neurons, target, kappa) if start is None else start)
+    upper = (target + float(lam.sum())) / n_neurons  # κ0: F(κ0) ≥ 0, right of the root
+    # The start is right of the root in exact arithmetic; where N = rank K and γ is tiny the root sits
+    # at the rounding floor of F and it may land just left of it: the bracket keeps κ0 as its right end,
+    # and Newton from the left of a convex F steps over the root to its right.
+    kappa = np.minimum(upper, _table_start(lam, n_neurons, target, upper) if start is None else start)
     lower = target / n_neurons  # F(κ) ≤ κN − nγ ≤ 0 there: left of (or at) the root
-    upper = kappa.copy()  # F(upper) ≥ 0
     active = np.ones(kappa.shape, dtype=bool)
     previous = np.full(kappa.shape, np.inf)  # |last Newton step|
     slow = np.zeros(kappa.shape, dtype=bool)  # last step removed ≥ 1/4 of κ
