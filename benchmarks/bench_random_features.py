@@ -5,8 +5,9 @@ p = 512, n_test = 512, ReLU), BLAS pinned to one thread when threadpoolctl is av
 (docs/methods/random_features.md §6 pitfall 10):
 
 1. the 36 γ × 8 N grid with γ*(N) by :func:`solvers.random_features.random_features_ridge`,
-   divided by the time of one ``numpy.linalg.eigh`` of the 1024 × 1024 kernel (target ≤ 1.5);
-   reported with and without the kernel evaluation;
+   divided by the time of one ``numpy.linalg.eigh`` of the 1024 × 1024 kernel (target ≤ 1.3, issue 13);
+   reported with and without the kernel evaluation, and beside it the floor of that ratio: the
+   same eigh plus only the matrix products the method cannot skip (``_gemm_floor``);
 2. the same grid by the method of the book's companion notebook (Couillet & Liao 2022,
    Sec. 5.1.1): for every (γ, N) a plain fixed point δ ← (1/n) tr K Q̄(δ) with a dense inverse
    per iteration, then a dense evaluation of the Corollary (target: ours ≥ 10× faster). The
@@ -88,6 +89,20 @@ def _fixed_point_iterations(lam, n, n_neurons, gamma) -> int:
             return it
 
 
+def _gemm_floor(x, x_test, kernel, cross, grid_points):
+    """The BLAS-3 work the spectral method cannot skip, and nothing else: the lower triangle of the
+    Gram matrix (by row blocks) and the cross Gram matrix for the kernels, one eigh of K,
+    A = UᵀK_XX̂ (n × n × n̂) and one row of (G × n)·A per grid point. Its ratio to one eigh
+    is the floor of row 1's ratio with every elementwise and O(n)-per-point step made free."""
+    n = x.shape[0]
+    for start in range(0, n, 128):
+        x[start : start + 128] @ x[: start + 128].T
+    x @ x_test.T
+    _, vecs = np.linalg.eigh(kernel)
+    a_mat = vecs.T @ cross
+    return np.ones((grid_points, n)) @ a_mat
+
+
 def run() -> dict:
     """Run the three measurements; rows in the format of benchmarks/README.md."""
     with _blas_single_thread():
@@ -122,7 +137,7 @@ def _run() -> dict:
     )
 
     # 1. whole grid vs one eigh, interleaved rounds
-    target = "<= 1.5 (grid time / one numpy.linalg.eigh of 1024x1024)"
+    target = "<= 1.3 (grid time / one numpy.linalg.eigh of 1024x1024)"
     name = "RF ridge 36 gamma x 8 N grid + gamma*(N), n=1024, vs one eigh"
     try:
         samples = h.interleaved_timings(
@@ -138,12 +153,14 @@ def _run() -> dict:
                 ),
                 "eigh": lambda: np.linalg.eigh(kernel),
                 "kernels": lambda: expected_kernel(activation="relu", x=data.x, x_test=data.x_test),
+                "floor": lambda: _gemm_floor(data.x, data.x_test, kernel, kern.cross_kernel, GAMMAS.size * RATIOS.size),
             },
             rounds=7,
         )
         summary = h.summarize(samples["ours"], samples["eigh"])
         no_kernel = [o - k for o, k in zip(samples["ours"], samples["kernels"], strict=True)]
         ratio_no_kernel = statistics.median(n / e for n, e in zip(no_kernel, samples["eigh"], strict=True))
+        floor = h.summarize(samples["floor"], samples["eigh"])
         rows.append(
             h.entry(
                 name,
@@ -151,16 +168,22 @@ def _run() -> dict:
                 reference_seconds=summary["reference_seconds"],
                 ratio=summary["ratio"],
                 target=target,
-                met=summary["ratio"] <= 1.5,
+                met=summary["ratio"] <= 1.3,
                 notes=(
                     f"ours = the full public call random_features_ridge (ReLU kernels K and K_XX^ from "
-                    f"x, one eigh, U^T y, U^T K_XX^, 288 grid points, gamma*(N) for 8 N); ratio_best "
+                    f"x, one eigh, U^T y, U^T K_XX^, 288 grid points, gamma*(N) for 8 N); ratio quartiles "
+                    f"{summary['ratio_quartiles'][0]:.3f}-{summary['ratio_quartiles'][1]:.3f}, ratio_best "
                     f"{summary['ratio_best']:.2f}; without the kernel evaluation (median "
                     f"{statistics.median(samples['kernels']) * 1e3:.0f} ms) the ratio is "
-                    f"{ratio_no_kernel:.2f}; Newton iterations {result.diagnostics.iterations}; {env}"
+                    f"{ratio_no_kernel:.2f}; the method's unavoidable GEMMs + the eigh alone (Gram lower "
+                    f"triangle, cross Gram, U^T K_XX^, one (G x n)(n x n^) product; no elementwise work) give "
+                    f"{floor['ratio']:.3f} (quartiles {floor['ratio_quartiles'][0]:.3f}-"
+                    f"{floor['ratio_quartiles'][1]:.3f}); Newton iterations {result.diagnostics.iterations}; {env}"
                 ),
                 ratio_best=summary["ratio_best"],
+                ratio_quartiles=summary["ratio_quartiles"],
                 ratio_without_kernels=ratio_no_kernel,
+                ratio_gemm_floor=floor["ratio"],
                 kernel_seconds=statistics.median(samples["kernels"]),
             )
         )

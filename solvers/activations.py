@@ -38,6 +38,7 @@ __all__ = [
     "activation_moments",
     "activation_names",
     "expected_kernel",
+    "expected_kernel_lower",
     "make_activation",
 ]
 
@@ -65,10 +66,10 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 def _sqrt1m(rho: np.ndarray) -> np.ndarray:
-    """√(1 − ρ²) ≥ 0, in place on one temporary (these kernels run on n² entries)."""
+    """√(1 − ρ²) ≥ 0 for |ρ| ≤ 1 (clipped: then ρ² ≤ 1 in floating point too), in place on one
+    temporary (these kernels run on n² entries)."""
     out = np.multiply(rho, rho)
     np.subtract(1.0, out, out=out)
-    np.maximum(out, 0.0, out=out)
     return np.sqrt(out, out=out)
 
 
@@ -82,8 +83,7 @@ def _k_relu(a, b, c, rho, p):
     np.subtract(math.pi, angle, out=angle)
     angle *= rho
     out += angle
-    out *= np.sqrt(a) * np.sqrt(b)  # symmetric in (a, b) to the last bit
-    out *= 1.0 / (2.0 * math.pi)
+    out *= np.multiply(np.sqrt(a) * (1.0 / (2.0 * math.pi)), np.sqrt(b))  # √(ab)/(2π), one pass
     return out
 
 
@@ -501,9 +501,55 @@ def _expected_kernel_iv(
 
 def _correlation(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """ρ = c/√(ab) clipped to [-1, 1], 0 where a or b vanishes (docs/methods/random_features.md §6, pitfall 1)."""
-    denom = np.sqrt(a)[:, None] * np.sqrt(b)[None, :]
-    rho = np.divide(c, denom, out=np.zeros_like(c), where=denom > 0)
+    root_a, root_b = np.sqrt(a), np.sqrt(b)
+    denom = np.multiply.outer(root_a, root_b)
+    if root_a.size and root_b.size and root_a.min() * root_b.min() > 0:  # then every product is > 0:
+        rho = np.divide(c, denom, out=denom)  # no masked divide (several times slower)
+    else:
+        rho = np.divide(c, denom, out=np.zeros_like(c), where=denom > 0)
     return np.clip(rho, -1.0, 1.0, out=rho)
+
+
+#: Rows per block of a closed-form kernel evaluation: a block of c = xᵢᵀxⱼ and the few temporaries
+#: of a closed form (n doubles per row each) then stay in the per-core cache instead of streaming
+#: n² doubles through memory once per elementwise operation.
+_BLOCK_ROWS = 128
+
+
+def _closed_form_matrix(
+    kernel: Callable[..., np.ndarray],
+    params: Mapping[str, float],
+    x: np.ndarray,
+    a: np.ndarray,
+    *,
+    other=None,
+    b=None,
+    mirror: bool = True,
+) -> np.ndarray:
+    """A closed-form kernel on every pair (xᵢ, otherⱼ), by blocks of rows.
+
+    Without ``other`` the matrix is K(x, x): only the blocks on and below the diagonal are
+    evaluated (one GEMM per block row instead of the n × n Gram matrix), then mirrored, so the
+    result is exactly symmetric; with ``mirror=False`` the strict upper triangle is left
+    unspecified. Diagonal entries are left as computed (the caller sets them from ρ = 1 exactly).
+    """
+    symmetric = other is None
+    if symmetric:
+        other, b = x, a
+    n, m = x.shape[0], other.shape[0]
+    out = np.empty((n, m))
+    for start in range(0, n, _BLOCK_ROWS):
+        stop = min(n, start + _BLOCK_ROWS)
+        cols = stop if symmetric else m
+        c = x[start:stop] @ other[:cols].T
+        rho = _correlation(a[start:stop], b[:cols], c)
+        out[start:stop, :cols] = kernel(a[start:stop, None], b[None, :cols], c, rho, params)
+        if symmetric and mirror:  # lower triangle → upper: GEMM blocks are not bit-symmetric
+            upper = np.triu_indices(stop - start, 1)
+            block = out[start:stop, start:stop]
+            block[upper] = block.T[upper]
+            out[:start, start:stop] = out[start:stop, :start].T
+    return out
 
 
 def expected_kernel(
@@ -545,29 +591,46 @@ def expected_kernel(
     tolerance are recomputed with a 2-D trapezoid rule and diagonals come from a 1-D rule.
     """
     activation, x, x_test, method, tolerance = _expected_kernel_iv(activation, x, x_test, method, tolerance)
+    return _expected_kernel(activation, x, x_test, method, tolerance, mirror=True)
+
+
+def expected_kernel_lower(
+    *, activation: Activation | str, x: np.ndarray, x_test: np.ndarray | None = None
+) -> ExpectedKernel:
+    """:func:`expected_kernel` for a caller that reads only the lower triangle of ``kernel``.
+
+    ``numpy.linalg.eigh`` (``UPLO='L'``) reads nothing else, so the closed forms skip mirroring
+    the n²/2 entries into the upper triangle (a transposed copy, ~1 % of one eigendecomposition
+    at n = 1024), which is then left **unspecified**. Every other field is as in
+    :func:`expected_kernel` (default method and tolerance).
+    """
+    activation, x, x_test, method, tolerance = _expected_kernel_iv(activation, x, x_test, "auto", 1e-13)
+    return _expected_kernel(activation, x, x_test, method, tolerance, mirror=False)
+
+
+def _expected_kernel(activation, x, x_test, method, tolerance, *, mirror: bool) -> ExpectedKernel:
     entry = _CATALOGUE[activation.name]
     params = dict(activation.parameters)
-    gram = x @ x.T  # numpy calls BLAS syrk for x @ x.T: exactly symmetric
     a = np.einsum("ij,ij->i", x, x)
+    if x_test is not None:
+        b = np.einsum("ij,ij->i", x_test, x_test)
+
+    k = entry.kernel
+    if k is not None and method != "hermite_series":
+        kernel = _closed_form_matrix(k, params, x, a, mirror=mirror)
+        np.fill_diagonal(kernel, k(a, a, a, np.where(a > 0, 1.0, 0.0), params))
+        cross_kernel = test_diagonal = None
+        if x_test is not None:
+            cross_kernel = _closed_form_matrix(k, params, x, a, other=x_test, b=b)
+            test_diagonal = k(b, b, b, np.where(b > 0, 1.0, 0.0), params)
+        return ExpectedKernel(kernel, cross_kernel, test_diagonal, "closed_form", 0, 0.0, _REFERENCE_KERNEL)
+
+    gram = x @ x.T  # numpy calls BLAS syrk for x @ x.T: exactly symmetric
     np.fill_diagonal(gram, a)
     rho = _correlation(a, a, gram)
     np.fill_diagonal(rho, np.where(a > 0, 1.0, 0.0))
     if x_test is not None:
-        cross = x @ x_test.T
-        b = np.einsum("ij,ij->i", x_test, x_test)
-        rho_cross = _correlation(a, b, cross)
-
-    k = entry.kernel
-    if k is not None and method != "hermite_series":
-        kernel = k(a[:, None], a[None, :], gram, rho, params)
-        diag = k(a, a, a, np.where(a > 0, 1.0, 0.0), params)
-        np.fill_diagonal(kernel, diag)  # symmetric: every formula is symmetric in (a, b), c = cᵀ
-        cross_kernel = test_diagonal = None
-        if x_test is not None:
-            cross_kernel = k(a[:, None], b[None, :], cross, rho_cross, params)
-            test_diagonal = k(b, b, b, np.where(b > 0, 1.0, 0.0), params)
-        return ExpectedKernel(kernel, cross_kernel, test_diagonal, "closed_form", 0, 0.0, _REFERENCE_KERNEL)
-
+        rho_cross = _correlation(a, b, x @ x_test.T)
     n = x.shape[0]
     norms = np.sqrt(a) if x_test is None else np.sqrt(np.concatenate([a, b]))
     series = _hermite_series(activation, norms, tolerance)

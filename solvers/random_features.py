@@ -24,7 +24,7 @@ import numpy as np
 
 from solvers import _validation as v
 from solvers._results import Diagnostics
-from solvers.activations import Activation, as_activation, expected_kernel
+from solvers.activations import Activation, as_activation, expected_kernel, expected_kernel_lower
 from solvers.exceptions import ConvergenceError, InvalidParameterError
 
 #: Smallest ridge penalty accepted: below it n·γ is subnormal and δ = κ/(nγ)·… overflows; such a γ
@@ -91,19 +91,27 @@ class EffectiveRidge:
     reference: str = _REFERENCE_DE
 
 
-def _newton_kappa(lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray) -> tuple[np.ndarray, Diagnostics]:
+def _newton_kappa(
+    lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray, start: np.ndarray | None = None
+) -> tuple[np.ndarray, Diagnostics]:
     """Safeguarded Newton on the convex F, vectorised over the flat grid (docs/methods/random_features.md §2.1).
 
-    The reported residual is |F(κ)| / (κ|N − n| + κΣκ/(λ+κ) + nγ), F relative to the sum of the
-    magnitudes of its terms: it stays at rounding level for every γ > 0 once converged.
+    ``start``, when given, should be right of the root (F ≥ 0), e.g. the κ of a larger γ; Newton then
+    starts from the smaller of it and κ0 (without it, from :func:`_table_start`). The reported
+    residual is |F(κ)| / (κ|N − n| + κΣκ/(λ+κ) + nγ), F relative to the sum of the magnitudes of its
+    terms: it stays at rounding level for every γ > 0 once converged.
     """
     target = lam.size * ridge
-    kappa = (target + float(lam.sum())) / n_neurons  # F(κ0) ≥ 0: right of the root
+    upper = (target + float(lam.sum())) / n_neurons  # κ0: F(κ0) ≥ 0, right of the root
+    # The start is right of the root in exact arithmetic; where N = rank K and γ is tiny the root sits
+    # at the rounding floor of F and it may land just left of it: the bracket keeps κ0 as its right end,
+    # and Newton from the left of a convex F steps over the root to its right.
+    kappa = np.minimum(upper, _table_start(lam, n_neurons, target, upper) if start is None else start)
     lower = target / n_neurons  # F(κ) ≤ κN − nγ ≤ 0 there: left of (or at) the root
-    upper = kappa.copy()  # F(upper) ≥ 0
     active = np.ones(kappa.shape, dtype=bool)
     previous = np.full(kappa.shape, np.inf)  # |last Newton step|
     slow = np.zeros(kappa.shape, dtype=bool)  # last step removed ≥ 1/4 of κ
+    comp_sum = np.empty(kappa.shape)  # Σκ/(λ+κ) at the returned κ, for the residual
     iterations = 0
     n = lam.size
     for newton_step in range(1, _MAX_NEWTON + 1):
@@ -112,11 +120,13 @@ def _newton_kappa(lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray) -> 
         k, nn = kappa[idx], n_neurons[idx]
         # N − Σλ/(λ+κ) = (N − n) + Σκ/(λ+κ): no cancellation for N ≥ n (docs/methods/random_features.md §6 pitfall 8), and
         # F' = N − Σλ²/(λ+κ)² = (N − n) + Σκ(2λ+κ)/(λ+κ)² likewise.
-        comp = k[:, None] / (lam[None, :] + k[:, None])  # κ/(λ+κ) = 1 − λ/(λ+κ)
-        s1 = n - comp.sum(axis=1)
-        gap = (nn - n) + comp.sum(axis=1)
+        comp = np.add.outer(k, lam)
+        np.divide(k[:, None], comp, out=comp)  # κ/(λ+κ) = 1 − λ/(λ+κ), in place: two passes over (G, n)
+        csum = comp.sum(axis=1)
+        s1 = n - csum
+        gap = (nn - n) + csum
         f = k * gap - target[idx]
-        fprime = (nn - n) + np.einsum("ij,ij->i", comp, 2.0 - comp)
+        fprime = (nn - n) + 2.0 * csum - np.einsum("ij,ij->i", comp, comp)  # Σκ/(λ+κ)·(2 − κ/(λ+κ))
         lo = np.where(f < 0, np.maximum(lower[idx], k), lower[idx])
         up = np.where(f >= 0, np.minimum(upper[idx], k), upper[idx])
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -145,15 +155,52 @@ def _newton_kappa(lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray) -> 
         new = np.where(outside, np.where(lo > 0, np.sqrt(lo) * np.sqrt(up), 0.5 * up), new)  # no underflow
         kappa[idx] = np.where(done, k, new)
         lower[idx], upper[idx] = lo, up
+        comp_sum[idx[done]] = csum[done]
         active[idx[done]] = False
         if not active.any():
             break
-    comp = (kappa[:, None] / (lam[None, :] + kappa[:, None])).sum(axis=1)
+    if active.any():  # not converged: the sum at the last iterate
+        comp_sum[active] = (kappa[active, None] / (lam[None, :] + kappa[active, None])).sum(axis=1)
+    comp = comp_sum
     f = kappa * ((n_neurons - n) + comp) - target
     scale = kappa * (np.abs(n_neurons - n) + comp) + target  # sum of |terms| of F
     residual = np.divide(np.abs(f), scale, out=np.full_like(f, np.inf), where=scale > 0)
     worst = float(np.max(residual, initial=0.0))
     return kappa, Diagnostics(iterations=iterations, residual=worst, converged=bool(not active.any()))
+
+
+#: Nodes per decade of the shared κ table of :func:`_table_start` (consecutive nodes 1.33× apart), and at most.
+_TABLE_PER_DECADE, _TABLE_MAX = 8, 256
+
+
+def _table_start(lam: np.ndarray, n_neurons: np.ndarray, target: np.ndarray, kappa0: np.ndarray) -> np.ndarray:
+    """Newton starts right of every root of F(κ) = κ((N − n) + Σκ/(λ+κ)) − nγ, for a whole grid at once.
+
+    Σκ/(λ+κ) does not depend on (N, γ), so it is tabulated once on a log grid of κ from
+    min nγ/N (left of every root) to max κ0 (right of every root). Each point starts from one
+    Newton step taken from the first node where its F ≥ 0: F is convex, so that step stays right
+    of the root, within a fraction of the node spacing of it. This replaces the ~5 first
+    iterations from κ0 over the (G, n) grid by one pass over a (nodes, n) table.
+    """
+    n = lam.size
+    low, high = float(np.min(target / n_neurons)), float(np.max(kappa0))
+    if not (low > 0.0 and high > low and math.isfinite(high)):
+        return kappa0
+    decades = math.log10(high) - math.log10(low)  # high/low may overflow (γ from 1e-300 to 1e12)
+    nodes = np.geomspace(low, high, min(_TABLE_MAX, 2 + math.ceil(_TABLE_PER_DECADE * decades)))
+    comp = np.add.outer(nodes, lam)
+    np.divide(nodes[:, None], comp, out=comp)  # κ/(λ+κ) at the nodes
+    csum = comp.sum(axis=1)
+    fprime_part = 2.0 * csum - np.einsum("ij,ij->i", comp, comp)  # F'(κ) − (N − n)
+    f = nodes[None, :] * ((n_neurons - n)[:, None] + csum[None, :]) - target[:, None]  # (G, nodes)
+    first = np.argmax(f >= 0.0, axis=1)
+    rows = np.arange(first.size)
+    f_first = f[rows, first]
+    fprime = (n_neurons - n) + fprime_part[first]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stepped = nodes[first] - f_first / fprime
+    usable = (f_first >= 0.0) & (fprime > 0.0) & (stepped > 0.0) & np.isfinite(stepped)
+    return np.where(usable, stepped, kappa0)
 
 
 def validate_grid(name: str, values: Any, *, integer: bool) -> np.ndarray:
@@ -231,12 +278,17 @@ def _effective_ridge(lam, nn, gg, shape) -> EffectiveRidge:
             iterations=diag.iterations,
             residual=diag.residual,
         )
-    frac = lam[None, :] / (lam[None, :] + kappa[:, None])
+    # Σλ/(λ+κ) and Σ1/(λ+κ) from one (G, n⁺) matrix r = 1/(λ+κ) over the positive λ (no cancellation;
+    # a zero λ adds 0 and 1/κ), and one product r @ [λ, 1].
+    positive = lam[lam > 0.0]
+    r = np.add.outer(kappa, positive)
+    np.reciprocal(r, out=r)
+    sums = r @ np.column_stack([positive, np.ones(positive.size)])
     # δ ≈ κ/(nγ) and (1/n) tr Q̄ ≈ 1/γ exceed the float range only for γ near 1e-300 with data far out
     # of the theorem's scale; they are then +inf, which the service reports as null, not an error.
-    with np.errstate(over="ignore"):
-        delta = kappa / (n * gg) * frac.sum(axis=1)
-        ntrace = kappa / gg * (1.0 / (lam[None, :] + kappa[:, None])).mean(axis=1)
+    with np.errstate(over="ignore", divide="ignore"):
+        delta = kappa / (n * gg) * sums[:, 0]
+        ntrace = kappa / gg * (sums[:, 1] + (n - positive.size) / kappa) / n
     return EffectiveRidge(kappa.reshape(shape), delta.reshape(shape), ntrace.reshape(shape), diag)
 
 
@@ -441,7 +493,7 @@ def spectral_data(
     """
     activation = as_activation(activation)
     x, y, x_test, y_test = training_data(x, y, x_test, y_test)
-    kern = expected_kernel(activation=activation, x=x, x_test=x_test)
+    kern = expected_kernel_lower(activation=activation, x=x, x_test=x_test)  # eigh reads the lower triangle only
     return _spectral(kern.kernel, kern.cross_kernel, kern.test_diagonal, y, y_test, kern.error_bound)
 
 
@@ -463,7 +515,7 @@ def _spectral(kernel, cross, test_diag, y, y_test, error_bound: float = 0.0) -> 
     # LAPACK syevd (docs/methods/random_features.md §5 step 2) through numpy, which releases the GIL for the whole call:
     # scipy.linalg.eigh holds it (a 2048 × 2048 K froze every other thread of the service for
     # seconds), and the service runs this solver in a worker thread. Same driver, same numbers.
-    lam, vecs = np.linalg.eigh(kernel)
+    lam, vecs = np.linalg.eigh(kernel, UPLO="L")
     lam = _clean_spectrum(lam)
     u = vecs.T @ y
     a_mat = vecs.T @ cross
@@ -483,30 +535,42 @@ def _spectral(kernel, cross, test_diag, y, y_test, error_bound: float = 0.0) -> 
 def _mse(
     sd: SpectralData, n_neurons: np.ndarray, ridge: np.ndarray, kappa: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Train/test MSE of docs/methods/random_features.md §3.1 for flat arrays (N_g, κ_g): O(n) + a column of one GEMM each."""
+    """Train/test MSE of docs/methods/random_features.md §3.1 for flat arrays (N_g, κ_g): O(n) + a row of one GEMM each.
+
+    With r_i = 1/(λ_i+κ) and P_i = κr_i² every O(n) sum is a product of the (G, n) matrices r or P
+    with a few fixed vectors (a_i = Σ(Uᵀy)², d_i = Σ_j A_ij², λ_i): four passes over G × n numbers
+    instead of one per term. P = (κr)r, never r², which would overflow for κ < 1e-154.
+    """
     lam = sd.eigenvalues
     n = lam.size
     n_test = sd.y_test.shape[0]
-    r = 1.0 / (lam[None, :] + kappa[:, None])  # (G, n)
-    lr2 = lam[None, :] * r * r
+    a, d_w = sd.y_weights, sd.cross_weights
+    r = np.add.outer(kappa, lam)  # (G, n)
+    np.reciprocal(r, out=r)
+    p_mat = np.multiply(r, kappa[:, None])
+    p_mat *= r
+    # columns: Σλr², Σar², Σaλr², Σdr² (each times κ)
+    sums = p_mat @ np.column_stack([lam, a, a * lam, d_w])
+    lr2 = sums[:, 0] / kappa
     # D = F'(κ)/N = (N − Σλr + κΣλr²)/N, and N − Σλr = nγ/κ at the root: D = (nγ/κ + κΣλr²)/N,
     # a sum of positive terms free of the cancellation of docs/methods/random_features.md §6 pitfall 8 (D ≥ nγ/(Nκ) > 0).
-    d_big = (n * ridge / kappa + kappa * lr2.sum(axis=1)) / n_neurons
-    theta = lr2.sum(axis=1) / n_neurons / d_big
-    train = kappa**2 / n * (sd.y_weights[None, :] * r * r * (1.0 + theta[:, None] * lam[None, :])).sum(axis=1)
-    # bias term: (1/n̂)‖ŷ − Aᵀ(r⊙u)‖², a single GEMM for all points, chunked for memory
-    d = sd.projected_y.shape[1]
+    d_big = (n * ridge / kappa + kappa * lr2) / n_neurons
+    theta = lr2 / n_neurons / d_big
+    train = kappa / n * (sums[:, 1] + theta * sums[:, 2])  # (κ²/n) Σ a r² (1 + θλ)
+    # bias term: (1/n̂)‖ŷ − Aᵀ(r⊙u)‖², one GEMM (r⊙u)ᵀA for all points, chunked for memory
+    u = sd.projected_y  # (n, d)
+    d = u.shape[1]
     bias = np.empty(kappa.size)
-    chunk = max(1, 4_000_000 // max(1, n_test * d))
+    chunk = max(1, 4_000_000 // (d * max(n, n_test)))
     for start in range(0, kappa.size, chunk):
         rs = r[start : start + chunk]  # (g, n)
-        coef = (rs[:, :, None] * sd.projected_y[None, :, :]).transpose(1, 0, 2).reshape(n, -1)
-        pred = sd.projected_cross.T @ coef  # (n̂, g·d)
-        resid = pred.reshape(n_test, rs.shape[0], d) - sd.y_test[:, None, :]
-        bias[start : start + chunk] = np.einsum("igd,igd->g", resid, resid) / n_test
-    bracket = sd.test_trace - (sd.cross_weights[None, :] * r * (1.0 + kappa[:, None] * r)).sum(axis=1)
+        coef = (rs[:, None, :] * u.T[None, :, :]).reshape(-1, n)  # row (g, k): r_g ⊙ u_k
+        resid = (coef @ sd.projected_cross).reshape(rs.shape[0], d, n_test)  # predictions on X̂
+        resid -= sd.y_test.T[None, :, :]
+        bias[start : start + chunk] = np.einsum("gkj,gkj->g", resid, resid) / n_test
+    bracket = sd.test_trace - (r @ d_w + sums[:, 3])  # tr K_X̂X̂ − Σ d r (1 + κr)
     bracket = np.maximum(bracket, 0.0) / n_test  # ≥ 0 exactly (Schur complement), clip round-off
-    variance = (sd.y_weights[None, :] * lr2).sum(axis=1) / n_neurons / d_big * bracket
+    variance = sums[:, 2] / kappa / n_neurons / d_big * bracket  # (1/N) Σ a λ r² / D · bracket
     return train, bias + variance
 
 
@@ -683,7 +747,11 @@ def _predict(sd: SpectralData, nn: np.ndarray, gg: np.ndarray, optimize: bool, w
     if rank < n:
         notes.append(f"K has rank {rank} < n = {n}: the interpolation threshold is at N = {rank}.")
     warnings = (*warnings, *finite_size_warnings(eigenvalues=lam, n_neurons=nn, ridge_penalty=gg))
-    optimal = _optimise(sd, nn, gg, test.reshape(big_n.shape)) if optimize else None
+    optimal = (
+        _optimise(sd, nn, gg, test.reshape(big_n.shape), train.reshape(big_n.shape), sol.effective_ridge)
+        if optimize
+        else None
+    )
     return RidgePredictions(
         n_neurons=nn.astype(np.int64),
         ridge_penalty=gg,
@@ -709,65 +777,132 @@ def _kernel_note(bound: float) -> str:
     )
 
 
-def _test_at(sd: SpectralData, nn: np.ndarray, log_g: np.ndarray) -> np.ndarray:
+def _test_at(
+    sd: SpectralData, nn: np.ndarray, log_g: np.ndarray, start: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Test MSE (+inf where not finite), train MSE and κ at (N, γ = e^log_g); ``start`` as in :func:`_newton_kappa`."""
     g = np.exp(log_g)
-    kappa, _ = _newton_kappa(sd.eigenvalues, nn, g)
+    kappa, _ = _newton_kappa(sd.eigenvalues, nn, g, start)
     with np.errstate(all="ignore"):
-        _, test = _mse(sd, nn, g, kappa)
-    return np.where(np.isfinite(test), test, np.inf)
+        train, test = _mse(sd, nn, g, kappa)
+    return np.where(np.isfinite(test), test, np.inf), train, kappa
 
 
-def _optimise(sd: SpectralData, nn: np.ndarray, gg: np.ndarray, grid_test: np.ndarray | None = None) -> OptimalRidge:
-    """γ*(N): bracket from a log scan (the requested grid when it has ≥ 3 values), then nested
-    scans and a parabolic step in log γ (to ~1e-4 relative in γ), vectorised over all N at once."""
+#: Brent's golden-section fraction (3 − √5)/2.
+_GOLDEN = 0.5 * (3.0 - math.sqrt(5.0))
+#: Absolute tolerance of γ*(N) in log γ: the final bracket is ≤ 4 of it wide, γ* is known to ~4e-5 relative.
+_LOG_GAMMA_TOL = 1e-5
+#: Cap on Brent's steps (a smooth minimum takes ~7 from the scanned bracket; golden sections alone ~25).
+_MAX_BRENT = 100
+
+
+def _optimise(
+    sd: SpectralData,
+    nn: np.ndarray,
+    gg: np.ndarray,
+    grid_test: np.ndarray | None = None,
+    grid_train: np.ndarray | None = None,
+    grid_kappa: np.ndarray | None = None,
+) -> OptimalRidge:
+    """γ*(N): bracket from a log scan (the requested grid when it has ≥ 3 values), then Brent's
+    method in log γ (parabolic steps, golden-section fallback; to ~4e-5 relative in γ), one
+    vectorised evaluation of every N per step.
+
+    Brent, *Algorithms for Minimization without Derivatives* (1973), Ch. 5, as in Press et al.,
+    *Numerical Recipes*, 3rd ed., §10.3. The three scanned points around the best one start the
+    parabola, so a smooth minimum takes ~7 evaluations per N (the nested scans this replaces took
+    61). Each κ is solved by Newton from a bound right of its root derived from the best point so
+    far (κ(γ) is increasing and concave, κ/γ decreasing), in about two iterations.
+    """
     lo, hi = (float(gg.min()), float(gg.max())) if gg.size > 1 else (float(gg[0]) * 1e-3, float(gg[0]) * 1e3)
     J = nn.size
-    if grid_test is not None and gg.size >= 3:
+    if grid_test is not None and grid_train is not None and grid_kappa is not None and gg.size >= 3:
         order = np.argsort(gg)
         scan = np.log(gg[order])
         values = np.where(np.isfinite(grid_test[:, order]), grid_test[:, order], np.inf)
+        trains, kappas = grid_train[:, order], grid_kappa[:, order]
     else:
         scan = np.linspace(math.log(lo), math.log(hi), 25)
-        values = _test_at(sd, np.repeat(nn, scan.size), np.tile(scan, J)).reshape(J, scan.size)
-    k = np.argmin(values, axis=1)
+        flat = _test_at(sd, np.repeat(nn, scan.size), np.tile(scan, J))
+        values, trains, kappas = (part.reshape(J, scan.size) for part in flat)
+    lam, n = sd.eigenvalues, sd.eigenvalues.size
     rows = np.arange(J)
-    best_log, best_val = scan[k].copy(), values[rows, k].copy()
-    left = scan[np.maximum(k - 1, 0)]
-    right = scan[np.minimum(k + 1, scan.size - 1)]
-    # Bounded minimisation by nested vectorised scans: 8 interior points per bracket and per N in
-    # one evaluation, the bracket shrinks 4.5× per round; 7 rounds reach 1e-4 of the grid step in
-    # log γ, then a parabola through the best point and its neighbours gives the final γ*.
-    inner = np.linspace(0.0, 1.0, 10)[1:-1]
-    for _ in range(7):
-        pts = left[:, None] + (right - left)[:, None] * inner[None, :]  # (J, 8)
-        vals = _test_at(sd, np.repeat(nn, inner.size), pts.ravel()).reshape(J, inner.size)
-        allp = np.concatenate([left[:, None], pts, right[:, None]], axis=1)
-        j = np.argmin(vals, axis=1) + 1
-        better = vals[rows, j - 1] < best_val
-        best_log = np.where(better, allp[rows, j], best_log)
-        best_val = np.where(better, vals[rows, j - 1], best_val)
-        centre = best_log
-        step = (right - left) / 9.0
-        left = np.maximum(centre - step, scan[0])
-        right = np.minimum(centre + step, scan[-1])
-        if np.all(right - left <= 1e-4):
+    k = np.argmin(values, axis=1)
+    km, kp = np.maximum(k - 1, 0), np.minimum(k + 1, scan.size - 1)
+    # Brent's state per N: bracket [a, b]; x the best point, w the second best, v the previous w
+    a, b = scan[km].copy(), scan[kp].copy()
+    x, fx, kappa_x = scan[k].copy(), values[rows, k].copy(), kappas[rows, k].copy()
+    train_x = trains[rows, k].copy()
+    left_better = values[rows, km] <= values[rows, kp]
+    w = np.where(left_better, scan[km], scan[kp])
+    fw = np.where(left_better, values[rows, km], values[rows, kp])
+    v = np.where(left_better, scan[kp], scan[km])
+    fv = np.where(left_better, values[rows, kp], values[rows, km])
+    e = b - a  # lets the first step be the parabola through the three scanned points
+    d = np.zeros(J)
+    tol1, tol2 = _LOG_GAMMA_TOL, 2.0 * _LOG_GAMMA_TOL
+    active = np.isfinite(fx)
+    for _ in range(_MAX_BRENT):
+        xm = 0.5 * (a + b)
+        active &= np.abs(x - xm) > tol2 - 0.5 * (b - a)
+        idx = np.nonzero(active)[0]
+        if idx.size == 0:
             break
-    # parabolic vertex through (c − h, c, c + h), kept only if it is inside and better
-    h = np.maximum((right - left) / 2.0, 1e-12)
-    trio = np.stack([best_log - h, best_log, best_log + h], axis=1)
-    f3 = _test_at(sd, np.repeat(nn, 3), np.clip(trio, scan[0], scan[-1]).ravel()).reshape(J, 3)
-    curvature = f3[:, 0] - 2.0 * f3[:, 1] + f3[:, 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        vertex = best_log + 0.5 * h * (f3[:, 0] - f3[:, 2]) / curvature
-    ok = np.isfinite(vertex) & (curvature > 0) & (np.abs(vertex - best_log) <= h)
-    vertex = np.clip(np.where(ok, vertex, best_log), scan[0], scan[-1])
-    f_vertex = _test_at(sd, nn, vertex)
-    improved = f_vertex < best_val
-    best_log = np.where(improved, vertex, best_log)
-    gamma_star = np.exp(best_log)
-    kappa, _ = _newton_kappa(sd.eigenvalues, nn, gamma_star)
-    with np.errstate(all="ignore"):
-        train, test = _mse(sd, nn, gamma_star, kappa)
+        xi, ai, bi, xmi = x[idx], a[idx], b[idx], xm[idx]
+        # parabola through (x, fx), (w, fw), (v, fv): step p/q from x
+        r_ = (xi - w[idx]) * (fx[idx] - fv[idx])
+        q_ = (xi - v[idx]) * (fx[idx] - fw[idx])
+        p_ = (xi - v[idx]) * q_ - (xi - w[idx]) * r_
+        q_ = 2.0 * (q_ - r_)
+        p_ = np.where(q_ > 0.0, -p_, p_)
+        q_ = np.abs(q_)
+        e_old = e[idx]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = p_ / q_
+        golden = (
+            (np.abs(e_old) <= tol1)
+            | ~np.isfinite(step)
+            | (np.abs(p_) >= np.abs(0.5 * q_ * e_old))
+            | (p_ <= q_ * (ai - xi))
+            | (p_ >= q_ * (bi - xi))
+        )
+        # a parabolic step may not land within tol2 of the bracket's ends
+        near_end = ((xi + step - ai) < tol2) | ((bi - xi - step) < tol2)
+        step = np.where(near_end, np.where(xmi >= xi, tol1, -tol1), step)
+        e_gold = np.where(xi >= xmi, ai - xi, bi - xi)
+        e[idx] = np.where(golden, e_gold, d[idx])
+        d_new = np.where(golden, _GOLDEN * e_gold, step)
+        d[idx] = d_new
+        u = xi + np.where(np.abs(d_new) >= tol1, d_new, np.where(d_new >= 0, tol1, -tol1))
+        # Newton starts right of the new root: κ(u) ≤ κ(x) for u ≤ x and κ(u) ≤ κ(x)·e^{u−x} for u > x
+        # (κ increases with γ, κ/γ decreases); and κ(γ) is concave (its inverse γ = κ(N − Σλ/(λ+κ))/n
+        # is convex), so its tangent at x, κ_x + n(γ_u − γ_x)/F'(κ_x), lies above it too, and closer.
+        kx, nx = kappa_x[idx], nn[idx]
+        start = kx * np.exp(np.maximum(u - xi, 0.0))
+        comp = kx[:, None] / (lam[None, :] + kx[:, None])
+        fprime = (nx - n) + 2.0 * comp.sum(axis=1) - np.einsum("ij,ij->i", comp, comp)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            tangent = kx + n * (np.exp(u) - np.exp(xi)) / fprime
+        start = np.where((fprime > 0) & (tangent > 0) & (tangent < start), tangent, start) * (1.0 + 1e-9)
+        fu, train_u, kappa_u = _test_at(sd, nn[idx], u, start)
+        better = fu <= fx[idx]
+        # shrink the bracket
+        a[idx] = np.where(better, np.where(u >= xi, xi, ai), np.where(u < xi, u, ai))
+        b[idx] = np.where(better, np.where(u >= xi, bi, xi), np.where(u < xi, bi, u))
+        # update the three points
+        wi, fwi, vi, fvi = w[idx], fw[idx], v[idx], fv[idx]
+        second = ~better & ((fu <= fwi) | (wi == xi))
+        third = ~better & ~second & ((fu <= fvi) | (vi == xi) | (vi == wi))
+        v[idx] = np.where(better | second, wi, np.where(third, u, vi))
+        fv[idx] = np.where(better | second, fwi, np.where(third, fu, fvi))
+        w[idx] = np.where(better, xi, np.where(second, u, wi))
+        fw[idx] = np.where(better, fx[idx], np.where(second, fu, fwi))
+        x[idx] = np.where(better, u, xi)
+        fx[idx] = np.where(better, fu, fx[idx])
+        kappa_x[idx] = np.where(better, kappa_u, kappa_x[idx])
+        train_x[idx] = np.where(better, train_u, train_x[idx])
+    gamma_star = np.exp(x)
+    train, test = train_x, np.where(np.isfinite(fx), fx, np.nan)
     j = int(np.nanargmin(np.where(np.isfinite(test), test, np.nan))) if np.isfinite(test).any() else 0
     return OptimalRidge(
         n_neurons=nn.astype(np.int64),
@@ -820,8 +955,8 @@ def regime_warnings(
     x = np.asarray(x, dtype=np.float64)
     out: list[str] = []
     n, p = x.shape
-    rows = x if x_test is None else np.vstack([x, np.asarray(x_test, dtype=np.float64)])
-    norms = np.linalg.norm(rows, axis=1)
+    parts = [x] if x_test is None else [x, np.asarray(x_test, dtype=np.float64)]
+    norms = np.sqrt(np.concatenate([np.einsum("ij,ij->i", part, part) for part in parts]))  # no n × p temporaries
     median = float(np.median(norms))
     if p >= 16 and median > 0.3 * math.sqrt(p) and median > 3.0:
         out.append(

@@ -17,6 +17,7 @@ from solvers.activations import (
     activation_moments,
     activation_names,
     expected_kernel,
+    expected_kernel_lower,
     make_activation,
 )
 from solvers.exceptions import InvalidParameterError
@@ -262,3 +263,21 @@ def test_hermite_series_far_out_of_regime_is_bounded_and_honest():
     norms = np.linalg.norm(x, axis=1)
     ref, err = _pair_quadrature(make_activation("tanh"), norms[[0, 2]], norms[[1, 3]], np.array([1.0, 0.0]))
     assert abs(k.kernel[0, 1] - ref[0]) <= k.error_bound + err + 1e-12
+
+
+@pytest.mark.parametrize("name", ["relu", "tanh", "sign"])
+def test_lower_triangle_kernel_equals_the_full_one_where_it_is_defined(name):
+    # expected_kernel_lower skips mirroring K into its upper triangle (numpy.linalg.eigh reads the
+    # lower one only); everything it does define must be bit-identical to expected_kernel, and eigh
+    # of it must equal eigh of the full K (tanh: the Hermite series, returned in full).
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal((300, 20)) / np.sqrt(20)  # 300 rows: several row blocks, a partial last one
+    x_test = rng.standard_normal((7, 20)) / np.sqrt(20)
+    full = expected_kernel(activation=name, x=x, x_test=x_test)
+    lower = expected_kernel_lower(activation=name, x=x, x_test=x_test)
+    rows, cols = np.tril_indices(300)
+    np.testing.assert_array_equal(lower.kernel[rows, cols], full.kernel[rows, cols])
+    np.testing.assert_array_equal(lower.cross_kernel, full.cross_kernel)
+    np.testing.assert_array_equal(lower.test_diagonal, full.test_diagonal)
+    assert (lower.method, lower.error_bound) == (full.method, full.error_bound)
+    np.testing.assert_array_equal(np.linalg.eigvalsh(lower.kernel), np.linalg.eigvalsh(full.kernel))

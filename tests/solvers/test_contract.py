@@ -69,6 +69,7 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
         "ridge_penalty",
     ),
     "solvers.activations.expected_kernel": ({"activation": RELU, "x": X}, "x"),
+    "solvers.activations.expected_kernel_lower": ({"activation": RELU, "x": X, "x_test": X_TEST}, "x_test"),
     "solvers.activations.activation_moments": (
         {"activation": make_activation("leaky_relu", negative_slope=0.1)},
         "activation",

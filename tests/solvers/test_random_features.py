@@ -126,6 +126,17 @@ def test_effective_ridge_converges_for_extreme_penalties(ratio):
         np.testing.assert_allclose(sol.effective_ridge[:3], np.sqrt(256 * gammas[:3] / np.sum(1 / lam)), rtol=1e-6)
 
 
+def test_effective_ridge_converges_at_the_rank_with_a_root_at_the_rounding_floor():
+    # Found by fuzzing random spectra (1000 cases, all converged after the fix): N = rank K < n with
+    # γ ~ 1e-290…1e-120 puts the root of F below F's rounding floor (κ ~ ελ, where (N − n) + Σκ/(λ+κ)
+    # cancels), so a Newton start right of the root in exact arithmetic can land just left of it; it
+    # stalled when that start was also the bracket's right end. Any κ at the floor is a valid answer.
+    rng = np.random.default_rng(0)
+    lam = np.concatenate([np.exp(rng.uniform(-30, 5, 6)), [0.0, 0.0]])
+    sol = solve_effective_ridge(eigenvalues=lam, n_neurons=6, ridge_penalty=np.logspace(-290, -120, 12))
+    assert sol.diagnostics.converged and sol.diagnostics.residual <= 1e-15 and np.all(sol.effective_ridge > 0)
+
+
 def test_deterministic_equivalent_result():
     data = gmm(256)
     de = deterministic_equivalent(activation="relu", x=data.x, n_neurons=512, ridge_penalty=0.1)
