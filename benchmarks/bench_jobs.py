@@ -46,7 +46,7 @@ KIND = "marchenko_pastur"
 N_SAMPLES = 600  # p = 300: ~7.5 ms per trial on this machine
 TRIALS = 256
 TARGETS = {"embedded": 1.7, "separate": 1.85}
-ROUNDS = 5
+ROUNDS = 7
 #: Status polls are requests to the same process that supervises the job: poll like a client
 #: would (not every 10 ms), so the benchmark measures the workers, not the polling.
 POLL_SECONDS = 0.1
