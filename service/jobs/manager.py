@@ -1,9 +1,9 @@
 """The one supervisor of simulation jobs in an API process: validation, store, runner, progress.
 
 Each unfinished job has one asyncio task here (its *supervisor*): it submits the job's missing
-chunks to Dask, saves every chunk as it arrives, and when all are saved merges them in chunk
-order into the result. On start-up the supervisors of jobs left ``accepted``/``running`` are
-restarted: they submit only the chunks that are not in the store, so the result is the same as
+chunks to Dask (several consecutive chunks per task, a bounded window at a time), saves the chunks
+as they arrive, and when all are saved merges them in chunk order into the result. On start-up
+the supervisors of jobs left ``accepted``/``running`` are restarted: they submit only the chunks that are not in the store, so the result is the same as
 an uninterrupted run. Routes call :meth:`submit`, :meth:`get`, :meth:`page`, :meth:`cancel` and :meth:`delete`,
 always with the caller's principal as ``owner``: a job is visible only to the key that created it.
 """
