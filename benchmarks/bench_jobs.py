@@ -23,8 +23,10 @@ measured; trials are not made heavier to hide the per-job overhead.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -93,11 +95,66 @@ async def _run_job(http: httpx.AsyncClient, payload: dict[str, Any], timeout: fl
         await asyncio.sleep(POLL_SECONDS)
 
 
+def _bare_trials(trials: int) -> float:
+    """Seconds for ``trials`` of the job's trials in this process: the engine call a worker makes, without
+    Dask or the service (the hardware's and the machine's load's share of the speedup)."""
+    from schemas.jobs import SimulationSize
+    from service.jobs.kinds import KINDS
+    from solvers.montecarlo.engine import simulate_chunk
+
+    kind = KINDS[KIND]
+    request = _request(trials, 0)
+    params = kind.params.model_validate(request["params"])
+    sizes = kind.dimensions(params, SimulationSize(**request["size"])).sizes
+    grid = kind.prediction(**kind.arguments(kind.prediction, params, sizes)).cdf_grid
+    problem = kind.arguments(kind.trial, params, sizes)
+    started = time.perf_counter()
+    simulate_chunk(kind.trial, problem=problem, seed=0, trials=trials, cdf_grid=grid)
+    return time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def _bare_processes() -> Iterator[concurrent.futures.ProcessPoolExecutor]:
+    """Two warm worker processes with one BLAS thread each (the variables are read when numpy loads)."""
+    saved = {name: os.environ.get(name) for name in WORKER_ENVIRONMENT}
+    os.environ.update(WORKER_ENVIRONMENT)
+    try:
+        pool = concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"))
+        list(pool.map(_bare_trials, [4, 4]))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    try:
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _bare_round(pool: concurrent.futures.ProcessPoolExecutor) -> tuple[float, float]:
+    """Seconds for the job's trials in 1 bare process, and split over 2 at once."""
+    one = pool.submit(_bare_trials, TRIALS).result()
+    two = max(pool.map(_bare_trials, [TRIALS // 2, TRIALS - TRIALS // 2]))
+    return one, two
+
+
 async def _measure(settings: list[Settings]) -> dict[str, list[float]]:
-    """Job seconds on 1 and on 2 workers (``settings`` in that order), ROUNDS times, alternating."""
+    """Job seconds on 1 and on 2 workers (``settings`` in that order), ROUNDS times, alternating; in each
+    round also the same trials in 1 and 2 bare processes."""
     apps = [create_app(s) for s in settings]
-    times: dict[str, list[float]] = {"server_1": [], "server_2": [], "client_1": [], "client_2": [], "load": []}
+    times: dict[str, list[float]] = {
+        "server_1": [],
+        "server_2": [],
+        "client_1": [],
+        "client_2": [],
+        "bare_1": [],
+        "bare_2": [],
+        "load": [],
+    }
     async with contextlib.AsyncExitStack() as stack:
+        pool = stack.enter_context(_bare_processes())
         clients = []
         for app in apps:
             await stack.enter_async_context(app.router.lifespan_context(app))
@@ -111,6 +168,9 @@ async def _measure(settings: list[Settings]) -> dict[str, list[float]]:
                 server, seen = await _run_job(http, _request(trials=TRIALS, seed=2 + round_))
                 times[f"server_{workers}"].append(server)
                 times[f"client_{workers}"].append(seen)
+            one, two = await asyncio.to_thread(_bare_round, pool)
+            times["bare_1"].append(one)
+            times["bare_2"].append(two)
             times["load"].append(os.getloadavg()[0])
     return times
 
@@ -185,6 +245,9 @@ def _row(mode: str, times: dict[str, list[float]]) -> dict[str, Any]:
     speedup = statistics.median(speedups)
     quartiles = statistics.quantiles(speedups, n=4)
     seen = statistics.median(one / two for one, two in zip(times["client_1"], times["client_2"], strict=True))
+    bare = [one / two for one, two in zip(times["bare_1"], times["bare_2"], strict=True)]
+    bare_quartiles = statistics.quantiles(bare, n=4)
+    efficiency = statistics.median(a / b for a, b in zip(speedups, bare, strict=True))
     per_round = ", ".join(
         f"{TRIALS / one:.0f}/{TRIALS / two:.0f}" for one, two in zip(times["server_1"], times["server_2"], strict=True)
     )
@@ -202,14 +265,22 @@ def _row(mode: str, times: dict[str, list[float]]) -> dict[str, Any]:
         met=speedup >= target,
         notes=(
             f"{where}; median of {ROUNDS} alternating rounds of the job's own created→finished time: speedup "
-            f"{speedup:.2f}x (quartiles {quartiles[0]:.2f}–{quartiles[2]:.2f}); trials/s per round (1 worker/2 workers) "
+            f"{speedup:.2f}x (quartiles {quartiles[0]:.2f}–{quartiles[2]:.2f}), per round "
+            + ", ".join(f"{x:.2f}" for x in speedups)
+            + f"; trials/s per round (1 worker/2 workers) "
             f"{per_round}; client-observed (submit → seen successful, polls every {POLL_SECONDS} s) speedup "
-            f"{seen:.2f}x; load average during the rounds {min(times['load']):.2f}–{max(times['load']):.2f} on "
+            f"{seen:.2f}x; the same trials in bare processes (no Dask, no service) in the same rounds: 2 vs 1 "
+            f"{statistics.median(bare):.2f}x (quartiles {bare_quartiles[0]:.2f}–{bare_quartiles[2]:.2f}), per round "
+            + ", ".join(f"{x:.2f}" for x in bare)
+            + f"; service ÷ bare speedup, median over rounds {efficiency:.2f}"
+            + f"; load average during the rounds {min(times['load']):.2f}–{max(times['load']):.2f} on "
             f"{os.cpu_count()} CPUs"
         ),
         speedup=speedup,
         speedup_quartiles=[quartiles[0], quartiles[2]],
         speedup_client_observed=seen,
+        speedup_bare_processes=statistics.median(bare),
+        speedup_over_bare=efficiency,
         trials_per_second_1_worker=TRIALS / summary["reference_seconds"],
         trials_per_second_2_workers=TRIALS / summary["ours_seconds"],
         raw=times,
