@@ -1,9 +1,9 @@
 """The one supervisor of simulation jobs in an API process: validation, store, runner, progress.
 
 Each unfinished job has one asyncio task here (its *supervisor*): it submits the job's missing
-chunks to Dask, saves every chunk as it arrives, and when all are saved merges them in chunk
-order into the result. On start-up the supervisors of jobs left ``accepted``/``running`` are
-restarted: they submit only the chunks that are not in the store, so the result is the same as
+chunks to Dask (several consecutive chunks per task, a bounded window at a time), saves the chunks
+as they arrive, and when all are saved merges them in chunk order into the result. On start-up
+the supervisors of jobs left ``accepted``/``running`` are restarted: they submit only the chunks that are not in the store, so the result is the same as
 an uninterrupted run. Routes call :meth:`submit`, :meth:`get`, :meth:`page`, :meth:`cancel` and :meth:`delete`,
 always with the caller's principal as ``owner``: a job is visible only to the key that created it.
 """
@@ -11,10 +11,12 @@ always with the caller's principal as ``owner``: a job is visible only to the ke
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import fcntl
 import functools
 import logging
+import math
 import os
 import secrets
 import time
@@ -38,7 +40,7 @@ from service.datasets import DatasetStore, resolve_data
 from service.limits import check_cap
 from service.settings import Settings
 from solvers.exceptions import DivergentLimitError, InvalidParameterError
-from solvers.montecarlo.engine import chunk_sizes
+from solvers.montecarlo.engine import ChunkStatistics, chunk_sizes
 
 from .kinds import KINDS
 from .results import build_result, failure, prediction_plan, trial_arguments
@@ -59,6 +61,12 @@ WATCHDOG_FACTOR = 10.0
 #: ... and never sooner than this (seconds); it looks every WATCHDOG_POLL_SECONDS.
 WATCHDOG_MIN_SECONDS = 120.0
 WATCHDOG_POLL_SECONDS = 1.0
+
+#: Seconds of work one Dask task aims at (several short chunks per task): each task costs this process
+#: a few milliseconds of scheduling and a store write, which should stay small against the work.
+TASK_SECONDS = 0.5
+#: Tasks of one job in flight per worker: one running and one queued behind it.
+TASKS_PER_WORKER = 2
 
 #: `Retry-After` (seconds) of a 429 for too many unfinished jobs: about one short job's lifetime.
 ACTIVE_JOBS_RETRY_AFTER = 10
@@ -91,6 +99,7 @@ class JobManager:
         self._rates: dict[str, _Rate] = {}
         #: Why a job is not progressing right now (scheduler lost, store full, resubmitted), shown in its progress.
         self._notes: dict[str, str] = {}
+        self.task_seconds = TASK_SECONDS
         self.watchdog_factor = WATCHDOG_FACTOR
         self.watchdog_min_seconds = WATCHDOG_MIN_SECONDS
         self.shutdown_grace = SHUTDOWN_GRACE
@@ -341,65 +350,86 @@ class JobManager:
             self._notes.pop(job_id, None)
 
     async def _run_chunks(self, job_id: str, job: JobRow, attempt: int) -> str:
-        """Submit the job's missing chunks and save each as it arrives.
+        """Submit the job's missing chunks in batches, a bounded window at a time, and save each batch as it arrives.
+
+        At most ``TASKS_PER_WORKER`` tasks per worker are in flight (one running, one queued, so that no
+        worker waits for the round trip to this process). The first tasks run one chunk each; then a
+        task runs as many consecutive chunks as take about ``TASK_SECONDS`` by the chunks measured so far,
+        and never more than its share of the rest (so that the last tasks are short and the workers
+        finish together). Chunk *i* keeps its seed whatever task runs it, so the grouping (which depends
+        on timing and on the number of workers) never changes the result.
 
         Returns ``"complete"`` (every chunk saved), ``"gone"`` (dismissed or deleted meanwhile) or
         ``"stuck"`` (the watchdog fired; the caller resubmits). Raises :class:`_SchedulerLost`.
         """
         store = await self.store()
         saved = await self._storage_retry(job_id, store.chunk_indices, job_id)
-        missing = [(i, n) for i, n in enumerate(job.chunk_trials) if i not in saved]
-        futures: dict[Any, int] = {}
+        pending = collections.deque((i, n) for i, n in enumerate(job.chunk_trials) if i not in saved)
+        futures: dict[Any, list[int]] = {}
+        waiting: dict[asyncio.Future[Any], Any] = {}
         try:
-            if missing:
+            shared = None
+            if pending:
+                problem = await anyio.to_thread.run_sync(
+                    functools.partial(trial_arguments, job, resolve=self._resolver(job.owner))
+                )
                 try:
-                    futures = await self.runner.submit(
-                        job_id=job_id,
-                        trial=KINDS[job.kind].trial,
-                        problem=await anyio.to_thread.run_sync(
-                            functools.partial(trial_arguments, job, resolve=self._resolver(job.owner))
-                        ),
-                        entropy=job.seed,
-                        chunks=missing,
-                        cdf_grid=job.plan["cdf_grid"],
-                        attempt=attempt,
-                    )
+                    shared = await self.runner.share(problem)
                 except _LOST_SCHEDULER_ERRORS as exc:
                     raise _SchedulerLost(type(exc).__name__) from exc
             if not await self._storage_retry(job_id, store.mark_running, job_id):
                 return "gone"
             self._notes.pop(job_id, None)
-            waiting = {asyncio.ensure_future(_result_of(future)): index for future, index in futures.items()}
+            sizer = _BatchSizer(self.task_seconds)
             last_progress = time.monotonic()
             slowest = 0.0
-            while waiting:
+            while pending or waiting:
+                workers = max(1, self.runner.worker_count())
+                batches = sizer.take(pending, tasks=TASKS_PER_WORKER * workers - len(waiting), workers=workers)
+                if batches and shared is not None:
+                    try:
+                        submitted = await self.runner.submit(
+                            job_id=job_id,
+                            trial=KINDS[job.kind].trial,
+                            problem=shared,
+                            entropy=job.seed,
+                            batches=batches,
+                            cdf_grid=job.plan["cdf_grid"],
+                            attempt=attempt,
+                        )
+                    except _LOST_SCHEDULER_ERRORS as exc:
+                        raise _SchedulerLost(type(exc).__name__) from exc
+                    futures.update(submitted)
+                    waiting.update({asyncio.ensure_future(_result_of(future)): future for future in submitted})
                 done, _ = await asyncio.wait(
                     waiting, timeout=WATCHDOG_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
                 )
+                finished: list[tuple[int, ChunkStatistics]] = []
                 for task in done:
-                    index = waiting.pop(task)
+                    indices = futures[waiting.pop(task)]
                     try:
-                        stats = task.result()
+                        results: list[ChunkStatistics] = task.result()
                     except _LOST_SCHEDULER_ERRORS as exc:
                         raise _SchedulerLost(type(exc).__name__) from exc
                     last_progress = time.monotonic()
-                    slowest = max(slowest, stats.seconds)
-                    if stats.completed and not await self._storage_retry(
-                        job_id, store.save_chunk, job_id, index, stats
-                    ):
-                        return "gone"  # dismissed meanwhile
+                    slowest = max(slowest, sum(stats.seconds for stats in results))
+                    sizer.observe(results)
+                    # A task stopped by a cancellation returns fewer results than it had chunks.
+                    finished += [(i, stats) for i, stats in zip(indices, results, strict=False) if stats.completed]
+                if finished and not await self._storage_retry(job_id, store.save_chunks, job_id, finished):
+                    return "gone"  # dismissed meanwhile
                 if not done and await self._stuck(last_progress, slowest):
                     logger.warning(
                         "job %s: no chunk finished for %.0f s while no worker is busy; resubmitting its %d missing chunks",
                         job_id,
                         time.monotonic() - last_progress,
-                        len(waiting),
+                        len(pending) + sum(len(futures[future]) for future in waiting.values()),
                     )
                     self._notes[job_id] = "Resubmitted chunks that made no progress while the cluster was idle."
                     return "stuck"
             return "complete"
         finally:
-            for task in list(locals().get("waiting", {})):
+            for task in waiting:
                 task.cancel()
             if futures:
                 await asyncio.shield(self._release(futures))
@@ -435,7 +465,7 @@ class JobManager:
                 self._notes.pop(job_id, None)
             return value
 
-    async def _release(self, futures: dict[Any, int]) -> None:
+    async def _release(self, futures: dict[Any, list[int]]) -> None:
         try:
             await self.runner.release(futures)
         except Exception:  # the cluster may already be gone at shutdown
@@ -484,6 +514,43 @@ class JobManager:
             result=None if job.result is None else SimulationResult.model_validate(job.result),
             error=None if job.error is None else Problem.model_validate(job.error),
         )
+
+
+class _BatchSizer:
+    """How many consecutive chunks the next task runs: about ``target`` seconds of work by the chunks seen so far.
+
+    Before any chunk has finished a task runs one chunk. A task never takes more than
+    1/(2 × workers) of the chunks still to submit (guided self-scheduling), so tasks shrink towards
+    the end of a job and no worker is left with a long task while the others are idle.
+    """
+
+    def __init__(self, target: float) -> None:
+        self.target = target
+        self.seconds = 0.0
+        self.chunks = 0
+
+    def observe(self, results: Sequence[ChunkStatistics]) -> None:
+        for stats in results:
+            if stats.completed:
+                self.seconds += stats.seconds
+                self.chunks += 1
+
+    def size(self, remaining: int, workers: int) -> int:
+        if self.chunks == 0 or remaining <= 0:
+            return 1
+        per_chunk = self.seconds / self.chunks
+        by_cost = remaining if per_chunk <= 0 else int(self.target / per_chunk)
+        return max(1, min(by_cost, math.ceil(remaining / (2 * workers))))
+
+    def take(
+        self, pending: collections.deque[tuple[int, int]], *, tasks: int, workers: int
+    ) -> list[list[tuple[int, int]]]:
+        """Up to ``tasks`` batches from the front of ``pending`` (removed from it), in chunk order."""
+        batches: list[list[tuple[int, int]]] = []
+        while pending and len(batches) < tasks:
+            size = self.size(len(pending), workers)
+            batches.append([pending.popleft() for _ in range(min(size, len(pending)))])
+        return batches
 
 
 class _SchedulerLost(Exception):

@@ -13,18 +13,33 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+import dask
 import numpy as np
 from distributed import Client, Event, Future, LocalCluster
 
-from service.jobs.worker import cancel_event_name, run_chunk
+from service.jobs.worker import cancel_event_name, run_chunks
 
 logger = logging.getLogger("rmt_service.jobs")
 
 #: Seconds to wait for a remote scheduler (or the local cluster) to answer.
 CONNECT_TIMEOUT = 30.0
+#: Environment of the embedded cluster's worker processes (set before they import numpy).
+WORKER_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+#: Dask settings of the embedded cluster, whose scheduler and nannies live in the API process and
+#: share the cores with the workers. Defaults: the event-loop latency tick every 20 ms in every Dask
+#: server (scheduler, each nanny, each worker), the scheduler's system monitor every 0.5 s, each
+#: nanny's memory check every 0.1 s, and each worker sampling its own stack every 10 ms for the
+#: dashboard's profile page (the embedded cluster has no dashboard). Together about 3 % of a core
+#: idle, and a few % of the workers' time while they compute.
+EMBEDDED_CONFIG = {
+    "distributed.admin.tick.interval": "200ms",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "500ms",
+    "distributed.worker.profile.enabled": False,
+}
 #: Dask key prefix of every chunk task (``rmt-chunk-<job id>-<chunk index>``).
 CHUNK_KEY_PREFIX = "rmt-chunk-"
 
@@ -39,6 +54,8 @@ class DaskRunner:
         self._cluster: LocalCluster | None = None
         self._lock = asyncio.Lock()
         self._starting: asyncio.Task[Client] | None = None
+        #: Chunks per submitted task key (a task runs a batch of chunks), for :meth:`chunks_in_flight`.
+        self._batch_chunks: dict[str, int] = {}
 
     @property
     def started(self) -> bool:
@@ -72,14 +89,19 @@ class DaskRunner:
             self._client = await Client(self.scheduler_address, asynchronous=True, timeout=CONNECT_TIMEOUT)
         else:
             logger.info("starting a local Dask cluster of %d worker processes", self.n_workers)
-            self._cluster = await LocalCluster(
-                n_workers=self.n_workers,
-                threads_per_worker=1,
-                processes=True,
-                asynchronous=True,
-                dashboard_address=None,
-                worker_dashboard_address=None,
-            )
+            with dask.config.set(EMBEDDED_CONFIG):  # read when the scheduler, nannies and workers are built
+                self._cluster = await LocalCluster(
+                    n_workers=self.n_workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    asynchronous=True,
+                    dashboard_address=None,
+                    worker_dashboard_address=None,
+                    # One BLAS thread per worker: the workers already use every core. Dask's nanny sets
+                    # these by default too (`distributed.nanny.pre-spawn-environ`); explicit here, so that a
+                    # changed Dask configuration cannot oversubscribe the cores.
+                    env=dict(WORKER_ENVIRONMENT),
+                )
             self._client = await Client(self._cluster, asynchronous=True, timeout=CONNECT_TIMEOUT)
         return self._client
 
@@ -88,46 +110,47 @@ class DaskRunner:
         if self._starting is not None:
             await asyncio.gather(asyncio.shield(self._starting), return_exceptions=True)
 
+    async def share(self, problem: dict[str, Any]) -> Future:
+        """Send the trial's arguments (data arrays for the random-features kinds) to every worker, once per job start.
+
+        Broadcast, so that every worker already holds them: the scheduler then places each chunk task by
+        the workers' load alone, instead of queueing the first tasks on the one worker that received them.
+        """
+        client = await self.client()
+        [shared] = await client.scatter([problem], hash=False, broadcast=True)
+        return shared
+
     async def submit(
         self,
         *,
         job_id: str,
         trial: Any,
-        problem: dict[str, Any],
+        problem: Future,
         entropy: int,
-        chunks: Iterable[tuple[int, int]],
+        batches: Iterable[Sequence[tuple[int, int]]],
         cdf_grid: list[float] | None,
         attempt: int = 0,
-    ) -> dict[Future, int]:
-        """Submit ``(chunk_index, trials)`` pairs; returns future → chunk index.
+    ) -> dict[Future, list[int]]:
+        """Submit one task per batch of ``(chunk_index, trials)`` pairs; returns future → chunk indices.
 
-        ``attempt`` > 0 (a resubmission after a lost scheduler or the watchdog) gives the tasks new
+        ``problem`` is the future returned by :meth:`share`. A task's key names its job and its first
+        chunk. ``attempt`` > 0 (a resubmission after a lost scheduler or the watchdog) gives the tasks new
         keys, so the scheduler cannot hand back the stuck task under the old key. The seed of chunk
-        *i* does not depend on the key, so the result does not either.
+        *i* does not depend on the key or on the batch, so the result does not either.
         """
         client = await self.client()
         # An array is one opaque argument to Dask; a list of 1024 floats is walked element by element
-        # for every chunk's task spec, which cost the API process more CPU than the scheduling itself.
+        # for every task spec, which cost the API process more CPU than the scheduling itself.
         grid = None if cdf_grid is None else np.asarray(cdf_grid, dtype=np.float64)
-        # The trial's arguments (data arrays for the random-features kinds) go to the cluster once,
-        # not once per chunk.
-        [shared] = await client.scatter([problem], hash=False)
-        futures: dict[Future, int] = {}
-        for index, trials in chunks:
+        futures: dict[Future, list[int]] = {}
+        for batch in batches:
+            chunks = [(int(index), int(trials)) for index, trials in batch]
+            key = f"{CHUNK_KEY_PREFIX}{job_id}-{chunks[0][0]}" + (f"-r{attempt}" if attempt else "")
             future = client.submit(
-                run_chunk,
-                trial,
-                shared,
-                entropy,
-                index,
-                trials,
-                grid,
-                job_id,
-                key=f"{CHUNK_KEY_PREFIX}{job_id}-{index}" + (f"-r{attempt}" if attempt else ""),
-                pure=False,
-                retries=1,
+                run_chunks, trial, problem, entropy, chunks, grid, job_id, key=key, pure=False, retries=1
             )
-            futures[future] = index
+            self._batch_chunks[key] = len(chunks)
+            futures[future] = [index for index, _ in chunks]
         return futures
 
     async def reset(self) -> None:
@@ -162,6 +185,9 @@ class DaskRunner:
 
     async def release(self, futures: Iterable[Future]) -> None:
         """Drop futures that are still queued (running ones finish their current trial, then stop)."""
+        futures = list(futures)
+        for future in futures:
+            self._batch_chunks.pop(str(future.key), None)
         pending = [f for f in futures if not f.done()]
         if pending and self._client is not None:
             await self._client.cancel(pending)
@@ -179,14 +205,14 @@ class DaskRunner:
         return sum(1 for tasks in processing.values() if tasks)
 
     def chunks_in_flight(self) -> int:
-        """Chunks submitted and not finished (for /metrics; reads the client's own table, no round trip).
+        """Chunks in tasks submitted and not finished (for /metrics; reads the client's own table, no round trip).
 
         Call on the event loop, like every method of the asynchronous client."""
         client = self._client
         if client is None:
             return 0
         return sum(
-            1
+            self._batch_chunks.get(str(key), 1)
             for key, state in list(client.futures.items())
             if str(key).startswith(CHUNK_KEY_PREFIX) and state.status == "pending"
         )

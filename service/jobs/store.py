@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -333,19 +333,31 @@ class JobStore:
 
     def save_chunk(self, job_id: str, chunk_index: int, stats: ChunkStatistics) -> bool:
         """Save one finished chunk and the job's progress in one transaction; False if the job is finished."""
+        return self.save_chunks(job_id, [(chunk_index, stats)])
+
+    def save_chunks(self, job_id: str, chunks: Sequence[tuple[int, ChunkStatistics]]) -> bool:
+        """Save finished ``(chunk_index, stats)`` pairs and the job's progress in one transaction.
+
+        A chunk already saved is left as it is (its progress not counted twice). False if the job is
+        finished (then nothing is saved).
+        """
 
         def save(db: sqlite3.Connection) -> bool:
             status = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if status is None or status[0] not in UNFINISHED:
                 return False
-            inserted = db.execute(
-                "INSERT OR IGNORE INTO chunks (job_id, chunk_index, trials, stats, seconds) VALUES (?, ?, ?, ?, ?)",
-                (job_id, chunk_index, stats.count, encode_chunk(stats), stats.seconds),
-            ).rowcount
-            if inserted:
+            trials = count = 0
+            for chunk_index, stats in chunks:
+                if db.execute(
+                    "INSERT OR IGNORE INTO chunks (job_id, chunk_index, trials, stats, seconds) VALUES (?, ?, ?, ?, ?)",
+                    (job_id, chunk_index, stats.count, encode_chunk(stats), stats.seconds),
+                ).rowcount:
+                    trials += stats.count
+                    count += 1
+            if count:
                 db.execute(
-                    "UPDATE jobs SET trials_done = trials_done + ?, chunks_done = chunks_done + 1, updated = ? WHERE id = ?",
-                    (stats.count, _now(), job_id),
+                    "UPDATE jobs SET trials_done = trials_done + ?, chunks_done = chunks_done + ?, updated = ? WHERE id = ?",
+                    (trials, count, _now(), job_id),
                 )
             return True
 

@@ -1,4 +1,4 @@
-"""What runs on a Dask worker: one chunk of trials, stopping early when its job is cancelled.
+"""What runs on a Dask worker: a run of consecutive chunks of trials, stopping early when its job is cancelled.
 
 Imports only numpy, distributed and the solvers, so a remote worker needs the package installed
 but no database and no web stack.
@@ -6,10 +6,11 @@ but no database and no web stack.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from solvers.montecarlo.engine import ChunkStatistics, chunk_seed, simulate_chunk
+from solvers.montecarlo.engine import STOP_CHECK_INTERVAL, ChunkStatistics, chunk_seed, simulate_chunk
 
 
 def cancel_event_name(job_id: str) -> str:
@@ -35,21 +36,52 @@ def _cancelled(job_id: str) -> Callable[[], bool]:
     return check
 
 
-def run_chunk(
+def _at_most_every(seconds: float, check: Callable[[], bool]) -> Callable[[], bool]:
+    """``check``, asked at most once per ``seconds`` (a round trip to the scheduler); ``False`` in between."""
+    last = time.perf_counter()
+
+    def throttled() -> bool:
+        nonlocal last
+        now = time.perf_counter()
+        if now - last < seconds:
+            return False
+        last = now
+        return check()
+
+    return throttled
+
+
+def run_chunks(
     trial: Callable[..., Any],
     problem: Mapping[str, Any],
     entropy: int,
-    chunk_index: int,
-    trials: int,
+    chunks: Sequence[tuple[int, int]],
     cdf_grid: Sequence[float] | None,
     job_id: str,
-) -> ChunkStatistics:
-    """Run chunk ``chunk_index`` of a job: child ``chunk_index`` of ``SeedSequence(entropy)``."""
-    return simulate_chunk(
-        trial,
-        problem=problem,
-        seed=chunk_seed(entropy, chunk_index),
-        trials=trials,
-        cdf_grid=cdf_grid,
-        should_stop=_cancelled(job_id),
-    )
+) -> list[ChunkStatistics]:
+    """Run the ``(chunk_index, trials)`` pairs of ``chunks`` in order, each seeded by child ``chunk_index`` of
+    ``SeedSequence(entropy)``, and return their statistics in the same order.
+
+    One Dask task runs several short chunks so that the scheduler, the network and the store handle
+    one message per ~``TASK_SECONDS`` of work instead of one per chunk; each chunk keeps its own seed
+    and statistics, so the result does not depend on how chunks are grouped. The job's cancellation
+    flag is looked at between trials and between chunks, at most every ``STOP_CHECK_INTERVAL`` seconds:
+    when it is set, the list ends with the interrupted chunk (``completed=False``) or before the next one.
+    """
+    should_stop = _at_most_every(STOP_CHECK_INTERVAL, _cancelled(job_id))
+    results: list[ChunkStatistics] = []
+    for index, trials in chunks:
+        if results and should_stop():
+            break
+        stats = simulate_chunk(
+            trial,
+            problem=problem,
+            seed=chunk_seed(entropy, index),
+            trials=trials,
+            cdf_grid=cdf_grid,
+            should_stop=should_stop,
+        )
+        results.append(stats)
+        if not stats.completed:
+            break
+    return results
