@@ -514,7 +514,9 @@ def training_data(x, y, x_test, y_test) -> tuple[np.ndarray, np.ndarray, np.ndar
 def _spectral(kernel, cross, test_diag, y, y_test, error_bound: float = 0.0) -> SpectralData:
     # LAPACK syevd (docs/methods/random_features.md §5 step 2) through numpy, which releases the GIL for the whole call:
     # scipy.linalg.eigh holds it (a 2048 × 2048 K froze every other thread of the service for
-    # seconds), and the service runs this solver in a worker thread. Same driver, same numbers.
+    # seconds). The service runs this solver in a worker process, but it stays safe in a thread
+    # (bench_isolation's forced-thread row); scipy's build of the same driver was measured 8 % faster
+    # here, not worth that guarantee. Same driver, same numbers.
     lam, vecs = np.linalg.eigh(kernel, UPLO="L")
     lam = _clean_spectrum(lam)
     u = vecs.T @ y
