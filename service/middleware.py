@@ -3,7 +3,7 @@
 One layer does both because both read the same bytes: a body is buffered at most once, up to the
 cap, and the JSON document parsed to check it is handed to the route (see
 :mod:`service.strict_json`). Every ASGI layer costs a few microseconds per request on answers that
-take about a hundred in all.
+take about two hundred in all (in-process, a closed-form answer).
 """
 
 from __future__ import annotations
