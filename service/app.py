@@ -19,6 +19,7 @@ from service.middleware import RequestBodyMiddleware
 from service.observability import install_observability
 from service.openapi import install_openapi
 from service.routers import ROUTERS, TAGS
+from service.routing import include_flat, install_fixed_path_dispatch
 from service.settings import Settings
 from service.spectral_cache import SpectralCache
 from service.version import SERVICE_VERSION
@@ -82,8 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # /v1/ needs a key once keys exist; the probes, /metrics and the docs stay open.
     app.add_middleware(AuthenticationMiddleware, authenticator=app.state.auth)
     install_observability(app)  # request ids, /metrics; after the other middleware, so it wraps them
+    # Flat, not include_router: FastAPI walks included routers on every request (service/routing.py).
     for router in ROUTERS:
-        app.include_router(router)
+        include_flat(app, router)
     install_offline_docs(app)
     install_openapi(app)
+    install_fixed_path_dispatch(app)  # last: it indexes every route registered above
     return app
