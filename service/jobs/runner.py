@@ -40,6 +40,13 @@ EMBEDDED_CONFIG = {
     "distributed.worker.memory.monitor-interval": "500ms",
     "distributed.worker.profile.enabled": False,
 }
+#: Dask settings of this process's client (both modes), and of the embedded cluster too. Dask keeps
+#: its last `low-level-log-length` (default 1000) messages of every batched stream for debugging:
+#: client → scheduler, scheduler → client and scheduler → each worker, each message with its task
+#: specifications, arguments (a job's CDF grid) and the read buffers they point into. Full, those
+#: logs held ~50 MB of the API process; the same setting bounds the scheduler's transition log and
+#: its event topics. 50 keeps a few seconds of history for a post-mortem.
+CLIENT_CONFIG = {"distributed.admin.low-level-log-length": 50}
 #: Dask key prefix of every chunk task (``rmt-chunk-<job id>-<chunk index>``).
 CHUNK_KEY_PREFIX = "rmt-chunk-"
 
@@ -56,6 +63,10 @@ class DaskRunner:
         self._starting: asyncio.Task[Client] | None = None
         #: Chunks per submitted task key (a task runs a batch of chunks), for :meth:`chunks_in_flight`.
         self._batch_chunks: dict[str, int] = {}
+        #: Jobs whose cancellation flag is set → the timer that clears it (None until one is armed).
+        self._cancel_flags: dict[str, asyncio.TimerHandle | None] = {}
+        #: Tasks started by those timers, referenced until they end (the loop keeps only weak references).
+        self._clearing: set[asyncio.Task[None]] = set()
 
     @property
     def started(self) -> bool:
@@ -86,10 +97,12 @@ class DaskRunner:
     async def _connect(self) -> Client:
         if self.scheduler_address:
             logger.info("connecting to the Dask scheduler at %s", self.scheduler_address)
-            self._client = await Client(self.scheduler_address, asynchronous=True, timeout=CONNECT_TIMEOUT)
+            with dask.config.set(CLIENT_CONFIG):  # read when the client's streams are built
+                self._client = await Client(self.scheduler_address, asynchronous=True, timeout=CONNECT_TIMEOUT)
         else:
             logger.info("starting a local Dask cluster of %d worker processes", self.n_workers)
-            with dask.config.set(EMBEDDED_CONFIG):  # read when the scheduler, nannies and workers are built
+            # Read when the scheduler, nannies, workers and client (and their streams) are built.
+            with dask.config.set({**EMBEDDED_CONFIG, **CLIENT_CONFIG}):
                 self._cluster = await LocalCluster(
                     n_workers=self.n_workers,
                     threads_per_worker=1,
@@ -102,7 +115,7 @@ class DaskRunner:
                     # changed Dask configuration cannot oversubscribe the cores.
                     env=dict(WORKER_ENVIRONMENT),
                 )
-            self._client = await Client(self._cluster, asynchronous=True, timeout=CONNECT_TIMEOUT)
+                self._client = await Client(self._cluster, asynchronous=True, timeout=CONNECT_TIMEOUT)
         return self._client
 
     async def wait_started(self) -> None:
@@ -117,8 +130,26 @@ class DaskRunner:
         the workers' load alone, instead of queueing the first tasks on the one worker that received them.
         """
         client = await self.client()
-        [shared] = await client.scatter([problem], hash=False, broadcast=True)
+        # Shielded: a scatter cancelled half-way (its job cancelled meanwhile) has already made the
+        # scheduler hold the key for this client, but the future that would release it is never made:
+        # the data would stay on every worker, and the task on the scheduler, for the client's lifetime.
+        # Left to finish, its future is made and dropped with the task, which releases the key.
+        scatter = asyncio.ensure_future(client.scatter([problem], hash=False, broadcast=True))
+        scatter.add_done_callback(_retrieve)
+        [shared] = await asyncio.shield(scatter)
         return shared
+
+    @staticmethod
+    async def result(future: Future) -> Any:
+        """The result of a submitted task; cancelling the caller never cancels the transfer.
+
+        The client serves concurrent results by one shared gather, started by the first caller:
+        cancelling that caller (the supervisor of a job being cancelled) would cancel the gather for
+        every caller, and another job's supervisor would receive a ``CancelledError`` it did not ask for.
+        """
+        gather = asyncio.ensure_future(_await(future))
+        gather.add_done_callback(_retrieve)
+        return await asyncio.shield(gather)
 
     async def submit(
         self,
@@ -193,9 +224,46 @@ class DaskRunner:
             await self._client.cancel(pending)
 
     async def cancel(self, job_id: str) -> None:
-        """Set the job's cancellation flag, which running chunks check between trials."""
+        """Set the job's cancellation flag, which running chunks check between trials.
+
+        The flag is a Dask ``Event``, which the scheduler keeps as long as it is set: call
+        :meth:`clear_cancel_flag_later` once the job's tasks are released."""
         if self._client is not None:
             await Event(cancel_event_name(job_id), client=self._client).set()
+            self._cancel_flags.setdefault(job_id, None)
+
+    def clear_cancel_flag_later(self, job_id: str, delay: float) -> None:
+        """Clear job ``job_id``'s cancellation flag (if set) after ``delay`` seconds, on the scheduler too.
+
+        A task of the job still running when the flag is cleared no longer stops early: it runs its
+        remaining chunks and its result is dropped (the job is already ``dismissed``). So ``delay``
+        should exceed the time a running chunk takes to look at the flag (one trial).
+        """
+        if job_id not in self._cancel_flags:
+            return
+        timer = self._cancel_flags[job_id]
+        if timer is not None:
+            timer.cancel()
+        self._cancel_flags[job_id] = asyncio.get_running_loop().call_later(delay, self._start_clearing, job_id)
+
+    def _start_clearing(self, job_id: str) -> None:
+        task = asyncio.create_task(self._clear_cancel_flag(job_id), name=f"rmt-clear-flag-{job_id}")
+        self._clearing.add(task)
+        task.add_done_callback(self._clearing.discard)
+
+    async def _clear_cancel_flag(self, job_id: str) -> None:
+        self._cancel_flags.pop(job_id, None)
+        client = self._client
+        if client is None:  # the client was dropped with its scheduler, and the flag with it
+            return
+        try:
+            await Event(cancel_event_name(job_id), client=client).clear()
+        except Exception:  # a lost scheduler lost the flag too
+            logger.debug("could not clear the cancellation flag of job %s", job_id, exc_info=True)
+
+    def cancel_flags(self) -> int:
+        """Cancellation flags set and not yet cleared (for tests)."""
+        return len(self._cancel_flags)
 
     async def busy_workers(self) -> int:
         """How many workers are executing a task right now (for tests and health)."""
@@ -230,6 +298,13 @@ class DaskRunner:
     async def close(self) -> None:
         """Close the client, and the local cluster if this process started it."""
         await self.wait_started()
+        for timer in self._cancel_flags.values():
+            if timer is not None:
+                timer.cancel()
+        self._cancel_flags.clear()
+        for task in list(self._clearing):
+            task.cancel()
+        await asyncio.gather(*self._clearing, return_exceptions=True)
         client, cluster = self._client, self._cluster
         self._client = self._cluster = self._starting = None
         if client is not None:
@@ -238,3 +313,13 @@ class DaskRunner:
             closing = cluster.close()  # an awaitable, the cluster being asynchronous
             if closing is not None:
                 await closing
+
+
+async def _await(future: Future) -> Any:
+    return await future
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a shielded task's outcome as seen: when its caller was cancelled nobody else reads it."""
+    if not task.cancelled():
+        task.exception()
