@@ -2,8 +2,9 @@
 
 Counts, not bytes or seconds (RSS depends on the allocator and the machine): after a stream of small
 jobs, half of them cancelled, the manager's and the runner's per-job tables are empty, the client holds
-no future, the scheduler (embedded, so in this process) no task, no scattered problem and no
-cancellation flag, and Dask's debugging logs hold no more than the bound the runner sets. Sizes:
+no future, the scheduler (embedded, so in this process) no task, no scattered problem, no
+cancellation flag and no span of an ended job, and Dask's debugging logs hold no more than the
+bounds the runner sets. Sizes:
 Marchenko–Pastur, n = 60 (p = 30), 8 trials per job, one worker; a few seconds in all.
 
 Also the race that let a job's cancellation end another job's supervisor (its job then stayed
@@ -18,7 +19,7 @@ import asyncio
 import pytest
 from distributed import wait
 
-from service.jobs.runner import CLIENT_CONFIG, DaskRunner
+from service.jobs.runner import CLIENT_CONFIG, EMBEDDED_CONFIG, DaskRunner
 from service.jobs.worker import cancel_event_name
 from tests.service.test_simulations_api import FINAL, mp_job, poll, running_app, settings_for, submit
 
@@ -31,6 +32,7 @@ async def test_finished_jobs_leave_nothing_behind(tmp_path):
     async with running_app(settings_for(tmp_path, dask_workers=1)) as (http, app):
         jobs = app.state.jobs
         jobs.cancel_flag_seconds = 0.0  # clear each flag as soon as its job's supervisor has ended
+        jobs.runner.span_grace_seconds = 0.0  # drop each span as soon as its tasks are forgotten
         locations = []
         for seed in range(JOBS):
             location = await submit(http, mp_job(trials=8, n_samples=60, seed=seed))
@@ -62,6 +64,13 @@ async def test_finished_jobs_leave_nothing_behind(tmp_path):
         streams = [client.scheduler_comm, *scheduler.client_comms.values(), *scheduler.stream_comms.values()]
         assert all(stream.recent_message_log.maxlen == bound for stream in streams)
         assert scheduler.transition_log.maxlen == bound
+        assert scheduler._deque_handler.deque.maxlen == EMBEDDED_CONFIG["distributed.admin.log-length"]
+        # Dask's spans (one per burst of work, each with its task groups) are dropped as jobs end: only
+        # those of the last jobs are left, and none once their tasks are forgotten.
+        spans = scheduler.extensions["spans"]
+        assert len(spans.spans) < JOBS // 2
+        runner.prune_spans()
+        assert spans.spans == {} and spans.root_spans == [] and not spans.spans_search_by_name
 
 
 def _identity(x: int) -> int:
