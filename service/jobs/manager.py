@@ -276,10 +276,12 @@ class JobManager:
         rate = self._rates.get(job_id)
         slowest = 0.0 if rate is None else rate.slowest_task
         task = self._supervisors.get(job_id)
-        if task is not None:
-            task.cancel()
-            await asyncio.wait([task], timeout=CANCEL_WAIT)
-        self.runner.clear_cancel_flag_later(job_id, max(self.cancel_flag_seconds, self.watchdog_factor * slowest))
+        try:
+            if task is not None:
+                task.cancel()
+                await asyncio.wait([task], timeout=CANCEL_WAIT)
+        finally:  # also when this request is cancelled meanwhile: a flag is never left set for ever
+            self.runner.clear_cancel_flag_later(job_id, max(self.cancel_flag_seconds, self.watchdog_factor * slowest))
         return self._resource(await self._row(job_id, owner))
 
     async def status_counts(self) -> dict[str, int] | None:

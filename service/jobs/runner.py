@@ -46,9 +46,10 @@ EMBEDDED_CONFIG = {
 #: Dask settings of this process's client (both modes), and of the embedded cluster too. Dask keeps
 #: its last `low-level-log-length` (default 1000) messages of every batched stream for debugging:
 #: client → scheduler, scheduler → client and scheduler → each worker, each message with its task
-#: specifications, arguments (a job's CDF grid) and the read buffers they point into. Full, those
-#: logs held ~50 MB of the API process; the same setting bounds the scheduler's transition log and
-#: its event topics. 50 keeps a few seconds of history for a post-mortem.
+#: specifications, arguments (a job's CDF grid) and the read buffers they point into: ~110 KiB per
+#: job (tracemalloc, embedded cluster) until the logs fill, after several hundred jobs. The same
+#: setting bounds the scheduler's transition log and its event topics. 50 keeps the last few
+#: seconds of traffic for a post-mortem.
 CLIENT_CONFIG = {"distributed.admin.low-level-log-length": 50}
 #: Seconds a finished span must have had no task left on the scheduler before the runner drops it.
 #: Workers report metrics per span at each heartbeat (about every second): one arriving for a span
