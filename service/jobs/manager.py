@@ -372,8 +372,8 @@ class JobManager:
         on timing and on the number of workers) never changes the result.
 
         Returns ``"complete"`` (every chunk saved), ``"gone"`` (dismissed or deleted meanwhile) or
-        ``"stuck"`` (the watchdog fired, or Dask cancelled a result this supervisor did not cancel; the
-        caller resubmits). Raises :class:`_SchedulerLost`.
+        ``"stuck"`` (the watchdog fired; the caller resubmits). Raises :class:`_SchedulerLost` (also when
+        Dask cancelled a result this supervisor did not cancel).
         """
         store = await self.store()
         saved = await self._storage_retry(job_id, store.chunk_indices, job_id)
@@ -424,13 +424,14 @@ class JobManager:
                         results: list[ChunkStatistics] = task.result()
                     except _LOST_SCHEDULER_ERRORS as exc:
                         raise _SchedulerLost(type(exc).__name__) from exc
-                    except asyncio.CancelledError:
+                    except asyncio.CancelledError as exc:
                         # Only this supervisor's own cancellation may end it; a result cancelled inside the
                         # client would otherwise end the supervisor silently, and leave its job `running`.
+                        # A client whose shared gather was cancelled answers every later result so: a new
+                        # client, as for a lost scheduler.
                         if _being_cancelled():
                             raise
-                        logger.warning("job %s: a task's result was cancelled by Dask; resubmitting its missing chunks", job_id)
-                        return "stuck"
+                        raise _SchedulerLost("a result cancelled inside the Dask client") from exc
                     last_progress = time.monotonic()
                     slowest = max(slowest, sum(stats.seconds for stats in results))
                     if (rate := self._rates.get(job_id)) is not None:

@@ -111,21 +111,22 @@ class DaskRunner:
             with dask.config.set(CLIENT_CONFIG):  # read when the client's streams are built
                 self._client = await Client(self.scheduler_address, asynchronous=True, timeout=CONNECT_TIMEOUT)
         else:
-            logger.info("starting a local Dask cluster of %d worker processes", self.n_workers)
             # Read when the scheduler, nannies, workers and client (and their streams) are built.
             with dask.config.set({**EMBEDDED_CONFIG, **CLIENT_CONFIG}):
-                self._cluster = await LocalCluster(
-                    n_workers=self.n_workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    asynchronous=True,
-                    dashboard_address=None,
-                    worker_dashboard_address=None,
-                    # One BLAS thread per worker: the workers already use every core. Dask's nanny sets
-                    # these by default too (`distributed.nanny.pre-spawn-environ`); explicit here, so that a
-                    # changed Dask configuration cannot oversubscribe the cores.
-                    env=dict(WORKER_ENVIRONMENT),
-                )
+                if self._cluster is None:  # after reset() only the client is made anew
+                    logger.info("starting a local Dask cluster of %d worker processes", self.n_workers)
+                    self._cluster = await LocalCluster(
+                        n_workers=self.n_workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        asynchronous=True,
+                        dashboard_address=None,
+                        worker_dashboard_address=None,
+                        # One BLAS thread per worker: the workers already use every core. Dask's nanny sets
+                        # these by default too (`distributed.nanny.pre-spawn-environ`); explicit here, so that a
+                        # changed Dask configuration cannot oversubscribe the cores.
+                        env=dict(WORKER_ENVIRONMENT),
+                    )
                 self._client = await Client(self._cluster, asynchronous=True, timeout=CONNECT_TIMEOUT)
         return self._client
 

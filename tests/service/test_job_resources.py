@@ -19,6 +19,7 @@ import asyncio
 import pytest
 from distributed import wait
 
+from service.jobs import manager as manager_module
 from service.jobs.runner import CLIENT_CONFIG, EMBEDDED_CONFIG, DaskRunner
 from service.jobs.worker import cancel_event_name
 from tests.service.test_simulations_api import FINAL, mp_job, poll, running_app, settings_for, submit
@@ -95,3 +96,24 @@ async def test_cancelling_one_result_never_cancels_another():
             assert await kept == 2, turns
     finally:
         await runner.close()
+
+
+async def test_a_client_whose_results_are_all_cancelled_is_replaced(tmp_path, monkeypatch):
+    # The state the race above left behind before the fix: Dask's client keeps its cancelled shared
+    # gather, and answers every later result with a CancelledError. (Set here by hand, Dask's private
+    # attribute: the fix no longer lets this state arise.) Every job's supervisor then ended and its job
+    # stayed `running`; now the supervisor makes a new client, on the same embedded cluster, and its job
+    # ends with the result of an undisturbed run. n = 60, 8 trials.
+    monkeypatch.setattr(manager_module, "RECONNECT_BACKOFF", (0.1, 0.2))
+    job = mp_job(trials=8, n_samples=60, seed=4)
+    async with running_app(settings_for(tmp_path, dask_workers=1)) as (http, app):
+        undisturbed = await poll(http, await submit(http, job), lambda b: b["status"] in FINAL)
+        runner = app.state.jobs.runner
+        client, cluster = runner._client, runner._cluster
+        poisoned = asyncio.get_running_loop().create_future()
+        poisoned.cancel()
+        client._gather_future, client._gather_keys = poisoned, set()  # as the cancelled gather left them
+        body = await poll(http, await submit(http, job), lambda b: b["status"] in FINAL)
+        assert body["status"] == undisturbed["status"] == "successful"
+        assert body["result"] == undisturbed["result"]
+        assert runner._client is not client and runner._cluster is cluster
