@@ -3,7 +3,7 @@ of per-job objects (scheduler tasks, task prefixes, distributed Events, the mana
 
 Not a benchmark (``bin/bench`` does not run it): a diagnosis tool, run by hand::
 
-    OPENBLAS_NUM_THREADS=1 python -m benchmarks.probe_job_memory            # 50 then 200 jobs
+    OPENBLAS_NUM_THREADS=1 python -m benchmarks.probe_job_memory            # 50 then 200 jobs, 1 worker
     OPENBLAS_NUM_THREADS=1 python -m benchmarks.probe_job_memory 30 100 --workers 2 --top 25
 
 The app runs in-process (as in tests/service/test_simulations_api.py) with its embedded LocalCluster,
@@ -12,6 +12,10 @@ whose scheduler and nannies live in this process, as in production. The jobs are
 one cancelled shortly after it is submitted, each waited for before the next (so that the counts
 after a round are those of finished jobs only). tracemalloc starts after a warm-up round (the
 cluster's start-up is not per-job growth); after each round: ``gc.collect()``, a snapshot, RSS.
+RSS includes tracemalloc's own bookkeeping: compare rounds, or use the server-level figures in
+benchmarks/README.md. A job that does not end within 60 s stops the run with a dump of what the
+scheduler, the client and the worker hold for it; a supervisor that ends without being cancelled
+prints its traceback (how the stuck jobs of the gather race were found).
 """
 
 from __future__ import annotations
@@ -61,8 +65,19 @@ def counts(app: Any) -> dict[str, int]:
     cluster = runner._cluster
     if cluster is not None:
         scheduler = cluster.scheduler
-        for name in ("tasks", "task_prefixes", "task_groups", "computations", "transition_log", "task_metadata",
-                     "erred_tasks", "clients", "replicated_tasks", "unrunnable", "queued"):
+        for name in (
+            "tasks",
+            "task_prefixes",
+            "task_groups",
+            "computations",
+            "transition_log",
+            "task_metadata",
+            "erred_tasks",
+            "clients",
+            "replicated_tasks",
+            "unrunnable",
+            "queued",
+        ):
             if hasattr(scheduler, name):
                 out[f"scheduler.{name}"] = len(getattr(scheduler, name))
         out["scheduler.events(topics)"] = len(scheduler._broker._topics)
@@ -100,7 +115,7 @@ def referrer_chains(type_name: str, *, samples: int = 3, depth: int = 6) -> None
     """For a few live objects of ``type_name``, the types of their referrers, ``depth`` levels up."""
     import types
 
-    objects = [o for o in gc.get_objects() if type(o).__qualname__ == type_name]
+    objects = [o for o in gc.get_objects() if f"{type(o).__module__}.{type(o).__qualname__}".endswith(type_name)]
     print(f"  {len(objects)} live {type_name}")
     skip = (types.FrameType,)
     for obj in objects[-samples:]:
@@ -224,9 +239,7 @@ async def main(rounds: list[int], *, workers: int, top: int, frames: int, referr
     from service.settings import Settings
 
     folder = Path(tempfile.mkdtemp(prefix="rmt-probe-"))
-    settings = Settings(
-        jobs_database=str(folder / "jobs.sqlite3"), data_dir=str(folder / "data"), dask_workers=workers
-    )
+    settings = Settings(jobs_database=str(folder / "jobs.sqlite3"), data_dir=str(folder / "data"), dask_workers=workers)
     trace_supervisors()
     app = create_app(settings)
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -243,7 +256,9 @@ async def main(rounds: list[int], *, workers: int, top: int, frames: int, referr
             done += n
             gc.collect()
             now, now_rss, now_counts, now_types = tracemalloc.take_snapshot(), rss_mb(), counts(app), type_counts()
-            print(f"\n=== +{n} jobs ({dict(outcome)}), {done} in all: RSS {now_rss:.1f} MB ({(now_rss - rss) / n * 1024:+.1f} KiB/job)")
+            print(
+                f"\n=== +{n} jobs ({dict(outcome)}), {done} in all: RSS {now_rss:.1f} MB ({(now_rss - rss) / n * 1024:+.1f} KiB/job)"
+            )
             growth = {k: v - before_counts.get(k, 0) for k, v in now_counts.items()}
             print("  counts now:", now_counts)
             print("  counts growth:", {k: v for k, v in growth.items() if v})
@@ -265,4 +280,12 @@ if __name__ == "__main__":
     parser.add_argument("--frames", type=int, default=12, help="frames kept per traceback")
     parser.add_argument("--referrers", nargs="*", default=[], help="type names whose referrers to show at the end")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.rounds, workers=arguments.workers, top=arguments.top, frames=arguments.frames, referrers=arguments.referrers))
+    asyncio.run(
+        main(
+            arguments.rounds,
+            workers=arguments.workers,
+            top=arguments.top,
+            frames=arguments.frames,
+            referrers=arguments.referrers,
+        )
+    )
