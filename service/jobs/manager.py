@@ -72,6 +72,10 @@ TASKS_PER_WORKER = 2
 ACTIVE_JOBS_RETRY_AFTER = 10
 #: Seconds a cancel waits for the job's supervisor to release its queued chunks.
 CANCEL_WAIT = 5.0
+#: A cancelled job's flag (a Dask Event the scheduler keeps while it is set) is cleared after this
+#: many seconds, or WATCHDOG_FACTOR times the job's slowest task if longer: by then every chunk that
+#: was running has looked at it (it does so between trials) and stopped.
+CANCEL_FLAG_SECONDS = 120.0
 
 
 @dataclass(slots=True)
@@ -80,6 +84,8 @@ class _Rate:
 
     since: float
     trials_at_start: int
+    #: Seconds of the job's slowest task so far (sizes the life of its cancellation flag).
+    slowest_task: float = 0.0
 
 
 class JobManager:
@@ -103,6 +109,7 @@ class JobManager:
         self.watchdog_factor = WATCHDOG_FACTOR
         self.watchdog_min_seconds = WATCHDOG_MIN_SECONDS
         self.shutdown_grace = SHUTDOWN_GRACE
+        self.cancel_flag_seconds = CANCEL_FLAG_SECONDS
         self._lock_fd: int | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -266,10 +273,15 @@ class JobManager:
         store = await self.store()
         await self._db(store.dismiss, job_id)
         await self.runner.cancel(job_id)
+        rate = self._rates.get(job_id)
+        slowest = 0.0 if rate is None else rate.slowest_task
         task = self._supervisors.get(job_id)
-        if task is not None:
-            task.cancel()
-            await asyncio.wait([task], timeout=CANCEL_WAIT)
+        try:
+            if task is not None:
+                task.cancel()
+                await asyncio.wait([task], timeout=CANCEL_WAIT)
+        finally:  # also when this request is cancelled meanwhile: a flag is never left set for ever
+            self.runner.clear_cancel_flag_later(job_id, max(self.cancel_flag_seconds, self.watchdog_factor * slowest))
         return self._resource(await self._row(job_id, owner))
 
     async def status_counts(self) -> dict[str, int] | None:
@@ -360,7 +372,8 @@ class JobManager:
         on timing and on the number of workers) never changes the result.
 
         Returns ``"complete"`` (every chunk saved), ``"gone"`` (dismissed or deleted meanwhile) or
-        ``"stuck"`` (the watchdog fired; the caller resubmits). Raises :class:`_SchedulerLost`.
+        ``"stuck"`` (the watchdog fired; the caller resubmits). Raises :class:`_SchedulerLost` (also when
+        Dask cancelled a result this supervisor did not cancel).
         """
         store = await self.store()
         saved = await self._storage_retry(job_id, store.chunk_indices, job_id)
@@ -400,7 +413,7 @@ class JobManager:
                     except _LOST_SCHEDULER_ERRORS as exc:
                         raise _SchedulerLost(type(exc).__name__) from exc
                     futures.update(submitted)
-                    waiting.update({asyncio.ensure_future(_result_of(future)): future for future in submitted})
+                    waiting.update({asyncio.ensure_future(self.runner.result(future)): future for future in submitted})
                 done, _ = await asyncio.wait(
                     waiting, timeout=WATCHDOG_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
                 )
@@ -411,8 +424,18 @@ class JobManager:
                         results: list[ChunkStatistics] = task.result()
                     except _LOST_SCHEDULER_ERRORS as exc:
                         raise _SchedulerLost(type(exc).__name__) from exc
+                    except asyncio.CancelledError as exc:
+                        # Only this supervisor's own cancellation may end it; a result cancelled inside the
+                        # client would otherwise end the supervisor silently, and leave its job `running`.
+                        # A client whose shared gather was cancelled answers every later result so: a new
+                        # client, as for a lost scheduler.
+                        if _being_cancelled():
+                            raise
+                        raise _SchedulerLost("a result cancelled inside the Dask client") from exc
                     last_progress = time.monotonic()
                     slowest = max(slowest, sum(stats.seconds for stats in results))
+                    if (rate := self._rates.get(job_id)) is not None:
+                        rate.slowest_task = slowest
                     sizer.observe(results)
                     # A task stopped by a cancellation returns fewer results than it had chunks.
                     finished += [(i, stats) for i, stats in zip(indices, results, strict=False) if stats.completed]
@@ -569,5 +592,8 @@ _LOST_SCHEDULER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-async def _result_of(future: Any) -> Any:
-    return await future
+def _being_cancelled() -> bool:
+    """Whether the current task has been asked to stop (``Task.cancel``), as opposed to having received
+    a ``CancelledError`` from something it awaited."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

@@ -39,7 +39,22 @@ EMBEDDED_CONFIG = {
     "distributed.admin.system-monitor.interval": "2s",
     "distributed.worker.memory.monitor-interval": "500ms",
     "distributed.worker.profile.enabled": False,
+    # Every Dask server (here the scheduler and the nannies) keeps its last `log-length` log records
+    # (default 10 000; ~2 per cancelled job, each with its arguments) for `get_scheduler_logs`.
+    "distributed.admin.log-length": 200,
 }
+#: Dask settings of this process's client (both modes), and of the embedded cluster too. Dask keeps
+#: its last `low-level-log-length` (default 1000) messages of every batched stream for debugging:
+#: client → scheduler, scheduler → client and scheduler → each worker, each message with its task
+#: specifications, arguments (a job's CDF grid) and the read buffers they point into: ~110 KiB per
+#: job (tracemalloc, embedded cluster) until the logs fill, after several hundred jobs. The same
+#: setting bounds the scheduler's transition log and its event topics. 50 keeps the last few
+#: seconds of traffic for a post-mortem.
+CLIENT_CONFIG = {"distributed.admin.low-level-log-length": 50}
+#: Seconds a finished span must have had no task left on the scheduler before the runner drops it.
+#: Workers report metrics per span at each heartbeat (about every second): one arriving for a span
+#: already dropped would fail that heartbeat.
+SPAN_GRACE_SECONDS = 60.0
 #: Dask key prefix of every chunk task (``rmt-chunk-<job id>-<chunk index>``).
 CHUNK_KEY_PREFIX = "rmt-chunk-"
 
@@ -56,6 +71,13 @@ class DaskRunner:
         self._starting: asyncio.Task[Client] | None = None
         #: Chunks per submitted task key (a task runs a batch of chunks), for :meth:`chunks_in_flight`.
         self._batch_chunks: dict[str, int] = {}
+        #: Jobs whose cancellation flag is set → the timer that clears it (None until one is armed).
+        self._cancel_flags: dict[str, asyncio.TimerHandle | None] = {}
+        #: Tasks started by those timers, referenced until they end (the loop keeps only weak references).
+        self._clearing: set[asyncio.Task[None]] = set()
+        #: Spans of the embedded scheduler found finished and forgotten → when first found so.
+        self._idle_spans: dict[str, float] = {}
+        self.span_grace_seconds = SPAN_GRACE_SECONDS
 
     @property
     def started(self) -> bool:
@@ -86,23 +108,26 @@ class DaskRunner:
     async def _connect(self) -> Client:
         if self.scheduler_address:
             logger.info("connecting to the Dask scheduler at %s", self.scheduler_address)
-            self._client = await Client(self.scheduler_address, asynchronous=True, timeout=CONNECT_TIMEOUT)
+            with dask.config.set(CLIENT_CONFIG):  # read when the client's streams are built
+                self._client = await Client(self.scheduler_address, asynchronous=True, timeout=CONNECT_TIMEOUT)
         else:
-            logger.info("starting a local Dask cluster of %d worker processes", self.n_workers)
-            with dask.config.set(EMBEDDED_CONFIG):  # read when the scheduler, nannies and workers are built
-                self._cluster = await LocalCluster(
-                    n_workers=self.n_workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    asynchronous=True,
-                    dashboard_address=None,
-                    worker_dashboard_address=None,
-                    # One BLAS thread per worker: the workers already use every core. Dask's nanny sets
-                    # these by default too (`distributed.nanny.pre-spawn-environ`); explicit here, so that a
-                    # changed Dask configuration cannot oversubscribe the cores.
-                    env=dict(WORKER_ENVIRONMENT),
-                )
-            self._client = await Client(self._cluster, asynchronous=True, timeout=CONNECT_TIMEOUT)
+            # Read when the scheduler, nannies, workers and client (and their streams) are built.
+            with dask.config.set({**EMBEDDED_CONFIG, **CLIENT_CONFIG}):
+                if self._cluster is None:  # after reset() only the client is made anew
+                    logger.info("starting a local Dask cluster of %d worker processes", self.n_workers)
+                    self._cluster = await LocalCluster(
+                        n_workers=self.n_workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        asynchronous=True,
+                        dashboard_address=None,
+                        worker_dashboard_address=None,
+                        # One BLAS thread per worker: the workers already use every core. Dask's nanny sets
+                        # these by default too (`distributed.nanny.pre-spawn-environ`); explicit here, so that a
+                        # changed Dask configuration cannot oversubscribe the cores.
+                        env=dict(WORKER_ENVIRONMENT),
+                    )
+                self._client = await Client(self._cluster, asynchronous=True, timeout=CONNECT_TIMEOUT)
         return self._client
 
     async def wait_started(self) -> None:
@@ -117,8 +142,26 @@ class DaskRunner:
         the workers' load alone, instead of queueing the first tasks on the one worker that received them.
         """
         client = await self.client()
-        [shared] = await client.scatter([problem], hash=False, broadcast=True)
+        # Shielded: a scatter cancelled half-way (its job cancelled meanwhile) has already made the
+        # scheduler hold the key for this client, but the future that would release it is never made:
+        # the data would stay on every worker, and the task on the scheduler, for the client's lifetime.
+        # Left to finish, its future is made and dropped with the task, which releases the key.
+        scatter = asyncio.ensure_future(client.scatter([problem], hash=False, broadcast=True))
+        scatter.add_done_callback(_retrieve)
+        [shared] = await asyncio.shield(scatter)
         return shared
+
+    @staticmethod
+    async def result(future: Future) -> Any:
+        """The result of a submitted task; cancelling the caller never cancels the transfer.
+
+        The client serves concurrent results by one shared gather, started by the first caller:
+        cancelling that caller (the supervisor of a job being cancelled) would cancel the gather for
+        every caller, and another job's supervisor would receive a ``CancelledError`` it did not ask for.
+        """
+        gather = asyncio.ensure_future(_await(future))
+        gather.add_done_callback(_retrieve)
+        return await asyncio.shield(gather)
 
     async def submit(
         self,
@@ -188,14 +231,87 @@ class DaskRunner:
         futures = list(futures)
         for future in futures:
             self._batch_chunks.pop(str(future.key), None)
+        self.prune_spans()
         pending = [f for f in futures if not f.done()]
         if pending and self._client is not None:
             await self._client.cancel(pending)
 
+    def prune_spans(self) -> int:
+        """Drop the embedded scheduler's spans whose tasks have all been forgotten for ``span_grace_seconds``;
+        returns how many were dropped.
+
+        Dask keeps every span, and with it every task group it ever aggregated, for the scheduler's
+        lifetime (dask/distributed#7977): a new ``default`` span each time the cluster starts work after
+        being idle, i.e. about one per job here, ~5 KiB each. A span's groups are only statistics once
+        none of them is still the scheduler's group of its name. Remote schedulers are left alone (their
+        memory is not this process's, and their other clients may still look at their spans).
+        """
+        cluster = self._cluster
+        extension = None if cluster is None else cluster.scheduler.extensions.get("spans")
+        if extension is None:
+            return 0
+        now = asyncio.get_running_loop().time()
+        live = {id(group) for group in cluster.scheduler.task_groups.values()}
+        idle: dict[str, float] = {}
+        dropped = 0
+        for root in list(extension.root_spans):
+            if any(id(group) in live for group in root.traverse_groups()):
+                continue
+            since = idle[root.id] = self._idle_spans.get(root.id, now)
+            if now - since < self.span_grace_seconds:
+                continue
+            del idle[root.id]
+            extension.root_spans.remove(root)
+            for span in list(root.traverse_spans()):
+                extension.spans.pop(span.id, None)
+                _unlist(extension.spans_search_by_name, span.name, span)
+                for tag in span.name:
+                    _unlist(extension.spans_search_by_tag, tag, span)
+                dropped += 1
+        self._idle_spans = idle
+        return dropped
+
     async def cancel(self, job_id: str) -> None:
-        """Set the job's cancellation flag, which running chunks check between trials."""
+        """Set the job's cancellation flag, which running chunks check between trials.
+
+        The flag is a Dask ``Event``, which the scheduler keeps as long as it is set: call
+        :meth:`clear_cancel_flag_later` once the job's tasks are released."""
         if self._client is not None:
             await Event(cancel_event_name(job_id), client=self._client).set()
+            self._cancel_flags.setdefault(job_id, None)
+
+    def clear_cancel_flag_later(self, job_id: str, delay: float) -> None:
+        """Clear job ``job_id``'s cancellation flag (if set) after ``delay`` seconds, on the scheduler too.
+
+        A task of the job still running when the flag is cleared no longer stops early: it runs its
+        remaining chunks and its result is dropped (the job is already ``dismissed``). So ``delay``
+        should exceed the time a running chunk takes to look at the flag (one trial).
+        """
+        if job_id not in self._cancel_flags:
+            return
+        timer = self._cancel_flags[job_id]
+        if timer is not None:
+            timer.cancel()
+        self._cancel_flags[job_id] = asyncio.get_running_loop().call_later(delay, self._start_clearing, job_id)
+
+    def _start_clearing(self, job_id: str) -> None:
+        task = asyncio.create_task(self._clear_cancel_flag(job_id), name=f"rmt-clear-flag-{job_id}")
+        self._clearing.add(task)
+        task.add_done_callback(self._clearing.discard)
+
+    async def _clear_cancel_flag(self, job_id: str) -> None:
+        self._cancel_flags.pop(job_id, None)
+        client = self._client
+        if client is None:  # the client was dropped with its scheduler, and the flag with it
+            return
+        try:
+            await Event(cancel_event_name(job_id), client=client).clear()
+        except Exception:  # a lost scheduler lost the flag too
+            logger.debug("could not clear the cancellation flag of job %s", job_id, exc_info=True)
+
+    def cancel_flags(self) -> int:
+        """Cancellation flags set and not yet cleared (for tests)."""
+        return len(self._cancel_flags)
 
     async def busy_workers(self) -> int:
         """How many workers are executing a task right now (for tests and health)."""
@@ -230,6 +346,13 @@ class DaskRunner:
     async def close(self) -> None:
         """Close the client, and the local cluster if this process started it."""
         await self.wait_started()
+        for timer in self._cancel_flags.values():
+            if timer is not None:
+                timer.cancel()
+        self._cancel_flags.clear()
+        for task in list(self._clearing):
+            task.cancel()
+        await asyncio.gather(*self._clearing, return_exceptions=True)
         client, cluster = self._client, self._cluster
         self._client = self._cluster = self._starting = None
         if client is not None:
@@ -238,3 +361,22 @@ class DaskRunner:
             closing = cluster.close()  # an awaitable, the cluster being asynchronous
             if closing is not None:
                 await closing
+
+
+async def _await(future: Future) -> Any:
+    return await future
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a shielded task's outcome as seen: when its caller was cancelled nobody else reads it."""
+    if not task.cancelled():
+        task.exception()
+
+
+def _unlist(index: dict[Any, list[Any]], key: Any, item: Any) -> None:
+    """Remove ``item`` (by identity) from the list ``index[key]``, and the key once its list is empty."""
+    found = index.get(key)
+    if found is not None:
+        found[:] = [other for other in found if other is not item]
+        if not found:
+            del index[key]
