@@ -515,6 +515,34 @@ def _correlation(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
 #: n² doubles through memory once per elementwise operation.
 _BLOCK_ROWS = 128
 
+_INV_SQRT_2PI_SCALE = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _unit_rows(x: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``x`` scaled to unit norm (zero rows stay zero) and ‖xᵢ‖/√(2π)."""
+    root = np.sqrt(a)
+    inverse = np.divide(1.0, root, out=np.zeros_like(root), where=root > 0)
+    return x * inverse[:, None], root * _INV_SQRT_2PI_SCALE
+
+
+def _relu_block(rho: np.ndarray, scale_rows: np.ndarray, scale_cols: np.ndarray, tmp: np.ndarray, out: np.ndarray):
+    """ReLU kernel from a contiguous block of correlations ρ (overwritten), into ``out``.
+
+    K = ‖x‖‖y‖/(2π) (√(1 − ρ²) + (π − arccos ρ) ρ) (Cho & Saul 2009, arc-cosine kernel of order 1),
+    the formula of :func:`_k_relu` with ρ taken straight from the Gram matrix of unit rows (no
+    c/√(ab) pass) and every step in place on ``rho`` and one temporary: ten passes over the block.
+    """
+    np.clip(rho, -1.0, 1.0, out=rho)
+    angle = np.arccos(rho, out=tmp)
+    np.subtract(math.pi, angle, out=angle)
+    angle *= rho
+    np.multiply(rho, rho, out=rho)
+    np.subtract(1.0, rho, out=rho)
+    np.sqrt(rho, out=rho)  # √(1 − ρ²) ≥ 0: ρ was clipped
+    rho += angle
+    rho *= scale_rows
+    np.multiply(rho, scale_cols, out=out)
+
 
 def _closed_form_matrix(
     kernel: Callable[..., np.ndarray],
@@ -528,28 +556,60 @@ def _closed_form_matrix(
 ) -> np.ndarray:
     """A closed-form kernel on every pair (xᵢ, otherⱼ), by blocks of rows.
 
-    Without ``other`` the matrix is K(x, x): only the blocks on and below the diagonal are
-    evaluated (one GEMM per block row instead of the n × n Gram matrix), then mirrored, so the
-    result is exactly symmetric; with ``mirror=False`` the strict upper triangle is left
-    unspecified. Diagonal entries are left as computed (the caller sets them from ρ = 1 exactly).
+    Without ``other`` the matrix is K(x, x): only the blocks on and above the diagonal of a C-ordered
+    array M are evaluated (one GEMM per block row instead of the n × n Gram matrix). With ``mirror``
+    they are mirrored below, so the result is exactly symmetric; with ``mirror=False`` the result is
+    Mᵀ, a Fortran-ordered array whose **lower** triangle holds K and whose strict upper triangle is
+    unspecified: ``numpy.linalg.eigh`` (``UPLO='L'``) then copies its input contiguously instead of
+    gathering it with a stride of n (docs/methods/random_features.md §5). Diagonal entries are left as
+    computed (the caller sets them from ρ = 1 exactly).
+
+    The ReLU kernel, the default activation, is evaluated in place from the Gram matrix of unit rows
+    (:func:`_relu_block`); the others by their formula on (a, b, c, ρ).
     """
     symmetric = other is None
     if symmetric:
         other, b = x, a
     n, m = x.shape[0], other.shape[0]
+    relu = kernel is _k_relu
+    if relu:
+        left, scale_left = _unit_rows(x, a)
+        right, scale_right = (left, scale_left) if symmetric else _unit_rows(other, b)
+    else:
+        left, right = x, other
     out = np.empty((n, m))
+    width = n if symmetric else m
+    gram_buffer = np.empty(_BLOCK_ROWS * width) if symmetric else None
+    tmp_buffer = np.empty(_BLOCK_ROWS * width) if relu else None
+    if not symmetric:  # one GEMM for the whole cross matrix, then the formula in place by row blocks
+        np.matmul(left, right.T, out=out)
     for start in range(0, n, _BLOCK_ROWS):
         stop = min(n, start + _BLOCK_ROWS)
-        cols = stop if symmetric else m
-        c = x[start:stop] @ other[:cols].T
-        rho = _correlation(a[start:stop], b[:cols], c)
-        out[start:stop, :cols] = kernel(a[start:stop, None], b[None, :cols], c, rho, params)
-        if symmetric and mirror:  # lower triangle → upper: GEMM blocks are not bit-symmetric
-            upper = np.triu_indices(stop - start, 1)
+        first = start if symmetric else 0  # first column of the block
+        shape = (stop - start, m - first)
+        target = out[start:stop, first:]
+        if symmetric:  # a contiguous block: elementwise passes run faster than on a strided view
+            c = gram_buffer[: shape[0] * shape[1]].reshape(shape)
+            np.matmul(left[start:stop], right[first:].T, out=c)
+        else:
+            c = target  # full rows of a C-ordered array: contiguous
+        if relu:
+            tmp = tmp_buffer[: shape[0] * shape[1]].reshape(shape)
+            _relu_block(c, scale_left[start:stop, None], scale_right[None, first:], tmp, target)
+        else:
+            rho = _correlation(a[start:stop], b[first:], c)
+            target[...] = kernel(a[start:stop, None], b[None, first:], c, rho, params)
+    if not symmetric:
+        return out
+    if mirror:  # upper triangle → lower: GEMM blocks are not bit-symmetric
+        for start in range(0, n, _BLOCK_ROWS):
+            stop = min(n, start + _BLOCK_ROWS)
             block = out[start:stop, start:stop]
-            block[upper] = block.T[upper]
-            out[:start, start:stop] = out[start:stop, :start].T
-    return out
+            lower = np.tril_indices(stop - start, -1)
+            block[lower] = block.T[lower]
+            out[stop:, start:stop] = out[start:stop, stop:].T
+        return out
+    return out.T
 
 
 def expected_kernel(
