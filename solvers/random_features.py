@@ -22,6 +22,11 @@ from typing import Any
 
 import numpy as np
 
+try:  # the LAPACK driver behind numpy.linalg.eigh, called with an output array (see _eigh_lower)
+    from numpy.linalg import _umath_linalg
+except ImportError:  # pragma: no cover - numpy without this private module: the public eigh is used
+    _umath_linalg = None
+
 from solvers import _validation as v
 from solvers._results import Diagnostics
 from solvers.activations import Activation, as_activation, expected_kernel, expected_kernel_lower
@@ -511,13 +516,43 @@ def training_data(x, y, x_test, y_test) -> tuple[np.ndarray, np.ndarray, np.ndar
     return x, y, x_test, y_test
 
 
+def _eigh_lower(kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``numpy.linalg.eigh(kernel, UPLO='L')``, with the eigenvectors written in Fortran order.
+
+    numpy.linalg.eigh runs LAPACK syevd on a Fortran-ordered copy of its input and then copies the
+    eigenvectors into a new C-ordered array, a transposing copy with a stride of n between
+    consecutive writes: at n = 1024 it was measured at ~20 ms, 10 % of the whole eigh. The same
+    compiled routine (``numpy.linalg._umath_linalg.eigh_lo``, the gufunc that numpy.linalg.eigh
+    calls, which releases the GIL the same way) writes them into the Fortran-ordered array given as
+    ``out`` column by column instead: the same numbers bit for bit, tested against numpy.linalg.eigh
+    in tests/solvers/test_random_features.py. The input is read as numpy.linalg.eigh reads it (lower
+    triangle; a Fortran-ordered ``kernel`` is copied contiguously). Falls back to numpy.linalg.eigh
+    when the private module or this call is not available; non-convergence raises
+    ``numpy.linalg.LinAlgError`` as numpy.linalg.eigh does.
+    """
+    gufunc = getattr(_umath_linalg, "eigh_lo", None)
+    if gufunc is None or kernel.dtype != np.float64 or kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1]:
+        return np.linalg.eigh(kernel, UPLO="L")
+    n = kernel.shape[0]
+    lam, vecs = np.empty(n), np.empty((n, n), order="F")
+    try:
+        with np.errstate(invalid="raise", over="ignore", divide="ignore", under="ignore"):
+            gufunc(kernel, out=(lam, vecs), signature="d->dd")
+    except FloatingPointError:  # how the gufunc reports syevd's failure (numpy.linalg.eigh: the same)
+        raise np.linalg.LinAlgError("Eigenvalues did not converge") from None
+    except TypeError:  # pragma: no cover - a numpy whose gufunc takes other arguments
+        return np.linalg.eigh(kernel, UPLO="L")
+    return lam, vecs
+
+
 def _spectral(kernel, cross, test_diag, y, y_test, error_bound: float = 0.0) -> SpectralData:
     # LAPACK syevd (docs/methods/random_features.md §5 step 2) through numpy, which releases the GIL for the whole call:
     # scipy.linalg.eigh holds it (a 2048 × 2048 K froze every other thread of the service for
     # seconds). The service runs this solver in a worker process, but it stays safe in a thread
     # (bench_isolation's forced-thread row); scipy's build of the same driver was measured 8 % faster
-    # here, not worth that guarantee. Same driver, same numbers.
-    lam, vecs = np.linalg.eigh(kernel, UPLO="L")
+    # here, not worth that guarantee. Same driver, same numbers; _eigh_lower only skips numpy's
+    # transposing copy of the eigenvectors.
+    lam, vecs = _eigh_lower(kernel)
     lam = _clean_spectrum(lam)
     u = vecs.T @ y
     a_mat = vecs.T @ cross

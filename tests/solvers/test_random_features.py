@@ -15,7 +15,8 @@ import pytest
 import scipy.linalg
 from scipy.optimize import brentq
 
-from solvers.activations import expected_kernel
+import solvers.random_features as rf
+from solvers.activations import expected_kernel, expected_kernel_lower
 from solvers.exceptions import InvalidParameterError
 from solvers.random_features import (
     deterministic_equivalent,
@@ -380,10 +381,12 @@ def test_whole_grid_uses_one_eigendecomposition(monkeypatch, relu_case):
 
         return wrapped
 
-    # every symmetric eigensolver the module could reach
+    # every symmetric eigensolver the module could reach, including the gufunc behind numpy's eigh
+    # that _eigh_lower calls directly
     monkeypatch.setattr(np.linalg, "eigh", counting(np.linalg.eigh))
     monkeypatch.setattr(np.linalg, "eigvalsh", counting(np.linalg.eigvalsh))
     monkeypatch.setattr(scipy.linalg, "eigh", counting(scipy.linalg.eigh))
+    monkeypatch.setattr(rf._umath_linalg, "eigh_lo", counting(rf._umath_linalg.eigh_lo))
     grid_n = [32, 64, 128, 200, 256, 300, 512, 1024]
     grid_g = np.logspace(-4, 2, 36)
     res = random_features_ridge(
@@ -410,6 +413,49 @@ def test_whole_grid_uses_one_eigendecomposition(monkeypatch, relu_case):
         optimize=False,
     )
     assert single.test_mse[0, 0] == pytest.approx(res.test_mse[3, 7], rel=1e-13)
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "lower-only F"])
+def test_eigh_lower_is_numpy_eigh_bit_for_bit(layout):
+    # _eigh_lower calls the gufunc behind numpy.linalg.eigh with a Fortran-ordered output (skipping
+    # numpy's transposing copy of the eigenvectors): same driver, so the same bits, whatever the
+    # input layout; only the lower triangle is read (the strict upper one may be anything).
+    rng = np.random.default_rng(23)
+    m = rng.standard_normal((150, 150))
+    m = m @ m.T / 150
+    given = {"C": m, "F": np.asfortranarray(m), "lower-only F": np.asfortranarray(np.tril(m) + np.triu(np.full_like(m, np.nan), 1))}[layout]
+    lam, vecs = rf._eigh_lower(given)
+    ref_lam, ref_vecs = np.linalg.eigh(m, UPLO="L")
+    np.testing.assert_array_equal(lam, ref_lam)
+    np.testing.assert_array_equal(vecs, ref_vecs)
+    assert vecs.flags.f_contiguous
+
+
+def test_eigh_lower_falls_back_to_numpy_and_handles_nan_like_it(monkeypatch):
+    rng = np.random.default_rng(24)
+    m = rng.standard_normal((40, 40))
+    m = m + m.T
+    # NaN input: numpy.linalg.eigh returns NaN without raising; so does _eigh_lower (same gufunc, same errstate rule)
+    bad = np.where(np.eye(40) > 0, np.nan, m)
+    for got, ref in zip(rf._eigh_lower(bad), np.linalg.eigh(bad), strict=True):
+        np.testing.assert_array_equal(got, ref)
+    monkeypatch.setattr(rf, "_umath_linalg", None)  # a numpy without the private module
+    for got, ref in zip(rf._eigh_lower(m), np.linalg.eigh(m), strict=True):
+        np.testing.assert_array_equal(got, ref)
+
+
+def test_kernel_for_eigh_is_fortran_ordered_with_k_in_its_lower_triangle(relu_case):
+    # expected_kernel_lower hands eigh a Fortran-ordered array (contiguous copy inside numpy) whose
+    # lower triangle is K; the spectral data from it equal those from the full symmetric K.
+    data, _ = relu_case
+    lower = expected_kernel_lower(activation="relu", x=data.x, x_test=data.x_test)
+    full = expected_kernel(activation="relu", x=data.x, x_test=data.x_test)
+    assert lower.kernel.flags.f_contiguous
+    y, y_test = data.y.reshape(-1, 1), data.y_test.reshape(-1, 1)
+    a = rf._spectral(lower.kernel, lower.cross_kernel, lower.test_diagonal, y, y_test)
+    b = rf._spectral(full.kernel, full.cross_kernel, full.test_diagonal, y, y_test)
+    np.testing.assert_array_equal(a.eigenvalues, b.eigenvalues)
+    np.testing.assert_array_equal(a.cross_weights, b.cross_weights)
 
 
 def test_optimal_ridge_per_n_neurons(relu_case):
