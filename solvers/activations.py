@@ -556,16 +556,15 @@ def _closed_form_matrix(
 ) -> np.ndarray:
     """A closed-form kernel on every pair (xᵢ, otherⱼ), by blocks of rows.
 
-    Without ``other`` the matrix is K(x, x): only the blocks on and above the diagonal of a C-ordered
-    array M are evaluated (one GEMM per block row instead of the n × n Gram matrix). With ``mirror``
-    they are mirrored below, so the result is exactly symmetric; with ``mirror=False`` the result is
-    Mᵀ, a Fortran-ordered array whose **lower** triangle holds K and whose strict upper triangle is
-    unspecified: ``numpy.linalg.eigh`` (``UPLO='L'``) then copies its input contiguously instead of
-    gathering it with a stride of n (docs/methods/random_features.md §5). Diagonal entries are left as
-    computed (the caller sets them from ρ = 1 exactly).
+    Without ``other`` the matrix is K(x, x): only the blocks on and below the diagonal are
+    evaluated (one GEMM per block row instead of the n × n Gram matrix), then mirrored, so the
+    result is exactly symmetric; with ``mirror=False`` the strict upper triangle is left
+    unspecified. Diagonal entries are left as computed (the caller sets them from ρ = 1 exactly).
+    With ``other``, one GEMM gives the whole cross Gram matrix and the formula runs in place on it.
 
     The ReLU kernel, the default activation, is evaluated in place from the Gram matrix of unit rows
-    (:func:`_relu_block`); the others by their formula on (a, b, c, ρ).
+    (:func:`_relu_block`); the others by their formula on (a, b, c, ρ). Each block's elementwise
+    passes run on a contiguous array (on a strided view of the output they were measured slower).
     """
     symmetric = other is None
     if symmetric:
@@ -578,38 +577,32 @@ def _closed_form_matrix(
     else:
         left, right = x, other
     out = np.empty((n, m))
-    width = n if symmetric else m
-    gram_buffer = np.empty(_BLOCK_ROWS * width) if symmetric else None
-    tmp_buffer = np.empty(_BLOCK_ROWS * width) if relu else None
-    if not symmetric:  # one GEMM for the whole cross matrix, then the formula in place by row blocks
+    gram_buffer = np.empty(_BLOCK_ROWS * n) if symmetric else None
+    tmp_buffer = np.empty(_BLOCK_ROWS * m) if relu else None
+    if not symmetric:  # full rows of a C-ordered array: each row block is contiguous
         np.matmul(left, right.T, out=out)
     for start in range(0, n, _BLOCK_ROWS):
         stop = min(n, start + _BLOCK_ROWS)
-        first = start if symmetric else 0  # first column of the block
-        shape = (stop - start, m - first)
-        target = out[start:stop, first:]
-        if symmetric:  # a contiguous block: elementwise passes run faster than on a strided view
-            c = gram_buffer[: shape[0] * shape[1]].reshape(shape)
-            np.matmul(left[start:stop], right[first:].T, out=c)
+        cols = stop if symmetric else m
+        shape = (stop - start, cols)
+        target = out[start:stop, :cols]
+        if symmetric:
+            c = gram_buffer[: shape[0] * cols].reshape(shape)
+            np.matmul(left[start:stop], right[:cols].T, out=c)
         else:
-            c = target  # full rows of a C-ordered array: contiguous
+            c = target
         if relu:
-            tmp = tmp_buffer[: shape[0] * shape[1]].reshape(shape)
-            _relu_block(c, scale_left[start:stop, None], scale_right[None, first:], tmp, target)
+            tmp = tmp_buffer[: shape[0] * cols].reshape(shape)
+            _relu_block(c, scale_left[start:stop, None], scale_right[None, :cols], tmp, target)
         else:
-            rho = _correlation(a[start:stop], b[first:], c)
-            target[...] = kernel(a[start:stop, None], b[None, first:], c, rho, params)
-    if not symmetric:
-        return out
-    if mirror:  # upper triangle → lower: GEMM blocks are not bit-symmetric
-        for start in range(0, n, _BLOCK_ROWS):
-            stop = min(n, start + _BLOCK_ROWS)
+            rho = _correlation(a[start:stop], b[:cols], c)
+            target[...] = kernel(a[start:stop, None], b[None, :cols], c, rho, params)
+        if symmetric and mirror:  # lower triangle → upper: GEMM blocks are not bit-symmetric
+            upper = np.triu_indices(stop - start, 1)
             block = out[start:stop, start:stop]
-            lower = np.tril_indices(stop - start, -1)
-            block[lower] = block.T[lower]
-            out[stop:, start:stop] = out[start:stop, stop:].T
-        return out
-    return out.T
+            block[upper] = block.T[upper]
+            out[:start, start:stop] = out[start:stop, :start].T
+    return out
 
 
 def expected_kernel(

@@ -113,65 +113,71 @@ def _newton_kappa(
     # and Newton from the left of a convex F steps over the root to its right.
     kappa = np.minimum(upper, _table_start(lam, n_neurons, target, upper) if start is None else start)
     lower = target / n_neurons  # F(κ) ≤ κN − nγ ≤ 0 there: left of (or at) the root
-    active = np.ones(kappa.shape, dtype=bool)
+    n = lam.size
+    comp_sum = np.empty(kappa.shape)  # Σκ/(λ+κ) at the returned κ, for the residual
+    # State of the points still iterating, compacted when some converge (no gathers and scatters per
+    # step: on the grid's last steps only a few points are left, in a γ* search all of them are few).
+    positions = np.arange(kappa.size)  # their indices in the flat grid
+    k = kappa.copy()
+    excess = n_neurons - n  # N − n
+    excess_abs = np.abs(excess)
+    tgt, lo_prev, up_prev = target, lower, upper
     previous = np.full(kappa.shape, np.inf)  # |last Newton step|
     slow = np.zeros(kappa.shape, dtype=bool)  # last step removed ≥ 1/4 of κ
-    comp_sum = np.empty(kappa.shape)  # Σκ/(λ+κ) at the returned κ, for the residual
     iterations = 0
-    n = lam.size
     for newton_step in range(1, _MAX_NEWTON + 1):
         iterations = newton_step  # reported after the loop
-        idx = np.nonzero(active)[0]
-        k, nn = kappa[idx], n_neurons[idx]
         # N − Σλ/(λ+κ) = (N − n) + Σκ/(λ+κ): no cancellation for N ≥ n (docs/methods/random_features.md §6 pitfall 8), and
         # F' = N − Σλ²/(λ+κ)² = (N − n) + Σκ(2λ+κ)/(λ+κ)² likewise.
         comp = np.add.outer(k, lam)
         np.divide(k[:, None], comp, out=comp)  # κ/(λ+κ) = 1 − λ/(λ+κ), in place: two passes over (G, n)
         csum = comp.sum(axis=1)
         s1 = n - csum
-        gap = (nn - n) + csum
-        f = k * gap - target[idx]
-        fprime = (nn - n) + 2.0 * csum - np.einsum("ij,ij->i", comp, comp)  # Σκ/(λ+κ)·(2 − κ/(λ+κ))
-        lo = np.where(f < 0, np.maximum(lower[idx], k), lower[idx])
-        up = np.where(f >= 0, np.minimum(upper[idx], k), upper[idx])
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            new = k - f / fprime
-        step = np.abs(new - k)
+        f = k * (excess + csum) - tgt
+        fprime = excess + 2.0 * csum - np.einsum("ij,ij->i", comp, comp)  # Σκ/(λ+κ)·(2 − κ/(λ+κ))
+        lo = np.where(f < 0, np.maximum(lo_prev, k), lo_prev)
+        up = np.where(f >= 0, np.minimum(up_prev, k), up_prev)
         # Stop when the step is below the rounding floor of F: F = κ(N − n) + κΣκ/(λ+κ) − nγ is
         # evaluated with an absolute error ~ ε (κ|N − n| + κΣκ/(λ+κ) + nγ) (the cancellation of
         # docs/methods/random_features.md §6 pitfall 8 when N < n), i.e. that over F' on κ; or when a small step stops
         # shrinking (the quadratic phase is over).
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            floor = 8.0 * _EPS * (k * (np.abs(nn - n) + (n - s1)) + target[idx]) / np.abs(fprime)
+            new = k - f / fprime
+            step = np.abs(new - k)
+            floor = 8.0 * _EPS * (k * (excess_abs + (n - s1)) + tgt) / np.abs(fprime)
         done = np.isfinite(new) & (
-            (step <= np.maximum(4.0 * _EPS * k, floor))
-            | (f == 0)
-            | ((step <= 1e-8 * k) & (step >= 0.5 * previous[idx]))
+            (step <= np.maximum(4.0 * _EPS * k, floor)) | (f == 0) | ((step <= 1e-8 * k) & (step >= 0.5 * previous))
         )
-        previous[idx] = step
         # Safeguards. (1) For convex F, Newton from the right decreases monotonically to the root;
         # rounding can still push an iterate out of the bracket [lo, up]: bisect geometrically.
         # (2) Where F is locally ~ aκ² − b (N = rank K, γ → 0, root ~ √γ) Newton only halves κ per
         # step; after two such steps in a row, jump to the geometric midpoint of the bracket.
         rel = np.divide(step, k, out=np.full_like(k, np.inf), where=k > 0)
-        crawling = (rel >= 0.25) & slow[idx] & (up > 4.0 * lo)
-        slow[idx] = rel >= 0.25
+        crawling = (rel >= 0.25) & slow & (up > 4.0 * lo)
+        slow = rel >= 0.25
         outside = ~np.isfinite(new) | (new < lo) | (new > up) | (new <= 0) | crawling
         new = np.where(outside, np.where(lo > 0, np.sqrt(lo) * np.sqrt(up), 0.5 * up), new)  # no underflow
-        kappa[idx] = np.where(done, k, new)
-        lower[idx], upper[idx] = lo, up
-        comp_sum[idx[done]] = csum[done]
-        active[idx[done]] = False
-        if not active.any():
-            break
-    if active.any():  # not converged: the sum at the last iterate
-        comp_sum[active] = (kappa[active, None] / (lam[None, :] + kappa[active, None])).sum(axis=1)
+        if done.any():
+            kappa[positions[done]] = k[done]
+            comp_sum[positions[done]] = csum[done]
+            keep = ~done
+            if not keep.any():
+                positions = positions[keep]
+                break
+            positions, k, excess, excess_abs, tgt = positions[keep], new[keep], excess[keep], excess_abs[keep], tgt[keep]
+            lo_prev, up_prev, previous, slow = lo[keep], up[keep], step[keep], slow[keep]
+        else:
+            k, lo_prev, up_prev, previous = new, lo, up, step
+    active = positions.size > 0
+    if active:  # not converged: the sum at the last iterate
+        kappa[positions] = k
+        comp_sum[positions] = (k[:, None] / (lam[None, :] + k[:, None])).sum(axis=1)
     comp = comp_sum
     f = kappa * ((n_neurons - n) + comp) - target
     scale = kappa * (np.abs(n_neurons - n) + comp) + target  # sum of |terms| of F
     residual = np.divide(np.abs(f), scale, out=np.full_like(f, np.inf), where=scale > 0)
     worst = float(np.max(residual, initial=0.0))
-    return kappa, Diagnostics(iterations=iterations, residual=worst, converged=bool(not active.any()))
+    return kappa, Diagnostics(iterations=iterations, residual=worst, converged=not active)
 
 
 #: Nodes per decade of the shared κ table of :func:`_table_start` (consecutive nodes 1.33× apart), and at most.
@@ -517,31 +523,38 @@ def training_data(x, y, x_test, y_test) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _eigh_lower(kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``numpy.linalg.eigh(kernel, UPLO='L')``, with the eigenvectors written in Fortran order.
+    """Eigenvalues (ascending) and eigenvectors (Fortran-ordered) of the symmetric matrix whose lower
+    triangle is that of ``kernel``: ``numpy.linalg.eigh(kernel, UPLO='L')`` up to rounding, ~8 % faster.
 
-    numpy.linalg.eigh runs LAPACK syevd on a Fortran-ordered copy of its input and then copies the
-    eigenvectors into a new C-ordered array, a transposing copy with a stride of n between
-    consecutive writes: at n = 1024 it was measured at ~20 ms, 10 % of the whole eigh. The same
-    compiled routine (``numpy.linalg._umath_linalg.eigh_lo``, the gufunc that numpy.linalg.eigh
-    calls, which releases the GIL the same way) writes them into the Fortran-ordered array given as
-    ``out`` column by column instead: the same numbers bit for bit, tested against numpy.linalg.eigh
-    in tests/solvers/test_random_features.py. The input is read as numpy.linalg.eigh reads it (lower
-    triangle; a Fortran-ordered ``kernel`` is copied contiguously). Falls back to numpy.linalg.eigh
-    when the private module or this call is not available; non-convergence raises
+    Same LAPACK driver (syevd) through the same numpy code, with two copies and a triangle changed,
+    each measured at n = 1024 (docs/methods/random_features.md §5):
+
+    - numpy.linalg.eigh gathers a C-ordered input into Fortran order with a stride of n; ``kernel.T``
+      is already Fortran-ordered (a view), so that copy is contiguous, and the lower triangle of a
+      C-ordered ``kernel`` is the upper one of ``kernel.T`` (``UPLO='U'``), whose tridiagonalisation
+      was measured ~10 ms faster than the lower one's (~170 vs ~180 ms);
+    - numpy.linalg.eigh writes the eigenvectors into a new C-ordered array, again with a stride of n
+      (~5–20 ms, more under memory contention); the gufunc it calls
+      (``numpy.linalg._umath_linalg.eigh_up``, GIL released the same way) writes them into the
+      Fortran-ordered array passed as ``out`` column by column.
+
+    The result is bit for bit ``numpy.linalg.eigh(kernel.T, UPLO='U')`` (tested), which is also the
+    fallback when the private gufunc is not available. Non-convergence raises
     ``numpy.linalg.LinAlgError`` as numpy.linalg.eigh does.
     """
-    gufunc = getattr(_umath_linalg, "eigh_lo", None)
+    upper = kernel.T  # Fortran-ordered view of a C-ordered kernel; its upper triangle is kernel's lower one
+    gufunc = getattr(_umath_linalg, "eigh_up", None)
     if gufunc is None or kernel.dtype != np.float64 or kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1]:
-        return np.linalg.eigh(kernel, UPLO="L")
+        return np.linalg.eigh(upper, UPLO="U")
     n = kernel.shape[0]
     lam, vecs = np.empty(n), np.empty((n, n), order="F")
     try:
         with np.errstate(invalid="raise", over="ignore", divide="ignore", under="ignore"):
-            gufunc(kernel, out=(lam, vecs), signature="d->dd")
+            gufunc(upper, out=(lam, vecs), signature="d->dd")
     except FloatingPointError:  # how the gufunc reports syevd's failure (numpy.linalg.eigh: the same)
         raise np.linalg.LinAlgError("Eigenvalues did not converge") from None
     except TypeError:  # pragma: no cover - a numpy whose gufunc takes other arguments
-        return np.linalg.eigh(kernel, UPLO="L")
+        return np.linalg.eigh(upper, UPLO="U")
     return lam, vecs
 
 
@@ -550,8 +563,8 @@ def _spectral(kernel, cross, test_diag, y, y_test, error_bound: float = 0.0) -> 
     # scipy.linalg.eigh holds it (a 2048 × 2048 K froze every other thread of the service for
     # seconds). The service runs this solver in a worker process, but it stays safe in a thread
     # (bench_isolation's forced-thread row); scipy's build of the same driver was measured 8 % faster
-    # here, not worth that guarantee. Same driver, same numbers; _eigh_lower only skips numpy's
-    # transposing copy of the eigenvectors.
+    # here, not worth that guarantee. Same driver; _eigh_lower only skips numpy's strided copies and
+    # reads the triangle as the upper one of Kᵀ, which LAPACK tridiagonalises faster.
     lam, vecs = _eigh_lower(kernel)
     lam = _clean_spectrum(lam)
     u = vecs.T @ y
