@@ -553,6 +553,7 @@ def _closed_form_matrix(
     other=None,
     b=None,
     mirror: bool = True,
+    unit_x: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """A closed-form kernel on every pair (xᵢ, otherⱼ), by blocks of rows.
 
@@ -563,8 +564,9 @@ def _closed_form_matrix(
     With ``other``, one GEMM gives the whole cross Gram matrix and the formula runs in place on it.
 
     The ReLU kernel, the default activation, is evaluated in place from the Gram matrix of unit rows
-    (:func:`_relu_block`); the others by their formula on (a, b, c, ρ). Each block's elementwise
-    passes run on a contiguous array (on a strided view of the output they were measured slower).
+    (:func:`_relu_block`; ``unit_x``: :func:`_unit_rows` of ``x`` when already computed); the others
+    by their formula on (a, b, c, ρ). Each block's elementwise passes run on a contiguous array (on a
+    strided view of the output they were measured slower).
     """
     symmetric = other is None
     if symmetric:
@@ -572,7 +574,7 @@ def _closed_form_matrix(
     n, m = x.shape[0], other.shape[0]
     relu = kernel is _k_relu
     if relu:
-        left, scale_left = _unit_rows(x, a)
+        left, scale_left = _unit_rows(x, a) if unit_x is None else unit_x
         right, scale_right = (left, scale_left) if symmetric else _unit_rows(other, b)
     else:
         left, right = x, other
@@ -670,11 +672,12 @@ def _expected_kernel(activation, x, x_test, method, tolerance, *, mirror: bool) 
 
     k = entry.kernel
     if k is not None and method != "hermite_series":
-        kernel = _closed_form_matrix(k, params, x, a, mirror=mirror)
+        unit_x = _unit_rows(x, a) if k is _k_relu else None  # shared by K and K_XX̂
+        kernel = _closed_form_matrix(k, params, x, a, mirror=mirror, unit_x=unit_x)
         np.fill_diagonal(kernel, k(a, a, a, np.where(a > 0, 1.0, 0.0), params))
         cross_kernel = test_diagonal = None
         if x_test is not None:
-            cross_kernel = _closed_form_matrix(k, params, x, a, other=x_test, b=b)
+            cross_kernel = _closed_form_matrix(k, params, x, a, other=x_test, b=b, unit_x=unit_x)
             test_diagonal = k(b, b, b, np.where(b > 0, 1.0, 0.0), params)
         return ExpectedKernel(kernel, cross_kernel, test_diagonal, "closed_form", 0, 0.0, _REFERENCE_KERNEL)
 

@@ -280,7 +280,9 @@ def solve_effective_ridge(*, eigenvalues: np.ndarray, n_neurons: Any, ridge_pena
     return _effective_ridge(lam, nn_b.ravel().copy(), gg_b.ravel().copy(), nn_b.shape)
 
 
-def _effective_ridge(lam, nn, gg, shape) -> EffectiveRidge:
+def _effective_ridge(lam, nn, gg, shape, *, keep_resolvent: bool = False):
+    """κ, δ and (1/n) tr Q̄ on a flat grid; with ``keep_resolvent``, also the (G, n) matrix
+    r = 1/(λ+κ) when every λ > 0 (then it is exactly the one :func:`_mse` needs; else ``None``)."""
     n = lam.size
     kappa, diag = _newton_kappa(lam, nn, gg)
     if not diag.converged:
@@ -300,7 +302,10 @@ def _effective_ridge(lam, nn, gg, shape) -> EffectiveRidge:
     with np.errstate(over="ignore", divide="ignore"):
         delta = kappa / (n * gg) * sums[:, 0]
         ntrace = kappa / gg * (sums[:, 1] + (n - positive.size) / kappa) / n
-    return EffectiveRidge(kappa.reshape(shape), delta.reshape(shape), ntrace.reshape(shape), diag)
+    result = EffectiveRidge(kappa.reshape(shape), delta.reshape(shape), ntrace.reshape(shape), diag)
+    if keep_resolvent:
+        return result, (r if positive.size == n else None)
+    return result
 
 
 # --------------------------------------------------------------------------------------
@@ -583,20 +588,22 @@ def _spectral(kernel, cross, test_diag, y, y_test, error_bound: float = 0.0) -> 
 
 
 def _mse(
-    sd: SpectralData, n_neurons: np.ndarray, ridge: np.ndarray, kappa: np.ndarray
+    sd: SpectralData, n_neurons: np.ndarray, ridge: np.ndarray, kappa: np.ndarray, r: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Train/test MSE of docs/methods/random_features.md §3.1 for flat arrays (N_g, κ_g): O(n) + a row of one GEMM each.
 
     With r_i = 1/(λ_i+κ) and P_i = κr_i² every O(n) sum is a product of the (G, n) matrices r or P
     with a few fixed vectors (a_i = Σ(Uᵀy)², d_i = Σ_j A_ij², λ_i): four passes over G × n numbers
-    instead of one per term. P = (κr)r, never r², which would overflow for κ < 1e-154.
+    instead of one per term. P = (κr)r, never r², which would overflow for κ < 1e-154. ``r``, when
+    given, is that matrix already computed (by :func:`_effective_ridge`); it is not modified.
     """
     lam = sd.eigenvalues
     n = lam.size
     n_test = sd.y_test.shape[0]
     a, d_w = sd.y_weights, sd.cross_weights
-    r = np.add.outer(kappa, lam)  # (G, n)
-    np.reciprocal(r, out=r)
+    if r is None:
+        r = np.add.outer(kappa, lam)  # (G, n)
+        np.reciprocal(r, out=r)
     p_mat = np.multiply(r, kappa[:, None])
     p_mat *= r
     # columns: Σλr², Σar², Σaλr², Σdr² (each times κ)
@@ -779,10 +786,11 @@ def _predict(sd: SpectralData, nn: np.ndarray, gg: np.ndarray, optimize: bool, w
     lam = sd.eigenvalues
     n = lam.size
     big_n, big_g = np.meshgrid(nn, gg, indexing="ij")
-    sol = _effective_ridge(lam, big_n.ravel(), big_g.ravel(), big_n.shape)
+    sol, r = _effective_ridge(lam, big_n.ravel(), big_g.ravel(), big_n.shape, keep_resolvent=True)
     kappa = sol.effective_ridge.ravel()
     with np.errstate(all="ignore"):
-        train, test = _mse(sd, big_n.ravel(), big_g.ravel(), kappa)
+        train, test = _mse(sd, big_n.ravel(), big_g.ravel(), kappa, r)
+    del r
     notes: list[str] = []
     bad = ~(np.isfinite(train) & np.isfinite(test))
     if bad.any():
