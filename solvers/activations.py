@@ -554,6 +554,7 @@ def _closed_form_matrix(
     b=None,
     mirror: bool = True,
     unit_x: tuple[np.ndarray, np.ndarray] | None = None,
+    workspace: np.ndarray | None = None,
 ) -> np.ndarray:
     """A closed-form kernel on every pair (xᵢ, otherⱼ), by blocks of rows.
 
@@ -566,7 +567,8 @@ def _closed_form_matrix(
     The ReLU kernel, the default activation, is evaluated in place from the Gram matrix of unit rows
     (:func:`_relu_block`; ``unit_x``: :func:`_unit_rows` of ``x`` when already computed); the others
     by their formula on (a, b, c, ρ). Each block's elementwise passes run on a contiguous array (on a
-    strided view of the output they were measured slower).
+    strided view of the output they were measured slower). ``workspace``: at least 2·128·max(n, m)
+    doubles for the block buffers, shared between calls (fresh megabyte buffers cost page faults).
     """
     symmetric = other is None
     if symmetric:
@@ -579,8 +581,9 @@ def _closed_form_matrix(
     else:
         left, right = x, other
     out = np.empty((n, m))
-    gram_buffer = np.empty(_BLOCK_ROWS * n) if symmetric else None
-    tmp_buffer = np.empty(_BLOCK_ROWS * m) if relu else None
+    if workspace is None or workspace.size < 2 * _BLOCK_ROWS * max(n, m):
+        workspace = np.empty(2 * _BLOCK_ROWS * max(n, m))
+    gram_buffer, tmp_buffer = workspace[: _BLOCK_ROWS * n], workspace[_BLOCK_ROWS * n :]
     if not symmetric:  # full rows of a C-ordered array: each row block is contiguous
         np.matmul(left, right.T, out=out)
     for start in range(0, n, _BLOCK_ROWS):
@@ -672,12 +675,14 @@ def _expected_kernel(activation, x, x_test, method, tolerance, *, mirror: bool) 
 
     k = entry.kernel
     if k is not None and method != "hermite_series":
-        unit_x = _unit_rows(x, a) if k is _k_relu else None  # shared by K and K_XX̂
-        kernel = _closed_form_matrix(k, params, x, a, mirror=mirror, unit_x=unit_x)
+        unit_x = _unit_rows(x, a) if k is _k_relu else None  # shared by K and K_XX̂, as the block buffers
+        m = x.shape[0] if x_test is None else max(x.shape[0], x_test.shape[0])
+        work = np.empty(2 * _BLOCK_ROWS * m)
+        kernel = _closed_form_matrix(k, params, x, a, mirror=mirror, unit_x=unit_x, workspace=work)
         np.fill_diagonal(kernel, k(a, a, a, np.where(a > 0, 1.0, 0.0), params))
         cross_kernel = test_diagonal = None
         if x_test is not None:
-            cross_kernel = _closed_form_matrix(k, params, x, a, other=x_test, b=b, unit_x=unit_x)
+            cross_kernel = _closed_form_matrix(k, params, x, a, other=x_test, b=b, unit_x=unit_x, workspace=work)
             test_diagonal = k(b, b, b, np.where(b > 0, 1.0, 0.0), params)
         return ExpectedKernel(kernel, cross_kernel, test_diagonal, "closed_form", 0, 0.0, _REFERENCE_KERNEL)
 

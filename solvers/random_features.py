@@ -97,14 +97,19 @@ class EffectiveRidge:
 
 
 def _newton_kappa(
-    lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray, start: np.ndarray | None = None
+    lam: np.ndarray,
+    n_neurons: np.ndarray,
+    ridge: np.ndarray,
+    start: np.ndarray | None = None,
+    workspace: np.ndarray | None = None,
 ) -> tuple[np.ndarray, Diagnostics]:
     """Safeguarded Newton on the convex F, vectorised over the flat grid (docs/methods/random_features.md §2.1).
 
     ``start``, when given, should be right of the root (F ≥ 0), e.g. the κ of a larger γ; Newton then
     starts from the smaller of it and κ0 (without it, from :func:`_table_start`). The reported
     residual is |F(κ)| / (κ|N − n| + κΣκ/(λ+κ) + nγ), F relative to the sum of the magnitudes of its
-    terms: it stays at rounding level for every γ > 0 once converged.
+    terms: it stays at rounding level for every γ > 0 once converged. ``workspace``: an array of at
+    least G·n doubles that Newton may overwrite (else it allocates one).
     """
     target = lam.size * ridge
     upper = (target + float(lam.sum())) / n_neurons  # κ0: F(κ0) ≥ 0, right of the root
@@ -125,11 +130,13 @@ def _newton_kappa(
     previous = np.full(kappa.shape, np.inf)  # |last Newton step|
     slow = np.zeros(kappa.shape, dtype=bool)  # last step removed ≥ 1/4 of κ
     iterations = 0
+    # every step's (G', n) matrix κ/(λ+κ) in one buffer (fresh (G, n) arrays cost page faults, ~2 µs per 4 kB)
+    buffer = np.empty(k.size * n) if workspace is None or workspace.size < k.size * n else workspace.reshape(-1)
     for newton_step in range(1, _MAX_NEWTON + 1):
         iterations = newton_step  # reported after the loop
         # N − Σλ/(λ+κ) = (N − n) + Σκ/(λ+κ): no cancellation for N ≥ n (docs/methods/random_features.md §6 pitfall 8), and
         # F' = N − Σλ²/(λ+κ)² = (N − n) + Σκ(2λ+κ)/(λ+κ)² likewise.
-        comp = np.add.outer(k, lam)
+        comp = np.add.outer(k, lam, out=buffer[: k.size * n].reshape(k.size, n))
         np.divide(k[:, None], comp, out=comp)  # κ/(λ+κ) = 1 − λ/(λ+κ), in place: two passes over (G, n)
         csum = comp.sum(axis=1)
         s1 = n - csum
@@ -284,7 +291,8 @@ def _effective_ridge(lam, nn, gg, shape, *, keep_resolvent: bool = False):
     """κ, δ and (1/n) tr Q̄ on a flat grid; with ``keep_resolvent``, also the (G, n) matrix
     r = 1/(λ+κ) when every λ > 0 (then it is exactly the one :func:`_mse` needs; else ``None``)."""
     n = lam.size
-    kappa, diag = _newton_kappa(lam, nn, gg)
+    workspace = np.empty(nn.size * n)  # Newton's steps, then r
+    kappa, diag = _newton_kappa(lam, nn, gg, workspace=workspace)
     if not diag.converged:
         raise ConvergenceError(
             "Newton iteration for the effective ridge did not converge.",
@@ -294,7 +302,7 @@ def _effective_ridge(lam, nn, gg, shape, *, keep_resolvent: bool = False):
     # Σλ/(λ+κ) and Σ1/(λ+κ) from one (G, n⁺) matrix r = 1/(λ+κ) over the positive λ (no cancellation;
     # a zero λ adds 0 and 1/κ), and one product r @ [λ, 1].
     positive = lam[lam > 0.0]
-    r = np.add.outer(kappa, positive)
+    r = np.add.outer(kappa, positive, out=workspace[: kappa.size * positive.size].reshape(kappa.size, positive.size))
     np.reciprocal(r, out=r)
     sums = r @ np.column_stack([positive, np.ones(positive.size)])
     # δ ≈ κ/(nγ) and (1/n) tr Q̄ ≈ 1/γ exceed the float range only for γ near 1e-300 with data far out
@@ -529,23 +537,22 @@ def training_data(x, y, x_test, y_test) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 def _eigh_lower(kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (ascending) and eigenvectors (Fortran-ordered) of the symmetric matrix whose lower
-    triangle is that of ``kernel``: ``numpy.linalg.eigh(kernel, UPLO='L')`` up to rounding, ~8 % faster.
+    triangle is that of ``kernel``: ``numpy.linalg.eigh(kernel, UPLO='L')`` up to rounding, ~5 % faster.
 
-    Same LAPACK driver (syevd) through the same numpy code, with two copies and a triangle changed,
-    each measured at n = 1024 (docs/methods/random_features.md §5):
+    Same LAPACK driver (syevd) through the same numpy code, without numpy.linalg.eigh's two strided
+    copies (measured at n = 1024, docs/methods/random_features.md §5):
 
     - numpy.linalg.eigh gathers a C-ordered input into Fortran order with a stride of n; ``kernel.T``
-      is already Fortran-ordered (a view), so that copy is contiguous, and the lower triangle of a
-      C-ordered ``kernel`` is the upper one of ``kernel.T`` (``UPLO='U'``), whose tridiagonalisation
-      was measured ~10 ms faster than the lower one's (~170 vs ~180 ms);
-    - numpy.linalg.eigh writes the eigenvectors into a new C-ordered array, again with a stride of n
-      (~5–20 ms, more under memory contention); the gufunc it calls
-      (``numpy.linalg._umath_linalg.eigh_up``, GIL released the same way) writes them into the
-      Fortran-ordered array passed as ``out`` column by column.
+      is already Fortran-ordered (a view), so that copy is contiguous; the lower triangle of a
+      C-ordered ``kernel`` is the upper one of ``kernel.T`` (``UPLO='U'``, same speed as 'L' here);
+    - numpy.linalg.eigh writes the eigenvectors into a new C-ordered array, again with a stride of n;
+      the gufunc it calls (``numpy.linalg._umath_linalg.eigh_up``, GIL released the same way) writes
+      them into the Fortran-ordered array passed as ``out`` column by column.
 
-    The result is bit for bit ``numpy.linalg.eigh(kernel.T, UPLO='U')`` (tested), which is also the
-    fallback when the private gufunc is not available. Non-convergence raises
-    ``numpy.linalg.LinAlgError`` as numpy.linalg.eigh does.
+    Together ~10 ms of ~196 (more under memory contention). The result is bit for bit
+    ``numpy.linalg.eigh(kernel.T, UPLO='U')`` (tested), which is also the fallback when the private
+    gufunc is not available. Non-convergence raises ``numpy.linalg.LinAlgError`` as numpy.linalg.eigh
+    does.
     """
     upper = kernel.T  # Fortran-ordered view of a C-ordered kernel; its upper triangle is kernel's lower one
     gufunc = getattr(_umath_linalg, "eigh_up", None)
@@ -568,8 +575,8 @@ def _spectral(kernel, cross, test_diag, y, y_test, error_bound: float = 0.0) -> 
     # scipy.linalg.eigh holds it (a 2048 × 2048 K froze every other thread of the service for
     # seconds). The service runs this solver in a worker process, but it stays safe in a thread
     # (bench_isolation's forced-thread row); scipy's build of the same driver was measured 8 % faster
-    # here, not worth that guarantee. Same driver; _eigh_lower only skips numpy's strided copies and
-    # reads the triangle as the upper one of Kᵀ, which LAPACK tridiagonalises faster.
+    # here, not worth that guarantee. Same driver; _eigh_lower only skips numpy's strided copies (it
+    # reads K's lower triangle as the upper one of Kᵀ, a Fortran-ordered view).
     lam, vecs = _eigh_lower(kernel)
     lam = _clean_spectrum(lam)
     u = vecs.T @ y
@@ -619,9 +626,14 @@ def _mse(
     d = u.shape[1]
     bias = np.empty(kappa.size)
     chunk = max(1, 4_000_000 // (d * max(n, n_test)))
+    # One output: r ⊙ u overwrites P, no longer needed (one (G, n) array fewer to allocate and fault in).
+    work = p_mat if d == 1 else None
     for start in range(0, kappa.size, chunk):
         rs = r[start : start + chunk]  # (g, n)
-        coef = (rs[:, None, :] * u.T[None, :, :]).reshape(-1, n)  # row (g, k): r_g ⊙ u_k
+        if work is not None:
+            coef = np.multiply(rs, u[:, 0], out=work[: rs.shape[0]])
+        else:
+            coef = (rs[:, None, :] * u.T[None, :, :]).reshape(-1, n)  # row (g, k): r_g ⊙ u_k
         resid = (coef @ sd.projected_cross).reshape(rs.shape[0], d, n_test)  # predictions on X̂
         resid -= sd.y_test.T[None, :, :]
         bias[start : start + chunk] = np.einsum("gkj,gkj->g", resid, resid) / n_test
