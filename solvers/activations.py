@@ -575,9 +575,15 @@ def _closed_form_matrix(
         other, b = x, a
     n, m = x.shape[0], other.shape[0]
     relu = kernel is _k_relu
+    inverse_right = None
     if relu:
         left, scale_left = _unit_rows(x, a) if unit_x is None else unit_x
-        right, scale_right = (left, scale_left) if symmetric else _unit_rows(other, b)
+        if symmetric:
+            right, scale_right = left, scale_left
+        else:  # ρ = (x_i/‖x_i‖)·x̂_j / ‖x̂_j‖: scaling the block's columns costs less than a copy of x̂
+            root = np.sqrt(b)
+            right, scale_right = other, root * _INV_SQRT_2PI_SCALE
+            inverse_right = np.divide(1.0, root, out=np.zeros_like(root), where=root > 0)
     else:
         left, right = x, other
     out = np.empty((n, m))
@@ -597,6 +603,8 @@ def _closed_form_matrix(
         else:
             c = target
         if relu:
+            if inverse_right is not None:
+                c *= inverse_right
             tmp = tmp_buffer[: shape[0] * cols].reshape(shape)
             _relu_block(c, scale_left[start:stop, None], scale_right[None, :cols], tmp, target)
         else:
