@@ -599,7 +599,10 @@ def _closed_form_matrix(
         target = out[start:stop, :cols]
         if symmetric:
             c = gram_buffer[: shape[0] * cols].reshape(shape)
-            np.matmul(left[start:stop], right[:cols].T, out=c)
+            if start:
+                np.matmul(left[start:stop], left[:start].T, out=c[:, :start])
+            block = left[start:stop]
+            np.matmul(block, block.T, out=c[:, start:])  # numpy calls syrk here: half the products
         else:
             c = target
         if relu:
