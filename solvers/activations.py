@@ -515,6 +515,33 @@ def _correlation(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
 #: n² doubles through memory once per elementwise operation.
 _BLOCK_ROWS = 128
 
+_INV_SQRT_2PI_SCALE = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _inverse_norms(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """1/‖xᵢ‖ (0 for a zero row, whose ρ is then 0) and ‖xᵢ‖/√(2π), from a = ‖xᵢ‖²."""
+    root = np.sqrt(a)
+    return np.divide(1.0, root, out=np.zeros_like(root), where=root > 0), root * _INV_SQRT_2PI_SCALE
+
+
+def _relu_block(rho: np.ndarray, scale_rows: np.ndarray, scale_cols: np.ndarray, tmp: np.ndarray, out: np.ndarray):
+    """ReLU kernel from a contiguous block of correlations ρ (overwritten), into ``out``.
+
+    K = ‖x‖‖y‖/(2π) (√(1 − ρ²) + (π − arccos ρ) ρ) (Cho & Saul 2009, arc-cosine kernel of order 1),
+    the formula of :func:`_k_relu`, every step in place on ``rho`` and one temporary: ten passes over
+    the block.
+    """
+    np.clip(rho, -1.0, 1.0, out=rho)
+    angle = np.arccos(rho, out=tmp)
+    np.subtract(math.pi, angle, out=angle)
+    angle *= rho
+    np.multiply(rho, rho, out=rho)
+    np.subtract(1.0, rho, out=rho)
+    np.sqrt(rho, out=rho)  # √(1 − ρ²) ≥ 0: ρ was clipped
+    rho += angle
+    rho *= scale_rows
+    np.multiply(rho, scale_cols, out=out)
+
 
 def _closed_form_matrix(
     kernel: Callable[..., np.ndarray],
@@ -525,6 +552,8 @@ def _closed_form_matrix(
     other=None,
     b=None,
     mirror: bool = True,
+    norms_x: tuple[np.ndarray, np.ndarray] | None = None,
+    workspace: np.ndarray | None = None,
 ) -> np.ndarray:
     """A closed-form kernel on every pair (xᵢ, otherⱼ), by blocks of rows.
 
@@ -532,18 +561,51 @@ def _closed_form_matrix(
     evaluated (one GEMM per block row instead of the n × n Gram matrix), then mirrored, so the
     result is exactly symmetric; with ``mirror=False`` the strict upper triangle is left
     unspecified. Diagonal entries are left as computed (the caller sets them from ρ = 1 exactly).
+    With ``other``, one GEMM gives the whole cross Gram matrix and the formula runs in place on it.
+
+    The ReLU kernel, the default activation, is evaluated in place on each Gram block scaled by
+    1/‖xᵢ‖ and 1/‖yⱼ‖ (:func:`_relu_block`; ``norms_x``: :func:`_inverse_norms` of ``x`` when already
+    computed; two passes over the block instead of a unit-norm copy of the inputs); the others
+    by their formula on (a, b, c, ρ). Each block's elementwise passes run on a contiguous array (on a
+    strided view of the output they were measured slower). ``workspace``: at least 2·128·max(n, m)
+    doubles for the block buffers, shared between calls (fresh megabyte buffers cost page faults).
     """
     symmetric = other is None
     if symmetric:
         other, b = x, a
     n, m = x.shape[0], other.shape[0]
+    relu = kernel is _k_relu
+    if relu:  # ρ = x_i·y_j / (‖x_i‖‖y_j‖): the GEMM of the raw rows, its block scaled by row and column
+        inverse_left, scale_left = _inverse_norms(a) if norms_x is None else norms_x
+        inverse_right, scale_right = (inverse_left, scale_left) if symmetric else _inverse_norms(b)
+    left, right = x, other
     out = np.empty((n, m))
+    if workspace is None or workspace.size < 2 * _BLOCK_ROWS * max(n, m):
+        workspace = np.empty(2 * _BLOCK_ROWS * max(n, m))
+    gram_buffer, tmp_buffer = workspace[: _BLOCK_ROWS * n], workspace[_BLOCK_ROWS * n :]
+    if not symmetric:  # full rows of a C-ordered array: each row block is contiguous
+        np.matmul(left, right.T, out=out)
     for start in range(0, n, _BLOCK_ROWS):
         stop = min(n, start + _BLOCK_ROWS)
         cols = stop if symmetric else m
-        c = x[start:stop] @ other[:cols].T
-        rho = _correlation(a[start:stop], b[:cols], c)
-        out[start:stop, :cols] = kernel(a[start:stop, None], b[None, :cols], c, rho, params)
+        shape = (stop - start, cols)
+        target = out[start:stop, :cols]
+        if symmetric:
+            c = gram_buffer[: shape[0] * cols].reshape(shape)
+            if start:
+                np.matmul(left[start:stop], left[:start].T, out=c[:, :start])
+            block = left[start:stop]
+            np.matmul(block, block.T, out=c[:, start:])  # numpy calls syrk here: half the products
+        else:
+            c = target
+        if relu:
+            c *= inverse_left[start:stop, None]
+            c *= inverse_right[None, :cols]
+            tmp = tmp_buffer[: shape[0] * cols].reshape(shape)
+            _relu_block(c, scale_left[start:stop, None], scale_right[None, :cols], tmp, target)
+        else:
+            rho = _correlation(a[start:stop], b[:cols], c)
+            target[...] = kernel(a[start:stop, None], b[None, :cols], c, rho, params)
         if symmetric and mirror:  # lower triangle → upper: GEMM blocks are not bit-symmetric
             upper = np.triu_indices(stop - start, 1)
             block = out[start:stop, start:stop]
@@ -617,11 +679,14 @@ def _expected_kernel(activation, x, x_test, method, tolerance, *, mirror: bool) 
 
     k = entry.kernel
     if k is not None and method != "hermite_series":
-        kernel = _closed_form_matrix(k, params, x, a, mirror=mirror)
+        norms_x = _inverse_norms(a) if k is _k_relu else None  # shared by K and K_XX̂, as the block buffers
+        m = x.shape[0] if x_test is None else max(x.shape[0], x_test.shape[0])
+        work = np.empty(2 * _BLOCK_ROWS * m)
+        kernel = _closed_form_matrix(k, params, x, a, mirror=mirror, norms_x=norms_x, workspace=work)
         np.fill_diagonal(kernel, k(a, a, a, np.where(a > 0, 1.0, 0.0), params))
         cross_kernel = test_diagonal = None
         if x_test is not None:
-            cross_kernel = _closed_form_matrix(k, params, x, a, other=x_test, b=b)
+            cross_kernel = _closed_form_matrix(k, params, x, a, other=x_test, b=b, norms_x=norms_x, workspace=work)
             test_diagonal = k(b, b, b, np.where(b > 0, 1.0, 0.0), params)
         return ExpectedKernel(kernel, cross_kernel, test_diagonal, "closed_form", 0, 0.0, _REFERENCE_KERNEL)
 

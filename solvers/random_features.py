@@ -22,6 +22,11 @@ from typing import Any
 
 import numpy as np
 
+try:  # the LAPACK driver behind numpy.linalg.eigh, called with an output array (see _eigh_lower)
+    from numpy.linalg import _umath_linalg
+except ImportError:  # pragma: no cover - numpy without this private module: the public eigh is used
+    _umath_linalg = None
+
 from solvers import _validation as v
 from solvers._results import Diagnostics
 from solvers.activations import Activation, as_activation, expected_kernel, expected_kernel_lower
@@ -92,14 +97,19 @@ class EffectiveRidge:
 
 
 def _newton_kappa(
-    lam: np.ndarray, n_neurons: np.ndarray, ridge: np.ndarray, start: np.ndarray | None = None
+    lam: np.ndarray,
+    n_neurons: np.ndarray,
+    ridge: np.ndarray,
+    start: np.ndarray | None = None,
+    workspace: np.ndarray | None = None,
 ) -> tuple[np.ndarray, Diagnostics]:
     """Safeguarded Newton on the convex F, vectorised over the flat grid (docs/methods/random_features.md §2.1).
 
     ``start``, when given, should be right of the root (F ≥ 0), e.g. the κ of a larger γ; Newton then
     starts from the smaller of it and κ0 (without it, from :func:`_table_start`). The reported
     residual is |F(κ)| / (κ|N − n| + κΣκ/(λ+κ) + nγ), F relative to the sum of the magnitudes of its
-    terms: it stays at rounding level for every γ > 0 once converged.
+    terms: it stays at rounding level for every γ > 0 once converged. ``workspace``: an array of at
+    least G·n doubles that Newton may overwrite (else it allocates one).
     """
     target = lam.size * ridge
     upper = (target + float(lam.sum())) / n_neurons  # κ0: F(κ0) ≥ 0, right of the root
@@ -108,65 +118,73 @@ def _newton_kappa(
     # and Newton from the left of a convex F steps over the root to its right.
     kappa = np.minimum(upper, _table_start(lam, n_neurons, target, upper) if start is None else start)
     lower = target / n_neurons  # F(κ) ≤ κN − nγ ≤ 0 there: left of (or at) the root
-    active = np.ones(kappa.shape, dtype=bool)
+    n = lam.size
+    comp_sum = np.empty(kappa.shape)  # Σκ/(λ+κ) at the returned κ, for the residual
+    # State of the points still iterating, compacted when some converge (no gathers and scatters per
+    # step: on the grid's last steps only a few points are left, in a γ* search all of them are few).
+    positions = np.arange(kappa.size)  # their indices in the flat grid
+    k = kappa.copy()
+    excess = n_neurons - n  # N − n
+    excess_abs = np.abs(excess)
+    tgt, lo_prev, up_prev = target, lower, upper
     previous = np.full(kappa.shape, np.inf)  # |last Newton step|
     slow = np.zeros(kappa.shape, dtype=bool)  # last step removed ≥ 1/4 of κ
-    comp_sum = np.empty(kappa.shape)  # Σκ/(λ+κ) at the returned κ, for the residual
     iterations = 0
-    n = lam.size
+    # every step's (G', n) matrix κ/(λ+κ) in one buffer (fresh (G, n) arrays cost page faults, ~2 µs per 4 kB)
+    buffer = np.empty(k.size * n) if workspace is None or workspace.size < k.size * n else workspace.reshape(-1)
     for newton_step in range(1, _MAX_NEWTON + 1):
         iterations = newton_step  # reported after the loop
-        idx = np.nonzero(active)[0]
-        k, nn = kappa[idx], n_neurons[idx]
         # N − Σλ/(λ+κ) = (N − n) + Σκ/(λ+κ): no cancellation for N ≥ n (docs/methods/random_features.md §6 pitfall 8), and
         # F' = N − Σλ²/(λ+κ)² = (N − n) + Σκ(2λ+κ)/(λ+κ)² likewise.
-        comp = np.add.outer(k, lam)
+        comp = np.add.outer(k, lam, out=buffer[: k.size * n].reshape(k.size, n))
         np.divide(k[:, None], comp, out=comp)  # κ/(λ+κ) = 1 − λ/(λ+κ), in place: two passes over (G, n)
         csum = comp.sum(axis=1)
         s1 = n - csum
-        gap = (nn - n) + csum
-        f = k * gap - target[idx]
-        fprime = (nn - n) + 2.0 * csum - np.einsum("ij,ij->i", comp, comp)  # Σκ/(λ+κ)·(2 − κ/(λ+κ))
-        lo = np.where(f < 0, np.maximum(lower[idx], k), lower[idx])
-        up = np.where(f >= 0, np.minimum(upper[idx], k), upper[idx])
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            new = k - f / fprime
-        step = np.abs(new - k)
+        f = k * (excess + csum) - tgt
+        fprime = excess + 2.0 * csum - np.einsum("ij,ij->i", comp, comp)  # Σκ/(λ+κ)·(2 − κ/(λ+κ))
+        lo = np.where(f < 0, np.maximum(lo_prev, k), lo_prev)
+        up = np.where(f >= 0, np.minimum(up_prev, k), up_prev)
         # Stop when the step is below the rounding floor of F: F = κ(N − n) + κΣκ/(λ+κ) − nγ is
         # evaluated with an absolute error ~ ε (κ|N − n| + κΣκ/(λ+κ) + nγ) (the cancellation of
         # docs/methods/random_features.md §6 pitfall 8 when N < n), i.e. that over F' on κ; or when a small step stops
         # shrinking (the quadratic phase is over).
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            floor = 8.0 * _EPS * (k * (np.abs(nn - n) + (n - s1)) + target[idx]) / np.abs(fprime)
+            new = k - f / fprime
+            step = np.abs(new - k)
+            floor = 8.0 * _EPS * (k * (excess_abs + (n - s1)) + tgt) / np.abs(fprime)
         done = np.isfinite(new) & (
-            (step <= np.maximum(4.0 * _EPS * k, floor))
-            | (f == 0)
-            | ((step <= 1e-8 * k) & (step >= 0.5 * previous[idx]))
+            (step <= np.maximum(4.0 * _EPS * k, floor)) | (f == 0) | ((step <= 1e-8 * k) & (step >= 0.5 * previous))
         )
-        previous[idx] = step
         # Safeguards. (1) For convex F, Newton from the right decreases monotonically to the root;
         # rounding can still push an iterate out of the bracket [lo, up]: bisect geometrically.
         # (2) Where F is locally ~ aκ² − b (N = rank K, γ → 0, root ~ √γ) Newton only halves κ per
         # step; after two such steps in a row, jump to the geometric midpoint of the bracket.
         rel = np.divide(step, k, out=np.full_like(k, np.inf), where=k > 0)
-        crawling = (rel >= 0.25) & slow[idx] & (up > 4.0 * lo)
-        slow[idx] = rel >= 0.25
+        crawling = (rel >= 0.25) & slow & (up > 4.0 * lo)
+        slow = rel >= 0.25
         outside = ~np.isfinite(new) | (new < lo) | (new > up) | (new <= 0) | crawling
         new = np.where(outside, np.where(lo > 0, np.sqrt(lo) * np.sqrt(up), 0.5 * up), new)  # no underflow
-        kappa[idx] = np.where(done, k, new)
-        lower[idx], upper[idx] = lo, up
-        comp_sum[idx[done]] = csum[done]
-        active[idx[done]] = False
-        if not active.any():
-            break
-    if active.any():  # not converged: the sum at the last iterate
-        comp_sum[active] = (kappa[active, None] / (lam[None, :] + kappa[active, None])).sum(axis=1)
+        if done.any():
+            kappa[positions[done]] = k[done]
+            comp_sum[positions[done]] = csum[done]
+            keep = ~done
+            if not keep.any():
+                positions = positions[keep]
+                break
+            positions, k, excess, excess_abs, tgt = positions[keep], new[keep], excess[keep], excess_abs[keep], tgt[keep]
+            lo_prev, up_prev, previous, slow = lo[keep], up[keep], step[keep], slow[keep]
+        else:
+            k, lo_prev, up_prev, previous = new, lo, up, step
+    active = positions.size > 0
+    if active:  # not converged: the sum at the last iterate
+        kappa[positions] = k
+        comp_sum[positions] = (k[:, None] / (lam[None, :] + k[:, None])).sum(axis=1)
     comp = comp_sum
     f = kappa * ((n_neurons - n) + comp) - target
     scale = kappa * (np.abs(n_neurons - n) + comp) + target  # sum of |terms| of F
     residual = np.divide(np.abs(f), scale, out=np.full_like(f, np.inf), where=scale > 0)
     worst = float(np.max(residual, initial=0.0))
-    return kappa, Diagnostics(iterations=iterations, residual=worst, converged=bool(not active.any()))
+    return kappa, Diagnostics(iterations=iterations, residual=worst, converged=not active)
 
 
 #: Nodes per decade of the shared κ table of :func:`_table_start` (consecutive nodes 1.33× apart), and at most.
@@ -269,9 +287,12 @@ def solve_effective_ridge(*, eigenvalues: np.ndarray, n_neurons: Any, ridge_pena
     return _effective_ridge(lam, nn_b.ravel().copy(), gg_b.ravel().copy(), nn_b.shape)
 
 
-def _effective_ridge(lam, nn, gg, shape) -> EffectiveRidge:
+def _effective_ridge(lam, nn, gg, shape, *, keep_resolvent: bool = False):
+    """κ, δ and (1/n) tr Q̄ on a flat grid; with ``keep_resolvent``, also the (G, n) matrix
+    r = 1/(λ+κ) when every λ > 0 (then it is exactly the one :func:`_mse` needs; else ``None``)."""
     n = lam.size
-    kappa, diag = _newton_kappa(lam, nn, gg)
+    workspace = np.empty(nn.size * n)  # Newton's steps, then r
+    kappa, diag = _newton_kappa(lam, nn, gg, workspace=workspace)
     if not diag.converged:
         raise ConvergenceError(
             "Newton iteration for the effective ridge did not converge.",
@@ -281,7 +302,7 @@ def _effective_ridge(lam, nn, gg, shape) -> EffectiveRidge:
     # Σλ/(λ+κ) and Σ1/(λ+κ) from one (G, n⁺) matrix r = 1/(λ+κ) over the positive λ (no cancellation;
     # a zero λ adds 0 and 1/κ), and one product r @ [λ, 1].
     positive = lam[lam > 0.0]
-    r = np.add.outer(kappa, positive)
+    r = np.add.outer(kappa, positive, out=workspace[: kappa.size * positive.size].reshape(kappa.size, positive.size))
     np.reciprocal(r, out=r)
     sums = r @ np.column_stack([positive, np.ones(positive.size)])
     # δ ≈ κ/(nγ) and (1/n) tr Q̄ ≈ 1/γ exceed the float range only for γ near 1e-300 with data far out
@@ -289,7 +310,10 @@ def _effective_ridge(lam, nn, gg, shape) -> EffectiveRidge:
     with np.errstate(over="ignore", divide="ignore"):
         delta = kappa / (n * gg) * sums[:, 0]
         ntrace = kappa / gg * (sums[:, 1] + (n - positive.size) / kappa) / n
-    return EffectiveRidge(kappa.reshape(shape), delta.reshape(shape), ntrace.reshape(shape), diag)
+    result = EffectiveRidge(kappa.reshape(shape), delta.reshape(shape), ntrace.reshape(shape), diag)
+    if keep_resolvent:
+        return result, (r if positive.size == n else None)
+    return result
 
 
 # --------------------------------------------------------------------------------------
@@ -511,13 +535,49 @@ def training_data(x, y, x_test, y_test) -> tuple[np.ndarray, np.ndarray, np.ndar
     return x, y, x_test, y_test
 
 
+def _eigh_lower(kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (ascending) and eigenvectors (Fortran-ordered) of the symmetric matrix whose lower
+    triangle is that of ``kernel``: ``numpy.linalg.eigh(kernel, UPLO='L')`` up to rounding, ~5 % faster.
+
+    Same LAPACK driver (syevd) through the same numpy code, without numpy.linalg.eigh's two strided
+    copies (measured at n = 1024, docs/methods/random_features.md §5):
+
+    - numpy.linalg.eigh gathers a C-ordered input into Fortran order with a stride of n; ``kernel.T``
+      is already Fortran-ordered (a view), so that copy is contiguous; the lower triangle of a
+      C-ordered ``kernel`` is the upper one of ``kernel.T`` (``UPLO='U'``, same speed as 'L' here);
+    - numpy.linalg.eigh writes the eigenvectors into a new C-ordered array, again with a stride of n;
+      the gufunc it calls (``numpy.linalg._umath_linalg.eigh_up``, GIL released the same way) writes
+      them into the Fortran-ordered array passed as ``out`` column by column.
+
+    Together ~10 ms of ~196 (more under memory contention). The result is bit for bit
+    ``numpy.linalg.eigh(kernel.T, UPLO='U')`` (tested), which is also the fallback when the private
+    gufunc is not available. Non-convergence raises ``numpy.linalg.LinAlgError`` as numpy.linalg.eigh
+    does.
+    """
+    upper = kernel.T  # Fortran-ordered view of a C-ordered kernel; its upper triangle is kernel's lower one
+    gufunc = getattr(_umath_linalg, "eigh_up", None)
+    if gufunc is None or kernel.dtype != np.float64 or kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1]:
+        return np.linalg.eigh(upper, UPLO="U")
+    n = kernel.shape[0]
+    lam, vecs = np.empty(n), np.empty((n, n), order="F")
+    try:
+        with np.errstate(invalid="raise", over="ignore", divide="ignore", under="ignore"):
+            gufunc(upper, out=(lam, vecs), signature="d->dd")
+    except FloatingPointError:  # how the gufunc reports syevd's failure (numpy.linalg.eigh: the same)
+        raise np.linalg.LinAlgError("Eigenvalues did not converge") from None
+    except TypeError:  # pragma: no cover - a numpy whose gufunc takes other arguments
+        return np.linalg.eigh(upper, UPLO="U")
+    return lam, vecs
+
+
 def _spectral(kernel, cross, test_diag, y, y_test, error_bound: float = 0.0) -> SpectralData:
     # LAPACK syevd (docs/methods/random_features.md §5 step 2) through numpy, which releases the GIL for the whole call:
     # scipy.linalg.eigh holds it (a 2048 × 2048 K froze every other thread of the service for
     # seconds). The service runs this solver in a worker process, but it stays safe in a thread
     # (bench_isolation's forced-thread row); scipy's build of the same driver was measured 8 % faster
-    # here, not worth that guarantee. Same driver, same numbers.
-    lam, vecs = np.linalg.eigh(kernel, UPLO="L")
+    # here, not worth that guarantee. Same driver; _eigh_lower only skips numpy's strided copies (it
+    # reads K's lower triangle as the upper one of Kᵀ, a Fortran-ordered view).
+    lam, vecs = _eigh_lower(kernel)
     lam = _clean_spectrum(lam)
     u = vecs.T @ y
     a_mat = vecs.T @ cross
@@ -535,20 +595,22 @@ def _spectral(kernel, cross, test_diag, y, y_test, error_bound: float = 0.0) -> 
 
 
 def _mse(
-    sd: SpectralData, n_neurons: np.ndarray, ridge: np.ndarray, kappa: np.ndarray
+    sd: SpectralData, n_neurons: np.ndarray, ridge: np.ndarray, kappa: np.ndarray, r: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Train/test MSE of docs/methods/random_features.md §3.1 for flat arrays (N_g, κ_g): O(n) + a row of one GEMM each.
 
     With r_i = 1/(λ_i+κ) and P_i = κr_i² every O(n) sum is a product of the (G, n) matrices r or P
     with a few fixed vectors (a_i = Σ(Uᵀy)², d_i = Σ_j A_ij², λ_i): four passes over G × n numbers
-    instead of one per term. P = (κr)r, never r², which would overflow for κ < 1e-154.
+    instead of one per term. P = (κr)r, never r², which would overflow for κ < 1e-154. ``r``, when
+    given, is that matrix already computed (by :func:`_effective_ridge`); it is not modified.
     """
     lam = sd.eigenvalues
     n = lam.size
     n_test = sd.y_test.shape[0]
     a, d_w = sd.y_weights, sd.cross_weights
-    r = np.add.outer(kappa, lam)  # (G, n)
-    np.reciprocal(r, out=r)
+    if r is None:
+        r = np.add.outer(kappa, lam)  # (G, n)
+        np.reciprocal(r, out=r)
     p_mat = np.multiply(r, kappa[:, None])
     p_mat *= r
     # columns: Σλr², Σar², Σaλr², Σdr² (each times κ)
@@ -564,9 +626,14 @@ def _mse(
     d = u.shape[1]
     bias = np.empty(kappa.size)
     chunk = max(1, 4_000_000 // (d * max(n, n_test)))
+    # One output: r ⊙ u overwrites P, no longer needed (one (G, n) array fewer to allocate and fault in).
+    work = p_mat if d == 1 else None
     for start in range(0, kappa.size, chunk):
         rs = r[start : start + chunk]  # (g, n)
-        coef = (rs[:, None, :] * u.T[None, :, :]).reshape(-1, n)  # row (g, k): r_g ⊙ u_k
+        if work is not None:
+            coef = np.multiply(rs, u[:, 0], out=work[: rs.shape[0]])
+        else:
+            coef = (rs[:, None, :] * u.T[None, :, :]).reshape(-1, n)  # row (g, k): r_g ⊙ u_k
         resid = (coef @ sd.projected_cross).reshape(rs.shape[0], d, n_test)  # predictions on X̂
         resid -= sd.y_test.T[None, :, :]
         bias[start : start + chunk] = np.einsum("gkj,gkj->g", resid, resid) / n_test
@@ -731,10 +798,11 @@ def _predict(sd: SpectralData, nn: np.ndarray, gg: np.ndarray, optimize: bool, w
     lam = sd.eigenvalues
     n = lam.size
     big_n, big_g = np.meshgrid(nn, gg, indexing="ij")
-    sol = _effective_ridge(lam, big_n.ravel(), big_g.ravel(), big_n.shape)
+    sol, r = _effective_ridge(lam, big_n.ravel(), big_g.ravel(), big_n.shape, keep_resolvent=True)
     kappa = sol.effective_ridge.ravel()
     with np.errstate(all="ignore"):
-        train, test = _mse(sd, big_n.ravel(), big_g.ravel(), kappa)
+        train, test = _mse(sd, big_n.ravel(), big_g.ravel(), kappa, r)
+    del r
     notes: list[str] = []
     bad = ~(np.isfinite(train) & np.isfinite(test))
     if bad.any():
