@@ -23,7 +23,9 @@ from typing import Any
 import numpy as np
 
 try:  # the LAPACK driver behind numpy.linalg.eigh, called with an output array (see _eigh_lower)
-    from numpy.linalg import _umath_linalg
+    from numpy.linalg import _umath_linalg as _numpy_linalg_gufuncs
+
+    _umath_linalg: Any = _numpy_linalg_gufuncs
 except ImportError:  # pragma: no cover - numpy without this private module: the public eigh is used
     _umath_linalg = None
 
@@ -171,7 +173,13 @@ def _newton_kappa(
             if not keep.any():
                 positions = positions[keep]
                 break
-            positions, k, excess, excess_abs, tgt = positions[keep], new[keep], excess[keep], excess_abs[keep], tgt[keep]
+            positions, k, excess, excess_abs, tgt = (
+                positions[keep],
+                new[keep],
+                excess[keep],
+                excess_abs[keep],
+                tgt[keep],
+            )
             lo_prev, up_prev, previous, slow = lo[keep], up[keep], step[keep], slow[keep]
         else:
             k, lo_prev, up_prev, previous = new, lo, up, step

@@ -246,12 +246,12 @@ class DaskRunner:
         none of them is still the scheduler's group of its name. Remote schedulers are left alone (their
         memory is not this process's, and their other clients may still look at their spans).
         """
-        cluster = self._cluster
-        extension = None if cluster is None else cluster.scheduler.extensions.get("spans")
-        if extension is None:
+        scheduler = None if self._cluster is None else self._cluster.scheduler
+        extension = None if scheduler is None else scheduler.extensions.get("spans")
+        if scheduler is None or extension is None:
             return 0
         now = asyncio.get_running_loop().time()
-        live = {id(group) for group in cluster.scheduler.task_groups.values()}
+        live = {id(group) for group in scheduler.task_groups.values()}
         idle: dict[str, float] = {}
         dropped = 0
         for root in list(extension.root_spans):
