@@ -24,13 +24,15 @@ forced into the other one):
   small arguments and results.
 * ``process`` — everything else. The solvers driven by Python loops over small arrays or scipy
   scalar routines hold the GIL in bursts or at length: sample covariance (continuation and a
-  K²-loop support search in pure Python), conjugate kernel (~50 continuation levels of batched
-  4 × 4 eigenproblems; 35 ms gaps), linear ridge (133–380 ms gaps at a 100 × 100 grid), learning
-  dynamics (15–20 ms), one-step gradient (17 ms). With 4 heavy requests in flight, ``/healthz``
+  K²-loop support search in pure Python), conjugate kernel (see below), linear ridge (133–380 ms
+  gaps at a 100 × 100 grid), learning dynamics (15–20 ms), one-step gradient (17 ms). With 4 heavy requests in flight, ``/healthz``
   p99 was 83 ms (process) against 110 ms (thread) for sample covariance at 1000 atoms, 61 against
-  99 ms for the conjugate kernel at 10⁴ points (machine at load ~20 on 2 cores, idle p99 16-19 ms);
-  at load ~10: 40 against 60 ms, and 60 against 56 ms (a tie: the conjugate kernel's case for a
-  process rests on its GIL gaps and on being killable at the deadline).
+  99 ms for the conjugate kernel's former continuation solver at 10⁴ points (machine at load ~20 on
+  2 cores, idle p99 16-19 ms); at load ~10: 40 against 60 ms, and 60 against 56 ms. Since its
+  rewrite (issue 13) the conjugate kernel is whole-grid numpy work, ~25 ms at 10⁴ points with
+  ≤ 2.1 ms GIL gaps, and the two executors tie on ``/healthz`` (p99 11–13 ms in threads, 12–16.5 ms
+  in processes, two runs at load ≤ 1); it stays in processes, which answered ~20 % more of those
+  requests in the same 3 s (both cores compute; threads share the interpreter between numpy calls).
   The random-features family releases the GIL where its time goes (BLAS, and LAPACK through
   ``numpy.linalg.eigh``: ``scipy.linalg.eigh`` held the GIL for its whole call, 4 s at n = 2048;
   ≤ 8 ms p99 gaps with numpy), yet in processes it still did better: ``/healthz`` p99 57 ms
@@ -413,18 +415,20 @@ def kernel_ridge(request: KernelRidgeRequest) -> Cost:
 # --------------------------------------------------------------------------------------------
 # spectra of random networks
 
-_CK_BASE = 1e-2  # the quartic's coefficients, support edges and the CDF's density evaluations
-_CK_PER_POINT = 6e-4  # ~50 continuation levels of a batched 4 × 4 eigenproblem per point (4.3 s at 10⁴)
+# Measured 2026-12-06 (one BLAS thread; tanh, relu, erf, sigmoid; random ratios and N/n, both matrices): 3-6 ms at
+# 1 point, 5-8 ms at 1000, 5-16 ms at 4000, 5-26 ms at 10⁴ points (max): ~2e-6 s per point over a ~6 ms base.
+_CK_BASE = 1e-2  # the quartic's coefficients, the support from its discriminant, the activation constants
+_CK_PER_POINT = 3e-6  # roots of the quartic by batched 4 × 4 companion eigenvalues, branch choice, the CDF
 
 
 def conjugate_kernel(request: ConjugateKernelRequest) -> Cost:
-    """Continuation per point, plus a fixed part for the support and the CDF."""
+    """The quartic's roots per point, plus a fixed part for the support and the CDF."""
     points = request.n_points
     return _cost(
         "process",
-        "Ask for fewer points (each costs ~50 continuation levels)",
+        "Ask for fewer points",
         Term("(base)", "support, outliers and the CDF", _CK_BASE),
-        Term(_points_field(request), f"{points} points × ~50 continuation levels", _CK_PER_POINT * points),
+        Term(_points_field(request), f"{points} points (a quartic's roots each)", _CK_PER_POINT * points),
     )
 
 
