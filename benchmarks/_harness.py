@@ -257,13 +257,18 @@ def served(
                     time.sleep(0.1)
             yield proc
         finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=10)
+            stop(proc, timeout=10)
+
+
+def stop(process: subprocess.Popen[bytes], *, timeout: float) -> None:
+    """Terminate ``process`` if it still runs; kill it if it has not exited ``timeout`` seconds later."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)
 
 
 def environment_notes() -> str:

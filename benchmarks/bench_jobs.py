@@ -39,7 +39,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks._harness import entry, failed, free_port, summarize
+from benchmarks._harness import entry, failed, free_port, stop, summarize
 from service.app import create_app
 from service.jobs.runner import EMBEDDED_CONFIG, WORKER_ENVIRONMENT
 from service.settings import Settings
@@ -184,16 +184,6 @@ def _start(arguments: list[str], log: Any) -> subprocess.Popen[bytes]:
     )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-
-
 async def _wait_for_workers(address: str, workers: int, timeout: float = 60.0) -> None:
     from distributed import Client
 
@@ -235,7 +225,7 @@ def _separate_clusters(directory: str) -> Iterator[list[str]]:
             yield addresses
         finally:
             for process in reversed(processes):  # workers before their scheduler
-                _stop(process)
+                stop(process, timeout=15)
 
 
 def _row(mode: str, times: dict[str, list[float]]) -> dict[str, Any]:
