@@ -33,9 +33,9 @@ forced into the other one):
   ≤ 2.1 ms GIL gaps, and the two executors tie on ``/healthz`` (p99 11–13 ms in threads, 12–16.5 ms
   in processes, two runs at load ≤ 1); it stays in processes, which answered ~20 % more of those
   requests in the same 3 s (both cores compute; threads share the interpreter between numpy calls).
-  The random-features family releases the GIL where its time goes (BLAS, and LAPACK through
-  ``numpy.linalg.eigh``: ``scipy.linalg.eigh`` held the GIL for its whole call, 4 s at n = 2048;
-  ≤ 8 ms p99 gaps with numpy), yet in processes it still did better: ``/healthz`` p99 57 ms
+  The random-features family releases the GIL where its time goes (BLAS, and LAPACK called
+  through ctypes, ``solvers._lapack``: ``scipy.linalg.eigh`` held the GIL for its whole call, 4 s
+  at n = 2048; ≤ 8 ms p99 gaps with ``numpy.linalg.eigh``), yet in processes it still did better: ``/healthz`` p99 57 ms
   against 85 ms (max 93 against 237 ms), two of the four n = 2048 requests finished instead of
   none (one BLAS thread per worker process instead of several per thread competing with the
   event loop), and a process past its deadline can be killed, a thread cannot.

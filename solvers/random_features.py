@@ -22,13 +22,7 @@ from typing import Any
 
 import numpy as np
 
-try:  # the LAPACK driver behind numpy.linalg.eigh, called with an output array (see _eigh_lower)
-    from numpy.linalg import _umath_linalg as _numpy_linalg_gufuncs
-
-    _umath_linalg: Any = _numpy_linalg_gufuncs
-except ImportError:  # pragma: no cover - numpy without this private module: the public eigh is used
-    _umath_linalg = None
-
+from solvers import _lapack
 from solvers import _validation as v
 from solvers._results import Diagnostics
 from solvers.activations import Activation, as_activation, expected_kernel, expected_kernel_lower
@@ -543,52 +537,41 @@ def training_data(x, y, x_test, y_test) -> tuple[np.ndarray, np.ndarray, np.ndar
     return x, y, x_test, y_test
 
 
-def _eigh_lower(kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues (ascending) and eigenvectors (Fortran-ordered) of the symmetric matrix whose lower
-    triangle is that of ``kernel``: ``numpy.linalg.eigh(kernel, UPLO='L')`` up to rounding, ~5 % faster.
+def _eigh_projected(kernel: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (ascending) of the symmetric matrix whose lower triangle is that of ``kernel``,
+    and UᵀB for B = ``rhs``, without forming the eigenvectors U (docs/methods/random_features.md §5).
 
-    Same LAPACK driver (syevd) through the same numpy code, without numpy.linalg.eigh's two strided
-    copies (measured at n = 1024, docs/methods/random_features.md §5):
-
-    - numpy.linalg.eigh gathers a C-ordered input into Fortran order with a stride of n; ``kernel.T``
-      is already Fortran-ordered (a view), so that copy is contiguous; the lower triangle of a
-      C-ordered ``kernel`` is the upper one of ``kernel.T`` (``UPLO='U'``, same speed as 'L' here);
-    - numpy.linalg.eigh writes the eigenvectors into a new C-ordered array, again with a stride of n;
-      the gufunc it calls (``numpy.linalg._umath_linalg.eigh_up``, GIL released the same way) writes
-      them into the Fortran-ordered array passed as ``out`` column by column.
-
-    Together ~10 ms of ~196 (more under memory contention). The result is bit for bit
-    ``numpy.linalg.eigh(kernel.T, UPLO='U')`` (tested), which is also the fallback when the private
-    gufunc is not available. Non-convergence raises ``numpy.linalg.LinAlgError`` as numpy.linalg.eigh
-    does.
+    :func:`solvers._lapack.eigh_projected`: the three LAPACK steps of ``numpy.linalg.eigh`` (syevd)
+    with the last one applied to B instead of to the eigenvectors, GIL released; ~0.8 of one
+    ``numpy.linalg.eigh`` at n = 1024, n̂ = 512. ``kernel`` is overwritten when it is C-ordered
+    (its transpose is the Fortran-ordered matrix LAPACK reads, its lower triangle Kᵀ's upper one),
+    ``rhs`` when it has fewer columns than rows. Without scipy's Cython LAPACK (see
+    :data:`solvers._lapack.AVAILABLE`): ``numpy.linalg.eigh`` and one product, the same numbers up to
+    rounding and the sign of each row.
     """
-    upper = kernel.T  # Fortran-ordered view of a C-ordered kernel; its upper triangle is kernel's lower one
-    gufunc = getattr(_umath_linalg, "eigh_up", None)
-    if gufunc is None or kernel.dtype != np.float64 or kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1]:
-        return np.linalg.eigh(upper, UPLO="U")
-    n = kernel.shape[0]
-    lam, vecs = np.empty(n), np.empty((n, n), order="F")
-    try:
-        with np.errstate(invalid="raise", over="ignore", divide="ignore", under="ignore"):
-            gufunc(upper, out=(lam, vecs), signature="d->dd")
-    except FloatingPointError:  # how the gufunc reports syevd's failure (numpy.linalg.eigh: the same)
-        raise np.linalg.LinAlgError("Eigenvalues did not converge") from None
-    except TypeError:  # pragma: no cover - a numpy whose gufunc takes other arguments
-        return np.linalg.eigh(upper, UPLO="U")
-    return lam, vecs
+    upper = kernel.T
+    if not _lapack.AVAILABLE or kernel.dtype != np.float64:
+        lam, vecs = np.linalg.eigh(upper, UPLO="U")
+        return lam, vecs.T @ rhs
+    if not (upper.flags.f_contiguous and upper.flags.writeable):
+        upper = np.array(upper, order="F")
+    return _lapack.eigh_projected(upper, rhs)
 
 
 def _spectral(kernel, cross, test_diag, y, y_test, error_bound: float = 0.0) -> SpectralData:
-    # LAPACK syevd (docs/methods/random_features.md §5 step 2) through numpy, which releases the GIL for the whole call:
-    # scipy.linalg.eigh holds it (a 2048 × 2048 K froze every other thread of the service for
-    # seconds). The service runs this solver in a worker process, but it stays safe in a thread
-    # (bench_isolation's forced-thread row); scipy's build of the same driver was measured 8 % faster
-    # here, not worth that guarantee. Same driver; _eigh_lower only skips numpy's strided copies (it
-    # reads K's lower triangle as the upper one of Kᵀ, a Fortran-ordered view).
-    lam, vecs = _eigh_lower(kernel)
+    """:class:`SpectralData` from the kernels (only K's lower triangle is read; K is overwritten)."""
+    # One eigendecomposition serves the grid (docs/methods/random_features.md §5 steps 2–3). Its
+    # LAPACK calls release the GIL, so the solver stays safe in a thread of the service (it runs
+    # in a worker process; bench_isolation's forced-thread row): scipy.linalg.eigh holds the GIL
+    # (a 2048 × 2048 K froze every other thread for seconds).
+    n, d = y.shape
+    rhs = np.empty((n, d + cross.shape[1]))  # B = [y, K_XX̂], C-ordered: Q is applied to Bᵀ
+    rhs[:, :d] = y
+    rhs[:, d:] = cross
+    lam, projected = _eigh_projected(kernel, rhs)
     lam = _clean_spectrum(lam)
-    u = vecs.T @ y
-    a_mat = vecs.T @ cross
+    u = projected[:, :d]
+    a_mat = projected[:, d:]
     a_mat[lam == 0.0] = 0.0
     return SpectralData(
         eigenvalues=lam,

@@ -381,12 +381,12 @@ def test_whole_grid_uses_one_eigendecomposition(monkeypatch, relu_case):
 
         return wrapped
 
-    # every symmetric eigensolver the module could reach, including the gufunc behind numpy's eigh
-    # that _eigh_lower calls directly
+    # every symmetric eigensolver the module could reach, including the LAPACK steps that
+    # _eigh_projected calls directly
     monkeypatch.setattr(np.linalg, "eigh", counting(np.linalg.eigh))
     monkeypatch.setattr(np.linalg, "eigvalsh", counting(np.linalg.eigvalsh))
     monkeypatch.setattr(scipy.linalg, "eigh", counting(scipy.linalg.eigh))
-    monkeypatch.setattr(rf._umath_linalg, "eigh_up", counting(rf._umath_linalg.eigh_up))
+    monkeypatch.setattr(rf._lapack, "eigh_projected", counting(rf._lapack.eigh_projected))
     grid_n = [32, 64, 128, 200, 256, 300, 512, 1024]
     grid_g = np.logspace(-4, 2, 36)
     res = random_features_ridge(
@@ -416,40 +416,27 @@ def test_whole_grid_uses_one_eigendecomposition(monkeypatch, relu_case):
 
 
 @pytest.mark.parametrize("layout", ["C", "lower-only C", "F"])
-def test_eigh_lower_is_numpy_eigh_of_the_lower_triangle(layout):
-    # _eigh_lower calls the gufunc behind numpy.linalg.eigh on Kᵀ (UPLO='U': the same triangle) with a
-    # Fortran-ordered output, skipping numpy's strided copies: bit for bit numpy.linalg.eigh(Kᵀ, 'U'),
-    # and numpy.linalg.eigh(K, 'L') up to rounding; only the lower triangle of K is read.
+@pytest.mark.parametrize("lapack", [True, False], ids=["cython-lapack", "numpy-fallback"])
+def test_eigh_projected_is_numpy_eigh_of_the_lower_triangle(layout, lapack, monkeypatch):
+    # _eigh_projected reads only K's lower triangle and returns UᵀB without forming U; the reference
+    # is numpy.linalg.eigh(K, 'L') and an explicit product, equal up to rounding and each row's sign.
+    monkeypatch.setattr(rf._lapack, "AVAILABLE", lapack and rf._lapack.AVAILABLE)
     rng = np.random.default_rng(23)
     m = rng.standard_normal((150, 150))
     m = m @ m.T / 150
+    rhs = rng.standard_normal((150, 41))
     given = {
-        "C": m,
+        "C": m.copy(),
         "lower-only C": np.tril(m) + np.triu(np.full_like(m, np.nan), 1),
         "F": np.asfortranarray(m),
     }[layout]
-    lam, vecs = rf._eigh_lower(given)
-    same_path = np.linalg.eigh(m.T, UPLO="U")
-    np.testing.assert_array_equal(lam, same_path[0])
-    np.testing.assert_array_equal(vecs, same_path[1])
-    assert vecs.flags.f_contiguous
+    lam, projected = rf._eigh_projected(given, rhs.copy())
     ref_lam, ref_vecs = np.linalg.eigh(m, UPLO="L")
     np.testing.assert_allclose(lam, ref_lam, rtol=0, atol=1e-13 * ref_lam.max())
-    # eigenvectors up to sign (the eigenvalues of this Wishart matrix are distinct)
-    np.testing.assert_allclose(np.abs(vecs.T @ ref_vecs), np.eye(150), rtol=0, atol=1e-10)
-
-
-def test_eigh_lower_falls_back_to_numpy_and_handles_nan_like_it(monkeypatch):
-    rng = np.random.default_rng(24)
-    m = rng.standard_normal((40, 40))
-    m = m + m.T
-    # NaN input: numpy.linalg.eigh returns NaN without raising; so does _eigh_lower (same gufunc, same errstate rule)
-    bad = np.where(np.eye(40) > 0, np.nan, m)
-    for got, ref in zip(rf._eigh_lower(bad), np.linalg.eigh(bad.T, UPLO="U"), strict=True):
-        np.testing.assert_array_equal(got, ref)
-    monkeypatch.setattr(rf, "_umath_linalg", None)  # a numpy without the private module
-    for got, ref in zip(rf._eigh_lower(m), np.linalg.eigh(m.T, UPLO="U"), strict=True):
-        np.testing.assert_array_equal(got, ref)
+    ref = ref_vecs.T @ rhs
+    # eigenvectors up to sign (the eigenvalues of this Wishart matrix are distinct, gaps ≥ 1e-4)
+    sign = np.sign(np.einsum("ij,ij->i", projected, ref))
+    np.testing.assert_allclose(sign[:, None] * projected, ref, rtol=0, atol=1e-10 * np.abs(ref).max())
 
 
 def test_spectral_data_from_the_lower_triangle_equal_those_from_the_full_kernel(relu_case):
