@@ -661,7 +661,8 @@ def expected_kernel_lower(
 ) -> ExpectedKernel:
     """:func:`expected_kernel` for a caller that reads only the lower triangle of ``kernel``.
 
-    ``numpy.linalg.eigh`` (``UPLO='L'``) reads nothing else, so the closed forms skip mirroring
+    A symmetric eigensolver (``numpy.linalg.eigh`` with ``UPLO='L'``, or LAPACK ``sytrd`` on the
+    upper triangle of ``kernel.T`` as random features do) reads nothing else, so the closed forms skip mirroring
     the n²/2 entries into the upper triangle (a transposed copy, ~1 % of one eigendecomposition
     at n = 1024), which is then left **unspecified**. Every other field is as in
     :func:`expected_kernel` (default method and tolerance).
