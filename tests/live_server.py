@@ -23,6 +23,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop(process: subprocess.Popen, *, timeout: float = 15.0) -> None:
+    """Terminate ``process``, and kill it if it has not exited after ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
 @contextmanager
 def live_server(tmp_path: Path, *, timeout: float = 60.0, **settings: str) -> Iterator[str]:
     """Start ``uvicorn service.main:app`` with isolated RMT_JOBS_DATABASE and RMT_DATA_DIR; yield its base URL.
@@ -76,9 +86,4 @@ def live_server(tmp_path: Path, *, timeout: float = 60.0, **settings: str) -> It
                 time.sleep(0.2)
             yield url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+            stop(process)

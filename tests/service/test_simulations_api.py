@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -25,6 +24,7 @@ from service.app import create_app
 from service.jobs import manager as manager_module
 from service.jobs.store import JobStore
 from service.settings import Settings
+from tests.live_server import free_port, stop
 
 pytestmark = pytest.mark.anyio
 
@@ -265,21 +265,6 @@ async def test_twenty_jobs_at_once_all_finish_and_the_store_is_consistent(tmp_pa
         assert all(len(store.chunks(url.rsplit("/", 1)[1])) == 6 for url in locations)
     finally:
         store.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
 
 
 async def test_remote_scheduler_and_worker(tmp_path):
