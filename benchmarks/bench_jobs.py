@@ -175,6 +175,10 @@ async def _measure(settings: list[Settings]) -> dict[str, list[float]]:
     return times
 
 
+#: The scheduler's preload that drops finished spans (docs/jobs.md), as a deployment would load it.
+PRELOAD = ("--preload", "service.jobs.spans")
+
+
 def _start(arguments: list[str], log: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "dask", *arguments],
@@ -202,7 +206,7 @@ def _separate_clusters(directory: str) -> Iterator[list[str]]:
                 port = free_port()
                 address = f"tcp://127.0.0.1:{port}"
                 processes.append(
-                    _start(["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], log)
+                    _start(["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard", *PRELOAD], log)
                 )
                 processes.append(
                     _start(

@@ -20,6 +20,7 @@ import dask
 import numpy as np
 from distributed import Client, Event, Future, LocalCluster
 
+from service.jobs.spans import SpanPruner
 from service.jobs.worker import cancel_event_name, run_chunks
 
 logger = logging.getLogger("rmt_service.jobs")
@@ -51,10 +52,6 @@ EMBEDDED_CONFIG = {
 #: setting bounds the scheduler's transition log and its event topics. 50 keeps the last few
 #: seconds of traffic for a post-mortem.
 CLIENT_CONFIG = {"distributed.admin.low-level-log-length": 50}
-#: Seconds a finished span must have had no task left on the scheduler before the runner drops it.
-#: Workers report metrics per span at each heartbeat (about every second): one arriving for a span
-#: already dropped would fail that heartbeat.
-SPAN_GRACE_SECONDS = 60.0
 #: Dask key prefix of every chunk task (``rmt-chunk-<job id>-<chunk index>``).
 CHUNK_KEY_PREFIX = "rmt-chunk-"
 
@@ -75,9 +72,8 @@ class DaskRunner:
         self._cancel_flags: dict[str, asyncio.TimerHandle | None] = {}
         #: Tasks started by those timers, referenced until they end (the loop keeps only weak references).
         self._clearing: set[asyncio.Task[None]] = set()
-        #: Spans of the embedded scheduler found finished and forgotten → when first found so.
-        self._idle_spans: dict[str, float] = {}
-        self.span_grace_seconds = SPAN_GRACE_SECONDS
+        #: Drops the embedded scheduler's finished spans (``grace_seconds`` after their tasks are forgotten).
+        self.spans = SpanPruner()
 
     @property
     def started(self) -> bool:
@@ -237,39 +233,15 @@ class DaskRunner:
             await self._client.cancel(pending)
 
     def prune_spans(self) -> int:
-        """Drop the embedded scheduler's spans whose tasks have all been forgotten for ``span_grace_seconds``;
-        returns how many were dropped.
+        """Drop the embedded scheduler's finished spans (:mod:`service.jobs.spans`); returns how many.
 
-        Dask keeps every span, and with it every task group it ever aggregated, for the scheduler's
-        lifetime (dask/distributed#7977): a new ``default`` span each time the cluster starts work after
-        being idle, i.e. about one per job here, ~5 KiB each. A span's groups are only statistics once
-        none of them is still the scheduler's group of its name. Remote schedulers are left alone (their
-        memory is not this process's, and their other clients may still look at their spans).
+        Remote schedulers are left alone: their memory is not this process's, and their other clients
+        may still look at their spans (their operator can load :mod:`service.jobs.spans` as a preload).
         """
         scheduler = None if self._cluster is None else self._cluster.scheduler
-        extension = None if scheduler is None else scheduler.extensions.get("spans")
-        if scheduler is None or extension is None:
+        if scheduler is None:
             return 0
-        now = asyncio.get_running_loop().time()
-        live = {id(group) for group in scheduler.task_groups.values()}
-        idle: dict[str, float] = {}
-        dropped = 0
-        for root in list(extension.root_spans):
-            if any(id(group) in live for group in root.traverse_groups()):
-                continue
-            since = idle[root.id] = self._idle_spans.get(root.id, now)
-            if now - since < self.span_grace_seconds:
-                continue
-            del idle[root.id]
-            extension.root_spans.remove(root)
-            for span in list(root.traverse_spans()):
-                extension.spans.pop(span.id, None)
-                _unlist(extension.spans_search_by_name, span.name, span)
-                for tag in span.name:
-                    _unlist(extension.spans_search_by_tag, tag, span)
-                dropped += 1
-        self._idle_spans = idle
-        return dropped
+        return self.spans.prune(scheduler, now=asyncio.get_running_loop().time())
 
     async def cancel(self, job_id: str) -> None:
         """Set the job's cancellation flag, which running chunks check between trials.
@@ -371,12 +343,3 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
     """Mark a shielded task's outcome as seen: when its caller was cancelled nobody else reads it."""
     if not task.cancelled():
         task.exception()
-
-
-def _unlist(index: dict[Any, list[Any]], key: Any, item: Any) -> None:
-    """Remove ``item`` (by identity) from the list ``index[key]``, and the key once its list is empty."""
-    found = index.get(key)
-    if found is not None:
-        found[:] = [other for other in found if other is not item]
-        if not found:
-            del index[key]

@@ -7,6 +7,9 @@ cancellation flag and no span of an ended job, and Dask's debugging logs hold no
 bounds the runner sets. Sizes:
 Marchenko–Pastur, n = 60 (p = 30), 8 trials per job, one worker; a few seconds in all.
 
+A separate scheduler started with the span-pruning preload (``dask scheduler --preload
+service.jobs.spans``, docs/jobs.md) drops its finished spans too: real scheduler and worker processes.
+
 Also the race that let a job's cancellation end another job's supervisor (its job then stayed
 `running` for ever): the client serves concurrent results by one shared gather, which cancelling the
 caller that started it used to cancel for every caller.
@@ -15,13 +18,19 @@ caller that started it used to cancel for every caller.
 from __future__ import annotations
 
 import asyncio
+import operator
+import os
+import subprocess
+import sys
+import time
 
 import pytest
-from distributed import wait
+from distributed import Client, wait
 
 from service.jobs import manager as manager_module
 from service.jobs.runner import CLIENT_CONFIG, EMBEDDED_CONFIG, DaskRunner
 from service.jobs.worker import cancel_event_name
+from tests.live_server import REPO_ROOT, free_port, stop
 from tests.service.test_simulations_api import FINAL, mp_job, poll, running_app, settings_for, submit
 
 pytestmark = pytest.mark.anyio
@@ -33,7 +42,7 @@ async def test_finished_jobs_leave_nothing_behind(tmp_path):
     async with running_app(settings_for(tmp_path, dask_workers=1)) as (http, app):
         jobs = app.state.jobs
         jobs.cancel_flag_seconds = 0.0  # clear each flag as soon as its job's supervisor has ended
-        jobs.runner.span_grace_seconds = 0.0  # drop each span as soon as its tasks are forgotten
+        jobs.runner.spans.grace_seconds = 0.0  # drop each span as soon as its tasks are forgotten
         locations = []
         for seed in range(JOBS):
             location = await submit(http, mp_job(trials=8, n_samples=60, seed=seed))
@@ -117,3 +126,43 @@ async def test_a_client_whose_results_are_all_cancelled_is_replaced(tmp_path, mo
         assert body["status"] == undisturbed["status"] == "successful"
         assert body["result"] == undisturbed["result"]
         assert runner._client is not client and runner._cluster is cluster
+
+
+def _span_count(dask_scheduler) -> int:
+    return len(dask_scheduler.extensions["spans"].spans)
+
+
+def test_a_separate_scheduler_with_the_preload_drops_finished_spans(tmp_path):
+    # Grace 0 and a pruning every 0.1 s, so that the test takes seconds; the defaults are 60 s and 10 s.
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "DASK_RMT__SPAN_GRACE_SECONDS": "0", "DASK_RMT__SPAN_PRUNE_INTERVAL": "100ms"}
+    dask = [sys.executable, "-m", "dask"]
+    preload = ["--preload", "service.jobs.spans"]
+    with (tmp_path / "dask.log").open("w") as log:
+        scheduler = subprocess.Popen(
+            [*dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard", *preload],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=log,
+        )  # fmt: skip
+        worker = subprocess.Popen(
+            [*dask, "worker", address, "--nthreads", "1", "--no-dashboard", "--no-nanny", "--host", "127.0.0.1"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=log,
+        )  # fmt: skip
+        try:
+            with Client(address, timeout=30) as client:
+                client.wait_for_workers(1, timeout=30)
+                assert client.run_on_scheduler(
+                    lambda dask_scheduler: "rmt-prune-spans" in dask_scheduler.periodic_callbacks
+                )
+                kept = client.submit(operator.neg, 1, pure=False)
+                assert kept.result() == -1
+                time.sleep(0.5)  # five prunings: a span whose task is still held is kept
+                assert client.run_on_scheduler(_span_count) >= 1
+                kept.release()
+                deadline = time.monotonic() + 20
+                while client.run_on_scheduler(_span_count) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                assert client.run_on_scheduler(_span_count) == 0
+        finally:
+            stop(worker)
+            stop(scheduler)
