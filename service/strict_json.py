@@ -37,12 +37,18 @@ class MalformedBody(ValueError):
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise MalformedBody(f"duplicate key {shorten(json.dumps(key), 60)} in one object")
-        seen[key] = value
-    return seen
+    document = dict(pairs)  # (in C; the keys are looked at one by one only when one repeats)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise MalformedBody(f"duplicate key {shorten(json.dumps(key), 60)} in one object")
+            seen.add(key)
+    return document
+
+
+#: One decoder for every body: ``json.loads`` with a hook builds a new decoder and scanner per call.
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys)
 
 
 def check_json(body: bytes) -> Any:
@@ -52,7 +58,9 @@ def check_json(body: bytes) -> Any:
     except UnicodeDecodeError as error:
         raise MalformedBody(f"the body is not valid UTF-8 (byte {error.start})") from None
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
+        if text.startswith("\ufeff"):  # (json.loads's own check, before it decodes: the same error)
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        return _DECODER.decode(text)
     except json.JSONDecodeError as error:
         raise MalformedBody(
             f"{error.msg} at line {error.lineno}, column {error.colno} (character {error.pos})"
