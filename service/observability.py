@@ -78,31 +78,40 @@ class MetricsMiddleware:
             nonlocal status, problem_body
             if message["type"] == "http.response.start":
                 status = message["status"]
-                content_type = dict(message.get("headers", ())).get(b"content-type", b"")
-                if content_type.startswith(_PROBLEM_MEDIA_TYPE):
+                if _is_problem(message.get("headers", ())):
                     problem_body = []
             elif message["type"] == "http.response.body" and problem_body is not None:
                 problem_body.append(message.get("body", b""))
             await send(message)
 
         problem_type: str | None = None
-        self.metrics.in_progress.inc()
+        metrics = self.metrics
+        metrics.in_flight += 1
         try:
             await self.app(scope, receive, send_and_watch)
         except Exception:
             status, problem_type = 500, ProblemType.INTERNAL_ERROR.value
             raise
         finally:
-            self.metrics.in_progress.dec()
+            metrics.in_flight -= 1
             if problem_body is not None:
                 problem_type = _problem_type(b"".join(problem_body))
-            self.metrics.observe(
+            metrics.observe(
                 method=scope["method"] if scope["method"] in _METHODS else "OTHER",
                 route=route_template(scope),
                 status=status,
                 seconds=time.perf_counter() - started,
                 problem_type=problem_type,
             )
+
+
+def _is_problem(headers: Any) -> bool:
+    """Whether response headers say ``application/problem+json`` (the last ``content-type``, if several)."""
+    content_type = b""
+    for key, value in headers:
+        if key == b"content-type":
+            content_type = value
+    return content_type.startswith(_PROBLEM_MEDIA_TYPE)
 
 
 def _problem_type(body: bytes) -> str:

@@ -97,6 +97,8 @@ async def test_metrics_count_requests_by_route_template_status_and_problem_type(
     assert value(after, "rmt_job_chunks_in_flight") == 0 and value(after, "rmt_dask_workers") == 0
     assert value(after, "process_resident_memory_bytes") > 0
     assert value(after, "rmt_http_requests_total", method="GET", route="/metrics", status="200") >= 1
+    # In progress: the scrape itself, and only it (the requests above are all counted out again).
+    assert value(after, "rmt_http_requests_in_progress") == 1.0
 
 
 async def test_metrics_is_not_in_the_openapi_document(client):
@@ -147,6 +149,7 @@ async def test_unexpected_error_and_too_large_body_carry_the_request_id_and_are_
     assert value(table, "rmt_http_requests_total", method="GET", route="/boom", status="500") == 1
     assert value(table, "rmt_problems_total", type="urn:rmt-service:problem:internal-error", status="500") == 1
     assert value(table, "rmt_problems_total", type="urn:rmt-service:problem:body-too-large", status="413") == 1
+    assert value(table, "rmt_http_requests_in_progress") == 1.0  # the scrape: the failed request is counted out
 
 
 async def test_log_lines_are_json_with_the_request_id():
