@@ -133,9 +133,9 @@ def marchenko_pastur(
         raise InvalidParameterError("n_moments", f"`n_moments` must be <= {MAX_MOMENTS}, got {n_moments}.")
     z = np.asarray(stieltjes_at, dtype=np.complex128).reshape(-1)
     if z.size:  # (most requests ask for none: the checks and the transform cost more than the density)
-        if not np.isfinite(z).all():
+        if np.count_nonzero(np.isfinite(z)) != z.size:  # (cheaper than .all(): see finite_array)
             raise InvalidParameterError("stieltjes_at", "`stieltjes_at` must contain only finite values.")
-        if not z.imag.all():
+        if np.count_nonzero(z.imag) != z.size:
             raise InvalidParameterError(
                 "stieltjes_at",
                 "`stieltjes_at` points must have a non-zero imaginary part (the transform has a cut on the real axis).",
