@@ -8,6 +8,8 @@ take about two hundred in all (in-process, a closed-form answer).
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.exception_handlers import problem_response, shorten
@@ -99,11 +101,30 @@ class RequestBodyMiddleware:
 
 
 def header(scope: Scope, name: bytes) -> str | None:
-    """The first value of header ``name`` (lower case) in an ASGI scope, without building a dict of them all."""
+    """The first value of header ``name`` (lower case) in an ASGI scope, without building a dict of them all
+    (nor, for an absent header, raising and catching a ``KeyError`` as Starlette's ``Headers.get`` does)."""
     for key, value in scope["headers"]:
         if key == name:  # (ASGI servers lower-case header names)
             return value.decode("latin-1")
     return None
+
+
+def with_header(headers: Any, name: bytes, value: bytes) -> list[tuple[bytes, bytes]]:
+    """A new list of ``headers`` with ``name`` set to ``value``: the first such header replaced and the
+    others removed, or ``(name, value)`` appended (what Starlette's ``MutableHeaders.__setitem__`` does
+    in place, without building a ``MutableHeaders``)."""
+    result: list[tuple[bytes, bytes]] = []
+    found = False
+    for key, old in headers:
+        if key == name:
+            if not found:
+                result.append((name, value))
+                found = True
+        else:
+            result.append((key, old))
+    if not found:
+        result.append((name, value))
+    return result
 
 
 def _content_length(scope: Scope) -> int | None:

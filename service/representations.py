@@ -51,6 +51,7 @@ from schemas.spectra import (
 from service import plots
 from service.exception_handlers import NotAcceptableError
 from service.fast_route import FastJSONRoute
+from service.middleware import header, with_header
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -310,7 +311,7 @@ class RepresentationRoute(FastJSONRoute):
         handler = super().get_route_handler()
 
         async def negotiated(request: Request) -> Response:
-            accept = request.headers.get("accept")
+            accept = header(request.scope, b"accept")
             chosen = negotiate(accept, self.media_types)
             if chosen is None:
                 raise NotAcceptableError(
@@ -319,7 +320,9 @@ class RepresentationRoute(FastJSONRoute):
                 )
             response = await handler(request)
             if len(self.media_types) > 1:
-                response.headers["Vary"] = "Accept"
+                # response.headers["Vary"] = "Accept" without building a MutableHeaders; in place, as that
+                # does (a MutableHeaders the response already made works on this very list).
+                response.raw_headers[:] = with_header(response.raw_headers, b"vary", b"Accept")
             if chosen == JSON or response.status_code != 200 or self.representation is None:
                 return response  # (a representation exists whenever `chosen` is not JSON)
             work = partial(render, self.response_model, self.representation, bytes(response.body), chosen)
