@@ -242,7 +242,8 @@ class Compute:
         return len(self._waiters)
 
     async def __call__(self, solver: Callable[..., T], /, *, cost: Cost, **kwargs: Any) -> T:
-        if cost.seconds > self.timeout_seconds:
+        seconds = cost.seconds  # (a sum over the terms: once)
+        if seconds > self.timeout_seconds:
             self.counts["refused"] += 1
             term = cost.dominant
             raise LimitExceededError(
@@ -251,12 +252,12 @@ class Compute:
                 f"{self.timeout_seconds:g} s per request (setting `request_timeout_seconds`). Dominant term: "
                 f"{term.description} (~{term.seconds:.3g} s, field `{term.field}`). {cost.shrink}",
             )
-        if cost.seconds <= self.inline_seconds:
+        if seconds <= self.inline_seconds:
             self.counts["inline"] += 1
             return solver(**kwargs)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_seconds
-        await self._acquire(cost.seconds, deadline)
+        await self._acquire(seconds, deadline)
         if cost.executor == "process":
             return await self._in_process(solver, kwargs, cost, deadline)
         return await self._in_thread(solver, kwargs, cost, deadline)
