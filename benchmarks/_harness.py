@@ -10,6 +10,7 @@ The result format every ``benchmarks/bench_*.py`` module returns from ``run()`` 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -153,6 +154,16 @@ def summarize(ours: Sequence[float], reference: Sequence[float]) -> dict:
         "ratio_quartiles": [quartiles[0], quartiles[2]],
         "rounds": len(per_round),
     }
+
+
+def blas_single_thread() -> contextlib.AbstractContextManager[object]:
+    """BLAS limited to one thread for the block, as in the service's worker processes (a no-op
+    without threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def fmt_seconds(seconds: float | None) -> str:

@@ -23,7 +23,6 @@ Run: ``bin/bench random_features`` or ``python -m benchmarks.bench_random_featur
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import statistics
@@ -42,14 +41,6 @@ GAMMAS = np.logspace(-4, 2, 36)
 RATIOS = np.array([0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 4.0])
 FIXED_POINT_TOL = 1e-6  # the notebook's stopping rule: |δ_new − δ| < 1e-6
 FIXED_POINT_MAX = 100_000
-
-
-def _blas_single_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _companion_point(kernel, cross, test_diag, y, y_test, n_neurons, gamma):
@@ -109,7 +100,7 @@ def _floor(x, x_test, y, kernel, cross, grid_points):
 
 def run() -> dict:
     """Run the three measurements; rows in the format of benchmarks/README.md."""
-    with _blas_single_thread():
+    with h.blas_single_thread():
         return _run()
 
 

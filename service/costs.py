@@ -8,7 +8,10 @@ field it grows with, and the executor the solver runs in when it is not tiny
 
 **Calibration.** The constants are seconds per unit of work, measured on the development machine
 (2 shared cores, Python 3.11, numpy 2.4 / OpenBLAS, one BLAS thread) at sizes up to the caps, and
-rounded up (about 1.5× the median), so that an estimate is an upper bound in ordinary conditions.
+rounded up (about 1.5× the median), so that an estimate is an upper bound in ordinary conditions
+(``bin/bench costs`` checks it on every README example and on the isolation benchmark's heavy
+requests: solver time / estimate 0.01–0.71 at the last calibration). HTTP and the hop to a worker
+process (about 0.5–1 ms per request) are not priced.
 They decide three things: whether a call may run on the event loop (estimate ≤
 ``inline_max_microseconds``), whether it is refused at once (estimate > ``request_timeout_seconds``:
 422 naming the dominant term), and the ``Retry-After`` of a 503. A machine much slower than that
@@ -126,8 +129,13 @@ def marchenko_pastur(request: MarchenkoPasturRequest) -> Cost:
     )
 
 
-_SC_BASE = 3e-3
-_SC_SUPPORT_PER_ATOM2 = 1.5e-5  # edge search: a grid of ~100 K points × K atoms, Brent in pure Python (K = 1000: ~10 s)
+# Measured (solver alone, one BLAS thread, median of 3; 1–1000 atoms × 1–1000 points): 4–13 ms up to 10
+# atoms whatever the points, 9 / 37 / 232 / 2400 ms at 30 / 100 / 300 / 1000 atoms and one point, and
+# 0.55 µs (large K) to 1.7 µs (K ≤ 5) per point × (K + 3). Rounded up: every case of that grid is
+# below its estimate (the former base of 3 ms was 1.2–2.8× short of small requests, the former
+# atoms² term 5–7× long at 100–1000 atoms). `bin/bench costs` checks every README example.
+_SC_BASE = 16e-3
+_SC_SUPPORT_PER_ATOM2 = 2.5e-6  # edge search: a grid of ~100 K points × K atoms, Brent in pure Python
 _SC_PER_POINT_ATOM = 1.5e-6  # ~40 continuation levels × safeguarded Newton over K atoms, per point
 
 
@@ -158,7 +166,7 @@ def spiked_covariance(request: SpikedCovarianceRequest) -> Cost:
     return _cost(
         "process",
         "Ask for fewer spikes",
-        Term("(base)", "validation", 5e-5),
+        Term("(base)", "validation", 1e-4),  # 36–60 µs measured at the README size
         Term("spikes", f"{spikes} spikes", 2e-6 * spikes),
     )
 
@@ -190,7 +198,7 @@ def linear_ridge(request: LinearRidgeRequest) -> Cost:
     )
 
 
-_GD_BASE = 5e-3  # limit values + the optimal-stopping search (~200 curve evaluations)
+_GD_BASE = 8e-3  # limit values + the optimal-stopping search (~200 curve evaluations; 2.6–5.1 ms measured)
 _GD_PER_NODE_TIME = 1.5e-7  # one quadrature node at one time, all quantities
 _GD_BASE_NODES, _GD_NODES_PER_SQRT, _GD_MAX_NODES = 64, 6.0, 1 << 18
 
@@ -244,7 +252,8 @@ def gradient_descent_regression(request: GradientDescentRegressionRequest) -> Co
 
 #: Activations whose expected kernel is a Hermite series (the others have closed forms).
 _SERIES = frozenset({"tanh", "sigmoid", "gelu", "softplus", "swish"})
-_KERNEL_BASE = {False: 2e-4, True: 8e-3}  # series: tabulating the Hermite coefficients
+# series: tabulating the Hermite coefficients; closed form: 0.25 ms measured at the README's size
+_KERNEL_BASE = {False: 4e-4, True: 8e-3}
 _KERNEL_PER_ENTRY = {False: 1.5e-7, True: 5e-7}  # arc-cosine / series evaluation per kernel entry
 _GEMM_PER_FLOP = 1e-10  # X Xᵀ products and the (n̂ × n)(n × G d) bias products, per multiply-add
 _EIGH_PER_N3 = 2.5e-10  # numpy.linalg.eigh (syevd), per n³ (n = 2048: ~2 s)
