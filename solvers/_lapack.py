@@ -76,7 +76,7 @@ AVAILABLE = bool(_FUNCTIONS)
 
 
 class _Args:
-    """Keeps the ctypes scalars alive for the duration of one call and hands out their addresses."""
+    """Hands out the addresses of one call's arguments, and keeps them alive until it is dropped."""
 
     def __init__(self) -> None:
         self._keep: list[Any] = []
@@ -91,8 +91,8 @@ class _Args:
         self._keep.append(scalar)
         return ctypes.cast(ctypes.pointer(scalar), ctypes.c_void_p)
 
-    @staticmethod
-    def array(a: np.ndarray) -> Any:
+    def array(self, a: np.ndarray) -> Any:
+        self._keep.append(a)  # the data must outlive the call, whoever else holds the array
         return ctypes.c_void_p(a.ctypes.data)
 
 
@@ -153,14 +153,7 @@ def eigh_projected(upper: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.n
     z = np.empty((n, n), order="F")
     # COMPZ='I': eigenvectors of T itself; workspace 1 + 4n + n² and 3 + 5n (LAPACK's minimum)
     work, iwork = np.empty(1 + 4 * n + n * n), np.empty(3 + 5 * n, dtype=np.intc)
-    args = _Args()
-    info = ctypes.c_int(0)
-    _FUNCTIONS["dstedc"](
-        args.char("I"), args.int(n), args.array(diag), args.array(off), args.array(z), args.int(n),
-        args.array(work), args.int(work.size), args.array(iwork), args.int(iwork.size),
-        ctypes.cast(ctypes.pointer(info), ctypes.c_void_p),
-    )  # fmt: skip
-    if info.value != 0:
+    if _call("dstedc", "I", n, diag, off, z, n, work, work.size, iwork, iwork.size) != 0:
         raise np.linalg.LinAlgError("Eigenvalues did not converge")
     del work, iwork
     if m >= n:  # forming U = QZ is the cheaper order
@@ -174,9 +167,11 @@ def eigh_projected(upper: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.n
     return diag, (rhs.T @ z).T
 
 
-def _call(name: str, *values: Any, work: bool) -> None:
-    """Call ``name`` with ``values`` (str → char*, int → int*, ndarray → data pointer), then a
-    workspace queried first (lwork = −1) and ``info``; a negative info is a bug here, raised."""
+def _call(name: str, *values: Any, work: bool = False) -> int:
+    """Call ``name`` with ``values`` (str → char*, int → int*, ndarray → its data), then, with
+    ``work``, a workspace of the size LAPACK asks for (lwork = −1 first), then ``info``; returns info.
+
+    A negative info (an argument LAPACK rejects) is a bug of this module and raised."""
     args = _Args()
     converted = [
         args.char(v) if isinstance(v, str) else args.int(v) if isinstance(v, int) else args.array(v) for v in values
@@ -188,9 +183,9 @@ def _call(name: str, *values: Any, work: bool) -> None:
         query = np.empty(1)
         function(*converted, args.array(query), args.int(-1), info_ptr)
         size = max(1, int(query[0]))
-        buffer = np.empty(size)
-        function(*converted, args.array(buffer), args.int(size), info_ptr)
-    else:  # pragma: no cover - every routine here takes a workspace
+        function(*converted, args.array(np.empty(size)), args.int(size), info_ptr)
+    else:
         function(*converted, info_ptr)
-    if info.value != 0:
-        raise RuntimeError(f"LAPACK {name} rejected argument {-info.value}")  # pragma: no cover
+    if info.value < 0:  # pragma: no cover
+        raise RuntimeError(f"LAPACK {name} rejected argument {-info.value}")
+    return info.value
