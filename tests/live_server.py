@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,24 +12,10 @@ from pathlib import Path
 
 import httpx
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+# The same subprocess helpers as the benchmarks (stdlib only): one place for the port and the terminate/kill.
+from benchmarks._harness import REPO_ROOT, free_port, stop
 
-
-def free_port() -> int:
-    """A port the kernel just handed out on 127.0.0.1 (free unless someone takes it before uvicorn binds)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop(process: subprocess.Popen, *, timeout: float = 15.0) -> None:
-    """Terminate ``process``, and kill it if it has not exited after ``timeout`` seconds."""
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=timeout)
+__all__ = ["REPO_ROOT", "free_port", "live_server", "stop"]
 
 
 @contextmanager
@@ -86,4 +71,4 @@ def live_server(tmp_path: Path, *, timeout: float = 60.0, **settings: str) -> It
                 time.sleep(0.2)
             yield url
         finally:
-            stop(process)
+            stop(process, timeout=15.0)

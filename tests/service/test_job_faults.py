@@ -123,7 +123,7 @@ async def test_lost_scheduler_jobs_wait_and_resume(tmp_path, monkeypatch):
             later = await poll(http, await submit(http, mp_job(trials=4, n_samples=50)), lambda b: b["status"] in FINAL)
     finally:
         for process in processes:
-            stop(process)
+            stop(process, timeout=10.0)
         log.close()
     assert body["status"] == "successful", body
     assert body["result"] == expected

@@ -164,5 +164,5 @@ def test_a_separate_scheduler_with_the_preload_drops_finished_spans(tmp_path):
                     time.sleep(0.1)
                 assert client.run_on_scheduler(_span_count) == 0
         finally:
-            stop(worker)
-            stop(scheduler)
+            stop(worker, timeout=10.0)
+            stop(scheduler, timeout=10.0)

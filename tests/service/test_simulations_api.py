@@ -290,8 +290,8 @@ async def test_remote_scheduler_and_worker(tmp_path):
             assert app.state.jobs.runner._cluster is None  # no local cluster was started
     finally:
         if worker is not None:
-            stop(worker)
-        stop(scheduler)
+            stop(worker, timeout=10.0)
+        stop(scheduler, timeout=10.0)
         log.close()
 
 
