@@ -3,8 +3,9 @@
 ``install_observability(app)`` (from ``create_app``) adds, from the outside in:
 
 1. asgi-correlation-id's middleware: every request gets a request id, the client's ``X-Request-ID``
-   if it sent a sane one (:func:`valid_request_id`), a fresh ``uuid4().hex`` otherwise; the id is
-   echoed in the response's ``X-Request-ID`` and is in every log line written while serving it;
+   if it sent a sane one (:func:`valid_request_id`), 128 fresh random bits as 32 hex digits otherwise
+   (:func:`new_request_id`); the id is echoed in the response's ``X-Request-ID`` and is in every log
+   line written while serving it;
 2. :class:`MetricsMiddleware`: requests, latency and problems, counted in ``app.state.metrics``;
 3. ``GET /metrics`` (the Prometheus text format; not in the OpenAPI document, and, like the health
    probes, never behind authentication);
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -38,6 +40,12 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 _PROBLEM_MEDIA_TYPE = b"application/problem+json"
 #: Methods labelled as themselves; any other (a client may send any token) is labelled OTHER.
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def new_request_id() -> str:
+    """A fresh request id: 128 random bits as 32 lower-case hex digits (what ``uuid4().hex`` gives, less the
+    six fixed version bits, and without building a ``UUID``: 0.5 against 2 µs, on every request)."""
+    return os.urandom(16).hex()
 
 
 def valid_request_id(value: str) -> bool:
@@ -153,7 +161,9 @@ def install_observability(app: FastAPI) -> None:
     """
     app.state.metrics = Metrics(app.state)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    app.add_middleware(CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER, validator=valid_request_id)
+    app.add_middleware(
+        CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER, generator=new_request_id, validator=valid_request_id
+    )
     unexpected = app.exception_handlers.get(Exception)
     if unexpected is not None:
         app.exception_handlers[Exception] = _with_request_id(unexpected)

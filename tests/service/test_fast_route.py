@@ -104,3 +104,38 @@ async def test_the_request_is_validated_after_the_dependencies_as_in_fastapi(app
     )
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_lean_routes_are_called_without_fastapis_request_wrapper(app):
+    # (FastJSONRoute._direct replaces `request_response` for lean routes: see its docstring)
+    lean = [route for route in _all_routes(app) if isinstance(route, FastJSONRoute) and route.lean]
+    assert lean and all(route.app.__qualname__ == "_direct.<locals>.app" for route in lean)
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        # raised by the endpoint after validation (the settings' cap of 10 000 points): the problem handlers map it
+        ({"ratio": 0.5, "grid": {"start": 0.0, "stop": 1.0, "num": 20_000}}, {}, 422),
+        # raised by content negotiation, before the endpoint
+        ({"ratio": 0.5, "x": [1.0]}, {"accept": "text/html"}, 406),
+        # another representation, rendered from the JSON answer
+        ({"ratio": 0.5, "x": [1.0, 2.0]}, {"accept": "text/csv"}, 200),
+    ],
+    ids=["cap", "not-acceptable", "csv"],
+)
+async def test_errors_and_representations_of_lean_routes_match_fastapis(app, client, body, headers, status):
+    path = "/v1/spectra/marchenko-pastur"
+    headers = {"content-type": "application/json", **headers}
+    lean = await client.post(path, json=body, headers=headers)
+    app.dependency_overrides[_unused_dependency] = _unused_dependency
+    try:
+        general = await client.post(path, json=body, headers=headers)
+    finally:
+        app.dependency_overrides.clear()
+    assert lean.status_code == general.status_code == status, lean.text
+    assert lean.headers["content-type"] == general.headers["content-type"]
+    assert lean.headers.get("vary") == general.headers.get("vary")
+    assert lean.content == general.content
+    if status == 422:
+        assert lean.json()["type"].endswith("limit-exceeded"), lean.text
