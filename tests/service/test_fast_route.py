@@ -39,9 +39,9 @@ def _unused_dependency() -> None:  # pragma: no cover - never called: only its p
     raise AssertionError
 
 
-async def _both(app, client, path: str, content: bytes) -> tuple:
+async def _both(app, client, path: str, content: bytes, headers: dict[str, str] | None = None) -> tuple:
     """The answer of the lean handler, then FastAPI's general handler's, to the same request."""
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", **(headers or {})}
     lean = await client.post(path, content=content, headers=headers)
     app.dependency_overrides[_unused_dependency] = _unused_dependency
     try:
@@ -125,14 +125,7 @@ def test_lean_routes_are_called_without_fastapis_request_wrapper(app):
     ids=["cap", "not-acceptable", "csv"],
 )
 async def test_errors_and_representations_of_lean_routes_match_fastapis(app, client, body, headers, status):
-    path = "/v1/spectra/marchenko-pastur"
-    headers = {"content-type": "application/json", **headers}
-    lean = await client.post(path, json=body, headers=headers)
-    app.dependency_overrides[_unused_dependency] = _unused_dependency
-    try:
-        general = await client.post(path, json=body, headers=headers)
-    finally:
-        app.dependency_overrides.clear()
+    lean, general = await _both(app, client, "/v1/spectra/marchenko-pastur", json.dumps(body).encode(), headers)
     assert lean.status_code == general.status_code == status, lean.text
     assert lean.headers["content-type"] == general.headers["content-type"]
     assert lean.headers.get("vary") == general.headers.get("vary")

@@ -173,6 +173,24 @@ async def test_log_lines_are_json_with_the_request_id():
     assert outside["request_id"] is None
 
 
+@pytest.mark.parametrize(("level", "per_item_lines"), [("INFO", 0), ("DEBUG", 3)])
+async def test_a_batch_logs_its_items_only_at_debug(level, per_item_lines):
+    app = create_app(isolated_settings())
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    stream = io.StringIO()
+    items = [{"path": "/v1/spectra/marchenko-pastur", "body": {"ratio": 0.5, "x": [1.0]}}] * 3
+    async with app.router.lifespan_context(app):
+        configure_logging(log_format="json", level=level, stream=stream)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                assert (await http.post("/v1/batch", json={"requests": items})).status_code == 200
+        finally:
+            configure_logging(log_format="json", level="INFO")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    items_logged = [line for line in lines if line["logger"] == "httpx" and "http://batch/" in line["message"]]
+    assert len(items_logged) == per_item_lines, lines
+
+
 async def test_job_and_dask_gauges_follow_a_simulation(tmp_path):
     settings = isolated_settings(dask_workers=1, jobs_database=str(tmp_path / "jobs.sqlite3"))
     app = create_app(settings)
