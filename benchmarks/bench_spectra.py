@@ -22,6 +22,7 @@ Only numpy and the standard library are imported at module level for that reason
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -544,51 +545,59 @@ def bench_http() -> list[dict]:
     body = http_body()
     tool = "wrk" if shutil.which("wrk") else "python-httpx"
     load = _wrk if tool == "wrk" else _python_load
-    ports = {"ours": h.free_port(), "bare": h.free_port()}
-    while ports["bare"] == ports["ours"]:
-        ports["bare"] = h.free_port()
-    apps = {"ours": "service.main:app", "bare": "benchmarks.bare_app:app"}
+    # ours: the service; bare: FastAPI returning a constant; floor: the service with the route answering a
+    # constant (benchmarks/floor_app.py), which splits the gap into the stack around the route and the route.
+    apps = {"ours": "service.main:app", "bare": "benchmarks.bare_app:app", "floor": "benchmarks.floor_app:app"}
+    ports: dict[str, int] = {}
+    for side in apps:
+        while (port := h.free_port()) in ports.values():
+            pass
+        ports[side] = port
     urls = {k: f"http://127.0.0.1:{p}{HTTP_PATH}" for k, p in ports.items()}
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(h.REPO_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    rps: dict[str, list[float]] = {"ours": [], "bare": []}
+    rps: dict[str, list[float]] = {side: [] for side in apps}
     errors = 0
-    with tempfile.TemporaryDirectory(prefix="rmt-bench-http-") as workdir:
-        with (
-            h.served(_uvicorn_command(apps["ours"], ports["ours"]), ready_url=urls["ours"], ready_body=body, env=env),
-            h.served(_uvicorn_command(apps["bare"], ports["bare"]), ready_url=urls["bare"], ready_body=body, env=env),
-        ):
-            for side in ("ours", "bare"):  # warm-up, not counted
-                load(urls[side], body, HTTP_WARMUP_SECONDS, workdir)
-            for pair in range(HTTP_PAIRS):
-                order = ("ours", "bare") if pair % 2 == 0 else ("bare", "ours")  # A B B A A B
-                for side in order:
-                    result = load(urls[side], body, HTTP_SECONDS, workdir)
-                    rps[side].append(result["rps"])
-                    errors += result["errors"]
+    with tempfile.TemporaryDirectory(prefix="rmt-bench-http-") as workdir, contextlib.ExitStack() as servers:
+        for side, app in apps.items():
+            servers.enter_context(
+                h.served(_uvicorn_command(app, ports[side]), ready_url=urls[side], ready_body=body, env=env)
+            )
+        for side in apps:  # warm-up, not counted
+            load(urls[side], body, HTTP_WARMUP_SECONDS, workdir)
+        for pair in range(HTTP_PAIRS):
+            order = ("ours", "bare", "floor") if pair % 2 == 0 else ("floor", "bare", "ours")  # A B C C B A
+            for side in order:
+                result = load(urls[side], body, HTTP_SECONDS, workdir)
+                rps[side].append(result["rps"])
+                errors += result["errors"]
         breakdown = _handler_breakdown(body)
         try:
             sync_deps = _sync_dependencies()
         except Exception:
             sync_deps = []
     per_pair = [o / b for o, b in zip(rps["ours"], rps["bare"], strict=True)]
+    floor_pairs = [f / b for f, b in zip(rps["floor"], rps["bare"], strict=True)]
+    route_pairs = [o / f for o, f in zip(rps["ours"], rps["floor"], strict=True)]
     ratio = statistics.median(per_pair)
-    ours_rps, bare_rps = statistics.median(rps["ours"]), statistics.median(rps["bare"])
+    median = {side: statistics.median(values) for side, values in rps.items()}
+    common = (
+        f"medians of {HTTP_PAIRS} alternated {HTTP_SECONDS:g}-s runs each; times shown are 1/(req/s); load: {tool}, "
+        f"1 thread, {HTTP_CONNECTIONS} connections, 127.0.0.1; uvicorn {' '.join(_uvicorn_command('APP', 0)[8:])}; "
+        f"body = schema example ({len(body)} B)"
+    )
     return [
         h.entry(
             name,
-            ours_seconds=1.0 / ours_rps,
-            reference_seconds=1.0 / bare_rps,
+            ours_seconds=1.0 / median["ours"],
+            reference_seconds=1.0 / median["bare"],
             ratio=ratio,
             target=HTTP_TARGET,
             met=ratio >= HTTP_MIN_RATIO and errors == 0,
             accuracy=f"{errors} errors",
             notes=(
-                f"ours {ours_rps:.0f} req/s vs bare {bare_rps:.0f} req/s (medians of {HTTP_PAIRS} alternated "
-                f"{HTTP_SECONDS:g}-s runs each; per-pair ratios {', '.join(f'{r:.2f}' for r in per_pair)}); "
-                f"times shown are 1/(req/s); load: {tool}, 1 thread, {HTTP_CONNECTIONS} connections, 127.0.0.1; "
-                f"uvicorn {' '.join(_uvicorn_command('APP', 0)[8:])}; body = schema example "
-                f"({len(body)} B); in-process handler parts: {breakdown}"
+                f"ours {median['ours']:.0f} req/s vs bare {median['bare']:.0f} req/s; per-pair ratios "
+                f"{', '.join(f'{r:.2f}' for r in per_pair)}; {common}; in-process handler parts: {breakdown}"
                 + (
                     f"; the route has {len(sync_deps)} plain-def dependencies ({', '.join(sync_deps)}), which FastAPI "
                     "runs in the thread pool: one thread hand-off each per request"
@@ -599,7 +608,25 @@ def bench_http() -> list[dict]:
             ours_rps=rps["ours"],
             bare_rps=rps["bare"],
             load_tool=tool,
-        )
+        ),
+        h.entry(
+            "HTTP: the service with the route answering a constant (its stack: middleware, routing) vs bare FastAPI",
+            ours_seconds=1.0 / median["floor"],
+            reference_seconds=1.0 / median["bare"],
+            ratio=statistics.median(floor_pairs),
+            target="(info)",
+            met=None,
+            notes=(
+                f"floor {median['floor']:.0f} req/s vs bare {median['bare']:.0f} req/s (per-pair ratios "
+                f"{', '.join(f'{r:.2f}' for r in floor_pairs)}); the real route then keeps "
+                f"{statistics.median(route_pairs):.2f} of the floor's rate (per pair "
+                f"{', '.join(f'{r:.2f}' for r in route_pairs)}): validation, solver, response model, serialisation "
+                f"and the real answer's bytes; {common}"
+            ),
+            floor_rps=rps["floor"],
+            bare_rps=rps["bare"],
+            load_tool=tool,
+        ),
     ]
 
 
