@@ -4,8 +4,9 @@
 are rounded up so that "an estimate is an upper bound in ordinary conditions". The estimate decides
 what runs on the event loop, what is refused at once (422) and the ``Retry-After`` of a 503. This
 module checks the claim on the requests users send: every prediction endpoint's README example,
-and the heavy requests of ``bench_isolation`` (random features at n = 2048, sample covariance with
-1000 atoms, the conjugate kernel at 10 000 points).
+the heavy requests of ``bench_isolation`` (random features at n = 2048, sample covariance with
+1000 atoms, the conjugate kernel at 10 000 points), and the slowest cases a sweep found for the
+kernel and activation routes (``_worst_cases``).
 
 Each request goes through the in-process app (validation, the route's request-to-solver mapping and
 its cost function) with the app's compute pool replaced by a recorder, which runs the solver here,
@@ -32,6 +33,7 @@ import time
 from typing import Any
 
 import httpx
+import numpy as np
 
 from benchmarks import _harness as h
 from benchmarks.bench_isolation import HEAVY_CASES
@@ -66,8 +68,48 @@ class _Recorder:
         self.inner.close()
 
 
+def _matrix(rows: int, columns: int, norm: float, seed: int) -> list[list[float]]:
+    """Rows of Gaussian entries scaled to norm ≈ ``norm``·√p (the kernel routes divide by √p where the
+    theory expects rows of norm O(1))."""
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((rows, columns)) * norm).round(6).tolist()
+
+
+def _worst_cases() -> list[tuple[str, bytes]]:
+    """Requests at the slow end of their cost functions, found by a sweep over every activation, kernel and size
+    up to n = 2048 (2026-12-07; ``service/costs.py`` states the measurements): the Hermite-series kernels at norms
+    where the series reaches its cap of 600 terms (the former constants were up to 6.6 × short there), a polynomial
+    kernel with a negative base (libm's slow ``pow``), and the cheap requests that now run on the event loop, at
+    their most expensive activations."""
+    x, x_test = _matrix(40, 10, 2.0, 1), _matrix(10, 10, 2.0, 2)
+    bodies: list[tuple[str, dict[str, Any]]] = [
+        ("/v1/kernels/expected", {"activation": {"name": "tanh"}, "x": (np.array(x) / np.sqrt(10)).tolist()}),
+        ("/v1/kernels/expected", {"activation": {"name": "sigmoid"}, "x": _matrix(300, 50, 2.0 / np.sqrt(50), 3)}),
+        ("/v1/kernels/matrix", {"kernel": {"name": "random_features", "activation": {"name": "tanh"}}, "x": x, "x_test": x_test}),
+        ("/v1/kernels/matrix", {"kernel": {"name": "polynomial", "degree": 7, "offset": -0.7}, "x": x, "x_test": x_test}),
+        ("/v1/kernels/matrix", {"kernel": {"name": "distance", "function": {"name": "gelu"}}, "x": x, "x_test": x_test}),
+        ("/v1/activations/moments", {"activation": {"name": "tanh"}}),
+        ("/v1/activations/moments", {"activation": {"name": "relu"}}),
+        (
+            "/v1/spectra/one-step-gradient",
+            {
+                "activation": {"name": "tanh"}, "n_samples": 2048, "n_features": 1024, "n_neurons": 1024,
+                "teacher": {"link": {"name": "tanh"}, "noise_variance": 0.04}, "learning_rate": [0.5 * k for k in range(20)],
+            },
+        ),
+        (
+            "/v1/spectra/one-step-gradient",
+            {
+                "activation": {"name": "relu"}, "n_samples": 2048, "n_features": 1024, "n_neurons": 1024,
+                "teacher": {"link": {"name": "relu"}, "noise_variance": 0.04}, "learning_rate": [1.0],
+            },
+        ),
+    ]  # fmt: skip
+    return [(path, json.dumps(body).encode()) for path, body in bodies]
+
+
 def _cases() -> list[tuple[str, bytes]]:
-    cases = list(prediction_posts())
+    cases = list(prediction_posts()) + _worst_cases()
     seen = set()
     for _label, (path, body), _executor, _forced in HEAVY_CASES:
         key = (path, json.dumps(body, sort_keys=True))

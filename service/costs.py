@@ -9,9 +9,12 @@ field it grows with, and the executor the solver runs in when it is not tiny
 **Calibration.** The constants are seconds per unit of work, measured on the development machine
 (2 shared cores, Python 3.11, numpy 2.4 / OpenBLAS, one BLAS thread) at sizes up to the caps, and
 rounded up (about 1.5× the median), so that an estimate is an upper bound in ordinary conditions
-(``bin/bench costs`` checks it on every README example and on the isolation benchmark's heavy
-requests: solver time / estimate 0.01–0.71 at the last calibration). HTTP and the hop to a worker
-process (about 0.5–1 ms per request) are not priced.
+(``bin/bench costs`` checks it on every README example, on the isolation benchmark's heavy
+requests and on the slowest cases of a sweep over activations, kernels and sizes: solver time /
+estimate 0.008–0.49 at the last calibration, 2026-12-07). HTTP and the hop to a worker process
+(about 0.5–1 ms per request) are not priced; so that requests cheaper than that hop run on the
+event loop, an estimate must not be loose by orders of magnitude either (a 1 ms base once sent
+72-µs kernel matrices to worker processes).
 They decide three things: whether a call may run on the event loop (estimate ≤
 ``inline_max_microseconds``), whether it is refused at once (estimate > ``request_timeout_seconds``:
 422 naming the dominant term), and the ``Retry-After`` of a 503. A machine much slower than that
@@ -53,7 +56,14 @@ from typing import Literal
 from schemas.conjugate_kernel import ConjugateKernelRequest, OneStepGradientRequest
 from schemas.datasets import DatasetReference
 from schemas.dynamics import GradientDescentClassificationRequest, GradientDescentRegressionRequest
-from schemas.kernels import KernelMatrixRequest, KernelMatrixSpectrumRequest, KernelRidgeRequest, PopulationModel
+from schemas.kernels import (
+    KernelMatrixRequest,
+    KernelMatrixSpectrumRequest,
+    KernelRidgeRequest,
+    PolynomialKernel,
+    PopulationModel,
+    RandomFeaturesKernel,
+)
 from schemas.linear_regression import LinearRidgeRequest
 from schemas.neural_tangent_kernel import NeuralTangentKernelRequest
 from schemas.random_features import (
@@ -252,9 +262,18 @@ def gradient_descent_regression(request: GradientDescentRegressionRequest) -> Co
 
 #: Activations whose expected kernel is a Hermite series (the others have closed forms).
 _SERIES = frozenset({"tanh", "sigmoid", "gelu", "softplus", "swish"})
-# series: tabulating the Hermite coefficients; closed form: 0.25 ms measured at the README's size
-_KERNEL_BASE = {False: 4e-4, True: 8e-3}
-_KERNEL_PER_ENTRY = {False: 1.5e-7, True: 5e-7}  # arc-cosine / series evaluation per kernel entry
+# Closed forms: 0.25 ms measured at the README's size, ≤ 0.32 ms for n ≤ 30. Hermite series (measured 2026-12-07, one
+# BLAS thread, the five activations, n = 1-2048): the cost follows the series' order L, which grows with the samples'
+# norms up to its cap of 600 (tanh: L ≈ 170 at norm 1, 600 from norm 2; the others reach 600 by norm ~10), and the
+# Mehler sum costs L multiply-adds per entry: 0.1-0.5 µs per entry at norm 1, 1.6-2.1 µs at L = 600 (n = 1000-2048).
+# The estimate assumes L = 600: 2.5e-6 per entry is 1.2 × the largest measured, not the usual 1.5 ×, because at the
+# cap of samples (n = n̂ = 2048) 1.5 × would refuse random-features requests that finish well within the default
+# budget. The base covers the tabulation and the 2-D quadrature of the pairs the series leaves inaccurate: 4-24 ms at
+# n ≤ 40 and norms ≤ 3, 34 ms at norm 10. Only data far outside the theorem's regime (norms ≥ 30, which the response
+# warns about) ran past it: 117 ms at n = 100, norm 30, against 66 ms estimated; the deadline bounds that case.
+# (The former 8e-3 + 5e-7 per entry was 1.8-6.6 × short from n = 10 on.)
+_KERNEL_BASE = {False: 4e-4, True: 4e-2}
+_KERNEL_PER_ENTRY = {False: 1.5e-7, True: 2.5e-6}  # arc-cosine closed form / Mehler series, per kernel entry
 _GEMM_PER_FLOP = 1e-10  # X Xᵀ products and the (n̂ × n)(n × G d) bias products, per multiply-add
 _EIGH_PER_N3 = 2.5e-10  # numpy.linalg.eigh (syevd), per n³ (n = 2048: ~2 s)
 _EIGVALSH_PER_N3 = 1e-10  # eigenvalues only
@@ -275,9 +294,16 @@ def _kernel_terms(field: str, n: int, n_test: int, p: int, spec: ActivationSpec,
     return [Term(field, f"{kind} expected kernel of {n} × {n + n_test} entries over {p} features", seconds)]
 
 
+# Measured 2026-12-07 (every activation of the catalogue, medians of 5 after a cold call): 2-3 µs for a closed
+# form, 39-47 µs for the trapezoid rule of the five activations without one (cold: up to 250 µs, once per process).
+_MOMENTS_SECONDS = {False: 2e-5, True: 1.5e-4}  # {quadrature: seconds}; a noisier run: 71-81 µs for the rule
+
+
 def activation_moments(request: ActivationMomentsRequest) -> Cost:
-    """A quadrature in one variable (or a closed form): a fraction of a millisecond."""
-    return _cost("process", "Nothing to shrink", Term("activation", "Gaussian quadrature of σ", 3e-4))
+    """A closed form, or a trapezoid rule in one variable for the activations without one."""
+    quadrature = _is_series(request.activation)
+    what = "trapezoid rule for σ's Gaussian moments" if quadrature else "σ's Gaussian moments in closed form"
+    return _cost("process", "Nothing to shrink", Term("activation", what, _MOMENTS_SECONDS[quadrature]))
 
 
 def expected_kernel(request: ExpectedKernelRequest) -> Cost:
@@ -368,19 +394,32 @@ def random_features_ridge_from_spectral(request: RandomFeaturesRidgeRequest) -> 
 # --------------------------------------------------------------------------------------------
 # kernel matrices (the kernel spec): evaluation, limiting spectrum, kernel ridge
 
+# Measured 2026-12-07 (one BLAS thread, every kernel of the spec but random features, each function f of the
+# catalogue, n ≤ 40, n̂ ≤ 10, p ≤ 30; two runs): 13-30 µs at n = 1, up to 70 µs at n = 3 in the slower run, 35-90 µs at
+# 2000 entries (medians of 5 after a cold call).
+_KM_BASE = 1e-4  # norms, the Gram matrix, the profile's closed form (~1.5 × the largest median at n ≤ 3, 70 µs)
 _KM_PER_ENTRY = 5e-8  # one kernel entry from its inner products and norms (exp/erf/series of the profile)
+# (xᵀy/p + a)^d with a base of either sign: libm's pow takes its slow path on negative bases, ~125 ns per entry
+# at degrees 3-20 against 15-30 ns for a positive base (measured, n = 40, n̂ = 10).
+_KM_PER_ENTRY_POLYNOMIAL = 2e-7
 
 
 def kernel_matrix(request: KernelMatrixRequest) -> Cost:
-    """n(n + n̂)p Gram products and n(n + n̂) kernel entries."""
+    """n(n + n̂)p Gram products and n(n + n̂) kernel entries; the random-features kernel costs what
+    ``/v1/kernels/expected`` does on the same data (it is that computation, on x/√p)."""
     n, p = len(request.x), len(request.x[0])
     n_test = len(request.x_test) if request.x_test is not None else 0
+    shrink = "Send fewer samples (the kernel has n × (n + n̂) entries)"
+    kernel: object = request.kernel  # (a union built at run time: mypy narrows an `object`, not that)
+    if isinstance(kernel, RandomFeaturesKernel):
+        return _cost("process", shrink, *_kernel_terms("x", n, n_test, p, kernel.activation, drawn=False))
     entries = n * (n + n_test)
+    per_entry = _KM_PER_ENTRY_POLYNOMIAL if isinstance(kernel, PolynomialKernel) else _KM_PER_ENTRY
     return _cost(
         "process",
-        "Send fewer samples (the kernel has n × (n + n̂) entries)",
-        Term("(base)", "validation", 1e-3),
-        Term("x", f"{entries} kernel entries of {p} features", _KM_PER_ENTRY * entries + _GEMM_PER_FLOP * entries * p),
+        shrink,
+        Term("(base)", "norms, Gram matrix and the kernel's profile", _KM_BASE),
+        Term("x", f"{entries} kernel entries of {p} features", per_entry * entries + _GEMM_PER_FLOP * entries * p),
     )
 
 
@@ -441,14 +480,27 @@ def conjugate_kernel(request: ConjugateKernelRequest) -> Cost:
     )
 
 
+# Measured 2026-12-07 (every student activation × teacher links relu, tanh, linear; 1-20 step sizes; medians of 5
+# after a cold call): 28-67 µs when both have closed-form moments, up to 104 µs with a quadrature for the student's,
+# up to 165 µs with one for the link's (the link's moments take more of them); ~2e-8 s per step size (10⁴ of them:
+# +170 µs). A noisier run: 152 µs for a tanh student with a linear link.
+_OSG_BASE = 1e-4
+_OSG_QUADRATURE = {"activation": 1e-4, "teacher.link": 1.2e-4}  # extra seconds when σ (or f*) has no closed form
+_OSG_PER_LEARNING_RATE = 3e-8
+
+
 def one_step_gradient(request: OneStepGradientRequest) -> Cost:
-    """Closed forms per step size plus the activation's Gaussian moments."""
+    """Closed forms per step size plus the Gaussian moments of the activation and of the teacher's link."""
     etas = request.n_learning_rates
+    moments = _OSG_BASE
+    for field, spec in (("activation", request.activation), ("teacher.link", request.teacher.link)):
+        if _is_series(spec):
+            moments += _OSG_QUADRATURE[field]
     return _cost(
         "process",
         "Ask for fewer step sizes",
-        Term("(base)", "activation moments and the bulk edge", 5e-4),
-        Term("learning_rate", f"{etas} step sizes", 6e-6 * etas),
+        Term("(base)", "the activation's and the link's Gaussian moments, and the bulk edge", moments),
+        Term("learning_rate", f"{etas} step sizes", _OSG_PER_LEARNING_RATE * etas),
     )
 
 

@@ -91,6 +91,62 @@ async def test_heavy_solvers_never_run_on_the_event_loop(app, client):
     assert compute.busy == 0
 
 
+CHEAP = [
+    ("/v1/activations/moments", {"activation": {"name": "relu"}}),
+    ("/v1/activations/moments", {"activation": {"name": "tanh"}}),
+    ("/v1/kernels/matrix", {"kernel": {"name": "rbf"}, "x": [[1.0, -0.5], [0.2, 1.1], [-0.7, 0.4]]}),
+    ("/v1/spectra/spiked-covariance", {"ratio": 0.5, "spikes": [0.5, 2.0, 5.0]}),
+    (
+        "/v1/spectra/one-step-gradient",
+        {
+            "activation": {"name": "relu"}, "n_samples": 2048, "n_features": 1024, "n_neurons": 1024,
+            "teacher": {"link": {"name": "relu"}, "noise_variance": 0.04}, "learning_rate": [0.0, 2.0],
+        },
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "body"), CHEAP, ids=[f"{path}:{i}" for i, (path, _) in enumerate(CHEAP)])
+async def test_cheap_requests_run_on_the_event_loop(app, client, path, body):
+    # Estimated below the inline limit (service/costs.py, calibrated by `bin/bench costs`): a worker
+    # process would cost them more in the hop (~0.5 ms) than in their solver (2-70 µs).
+    compute: Compute = app.state.compute
+    before = compute.counts.copy()
+    assert (await client.post(path, json=body)).status_code == 200
+    assert compute.counts["inline"] == before["inline"] + 1
+    assert compute.counts["process"] == before["process"]
+
+
+async def test_a_hermite_series_kernel_matrix_is_not_cheap(app, client):
+    # The random-features kernel of tanh is the Mehler series of /v1/kernels/expected (milliseconds even at n = 3),
+    # whatever the size: it goes to a worker process, costed as that route costs it.
+    compute: Compute = app.state.compute
+    before = compute.counts.copy()
+    body = {"kernel": {"name": "random_features", "activation": {"name": "tanh"}}, "x": [[1.0, -0.5], [0.2, 1.1]]}
+    assert (await client.post("/v1/kernels/matrix", json=body)).status_code == 200
+    assert compute.counts["process"] == before["process"] + 1 and compute.counts["inline"] == before["inline"]
+
+
+def test_the_random_features_kernel_costs_what_the_expected_kernel_costs():
+    from schemas.kernels import KernelMatrixRequest
+    from schemas.random_features import ExpectedKernelRequest
+
+    x, x_test = [[0.1 * (i + j) for j in range(5)] for i in range(30)], [[0.2] * 5] * 4
+    for activation in ({"name": "tanh"}, {"name": "relu"}):
+        matrix = costs.kernel_matrix(
+            KernelMatrixRequest.model_validate(
+                {"kernel": {"name": "random_features", "activation": activation}, "x": x, "x_test": x_test}
+            )
+        )
+        expected = costs.expected_kernel(
+            ExpectedKernelRequest.model_validate({"activation": activation, "x": x, "x_test": x_test})
+        )
+        assert matrix.seconds == expected.seconds and matrix.dominant.field == "x"
+    series = costs.expected_kernel(ExpectedKernelRequest.model_validate({"activation": {"name": "tanh"}, "x": x}))
+    closed = costs.expected_kernel(ExpectedKernelRequest.model_validate({"activation": {"name": "relu"}, "x": x}))
+    assert series.seconds > 10 * closed.seconds  # Mehler's ~600 terms per entry against one closed form
+
+
 async def test_process_and_thread_executors_are_really_elsewhere():
     compute = Compute(workers=1)
     try:
