@@ -392,16 +392,76 @@ def _hermite_series(activation: Activation, norms: np.ndarray, tol: float) -> _S
     return _Series(np.ascontiguousarray(coeffs[:, : L + 1]), mean_square, tail, quad_err)
 
 
-def _mehler(ci: np.ndarray, cj: np.ndarray, rho: np.ndarray) -> np.ndarray:
-    """Σ_k c_k(i) c_k(j) ρ_ij^k by Horner, in place (docs/methods/random_features.md §1.1)."""
+#: Entries per chunk of the high-order part of :func:`_mehler` (two gathered coefficient blocks of
+#: this many rows × the orders above the dense part: ~10 MB at 600 terms).
+_MEHLER_CHUNK = 1024
+#: Entries per block of rows of the dense part of :func:`_mehler` (64 k doubles: 0.5 MB, in a core's L2).
+_MEHLER_BLOCK = 65536
+#: Each entry of :func:`_mehler` is summed until its remaining terms are below this fraction of the
+#: series' tolerance: at the default tolerance (1e-13), rounding level. Dropping the fraction to 1 would
+#: save only log(1000)/log(1/|ρ|) terms per entry (6 at |ρ| = 0.3).
+_MEHLER_TRUNCATION = 1e-3
+
+
+def _mehler(
+    ci: np.ndarray, cj: np.ndarray, rho: np.ndarray, mean_i: np.ndarray, mean_j: np.ndarray, tol_abs: float
+) -> tuple[np.ndarray, float]:
+    """Σ_k c_k(i) c_k(j) ρ_ij^k, k ≤ L, each entry summed only as far as its |ρ_ij| needs (docs/methods/random_features.md §1.1).
+
+    The k-th term is at most |ρ|^k √(c_k(i)² c_k(j)²), so stopping entry (i, j) after order ℓ errs by at most
+    |ρ_ij|^{ℓ+1} √(T_i(ℓ) T_j(ℓ)) (Cauchy–Schwarz), with T_i(ℓ) = E σ(s_i z)² − Σ_{k≤ℓ} c_k(i)² (``mean_i``
+    is E σ²: the bound covers the terms beyond L too). In the theorem's regime most |ρ_ij| are well below
+    1, where a few dozen terms suffice, and the full order L (up to 600) is needed only near |ρ| = 1. So
+    every entry is summed densely, by Horner over the whole matrix, up to an order ℓ₀, and the entries whose
+    bound at ℓ₀ exceeds ``_MEHLER_TRUNCATION × tol_abs`` get the terms ℓ₀ < k ≤ L added from gathered
+    coefficients. ℓ₀ is the power of 2 (or L) that minimises the work, counted from the entries above
+    each candidate's threshold. Returns the matrix and the largest bound of an entry stopped at ℓ₀ (0 when
+    none is), which the caller adds to the error bound.
+    """
     L = ci.shape[1] - 1
-    out = np.multiply.outer(ci[:, L], cj[:, L])
-    tmp = np.empty_like(out)
-    for k in range(L - 1, -1, -1):
-        out *= rho
-        np.multiply.outer(ci[:, k], cj[:, k], out=tmp)
-        out += tmp
-    return out
+    low, cut, stopped, rows, cols = L, 1.0, 0.0, None, None
+    if L > 8 and rho.size:
+        target = _MEHLER_TRUNCATION * tol_abs
+        # max_i T_i(ℓ), then the threshold r(ℓ) = (target / max_i T_i(ℓ))^{1/(ℓ+1)}: at |ρ| ≤ r(ℓ),
+        # |ρ|^{ℓ+1} T_max(ℓ) ≤ target.
+        coefficients, means = np.concatenate([ci, cj]), np.concatenate([mean_i, mean_j])
+        worst = np.maximum(means[:, None] - np.cumsum(coefficients**2, axis=1), 0.0).max(axis=0)
+        magnitude = np.abs(rho)
+        best = float(L) * rho.size
+        for candidate in [2**e for e in range(3, L.bit_length()) if 2**e < L]:
+            threshold = 1.0 if worst[candidate] <= target else (target / worst[candidate]) ** (1.0 / (candidate + 1))
+            above = int(np.count_nonzero(magnitude > threshold))
+            work = candidate * rho.size + 4.0 * above * (L - candidate)  # (a gathered term costs ~4 dense ones)
+            if work < best:
+                best, low, cut = work, candidate, threshold
+        if low < L:
+            rows, cols = np.nonzero(magnitude > cut)
+            largest = float(np.max(magnitude, where=magnitude <= cut, initial=0.0))
+            stopped = largest ** (low + 1) * float(worst[low])
+    # Horner by blocks of rows that stay in the core's cache (~0.5 MB) for all ℓ₀ steps: over the whole
+    # matrix, each step streamed it from memory three times (n = 2048: 32 MB per pass).
+    out = np.empty(rho.shape)
+    block = max(1, _MEHLER_BLOCK // max(rho.shape[1], 1))
+    tmp = np.empty((min(block, rho.shape[0]), rho.shape[1]))
+    for start in range(0, rho.shape[0], block):
+        rows_ = slice(start, start + block)
+        part, scratch, r_part = out[rows_], tmp[: out[rows_].shape[0]], rho[rows_]
+        np.multiply.outer(ci[rows_, low], cj[:, low], out=part)
+        for k in range(low - 1, -1, -1):
+            part *= r_part
+            np.multiply.outer(ci[rows_, k], cj[:, k], out=scratch)
+            part += scratch
+    if rows is not None and cols is not None:
+        for start in range(0, rows.size, _MEHLER_CHUNK):
+            i, j = rows[start : start + _MEHLER_CHUNK], cols[start : start + _MEHLER_CHUNK]
+            r = rho[i, j]
+            terms = np.ascontiguousarray((ci[i, low + 1 :] * cj[j, low + 1 :]).T)  # (orders, entries): a row per order
+            high = terms[-1].copy()
+            for k in range(terms.shape[0] - 2, -1, -1):
+                high *= r
+                high += terms[k]
+            out[i, j] += high * r ** (low + 1)
+    return out, stopped
 
 
 _MAX_PAIR_NODES = 401  # per axis of the 2-D rule
@@ -650,7 +710,8 @@ def expected_kernel(
     docs/methods/random_features.md §1 (diagonal computed with ρ = 1 exactly, §6 pitfall 2). Other smooth
     activations use Mehler's formula ``K_ij = Σ_k c_k(‖x_i‖) c_k(‖x_j‖) ρ_ij^k`` (docs/methods/random_features.md §1.1)
     with the Cauchy–Schwarz tail bound ``|ρ|^{L+1}√(t_i t_j)``; pairs whose bound exceeds the
-    tolerance are recomputed with a 2-D trapezoid rule and diagonals come from a 1-D rule.
+    tolerance are recomputed with a 2-D trapezoid rule and diagonals come from a 1-D rule. Each entry
+    is summed only to the order its |ρ_ij| needs (:func:`_mehler`, docs/methods/random_features.md §1.1).
     """
     activation, x, x_test, method, tolerance = _expected_kernel_iv(activation, x, x_test, method, tolerance)
     return _expected_kernel(activation, x, x_test, method, tolerance, mirror=True)
@@ -703,7 +764,7 @@ def _expected_kernel(activation, x, x_test, method, tolerance, *, mirror: bool) 
     scale = max(float(np.max(series.mean_square, initial=0.0)), 1.0)
     tol_abs = tolerance * scale
     c_train, t_train = series.coefficients[:n], series.tail[:n]
-    kernel = _mehler(c_train, c_train, rho)
+    kernel, stopped = _mehler(c_train, c_train, rho, series.mean_square[:n], series.mean_square[:n], tol_abs)
     order = series.coefficients.shape[1] - 1
     worst = _fix_pairs(activation, kernel, np.sqrt(a), np.sqrt(a), rho, t_train, t_train, order, tol_abs, True)
     np.fill_diagonal(kernel, series.mean_square[:n])
@@ -711,7 +772,10 @@ def _expected_kernel(activation, x, x_test, method, tolerance, *, mirror: bool) 
     cross_kernel = test_diagonal = None
     if x_test is not None:
         c_test, t_test = series.coefficients[n:], series.tail[n:]
-        cross_kernel = _mehler(c_train, c_test, rho_cross)
+        cross_kernel, stopped_cross = _mehler(
+            c_train, c_test, rho_cross, series.mean_square[:n], series.mean_square[n:], tol_abs
+        )
+        stopped = max(stopped, stopped_cross)
         worst = max(
             worst,
             _fix_pairs(
@@ -719,30 +783,36 @@ def _expected_kernel(activation, x, x_test, method, tolerance, *, mirror: bool) 
             ),
         )
         test_diagonal = series.mean_square[n:].copy()
-    bound = worst + series.quadrature_error
+    bound = worst + stopped + series.quadrature_error
     return ExpectedKernel(kernel, cross_kernel, test_diagonal, "hermite_series", order, bound, _REFERENCE_SERIES)
 
 
 def _fix_pairs(activation, kernel, si, sj, rho, ti, tj, order, tol_abs, symmetric) -> float:
     """Recompute by the 2-D rule the pairs whose series tail bound exceeds ``tol_abs`` (at most
     ``_MAX_FALLBACK_PAIRS``, worst first); return the error bound of the result."""
-    bound = np.abs(rho) ** (order + 1) * np.sqrt(np.multiply.outer(ti, tj))
+    # The bound |ρ|^{L+1}√(t_i t_j) is computed only where it can exceed tol_abs, |ρ| > r with
+    # r^{L+1} max t = tol_abs; every other pair is bounded by (its largest |ρ|)^{L+1} max t ≤ tol_abs. (The
+    # power over all n² pairs cost as much as the series' own sums once those stop early, see _mehler.)
+    magnitude = np.abs(rho)
     if symmetric:
-        np.fill_diagonal(bound, 0.0)  # diagonal comes from the 1-D rule
-        bound = np.triu(bound)
-    bad = bound > tol_abs
+        magnitude = np.triu(magnitude, k=1)  # diagonal comes from the 1-D rule; each pair once
+    tail = math.sqrt(float(np.max(ti, initial=0.0)) * float(np.max(tj, initial=0.0)))
+    cut = 1.0 if tail <= tol_abs else (tol_abs / tail) ** (1.0 / (order + 1))
+    ii, jj = np.nonzero(magnitude > cut)
+    rest = float(np.max(magnitude, where=magnitude <= cut, initial=0.0)) ** (order + 1) * tail
+    bound = magnitude[ii, jj] ** (order + 1) * np.sqrt(ti[ii] * tj[jj])
+    bad = np.flatnonzero(bound > tol_abs)
     pair_err = 0.0
-    if np.any(bad):
-        ii, jj = np.nonzero(bad)
-        if ii.size > _MAX_FALLBACK_PAIRS:
-            worst = np.argsort(bound[ii, jj])[::-1][:_MAX_FALLBACK_PAIRS]
-            ii, jj = ii[worst], jj[worst]
-        values, pair_err = _pair_quadrature(activation, si[ii], sj[jj], rho[ii, jj])
-        kernel[ii, jj] = values
+    if bad.size:
+        if bad.size > _MAX_FALLBACK_PAIRS:
+            bad = bad[np.argsort(bound[bad])[::-1][:_MAX_FALLBACK_PAIRS]]
+        fi, fj = ii[bad], jj[bad]
+        values, pair_err = _pair_quadrature(activation, si[fi], sj[fj], rho[fi, fj])
+        kernel[fi, fj] = values
         if symmetric:
-            kernel[jj, ii] = values
-        bound[ii, jj] = 0.0
-    return max(float(np.max(bound, initial=0.0)), pair_err)
+            kernel[fj, fi] = values
+        bound[bad] = 0.0
+    return max(float(np.max(bound, initial=0.0)), rest, pair_err)
 
 
 # --------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 from scipy import integrate
 
 from solvers.activations import (
+    _mehler,
     _pair_quadrature,
     activation_moments,
     activation_names,
@@ -128,6 +129,43 @@ def test_hermite_series_for_large_norms_stays_accurate():
     rho = np.clip((x @ x.T)[ii, jj] / (np.linalg.norm(x, axis=1)[ii] * np.linalg.norm(x, axis=1)[jj]), -1, 1)
     ref, _ = _pair_quadrature(act, np.linalg.norm(x, axis=1)[ii], np.linalg.norm(x, axis=1)[jj], rho)
     np.testing.assert_allclose(k.kernel[ii, jj], ref, rtol=0, atol=1e-11)
+
+
+def _full_mehler(ci, cj, rho):
+    """Σ_{k≤L} c_k(i) c_k(j) ρ^k term by term, every entry to the full order: the reference for _mehler."""
+    return sum(np.multiply.outer(ci[:, k], cj[:, k]) * rho**k for k in range(ci.shape[1]))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_mehler_sums_each_entry_to_its_own_order_within_its_bound(seed):
+    # docs/methods/random_features.md §1.1 "Each entry to its own order": coefficients decaying like 0.97^k over
+    # L = 600 terms (tanh-like), |ρ| ≈ 0.1-0.3 off a few near-duplicate pairs at |ρ| ≥ 0.99, which need all 600.
+    rng = np.random.default_rng(seed)
+    n, m, L = 60, 15, 600
+    decay = 0.97 ** np.arange(L + 1)
+    ci = decay * rng.uniform(0.5, 1.5, (n, 1)) * rng.choice([-1.0, 1.0], L + 1)
+    cj = decay * rng.uniform(0.5, 1.5, (m, 1)) * rng.choice([-1.0, 1.0], L + 1)
+    mean_i = (ci**2).sum(axis=1) * (1 + 1e-15)  # E σ² ≥ Σ c_k²: a tiny tail beyond L
+    mean_j = (cj**2).sum(axis=1) * (1 + 1e-15)
+    rho = rng.uniform(-0.3, 0.3, (n, m))
+    rho[rng.integers(0, n, 8), rng.integers(0, m, 8)] = rng.choice([-0.995, 0.99, 1.0], 8)
+    tol_abs = 1e-13 * float(mean_i.max())
+    got, stopped = _mehler(ci, cj, rho, mean_i, mean_j, tol_abs)
+    reference = _full_mehler(ci, cj, rho)
+    assert 0 < stopped <= 1e-3 * tol_abs  # some entries stopped early, each within the target
+    # Reference and result differ by the stopped terms (≤ `stopped`) and by rounding in both (~ε·Σ|terms|).
+    rounding = 8 * np.finfo(float).eps * _full_mehler(np.abs(ci), np.abs(cj), np.abs(rho))
+    assert np.all(np.abs(got - reference) <= stopped + rounding)
+    near = np.abs(rho) >= 0.99  # the full order there: the stopped terms would be ~0.99^(ℓ₀+1), far above tol_abs
+    np.testing.assert_allclose(got[near], reference[near], rtol=0, atol=float(rounding[near].max()))
+
+
+def test_mehler_of_a_short_series_is_the_plain_horner_sum():
+    rng = np.random.default_rng(4)
+    ci, cj, rho = rng.standard_normal((5, 8)), rng.standard_normal((3, 8)), rng.uniform(-1, 1, (5, 3))
+    got, stopped = _mehler(ci, cj, rho, (ci**2).sum(1), (cj**2).sum(1), 1e-13)
+    assert stopped == 0.0
+    np.testing.assert_allclose(got, _full_mehler(ci, cj, rho), rtol=1e-14, atol=1e-14)
 
 
 def test_relations_between_closed_forms():
