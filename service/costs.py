@@ -271,7 +271,9 @@ _SERIES = frozenset({"tanh", "sigmoid", "gelu", "softplus", "swish"})
 # budget. The base covers the tabulation and the 2-D quadrature of the pairs the series leaves inaccurate: 4-24 ms at
 # n ≤ 40 and norms ≤ 3, 34 ms at norm 10. Only data far outside the theorem's regime (norms ≥ 30, which the response
 # warns about) ran past it: 117 ms at n = 100, norm 30, against 66 ms estimated; the deadline bounds that case.
-# (The former 8e-3 + 5e-7 per entry was 1.8-6.6 × short from n = 10 on.)
+# (The former 8e-3 + 5e-7 per entry was 1.8-6.6 × short from n = 10 on.) Since each entry is summed only to the order
+# its correlation needs (solvers.activations._mehler), data with |ρ_ij| ≈ 0.1 off the diagonal take 5-20 × less than
+# this; strongly correlated samples (|ρ| ≥ 0.9, e.g. raw non-negative pixels) still need most of the L terms.
 _KERNEL_BASE = {False: 4e-4, True: 4e-2}
 _KERNEL_PER_ENTRY = {False: 1.5e-7, True: 2.5e-6}  # arc-cosine closed form / Mehler series, per kernel entry
 _GEMM_PER_FLOP = 1e-10  # X Xᵀ products and the (n̂ × n)(n × G d) bias products, per multiply-add
