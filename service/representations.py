@@ -21,6 +21,7 @@ from typing import Any
 import anyio.to_thread
 from fastapi import Request, Response
 from pydantic import BaseModel
+from pydantic_core import to_json
 
 from schemas.conjugate_kernel import (
     ConjugateKernelResponse,
@@ -196,11 +197,22 @@ def _cell(value: Any) -> Any:
 
 
 def to_csv(table: Table) -> bytes:
-    """RFC 4180 CSV: a header row, then one row per point; null is an empty cell."""
+    """RFC 4180 CSV: a header row, then one row per point; null is an empty cell.
+
+    A table of numbers, booleans and nulls only (every table but a job's) is written column by column
+    from the columns' JSON text: a JSON number or ``true``/``false`` is already a CSV cell that reads back
+    exactly (the shortest round-trip digits, as in the JSON answer), and ``null`` becomes the empty
+    cell. Formatting each float with ``repr`` in Python cost ~0.75 µs a cell (450 µs for a 200-point
+    spectrum, as much as the rest of the request); the JSON encoder writes a whole column at once.
+    """
     header, rows = table
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
+    columns = [to_json(list(column)) for column in zip(*rows, strict=True)]
+    if columns and not any(b'"' in text for text in columns):  # (a string would be quoted in JSON)
+        cells = [text[1:-1].replace(b"null", b"").split(b",") for text in columns]
+        return buffer.getvalue().encode() + b"\r\n".join(map(b",".join, zip(*cells, strict=True))) + b"\r\n"
     writer.writerows([_cell(v) for v in row] for row in rows)
     return buffer.getvalue().encode()
 

@@ -26,6 +26,7 @@ from service.representations import (
     RepresentationRoute,
     negotiate,
     render,
+    to_csv,
 )
 from service.routers import ROUTERS, health
 from tests.service.problems import PROBLEM
@@ -235,6 +236,25 @@ async def test_csv_has_one_row_per_point_and_the_point_fields_as_header(client, 
                 assert float(text) == value  # repr round-trips exactly
             else:
                 assert text == cell(value)
+
+
+def test_a_numeric_table_is_written_from_json_text_and_reads_back_exactly():
+    # to_csv writes tables of numbers, booleans and nulls from the columns' JSON text (the fast path);
+    # the cells must read back as the same values the csv-module path writes.
+    values = [0.0, -0.0, 1e-5, 1e-300, 5e-324, 1.7976931348623157e308, 0.1 + 0.2, -2.5, 123456789.0, 3.0]
+    rows = [[v, None if i % 3 == 0 else -v, i % 2 == 0, i] for i, v in enumerate(values)]
+    text = to_csv((["a", "b", "c", "n"], rows)).decode()
+    table = list(csv.reader(io.StringIO(text, newline="")))
+    assert table[0] == ["a", "b", "c", "n"] and text.endswith("\r\n") and "\r\n" in text[:-2]
+    for written, row in zip(table[1:], rows, strict=True):
+        assert float(written[0]) == row[0] and str(written[0]).startswith("-") == str(row[0]).startswith("-")
+        assert written[1] == "" if row[1] is None else float(written[1]) == row[1]
+        assert written[2] == cell(row[2]) and written[3] == cell(row[3])
+
+
+def test_a_table_with_text_is_quoted_by_the_csv_writer():
+    text = to_csv((["label", "value"], [['say "hi", twice', 1.5], [None, None]])).decode()
+    assert list(csv.reader(io.StringIO(text, newline=""))) == [["label", "value"], ['say "hi", twice', "1.5"], ["", ""]]
 
 
 async def test_csv_null_is_an_empty_cell(client):
