@@ -506,11 +506,13 @@ def one_step_gradient(request: OneStepGradientRequest) -> Cost:
     )
 
 
-# Measured 2026-12-06 on the 2 shared cores (load 4-7), tanh / relu / erf at p/n ≈ 1.5, N/n ≈ 0.5, fresh ratios each
-# call: 0.24-0.85 s at 1 point (support search, the Chebyshev CDF and σ's Gaussian constants), 0.31-0.59 s at 1000,
-# 0.87-1.42 s at 4000, 1.01-2.47 s at 10⁴ points: ~1.3e-4 s per point (median slope 1000 → 10⁴), ~0.4 s fixed (median).
-_NTK_BASE = 0.6  # support edges, the CDF's Chebyshev antiderivative, the activation constants (1.5 × median)
-_NTK_PER_POINT = 2e-4  # 60 continuation levels of a degree-≤6 polynomial root solve + Newton per point (1.5 × median)
+# Measured 2026-12-07 (one BLAS thread; tanh, relu, erf, sigmoid; p/n in [0.5, 3] and N/n in [0.2, 3] drawn afresh for
+# each call, two per activation): 0.11-0.31 s at 1 point (support search, the Chebyshev CDF, σ's Gaussian constants),
+# 0.14-0.27 s at 1000, 0.19-0.37 s at 4000, 0.17-0.68 s at 10⁴ points: ~3e-5 s per point (median slope 1000 → 10⁴).
+# (Since the quintic's coefficients are built once per law, solvers/neural_tangent_kernel.py; before, 0.18-0.50 s at
+# 1 point and 0.30-1.03 s at 10⁴ in the same run.)
+_NTK_BASE = 0.35  # support edges, the CDF's Chebyshev antiderivative, the activation constants (above the largest)
+_NTK_PER_POINT = 5e-5  # 60 continuation levels of a degree-≤6 polynomial root solve + Newton per point (1.5 × median)
 
 
 def neural_tangent_kernel(request: NeuralTangentKernelRequest) -> Cost:

@@ -176,22 +176,6 @@ def ntk_activation_constants(*, activation: Activation | str) -> NTKActivationCo
 # the law of K' = A^{1/2}(I + GᵀG/N)A^{1/2}, A = b²T + c², T ~ MP(γ = n/p) (derivation §4-§5)
 
 
-def _pmul(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Product of batched ascending polynomials, shapes (M, i) × (M, j) → (M, i + j − 1)."""
-    out = np.zeros((p.shape[0], p.shape[1] + q.shape[1] - 1), dtype=np.result_type(p, q))
-    for j in range(q.shape[1]):
-        out[:, j : j + p.shape[1]] += p * q[:, j : j + 1]
-    return out
-
-
-def _padd(*ps: np.ndarray) -> np.ndarray:
-    width = max(p.shape[1] for p in ps)
-    out = np.zeros((ps[0].shape[0], width), dtype=np.complex128)
-    for p in ps:
-        out[:, : p.shape[1]] += p
-    return out
-
-
 class _Law:
     """Stieltjes transform m(z) = ∫ μ(dt)/(t − z) of K' (b² = θ2, c² = θ1 − θ2, γ = n/p, ρ = n/N)."""
 
@@ -212,26 +196,34 @@ class _Law:
         else:
             self.atom_location, self.atom_mass = c2, max(0.0, w_a + w_b - 1.0)
         self.pole = b2 == 0.0 or gamma > 1.0  # m_A has a pole at c² (A = c²I, or its atom of mass 1 − p/n)
+        self._quadratic = self._coefficients_in_z()
         self.degree = self._degree()
 
     # ---- the polynomial in s (derivation §5) ----------------------------------------------
-    def coefficients(self, z: np.ndarray) -> np.ndarray:
-        """Ascending coefficients in s of the quintic (5.2), shape (M, 6).
+    def _coefficients_in_z(self) -> np.ndarray:
+        """The quintic (5.2) as Q₀(s) + z Q₁(s) + z² Q₂(s): rows Q₀, Q₁, Q₂ of ascending coefficients in s, (3, 6).
 
         With P(s) = −s² + (2 − ρ)s + ρ:
         −γb²c² s P² + γb² z P² − (b²(1 − γ) + c²) ρ z P (s − 1) + ρ z² (2 − s)(s − 1) = 0.
+        Built once per law: the tracking evaluates the coefficients at every level of η and every Newton step
+        (hundreds of times per request), where assembling the products of polynomials anew cost more than all
+        the arithmetic on them (half of a one-point request).
         """
         g, b2, c2, rho = self.gamma, self.b2, self.c2, self.rho
+        p = np.array([rho, 2.0 - rho, -1.0])
+        p2 = np.convolve(p, p)
+        out = np.zeros((3, 6))
+        out[0] = -g * b2 * c2 * np.convolve([0.0, 1.0], p2)
+        out[1, :5] += g * b2 * p2
+        out[1, :4] -= (b2 * (1.0 - g) + c2) * rho * np.convolve(p, [-1.0, 1.0])
+        out[2, :3] = rho * np.array([-2.0, 3.0, -1.0])  # (2 − s)(s − 1) = −2 + 3s − s²
+        return out
+
+    def coefficients(self, z: np.ndarray) -> np.ndarray:
+        """Ascending coefficients in s of the quintic (5.2) at each z, shape (M, 6) (see :meth:`_coefficients_in_z`)."""
         z = np.asarray(z, dtype=np.complex128).reshape(-1, 1)
-        one = np.ones_like(z)
-        p = np.hstack([rho * one, (2.0 - rho) * one, -one])
-        p2 = _pmul(p, p)
-        s_poly = np.hstack([0 * one, one])
-        t1 = -g * b2 * c2 * _pmul(s_poly, p2)
-        t2 = g * b2 * z * p2
-        t3 = -(b2 * (1.0 - g) + c2) * rho * z * _pmul(p, np.hstack([-one, one]))
-        t4 = rho * z * z * np.hstack([-2.0 * one, 3.0 * one, -one])  # (2 − s)(s − 1) = −2 + 3s − s²
-        return _padd(t1, t2, t3, t4)[:, :6]
+        q0, q1, q2 = self._quadratic
+        return q0 + z * (q1 + z * q2)
 
     def to_m(self, s: np.ndarray, z: np.ndarray) -> np.ndarray:
         """m = (u − 1)/z with u = (1 + zm) = s(2 − s)/(ρ(s − 1)) (derivation (5.1))."""
