@@ -262,7 +262,8 @@ def gradient_descent_regression(request: GradientDescentRegressionRequest) -> Co
 
 #: Activations whose expected kernel is a Hermite series (the others have closed forms).
 _SERIES = frozenset({"tanh", "sigmoid", "gelu", "softplus", "swish"})
-# Closed forms: 0.25 ms measured at the README's size, ≤ 0.32 ms for n ≤ 30. Hermite series (measured 2026-12-07, one
+# Closed forms: 0.19-0.32 ms (medians) for every closed-form activation at n ≤ 30 (the route's regime warnings
+# included), 0.40 ms once on a noisy machine: the base is 1.5 × the largest median. Hermite series (measured 2026-12-07, one
 # BLAS thread, the five activations, n = 1-2048): the cost follows the series' order L, which grows with the samples'
 # norms up to its cap of 600 (tanh: L ≈ 170 at norm 1, 600 from norm 2; the others reach 600 by norm ~10), and the
 # Mehler sum costs L multiply-adds per entry: 0.1-0.5 µs per entry at norm 1, 1.6-2.1 µs at L = 600 (n = 1000-2048).
@@ -274,7 +275,7 @@ _SERIES = frozenset({"tanh", "sigmoid", "gelu", "softplus", "swish"})
 # (The former 8e-3 + 5e-7 per entry was 1.8-6.6 × short from n = 10 on.) Since each entry is summed only to the order
 # its correlation needs (solvers.activations._mehler), data with |ρ_ij| ≈ 0.1 off the diagonal take 5-20 × less than
 # this; strongly correlated samples (|ρ| ≥ 0.9, e.g. raw non-negative pixels) still need most of the L terms.
-_KERNEL_BASE = {False: 4e-4, True: 4e-2}
+_KERNEL_BASE = {False: 5e-4, True: 4e-2}
 _KERNEL_PER_ENTRY = {False: 1.5e-7, True: 2.5e-6}  # arc-cosine closed form / Mehler series, per kernel entry
 _GEMM_PER_FLOP = 1e-10  # X Xᵀ products and the (n̂ × n)(n × G d) bias products, per multiply-add
 _EIGH_PER_N3 = 2.5e-10  # numpy.linalg.eigh (syevd), per n³ (n = 2048: ~2 s)
