@@ -79,7 +79,8 @@ def _worst_cases() -> list[tuple[str, bytes]]:
     """Requests at the slow end of their cost functions, found by a sweep over every activation, kernel and size
     up to n = 2048 (2026-12-07; ``service/costs.py`` states the measurements): the Hermite-series kernels at norms
     where the series reaches its cap of 600 terms (the former constants were up to 6.6 × short there), a polynomial
-    kernel with a negative base (libm's slow ``pow``), and the cheap requests that now run on the event loop, at
+    kernel with a negative base (libm's slow ``pow``), a wide kernel matrix (2 × 40 000: the passes over the
+    inputs are the work), and the cheap requests that now run on the event loop, at
     their most expensive activations."""
     x, x_test = _matrix(40, 10, 2.0, 1), _matrix(10, 10, 2.0, 2)
     bodies: list[tuple[str, dict[str, Any]]] = [
@@ -88,6 +89,7 @@ def _worst_cases() -> list[tuple[str, bytes]]:
         ("/v1/kernels/matrix", {"kernel": {"name": "random_features", "activation": {"name": "tanh"}}, "x": x, "x_test": x_test}),
         ("/v1/kernels/matrix", {"kernel": {"name": "polynomial", "degree": 7, "offset": -0.7}, "x": x, "x_test": x_test}),
         ("/v1/kernels/matrix", {"kernel": {"name": "distance", "function": {"name": "gelu"}}, "x": x, "x_test": x_test}),
+        ("/v1/kernels/matrix", {"kernel": {"name": "rbf"}, "x": np.round(np.array(_matrix(2, 40_000, 1.0, 4)), 2).tolist()}),
         ("/v1/activations/moments", {"activation": {"name": "tanh"}}),
         ("/v1/activations/moments", {"activation": {"name": "relu"}}),
         (

@@ -127,6 +127,16 @@ async def test_a_hermite_series_kernel_matrix_is_not_cheap(app, client):
     assert compute.counts["process"] == before["process"] + 1 and compute.counts["inline"] == before["inline"]
 
 
+async def test_a_wide_kernel_matrix_is_not_cheap(app, client):
+    # Two samples of 40 000 features: a 2 × 2 kernel, but the passes over the inputs take ~0.2-0.4 ms, more than the
+    # inline limit (they were once left out of the estimate, which sent such a request onto the event loop).
+    compute: Compute = app.state.compute
+    before = compute.counts.copy()
+    body = {"kernel": {"name": "rbf"}, "x": [[0.5] * 40_000, [-0.5] * 40_000]}
+    assert (await client.post("/v1/kernels/matrix", json=body)).status_code == 200
+    assert compute.counts["process"] == before["process"] + 1 and compute.counts["inline"] == before["inline"]
+
+
 def test_the_random_features_kernel_costs_what_the_expected_kernel_costs():
     from schemas.kernels import KernelMatrixRequest
     from schemas.random_features import ExpectedKernelRequest
