@@ -342,14 +342,25 @@ def _step_for(scale: float) -> float:
     return max(min(0.05, 0.2 / max(scale, 1e-12)), 2.0 * _TRUNCATION / (_MAX_NODES - 1))
 
 
-def _hermite_table(z: np.ndarray, order: int) -> np.ndarray:
-    """Orthonormal Hermite polynomials h_k = He_k/√k! at ``z``, shape (order+1, len(z))."""
+def _hermite_table(z: np.ndarray, order: int, known: np.ndarray | None = None) -> np.ndarray:
+    """Orthonormal Hermite polynomials h_k = He_k/√k! at ``z``, shape (order+1, len(z)).
+
+    ``known``: the table of a lower order at the same ``z``, whose rows are kept and continued (the
+    rows are the same numbers whichever order the recurrence stops at).
+    """
     h = np.empty((order + 1, z.size))
-    h[0] = 1.0
-    if order >= 1:
-        h[1] = z
-    for k in range(1, order):
-        h[k + 1] = (z * h[k] - math.sqrt(k) * h[k - 1]) / math.sqrt(k + 1)
+    start = 1
+    if known is not None and known.shape[0] >= 2:
+        start = min(known.shape[0], order + 1) - 1
+        h[: start + 1] = known[: start + 1]
+    else:
+        h[0] = 1.0
+        if order >= 1:
+            h[1] = z
+    for k in range(start, order):  # (z h_k − √k h_{k−1}) / √(k+1), written in place: the same operations
+        row = np.multiply(z, h[k], out=h[k + 1])
+        row -= math.sqrt(k) * h[k - 1]
+        row /= math.sqrt(k + 1)
     return h
 
 
@@ -379,8 +390,9 @@ def _hermite_series(activation: Activation, norms: np.ndarray, tol: float) -> _S
         weighted[rows] = values * w[None, :]
     big = float(np.max(mean_square, initial=0.0))
     order = 32
+    table = None
     while True:
-        table = _hermite_table(z, order)
+        table = _hermite_table(z, order, table)  # (each doubling continues the last table's recurrence)
         coeffs = weighted @ table.T
         tails = mean_square[:, None] - np.cumsum(coeffs * coeffs, axis=1)
         ok = np.nonzero(np.max(tails, axis=0) <= tol * max(big, 1.0))[0]

@@ -13,6 +13,7 @@ import pytest
 from scipy import integrate
 
 from solvers.activations import (
+    _hermite_table,
     _mehler,
     _pair_quadrature,
     activation_moments,
@@ -129,6 +130,22 @@ def test_hermite_series_for_large_norms_stays_accurate():
     rho = np.clip((x @ x.T)[ii, jj] / (np.linalg.norm(x, axis=1)[ii] * np.linalg.norm(x, axis=1)[jj]), -1, 1)
     ref, _ = _pair_quadrature(act, np.linalg.norm(x, axis=1)[ii], np.linalg.norm(x, axis=1)[jj], rho)
     np.testing.assert_allclose(k.kernel[ii, jj], ref, rtol=0, atol=1e-11)
+
+
+def test_hermite_table_is_the_orthonormal_hermite_polynomials_and_continues_exactly():
+    from scipy import special
+
+    z = np.linspace(-13.0, 13.0, 521)
+    table = _hermite_table(z, 20)
+    for k in range(21):
+        reference = special.eval_hermitenorm(k, z) / math.sqrt(math.factorial(k))
+        np.testing.assert_allclose(table[k], reference, rtol=1e-12, atol=1e-12 * np.abs(reference).max())
+    # The series doubles its order until it converges; each doubling continues the last table.
+    continued = None
+    for order in (32, 64, 128, 256, 512, 600):
+        continued = _hermite_table(z, order, continued)
+    assert np.array_equal(continued, _hermite_table(z, 600))
+    assert np.array_equal(_hermite_table(z, 40, _hermite_table(z, 600))[:41], _hermite_table(z, 40))
 
 
 def _full_mehler(ci, cj, rho):
