@@ -11,7 +11,7 @@ field it grows with, and the executor the solver runs in when it is not tiny
 rounded up (about 1.5× the median), so that an estimate is an upper bound in ordinary conditions
 (``bin/bench costs`` checks it on every README example, on the isolation benchmark's heavy
 requests and on the slowest cases of a sweep over activations, kernels and sizes: solver time /
-estimate 0.008–0.49 at the last calibration, 2026-12-07). HTTP and the hop to a worker process
+estimate 0.008–0.52 at the last calibration, 2026-12-07). HTTP and the hop to a worker process
 (about 0.5–1 ms per request) are not priced; so that requests cheaper than that hop run on the
 event loop, an estimate must not be loose by orders of magnitude either (a 1 ms base once sent
 72-µs kernel matrices to worker processes).
@@ -75,6 +75,7 @@ from schemas.random_features import (
     RandomFeaturesRidgeRequest,
 )
 from schemas.spectra import MarchenkoPasturRequest, SampleCovarianceRequest, SpikedCovarianceRequest
+from solvers.activations import activation_names, make_activation
 
 Executor = Literal["thread", "process"]
 
@@ -260,8 +261,12 @@ def gradient_descent_regression(request: GradientDescentRegressionRequest) -> Co
 # --------------------------------------------------------------------------------------------
 # random features
 
-#: Activations whose expected kernel is a Hermite series (the others have closed forms).
-_SERIES = frozenset({"tanh", "sigmoid", "gelu", "softplus", "swish"})
+#: Activations whose expected kernel is a Hermite series, and those whose Gaussian moments take a trapezoid rule
+#: (the others have closed forms): read from the solvers' catalogue, so that a new activation is costed as it is solved.
+_SERIES = frozenset(name for name in activation_names() if not make_activation(name).has_closed_form_kernel)
+_QUADRATURE_MOMENTS = frozenset(
+    name for name in activation_names() if not make_activation(name).has_closed_form_moments
+)
 # Closed forms: 0.19-0.32 ms (medians) for every closed-form activation at n ≤ 30 (the route's regime warnings
 # included), 0.40 ms once on a noisy machine: the base is 1.5 × the largest median. Hermite series (measured 2026-12-07, one
 # BLAS thread, the five activations, n = 1-2048): the cost follows the series' order L, which grows with the samples'
@@ -312,7 +317,7 @@ _MOMENTS_SECONDS = {False: 2e-5, True: 1.5e-4}  # {quadrature: seconds}; a noisi
 
 def activation_moments(request: ActivationMomentsRequest) -> Cost:
     """A closed form, or a trapezoid rule in one variable for the activations without one."""
-    quadrature = _is_series(request.activation)
+    quadrature = request.activation.name in _QUADRATURE_MOMENTS
     what = "trapezoid rule for σ's Gaussian moments" if quadrature else "σ's Gaussian moments in closed form"
     return _cost("process", "Nothing to shrink", Term("activation", what, _MOMENTS_SECONDS[quadrature]))
 
@@ -509,7 +514,7 @@ def one_step_gradient(request: OneStepGradientRequest) -> Cost:
     etas = request.n_learning_rates
     moments = _OSG_BASE
     for field, spec in (("activation", request.activation), ("teacher.link", request.teacher.link)):
-        if _is_series(spec):
+        if spec.name in _QUADRATURE_MOMENTS:
             moments += _OSG_QUADRATURE[field]
     return _cost(
         "process",

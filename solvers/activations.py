@@ -252,6 +252,11 @@ class Activation:
         return _CATALOGUE[self.name].kernel is not None
 
     @property
+    def has_closed_form_moments(self) -> bool:
+        """``True`` when :func:`activation_moments` uses exact formulas rather than a trapezoid rule."""
+        return self.name in _CLOSED_MOMENTS
+
+    @property
     def is_smooth(self) -> bool:
         """``True`` for analytic σ, for which the Hermite-series method is accurate (docs/methods/random_features.md §1.1)."""
         return _CATALOGUE[self.name].smooth
@@ -456,12 +461,13 @@ def _mehler(
     block = max(1, _MEHLER_BLOCK // max(rho.shape[1], 1))
     tmp = np.empty((min(block, rho.shape[0]), rho.shape[1]))
     for start in range(0, rho.shape[0], block):
-        rows_ = slice(start, start + block)
-        part, scratch, r_part = out[rows_], tmp[: out[rows_].shape[0]], rho[rows_]
-        np.multiply.outer(ci[rows_, low], cj[:, low], out=part)
+        band = slice(start, start + block)
+        part, r_part = out[band], rho[band]
+        scratch = tmp[: part.shape[0]]
+        np.multiply.outer(ci[band, low], cj[:, low], out=part)
         for k in range(low - 1, -1, -1):
             part *= r_part
-            np.multiply.outer(ci[rows_, k], cj[:, k], out=scratch)
+            np.multiply.outer(ci[band, k], cj[:, k], out=scratch)
             part += scratch
     if rows is not None and cols is not None:
         for start in range(0, rows.size, _MEHLER_CHUNK):
