@@ -15,7 +15,9 @@ and the errors the same ``RequestValidationError``:
 2. parse the body with ``json.loads`` and validate it with the body field's own ``validate``
    (``loc`` prefixed with ``"body"``);
 3. await the endpoint, then serialise its return value with FastAPI's ``serialize_response``
-   (pydantic's ``dump_json`` for the response model) into a JSON response with the route's status.
+   (pydantic's ``dump_json`` for the response model) into a JSON response with the route's status;
+   an instance of the response model itself is written by the model's own serializer, which is
+   what ``serialize_response`` ends up doing for it.
 
 The route's ASGI app then calls this handler directly (:func:`_direct`), without the wrapping of
 FastAPI's ``request_response`` (exit stacks for ``yield`` dependencies and uploads, none of which a
@@ -42,6 +44,7 @@ from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, serialize_response
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -73,6 +76,7 @@ class FastJSONRoute(APIRoute):
         endpoint = self.dependant.call
         assert endpoint is not None
         response_field = self.response_field
+        response_model = self.response_model if _serialized_as_is(self.response_model) else None
         status_code = self.status_code or 200
 
         async def handle(request: Request) -> Response:
@@ -100,7 +104,14 @@ class FastJSONRoute(APIRoute):
             raw = await endpoint(**values)
             if isinstance(raw, Response):
                 return raw
-            content = await serialize_response(field=response_field, response_content=raw, dump_json=True)
+            if type(raw) is response_model:
+                # What serialize_response does with an instance of the response model itself: its validation
+                # returns the instance unchanged (`revalidate_instances="never"`, checked in _plan), then
+                # the model's serializer writes it by alias. Without the TypeAdapter call around it: 3.3
+                # instead of 4.9 µs for a Marchenko–Pastur answer.
+                content = raw.__pydantic_serializer__.to_json(raw, by_alias=True)
+            else:
+                content = await serialize_response(field=response_field, response_content=raw, dump_json=True)
             return Response(content=content, media_type="application/json", status_code=status_code)
 
         return handle
@@ -169,6 +180,16 @@ def _plan(route: APIRoute) -> tuple[Any, tuple[tuple[str, _Dependency], ...], st
     if dependencies is None:
         return None
     return dependant.body_params[0], dependencies, dependant.request_param_name
+
+
+def _serialized_as_is(model: Any) -> bool:
+    """Whether FastAPI's response validation returns an instance of ``model`` itself unchanged (a pydantic
+    model that does not revalidate instances), so that serialising it with its own serializer is the same."""
+    return (
+        isinstance(model, type)
+        and issubclass(model, BaseModel)
+        and model.model_config.get("revalidate_instances", "never") == "never"
+    )
 
 
 def _included_with_more(route: APIRoute) -> bool:

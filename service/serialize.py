@@ -1,20 +1,35 @@
-"""Turn solver arrays into JSON-safe values (NaN and ±inf become null, never invalid JSON)."""
+"""Turn solver results into the JSON values of a response (NaN and ±inf become null, never invalid JSON).
+
+The helpers return plain values (lists, and dicts in the shape of the schema's objects: an
+``Interval`` as ``{"lower": …, "upper": …}``), which the route passes to its response model's
+constructor. The model validates them there, nested objects included, in one call into pydantic's
+validator: a response is checked against its schema exactly as if each object had been built as a
+model, but building a Marchenko–Pastur answer that way costs 8 instead of 13 µs (one validation
+instead of seven; measured in a loop, issue 13), and twice that inside a served request.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
-from schemas.common import Atom, ComplexValue, Diagnostics, Interval, Provenance, StieltjesValue
 from service.version import SERVICE_VERSION
 from solvers._results import Diagnostics as SolverDiagnostics
+
+#: A JSON object in the shape of one of the response schema's objects, validated by the model it goes into.
+JsonObject = dict[str, Any]
+
+_FLOAT64 = np.dtype(np.float64)
 
 
 def floats(values: Iterable[float] | np.ndarray) -> list[float | None]:
     """A list of Python floats with non-finite entries replaced by ``None``."""
-    return [float(v) if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64).ravel().tolist()]
+    if type(values) is not np.ndarray or values.dtype is not _FLOAT64 or values.ndim != 1:
+        values = np.asarray(values, dtype=np.float64).ravel()  # (a solver's own 1-d float array skips this)
+    return [v if math.isfinite(v) else None for v in values.tolist()]
 
 
 def finite_or_none(value: float) -> float | None:
@@ -23,34 +38,34 @@ def finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def stieltjes_values(z: np.ndarray, m: np.ndarray) -> list[StieltjesValue]:
-    """Pairs (z, m(z)) as response objects."""
+def stieltjes_values(z: np.ndarray, m: np.ndarray) -> list[JsonObject]:
+    """Pairs (z, m(z)) as ``StieltjesValue`` objects."""
     return [
-        StieltjesValue(z=ComplexValue(re=zi.real, im=zi.imag), m=ComplexValue(re=mi.real, im=mi.imag))
+        {"z": {"re": zi.real, "im": zi.imag}, "m": {"re": mi.real, "im": mi.imag}}
         for zi, mi in zip(np.asarray(z).tolist(), np.asarray(m).tolist(), strict=True)
     ]
 
 
-def interval(lower: float, upper: float) -> Interval:
-    """An interval response object."""
-    return Interval(lower=float(lower), upper=float(upper))
+def interval(lower: float, upper: float) -> JsonObject:
+    """An ``Interval`` object."""
+    return {"lower": float(lower), "upper": float(upper)}
 
 
-def atom(location: float, mass: float) -> Atom:
-    """An atom response object."""
-    return Atom(location=float(location), mass=float(mass))
+def atom(location: float, mass: float) -> JsonObject:
+    """An ``Atom`` object."""
+    return {"location": float(location), "mass": float(mass)}
 
 
-def provenance(reference: str, diagnostics: SolverDiagnostics | None = None) -> Provenance:
-    """Provenance of a prediction: formula reference, service version, solver diagnostics."""
-    return Provenance(
-        reference=reference,
-        service_version=SERVICE_VERSION,
-        diagnostics=None
+def provenance(reference: str, diagnostics: SolverDiagnostics | None = None) -> JsonObject:
+    """A ``Provenance`` object: formula reference, service version, solver diagnostics."""
+    return {
+        "reference": reference,
+        "service_version": SERVICE_VERSION,
+        "diagnostics": None
         if diagnostics is None
-        else Diagnostics(
-            iterations=int(diagnostics.iterations),
-            residual=finite_or_none(diagnostics.residual),
-            converged=bool(diagnostics.converged),
-        ),
-    )
+        else {
+            "iterations": int(diagnostics.iterations),
+            "residual": finite_or_none(diagnostics.residual),
+            "converged": bool(diagnostics.converged),
+        },
+    }
