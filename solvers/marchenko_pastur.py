@@ -36,6 +36,7 @@ MAX_MOMENTS = 20
 #: measured; the break-even is ~60 points for the density and CDF, ~16 for m(z)). Both paths evaluate
 #: the same expressions in the same order; tests check that they agree to rounding on random inputs.
 POINTWISE_MAX = 16
+_ON_THE_AXIS = "`stieltjes_at` points must have a non-zero imaginary part (the transform has a cut on the real axis)."
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,14 +133,18 @@ def marchenko_pastur(
     if n_moments > MAX_MOMENTS:
         raise InvalidParameterError("n_moments", f"`n_moments` must be <= {MAX_MOMENTS}, got {n_moments}.")
     z = np.asarray(stieltjes_at, dtype=np.complex128).reshape(-1)
-    if z.size:  # (most requests ask for none: the checks and the transform cost more than the density)
-        if np.count_nonzero(np.isfinite(z)) != z.size:  # (cheaper than .all(): see finite_array)
+    # A handful of points (the usual request) is checked and evaluated point by point with Python floats
+    # and complexes (see POINTWISE_MAX), each array built once at the end.
+    points = z.tolist() if z.size <= POINTWISE_MAX else None
+    if points is not None:
+        if not all(map(cmath.isfinite, points)):
             raise InvalidParameterError("stieltjes_at", "`stieltjes_at` must contain only finite values.")
-        if np.count_nonzero(z.imag) != z.size:
-            raise InvalidParameterError(
-                "stieltjes_at",
-                "`stieltjes_at` points must have a non-zero imaginary part (the transform has a cut on the real axis).",
-            )
+        if not all(point.imag for point in points):
+            raise InvalidParameterError("stieltjes_at", _ON_THE_AXIS)
+    elif np.count_nonzero(np.isfinite(z)) != z.size:  # (cheaper than .all(): see finite_array)
+        raise InvalidParameterError("stieltjes_at", "`stieltjes_at` must contain only finite values.")
+    elif np.count_nonzero(z.imag) != z.size:
+        raise InvalidParameterError("stieltjes_at", _ON_THE_AXIS)
 
     lower, upper = mp_edges(ratio=ratio, variance=variance)
     # The gram law is c·μ plus an atom, so every continuous quantity scales by c (docs/methods/spectra.md §1.5).
@@ -147,28 +152,37 @@ def marchenko_pastur(
     atom = max(0.0, 1.0 - ratio) if matrix == "gram" else max(0.0, 1.0 - 1.0 / ratio)
 
     notes: list[str] = []
+    if ratio == 1.0 and 0.0 in x:  # (`in` compares with ==, so -0.0 too)
+        notes.append("At ratio 1 the density diverges like x^(-1/2) at the hard edge x = 0; its value there is null.")
     if x.size <= POINTWISE_MAX:
-        density, cdf = _covariance_density_and_cdf_pointwise(x, ratio=ratio, variance=variance)
+        density, cdf = _density_and_cdf_pointwise(x, ratio=ratio, variance=variance, scale=scale, atom=atom)
     else:
         density = _covariance_density(x, ratio=ratio, variance=variance)
         cdf = _covariance_continuous_cdf(x, ratio=ratio, variance=variance)
-    if scale != 1.0:
-        density *= scale
-        cdf *= scale
-    if ratio == 1.0 and np.any(x == 0.0):
-        density[x == 0.0] = np.nan
-        notes.append("At ratio 1 the density diverges like x^(-1/2) at the hard edge x = 0; its value there is null.")
-    if atom > 0.0:
-        cdf += atom * (x >= 0.0)
+        if scale != 1.0:
+            density *= scale
+            cdf *= scale
+        if notes:
+            density[x == 0.0] = np.nan
+        if atom > 0.0:
+            cdf += atom * (x >= 0.0)
+        cdf.clip(0.0, 1.0, out=cdf)  # (np.clip's own method, without its dispatch)
 
     moments = mp_moments(ratio=ratio, variance=variance, n_moments=n_moments)
     if scale != 1.0:
         moments *= scale
-    if matrix == "gram":
-        # The gram matrix is c times an MP matrix of ratio 1/c (docs/methods/spectra.md §1.5): no cancellation of poles.
-        stieltjes = mp_stieltjes(z / ratio, ratio=1.0 / ratio, variance=variance) / ratio
-    else:
+    # The gram matrix is c times an MP matrix of ratio 1/c (docs/methods/spectra.md §1.5): no cancellation of poles.
+    stieltjes = None
+    if points is not None:
+        stieltjes = (
+            _stieltjes_pointwise(points, ratio=ratio, variance=variance)
+            if matrix == "covariance"
+            else _stieltjes_pointwise(points, ratio=1.0 / ratio, variance=variance, scale=ratio)
+        )
+    if stieltjes is None and matrix == "covariance":
         stieltjes = mp_stieltjes(z, ratio=ratio, variance=variance)
+    elif stieltjes is None:
+        stieltjes = mp_stieltjes(z / ratio, ratio=1.0 / ratio, variance=variance) / ratio
 
     return MarchenkoPasturSpectrum(
         support_lower=lower,
@@ -177,7 +191,7 @@ def marchenko_pastur(
         atom_mass=atom,
         x=x,
         density=density,
-        cdf=cdf.clip(0.0, 1.0),  # (np.clip's own method, without its dispatch)
+        cdf=cdf,
         moments=moments,
         stieltjes_at=z,
         stieltjes=stieltjes,
@@ -221,11 +235,9 @@ def mp_stieltjes(z: np.ndarray, *, ratio: float, variance: float = 1.0) -> np.nd
     z = np.asarray(z, dtype=np.complex128)
     lower, upper = mp_edges(ratio=ratio, variance=variance)
     if z.size <= POINTWISE_MAX:  # (the same expressions with cmath, point by point: see POINTWISE_MAX)
-        try:
-            values = [_stieltjes_at(zi, lower, upper, ratio=ratio, variance=variance) for zi in z.ravel().tolist()]
-            return np.array(values, dtype=np.complex128).reshape(z.shape)
-        except (ZeroDivisionError, OverflowError):
-            pass  # (z = 0, the pole, or |z| near the largest float: numpy's inf and nan below, as always)
+        values = _stieltjes_pointwise(z.ravel().tolist(), ratio=ratio, variance=variance)
+        if values is not None:
+            return values.reshape(z.shape)
     root = np.sqrt(z - upper) * np.sqrt(z - lower)
     a = z - variance * (1.0 - ratio)
     # np.where evaluates both forms; only the discarded one can divide by ~0 or overflow (both, and
@@ -234,6 +246,30 @@ def mp_stieltjes(z: np.ndarray, *, ratio: float, variance: float = 1.0) -> np.nd
         plus, minus = a + root, root - a
         stable = np.where(np.abs(plus) >= np.abs(minus), -2.0 / plus, minus / (2.0 * variance * ratio * z))
     return stable
+
+
+def _stieltjes_pointwise(
+    points: list[complex], *, ratio: float, variance: float, scale: float = 1.0
+) -> np.ndarray | None:
+    """``mp_stieltjes(z / scale, ...) / scale`` at a few points; ``None`` where ``cmath`` cannot follow numpy.
+
+    That is at z = 0 (the pole) and for |z| near the largest float, where numpy's vectorised path gives
+    its inf and nan, as it always has. (numpy divides a complex array by a real as a product with its
+    reciprocal, and so does this, to the same bits.)
+    """
+    lower, upper = mp_edges(ratio=ratio, variance=variance)
+    try:
+        if scale == 1.0:
+            values = [_stieltjes_at(point, lower, upper, ratio=ratio, variance=variance) for point in points]
+        else:
+            inverse = 1.0 / scale
+            values = [
+                _stieltjes_at(point * inverse, lower, upper, ratio=ratio, variance=variance) * inverse
+                for point in points
+            ]
+    except (ZeroDivisionError, OverflowError):
+        return None
+    return np.array(values, dtype=np.complex128)
 
 
 def _stieltjes_at(z: complex, lower: float, upper: float, *, ratio: float, variance: float) -> complex:
@@ -299,13 +335,16 @@ def _covariance_continuous_cdf(x: np.ndarray, *, ratio: float, variance: float) 
     return cdf
 
 
-def _covariance_density_and_cdf_pointwise(
-    x: np.ndarray, *, ratio: float, variance: float
+def _density_and_cdf_pointwise(
+    x: np.ndarray, *, ratio: float, variance: float, scale: float, atom: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_covariance_density` and :func:`_covariance_continuous_cdf` point by point with ``math``.
+    """The law's density and CDF at a few points with ``math``: what the vectorised path of
+    :func:`marchenko_pastur` computes, in the same order.
 
-    The same expressions, evaluated in the same order, for the few points of a typical request (see
-    :data:`POINTWISE_MAX`). Python floats overflow to ±inf as numpy's do, outside the support.
+    That is :func:`_covariance_density` and :func:`_covariance_continuous_cdf`, times ``scale`` (c for
+    the gram law), null density at the hard edge x = 0 when c = 1, the atom at 0 added to the CDF and
+    the CDF clipped to [0, 1], for the few points of a typical request (see :data:`POINTWISE_MAX`).
+    Python floats overflow to ±inf as numpy's do, outside the support.
     """
     lower, upper = mp_edges(ratio=ratio, variance=variance)
     geometric = variance * abs(1.0 - ratio)  # √(λ₋λ₊)
@@ -315,19 +354,23 @@ def _covariance_density_and_cdf_pointwise(
     norm = 2.0 * math.pi * variance * ratio
     at_lower = -0.5 * math.pi * middle + 0.5 * math.pi * geometric
     above = min(1.0, 1.0 / ratio)  # the continuous part's mass
+    hard_edge = ratio == 1.0
     density: list[float] = []
     cdf: list[float] = []
     for t in x.tolist():
         square = (upper - t) * (t - lower)
         if square > 0.0:  # exactly inside the bulk (see _covariance_density)
             root = math.sqrt(square)
-            density.append(root / (t * norm))
+            density.append(root / (t * norm) * scale)
             antiderivative = math.atan2(t - middle, root) * middle + root
             antiderivative -= geometric * math.atan2(t - shift, scaled * root)
-            cdf.append((antiderivative - at_lower) / norm)
+            value = (antiderivative - at_lower) / norm * scale
         else:
-            density.append(0.0)
-            cdf.append(above if t >= upper else 0.0)
+            density.append(math.nan if hard_edge and t == 0.0 else 0.0)
+            value = (above if t >= upper else 0.0) * scale
+        if atom > 0.0 and t >= 0.0:
+            value += atom
+        cdf.append(min(max(value, 0.0), 1.0))
     return np.array(density, dtype=np.float64), np.array(cdf, dtype=np.float64)
 
 

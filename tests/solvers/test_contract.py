@@ -313,3 +313,35 @@ def test_a_nan_input_is_refused_naming_the_parameter(name):
         SOLVERS[name](**_with_nan(arguments, parameter))
     assert refused.value.parameter == parameter, refused.value
     assert f"`{parameter}`" in refused.value.message, refused.value.message
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1.0, 2, True],  # ints and bools are numbers
+        ["1.5", "-2"],  # numpy converts numeric strings, and so the short-list path must too (by deferring)
+        [np.float32(0.25), 3],
+        [1e308, 1e308],  # finite, though their sum is not
+        [],
+        [NAN, 1.0],
+        [1.0, float("-inf")],
+        [[1.0, 2.0]],  # 2-d
+        [10**400],  # no float
+        [1 + 2j],
+    ],
+)
+def test_finite_array_checks_a_short_list_as_numpy_would(values):
+    # finite_array checks lists of up to 64 numbers in Python, without numpy's isfinite; a tuple, or the
+    # same list past 64 entries, goes the general way. Both must give the same array or the same error.
+    from solvers._validation import finite_array
+
+    def outcome(sequence: Any) -> Any:
+        try:
+            array = finite_array("x", sequence)
+        except Exception as error:  # (the error is compared, whatever it is)
+            return type(error), str(error).replace(f"{sequence!r}", "")
+        return array.dtype, array.shape[1:], array.tolist()[: len(values)]
+
+    short, general = outcome(list(values)), outcome(tuple(values))
+    assert short == general
+    assert outcome(list(values) * 70)[0] == general[0]
