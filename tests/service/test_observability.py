@@ -26,6 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from service.app import create_app
 from service.logs import configure_logging
 from service.metrics import CONTENT_TYPE
+from service.observability import new_request_id
 from tests.conftest import isolated_settings
 from tests.service.test_simulations_api import FINAL, poll
 
@@ -131,6 +132,24 @@ async def test_request_id_is_echoed_generated_or_replaced(client):
     # Problems carry it too.
     problem = await client.post(MP, json={"ratio": -1.0, "x": [1.0]}, headers={"X-Request-ID": "p-1"})
     assert problem.status_code == 422 and problem.headers["x-request-id"] == "p-1"
+
+
+def test_generated_request_ids_are_unique_and_a_forked_worker_does_not_repeat_its_parents():
+    # Ids come from a per-process generator seeded by the OS (not a system call per request); a uvicorn
+    # worker is a fork, whose generator would otherwise continue the parent's sequence id for id.
+    ids = [new_request_id() for _ in range(20_000)]
+    assert len(set(ids)) == len(ids) and all(GENERATED.fullmatch(i) for i in ids)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # (the child only writes its next ids and leaves, without running pytest's exit hooks)
+        os.write(write, " ".join(new_request_id() for _ in range(5)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read) as pipe:
+        from_child = pipe.read().split()
+    mine = [new_request_id() for _ in range(5)]
+    assert len(from_child) == 5 and not set(from_child) & set(mine)
 
 
 async def test_unexpected_error_and_too_large_body_carry_the_request_id_and_are_counted():
