@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -27,9 +27,14 @@ _FLOAT64 = np.dtype(np.float64)
 
 def floats(values: Iterable[float] | np.ndarray) -> list[float | None]:
     """A list of Python floats with non-finite entries replaced by ``None``."""
-    if type(values) is not np.ndarray or values.dtype is not _FLOAT64 or values.ndim != 1:
-        values = np.asarray(values, dtype=np.float64).ravel()  # (a solver's own 1-d float array skips this)
-    return [v if math.isfinite(v) else None for v in values.tolist()]
+    if type(values) is np.ndarray and values.dtype is _FLOAT64 and values.ndim == 1:
+        array = values  # (a solver's own 1-d float array: no conversion)
+    else:
+        array = np.asarray(values, dtype=np.float64).ravel()
+    listed: list[float] = array.tolist()
+    if math.isfinite(sum(listed)):  # (one C loop: a NaN or an infinity makes the sum NaN or infinite)
+        return cast("list[float | None]", listed)
+    return [v if math.isfinite(v) else None for v in listed]  # (also when finite values overflow the sum)
 
 
 def finite_or_none(value: float) -> float | None:

@@ -38,9 +38,9 @@ def non_negative(name: str, value: float) -> float:
     return value
 
 
-#: Lists up to this long are checked element by element in Python (~30 ns each) rather than by numpy's
-#: ``isfinite`` and ``count_nonzero``, whose fixed cost (~0.7 µs in a loop, several times that inside a
-#: served request) dominates the few points of a typical request.
+#: Lists up to this long are checked by their sum in Python (one C loop, ~15 ns an entry) rather than by
+#: numpy's ``isfinite`` and ``count_nonzero``, whose fixed cost (~0.7 µs in a loop, several times that
+#: inside a served request) dominates the few points of a typical request.
 _SHORT = 64
 
 
@@ -48,7 +48,9 @@ def finite_array(name: str, values: Sequence[float] | np.ndarray, *, ndim: int =
     """A float64 array of the given dimension with only finite entries."""
     if ndim == 1 and type(values) is list and len(values) <= _SHORT:
         try:
-            if all(map(math.isfinite, values)):  # (real numbers only: anything else takes the general path)
+            # A NaN or an infinity makes the sum NaN or infinite; finite values whose sum overflows, and
+            # anything but real numbers, take the general path.
+            if math.isfinite(sum(values)):
                 return np.array(values, dtype=np.float64)
         except (TypeError, OverflowError):
             pass

@@ -370,7 +370,11 @@ def _density_and_cdf_pointwise(
             value = (above if t >= upper else 0.0) * scale
         if atom > 0.0 and t >= 0.0:
             value += atom
-        cdf.append(min(max(value, 0.0), 1.0))
+        if value < 0.0:  # (numpy's clip to [0, 1], which keeps a NaN)
+            value = 0.0
+        elif value > 1.0:
+            value = 1.0
+        cdf.append(value)
     return np.array(density, dtype=np.float64), np.array(cdf, dtype=np.float64)
 
 
