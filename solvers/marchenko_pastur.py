@@ -36,6 +36,7 @@ MAX_MOMENTS = 20
 #: measured; the break-even is ~60 points for the density and CDF, ~16 for m(z)). Both paths evaluate
 #: the same expressions in the same order; tests check that they agree to rounding on random inputs.
 POINTWISE_MAX = 16
+_NOT_FINITE = "`stieltjes_at` must contain only finite values."
 _ON_THE_AXIS = "`stieltjes_at` points must have a non-zero imaginary part (the transform has a cut on the real axis)."
 
 
@@ -138,11 +139,11 @@ def marchenko_pastur(
     points = z.tolist() if z.size <= POINTWISE_MAX else None
     if points is not None:
         if not all(map(cmath.isfinite, points)):
-            raise InvalidParameterError("stieltjes_at", "`stieltjes_at` must contain only finite values.")
+            raise InvalidParameterError("stieltjes_at", _NOT_FINITE)
         if not all(point.imag for point in points):
             raise InvalidParameterError("stieltjes_at", _ON_THE_AXIS)
     elif np.count_nonzero(np.isfinite(z)) != z.size:  # (cheaper than .all(): see finite_array)
-        raise InvalidParameterError("stieltjes_at", "`stieltjes_at` must contain only finite values.")
+        raise InvalidParameterError("stieltjes_at", _NOT_FINITE)
     elif np.count_nonzero(z.imag) != z.size:
         raise InvalidParameterError("stieltjes_at", _ON_THE_AXIS)
 
@@ -171,18 +172,16 @@ def marchenko_pastur(
     moments = mp_moments(ratio=ratio, variance=variance, n_moments=n_moments)
     if scale != 1.0:
         moments *= scale
-    # The gram matrix is c times an MP matrix of ratio 1/c (docs/methods/spectra.md §1.5): no cancellation of poles.
+    # The gram matrix is c times an MP matrix of ratio 1/c (docs/methods/spectra.md §1.5), so its transform is
+    # m_{1/c}(z/c)/c: no cancellation of poles.
+    law_ratio, shrink = (ratio, 1.0) if matrix == "covariance" else (1.0 / ratio, ratio)
     stieltjes = None
     if points is not None:
-        stieltjes = (
-            _stieltjes_pointwise(points, ratio=ratio, variance=variance)
-            if matrix == "covariance"
-            else _stieltjes_pointwise(points, ratio=1.0 / ratio, variance=variance, scale=ratio)
-        )
-    if stieltjes is None and matrix == "covariance":
-        stieltjes = mp_stieltjes(z, ratio=ratio, variance=variance)
+        stieltjes = _stieltjes_pointwise(points, ratio=law_ratio, variance=variance, scale=shrink)
+    if stieltjes is None and shrink == 1.0:
+        stieltjes = mp_stieltjes(z, ratio=law_ratio, variance=variance)
     elif stieltjes is None:
-        stieltjes = mp_stieltjes(z / ratio, ratio=1.0 / ratio, variance=variance) / ratio
+        stieltjes = mp_stieltjes(z / shrink, ratio=law_ratio, variance=variance) / shrink
 
     return MarchenkoPasturSpectrum(
         support_lower=lower,
