@@ -3,7 +3,7 @@
 Each app has its own :class:`Metrics` (its own ``CollectorRegistry``, in ``app.state.metrics``), so
 apps built by tests never share or collide on counters. Two kinds of series:
 
-* **counted as requests pass** (by :class:`service.observability.MetricsMiddleware`):
+* **counted as requests pass** (by :class:`service.observability.ObservabilityMiddleware`):
   ``rmt_http_requests_total`` and ``rmt_http_request_duration_seconds`` by method, route *template*
   (``/v1/simulations/{job_id}``, never the raw path; ``unmatched`` for paths no route serves) and
   status; ``rmt_problems_total`` by problem ``type`` and status; ``rmt_http_requests_in_progress``;

@@ -20,13 +20,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from asgi_correlation_id import correlation_id
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.app import create_app
 from service.logs import configure_logging
-from service.metrics import CONTENT_TYPE
-from service.observability import new_request_id
+from service.metrics import CONTENT_TYPE, Metrics
+from service.observability import ObservabilityMiddleware, new_request_id
 from tests.conftest import isolated_settings
 from tests.service.test_simulations_api import FINAL, poll
 
@@ -132,6 +133,33 @@ async def test_request_id_is_echoed_generated_or_replaced(client):
     # Problems carry it too.
     problem = await client.post(MP, json={"ratio": -1.0, "x": [1.0]}, headers={"X-Request-ID": "p-1"})
     assert problem.status_code == 422 and problem.headers["x-request-id"] == "p-1"
+
+
+async def test_the_request_id_replaces_the_requests_own_header_and_is_in_the_log_context():
+    """What the app behind the middleware sees (a batch passes the header on to its items): an
+    ``x-request-id`` first among its headers, equal to the response's and to the log context's,
+    whatever the client sent (a sane id is kept as sent, the first of several; any other is replaced)."""
+    seen: list[tuple[list[bytes], str | None]] = []
+
+    async def echo(scope, receive, send):
+        seen.append(([v for k, v in scope["headers"] if k == b"x-request-id"], correlation_id.get()))
+        await send({"type": "http.response.start", "status": 204, "headers": [(b"x-other", b"1")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    app = ObservabilityMiddleware(echo, metrics=Metrics(object()))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        for sent in (None, "kept-1", "bad id", "x" * 129, ""):
+            headers = [] if sent is None else [("X-Request-ID", sent), ("X-Request-ID", "second")]
+            response = await http.get("/", headers=headers)
+            request_headers, context = seen.pop()
+            answered = response.headers.get_list("x-request-id")
+            assert request_headers[0] == answered[0].encode() and context == answered[0] and len(answered) == 1
+            assert len(request_headers) == (2 if sent == "kept-1" else 1)
+            assert response.headers["x-other"] == "1"
+            if sent == "kept-1":
+                assert answered == ["kept-1"]
+            else:
+                assert GENERATED.fullmatch(answered[0]), (sent, answered)
 
 
 def test_generated_request_ids_are_unique_and_a_forked_worker_does_not_repeat_its_parents():
