@@ -49,6 +49,9 @@ JOB_STATES = UNFINISHED + FINISHED
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 #: The route label of requests no route matched (a raw path would make the label set unbounded).
 UNMATCHED = "unmatched"
+#: Answered requests recorded between two updates of the series (:meth:`Metrics.flush`): it bounds the
+#: memory they take (~25 kB) when nothing scrapes, and the pause of one batch (~0.4 ms) on the event loop.
+FLUSH_EVERY = 256
 
 
 @runtime_checkable
@@ -166,24 +169,43 @@ class Metrics:
             registry=self.registry,
         )
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._pending: list[tuple[str, str, int, float, str | None]] = []
         self.service = ServiceCollector(state)
         self.registry.register(self.service)
 
     def observe(self, *, method: str, route: str, status: int, seconds: float, problem_type: str | None) -> None:
-        """Record one answered request."""
-        key = (method, route, status)
-        children = self._children.get(key)
-        if children is None:  # labels() validates and locks: once per label set, not per request
-            labels = (method, route, str(status))
-            children = self._children[key] = (self.requests.labels(*labels), self.latency.labels(*labels))
-        children[0].inc()
-        children[1].observe(seconds)
-        if problem_type is not None:
-            self.problems.labels(problem_type, str(status)).inc()
+        """Record one answered request (applied to the series at the next :meth:`flush`)."""
+        pending = self._pending
+        pending.append((method, route, status, seconds, problem_type))
+        if len(pending) >= FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        """Apply the requests recorded since the last flush to the Prometheus series.
+
+        Requests are recorded as tuples and applied in batches, at every scrape and every
+        :data:`FLUSH_EVERY` requests. Each update takes locks and walks the buckets (~1.6 µs in a
+        loop); done inside every request, between the app's own code, it cost ~3.6 µs of a ~84 µs
+        Marchenko–Pastur answer in-process, and batching saved ~2.7 µs of it (A/B, issue 13). A
+        scrape flushes first, so it sees every answered request.
+        """
+        pending, self._pending = self._pending, []
+        children = self._children
+        for method, route, status, seconds, problem_type in pending:
+            key = (method, route, status)
+            child = children.get(key)
+            if child is None:  # labels() validates and locks: once per label set, not per request
+                labels = (method, route, str(status))
+                child = children[key] = (self.requests.labels(*labels), self.latency.labels(*labels))
+            child[0].inc()
+            child[1].observe(seconds)
+            if problem_type is not None:
+                self.problems.labels(problem_type, str(status)).inc()
 
     async def exposition(self) -> bytes:
         """Read the service's state, then render the registry in the Prometheus text format (:data:`CONTENT_TYPE`)."""
         await self.service.refresh()
+        self.flush()  # (after the await: a request answered meanwhile is in this scrape too)
         return generate_latest(self.registry)
 
 

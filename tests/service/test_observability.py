@@ -26,7 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from service.app import create_app
 from service.logs import configure_logging
-from service.metrics import CONTENT_TYPE, Metrics
+from service.metrics import CONTENT_TYPE, FLUSH_EVERY, Metrics
 from service.observability import ObservabilityMiddleware, new_request_id
 from tests.conftest import isolated_settings
 from tests.service.test_simulations_api import FINAL, poll
@@ -133,6 +133,31 @@ async def test_request_id_is_echoed_generated_or_replaced(client):
     # Problems carry it too.
     problem = await client.post(MP, json={"ratio": -1.0, "x": [1.0]}, headers={"X-Request-ID": "p-1"})
     assert problem.status_code == 422 and problem.headers["x-request-id"] == "p-1"
+
+
+async def test_requests_are_applied_to_the_series_in_batches_and_every_scrape_sees_them_all():
+    metrics = Metrics(object())
+    route = "/v1/spectra/marchenko-pastur"
+
+    def answered() -> float | None:
+        return metrics.registry.get_sample_value(
+            "rmt_http_requests_total", {"method": "POST", "route": route, "status": "200"}
+        )
+
+    for _ in range(FLUSH_EVERY - 1):
+        metrics.observe(method="POST", route=route, status=200, seconds=0.003, problem_type=None)
+    assert answered() is None  # (recorded, not applied yet: the series does not exist)
+    metrics.observe(method="POST", route=route, status=422, seconds=0.5, problem_type="invalid-parameter")
+    assert answered() == FLUSH_EVERY - 1  # the batch is full: applied
+    metrics.observe(method="POST", route=route, status=200, seconds=0.02, problem_type=None)
+    table = samples((await metrics.exposition()).decode())  # a scrape applies the rest first
+    labels = {"method": "POST", "route": route, "status": "200"}
+    assert value(table, "rmt_http_requests_total", **labels) == FLUSH_EVERY
+    assert value(table, "rmt_http_request_duration_seconds_bucket", le="0.005", **labels) == FLUSH_EVERY - 1
+    assert value(table, "rmt_http_request_duration_seconds_sum", **labels) == pytest.approx(
+        0.003 * (FLUSH_EVERY - 1) + 0.02
+    )
+    assert value(table, "rmt_problems_total", type="invalid-parameter", status="422") == 1
 
 
 async def test_the_request_id_replaces_the_requests_own_header_and_is_in_the_log_context():
