@@ -151,6 +151,7 @@ def _request_id(scope: Scope) -> str:
         return sent
     request_id = new_request_id()
     if sent:
+        correlation_id.set(request_id)  # (so that this line carries the id it announces)
         logger.warning("refused the client's X-Request-ID (not 1-128 safe characters); using %s", request_id)
     # (a new list, as Starlette's MutableHeaders does: the server's own list is left alone)
     kept = [item for item in scope["headers"] if item[0] != _REQUEST_ID_KEY]

@@ -235,12 +235,15 @@ async def test_log_lines_are_json_with_the_request_id():
             logging.getLogger("rmt_service").info("outside any request")
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
                 assert (await http.get("/boom", headers={"X-Request-ID": "trace-me"})).status_code == 500
+                replaced = (await http.get("/healthz", headers={"X-Request-ID": "a bad id"})).headers["x-request-id"]
         finally:
             configure_logging(log_format="json", level="INFO")  # back to stderr
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]  # every line is one JSON object
     error = next(line for line in lines if line["message"].startswith("unexpected error on GET /boom"))
     assert error["request_id"] == "trace-me" and error["level"] == "ERROR" and error["logger"] == "rmt_service"
     assert "RuntimeError: boom" in error["exc_info"] and "timestamp" in error
+    refused = next(line for line in lines if line["message"].startswith("refused the client's X-Request-ID"))
+    assert refused["request_id"] == replaced and replaced in refused["message"] and refused["level"] == "WARNING"
     outside = next(line for line in lines if line["message"] == "outside any request")
     assert outside["request_id"] is None
 
