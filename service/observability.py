@@ -34,6 +34,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.metrics import CONTENT_TYPE, UNMATCHED, Metrics
+from service.middleware import header, with_header
 from service.problems import ProblemType
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -142,11 +143,7 @@ class ObservabilityMiddleware:
 
 def _request_id(scope: Scope) -> str:
     """The request's id: its sane ``X-Request-ID`` (the first one sent), or a new one written into its headers."""
-    sent: str | None = None
-    for key, value in scope["headers"]:
-        if key == _REQUEST_ID_KEY:
-            sent = value.decode("latin-1")
-            break
+    sent = header(scope, _REQUEST_ID_KEY)
     if sent and valid_request_id(sent):
         return sent
     request_id = new_request_id()
@@ -154,8 +151,7 @@ def _request_id(scope: Scope) -> str:
         correlation_id.set(request_id)  # (so that this line carries the id it announces)
         logger.warning("refused the client's X-Request-ID (not 1-128 safe characters); using %s", request_id)
     # (a new list, as Starlette's MutableHeaders does: the server's own list is left alone)
-    kept = [item for item in scope["headers"] if item[0] != _REQUEST_ID_KEY]
-    scope["headers"] = [*kept, (_REQUEST_ID_KEY, request_id.encode())]
+    scope["headers"] = with_header(scope["headers"], _REQUEST_ID_KEY, request_id.encode())
     return request_id
 
 
