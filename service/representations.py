@@ -196,6 +196,13 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _of_scalars(column: bytes) -> bool:
+    """Whether a column's JSON array holds numbers, booleans and nulls only: no string (which JSON
+    quotes), array or object, whose text would hold the commas the cells are split on."""
+    inner = column[1:-1]
+    return b'"' not in inner and b"[" not in inner and b"{" not in inner
+
+
 def to_csv(table: Table) -> bytes:
     """RFC 4180 CSV: a header row, then one row per point; null is an empty cell.
 
@@ -210,7 +217,7 @@ def to_csv(table: Table) -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
     columns = [to_json(list(column)) for column in zip(*rows, strict=True)]
-    if columns and not any(b'"' in text for text in columns):  # (a string would be quoted in JSON)
+    if columns and all(map(_of_scalars, columns)):
         cells = [text[1:-1].replace(b"null", b"").split(b",") for text in columns]
         return buffer.getvalue().encode() + b"\r\n".join(map(b",".join, zip(*cells, strict=True))) + b"\r\n"
     writer.writerows([_cell(v) for v in row] for row in rows)

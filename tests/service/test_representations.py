@@ -257,6 +257,14 @@ def test_a_table_with_text_is_quoted_by_the_csv_writer():
     assert list(csv.reader(io.StringIO(text, newline=""))) == [["label", "value"], ['say "hi", twice', "1.5"], ["", ""]]
 
 
+def test_a_table_with_a_list_or_an_object_in_a_cell_keeps_one_cell_per_value():
+    # (no table of the service holds one today; the JSON-text path must not split their commas)
+    lists = to_csv((["a", "b"], [[[1.0, 2.0], 0.5], [[], None]])).decode()
+    assert list(csv.reader(io.StringIO(lists, newline=""))) == [["a", "b"], ["[1.0, 2.0]", "0.5"], ["[]", ""]]
+    objects = to_csv((["a"], [[{"k": 1}]])).decode()
+    assert list(csv.reader(io.StringIO(objects, newline=""))) == [["a"], ["{'k': 1}"]]
+
+
 async def test_csv_null_is_an_empty_cell(client):
     # ridgeless at c = 1 diverges: every error is null there, with a note
     response = await client.post(
