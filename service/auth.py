@@ -101,6 +101,10 @@ class Principal:
     name: str
 
 
+#: The one principal of an open service (frozen, so every request can share it).
+ANONYMOUS_PRINCIPAL = Principal(ANONYMOUS)
+
+
 class Authenticator:
     """Checks ``Authorization: Bearer <key>`` against the configured digests and applies the rate limit."""
 
@@ -124,6 +128,11 @@ class Authenticator:
         """Whether keys are required."""
         return bool(self._digests)
 
+    @property
+    def limited(self) -> bool:
+        """Whether requests count against a rate limit."""
+        return self._limiter is not None
+
     def log_mode(self) -> None:
         """Say at start-up whether the service is open: an open service must never be a surprise."""
         if self.enabled:
@@ -136,7 +145,7 @@ class Authenticator:
     def principal(self, authorization: str | None) -> Principal:
         """The principal of a request's ``Authorization`` header; 401 when keys are required and it is wrong."""
         if not self.enabled:
-            return Principal(ANONYMOUS)
+            return ANONYMOUS_PRINCIPAL
         scheme, _, key = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise Unauthorized("Send `Authorization: Bearer <key>`; this service requires an API key.")
@@ -177,9 +186,15 @@ class AuthenticationMiddleware:
     def __init__(self, app: ASGIApp, *, authenticator: Authenticator) -> None:
         self.app = app
         self.authenticator = authenticator
+        # An open service without a rate limit has nothing to check or count: every caller is anonymous.
+        self._unchecked = not authenticator.enabled and not authenticator.limited
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PROTECTED_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        if self._unchecked:
+            scope.setdefault("state", {})["principal"] = ANONYMOUS_PRINCIPAL
             await self.app(scope, receive, send)
             return
         auth = self.authenticator
