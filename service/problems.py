@@ -43,7 +43,8 @@ def _problem_response(description: str) -> dict[str, Any]:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _problem_response(
         "The body is not one strict JSON document (syntax error, trailing comma, single quotes, "
-        "invalid UTF-8) or repeats a key in one object: `malformed-body`."
+        "invalid UTF-8), repeats a key in one object, or writes an integer of more than 4300 digits: "
+        "`malformed-body`."
     ),
     401: _problem_response("An API key is required (`Authorization: Bearer <key>`) and was missing or invalid."),
     404: _problem_response(

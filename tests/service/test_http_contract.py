@@ -58,6 +58,27 @@ async def test_duplicate_keys_are_400(client, body):
     assert "duplicate key" in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"ratio": ' + b"1" * 5000 + b', "x": [1.0]}',
+        b'{"ratio": 0.5, "x": [' + b"9" * 4301 + b"]}",
+    ],
+    ids=["ratio", "x"],
+)
+async def test_an_integer_longer_than_python_converts_is_400_not_500(client, body):
+    response = await client.post(MP, content=body, headers=JSON)
+    assert_malformed(response)
+    assert "more than 4300 digits" in response.json()["detail"]
+
+
+async def test_a_long_integer_within_the_cap_is_judged_by_the_schema(client):
+    # 4300 digits: parsed (an int of ~14 000 bits), then refused by the field's bound, naming it
+    assert_problem(
+        await client.post(MP, content=b'{"ratio": ' + b"1" * 4300 + b', "x": [1.0]}', headers=JSON), 422, "ratio"
+    )
+
+
 @pytest.mark.parametrize("value", ["0.5", True, "1e-3", None], ids=["string", "true", "string-exponent", "null"])
 async def test_numbers_must_be_json_numbers(client, value):
     assert_problem(await client.post(MP, json={"ratio": value, "x": [1.0]}), 422, "ratio")
