@@ -193,16 +193,8 @@ class AuthenticationMiddleware:
         if scope["type"] != "http" or not scope["path"].startswith(PROTECTED_PREFIX):
             await self.app(scope, receive, send)
             return
-        if self._unchecked:
-            scope.setdefault("state", {})["principal"] = ANONYMOUS_PRINCIPAL
-            await self.app(scope, receive, send)
-            return
-        auth = self.authenticator
         try:
-            authorization = header(scope, b"authorization") if auth.enabled else None
-            principal = auth.principal(authorization)
-            client = scope.get("client")
-            auth.hit(principal.name if auth.enabled else (client[0] if client else ANONYMOUS))
+            principal = ANONYMOUS_PRINCIPAL if self._unchecked else self._identify(scope)
         except Unauthorized as error:
             await problem_response(
                 status=401,
@@ -225,6 +217,15 @@ class AuthenticationMiddleware:
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
+
+    def _identify(self, scope: Scope) -> Principal:
+        """The caller of a request, counted against the rate limit; raises Unauthorized or RateLimited."""
+        auth = self.authenticator
+        authorization = header(scope, b"authorization") if auth.enabled else None
+        principal = auth.principal(authorization)
+        client = scope.get("client")
+        auth.hit(principal.name if auth.enabled else (client[0] if client else ANONYMOUS))
+        return principal
 
 
 async def get_principal(request: Request) -> Principal:
