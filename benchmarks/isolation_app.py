@@ -7,7 +7,6 @@ Used only by ``bench_isolation.py`` to measure the alternative the cost model di
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 from service import costs
@@ -18,7 +17,7 @@ if _forced:
     _original = costs._cost
 
     def _cost_forced(executor, shrink, *terms):
-        return dataclasses.replace(_original(executor, shrink, *terms), executor=_forced)
+        return _original(executor, shrink, *terms)._replace(executor=_forced)
 
     costs._cost = _cost_forced
 

@@ -9,26 +9,10 @@ from fastapi import Depends, Request
 from service.auth import PrincipalDep
 from service.compute import Compute
 from service.datasets import DatasetStore, resolve_data
+from service.fast_route import AppState
 from service.jobs.manager import JobManager
 from service.settings import Settings
 from service.spectral_cache import SpectralCache
-
-
-# `async def` on purpose: FastAPI runs plain `def` dependencies in the thread pool, which cost
-# two thread hops per request for what is an attribute lookup.
-async def get_settings(request: Request) -> Settings:
-    """The settings the app was created with."""
-    return request.app.state.settings
-
-
-async def get_compute(request: Request) -> Compute:
-    """The app's bounded compute pool (inline, threads or worker processes)."""
-    return request.app.state.compute
-
-
-async def get_jobs(request: Request) -> JobManager:
-    """The app's job manager (created in the lifespan)."""
-    return request.app.state.jobs
 
 
 class DataResolver:
@@ -47,13 +31,15 @@ async def get_data_resolver(request: Request, principal: PrincipalDep) -> DataRe
     return DataResolver(getattr(request.app.state, "datasets", None), principal.name)
 
 
-async def get_spectral_cache(request: Request) -> SpectralCache:
-    """The app's cache of random-features spectral decompositions."""
-    return request.app.state.spectral_cache
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+# The app's parts, made in `create_app` and its lifespan, are attributes of `app.state`: an `AppState`
+# dependency reads one (an `async def` as FastAPI runs it: a plain `def` would cost two thread hops per
+# request for an attribute lookup; the lean handler of service/fast_route.py reads it without a call).
+#: The settings the app was created with.
+SettingsDep = Annotated[Settings, Depends(AppState("settings"))]
+#: The app's bounded compute pool (inline, threads or worker processes).
+ComputeDep = Annotated[Compute, Depends(AppState("compute"))]
+#: The app's job manager (created in the lifespan).
+JobsDep = Annotated[JobManager, Depends(AppState("jobs"))]
+#: The app's cache of random-features spectral decompositions.
+SpectralCacheDep = Annotated[SpectralCache, Depends(AppState("spectral_cache"))]
 DataResolverDep = Annotated[DataResolver, Depends(get_data_resolver)]
-SpectralCacheDep = Annotated[SpectralCache, Depends(get_spectral_cache)]
-ComputeDep = Annotated[Compute, Depends(get_compute)]
-JobsDep = Annotated[JobManager, Depends(get_jobs)]

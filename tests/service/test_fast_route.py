@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Annotated
 
 import pytest
+from fastapi import Depends
+from fastapi.dependencies.utils import get_dependant
+from starlette.requests import Request
 
-from service.fast_route import FastJSONRoute
+from service.fast_route import AppState, FastJSONRoute, _simple_dependencies
 
 pytestmark = pytest.mark.anyio
 
@@ -132,3 +136,53 @@ async def test_errors_and_representations_of_lean_routes_match_fastapis(app, cli
     assert lean.content == general.content
     if status == 422:
         assert lean.json()["type"].endswith("limit-exceeded"), lean.text
+
+
+async def test_an_app_state_dependency_is_read_on_every_request(app, client):
+    # The lean handler reads `app.state.settings` itself (AppState): a new value applies to the next request,
+    # as it does through FastAPI's handler, which calls the dependency.
+    body = json.dumps({"ratio": 0.5, "x": [0.5, 1.0, 1.5]}).encode()
+    headers = {"content-type": "application/json"}
+    original = app.state.settings
+    assert (await client.post("/v1/spectra/marchenko-pastur", content=body, headers=headers)).status_code == 200
+    app.state.settings = original.model_copy(update={"max_points": 2})
+    try:
+        lean, general = await _both(app, client, "/v1/spectra/marchenko-pastur", body)
+    finally:
+        app.state.settings = original
+    assert lean.status_code == general.status_code == 422, lean.text
+    assert lean.json() == general.json()
+    assert lean.json()["errors"][0]["field"] == "x" and "at most 2" in lean.json()["detail"]
+    assert (await client.post("/v1/spectra/marchenko-pastur", content=body, headers=headers)).status_code == 200
+
+
+_OUTER_CALLS: list[int] = []
+
+
+async def _outer(limit: Annotated[int, Depends(AppState("limit"))]) -> int:
+    _OUTER_CALLS.append(limit)
+    return limit + 1
+
+
+async def _endpoint(value: Annotated[int, Depends(_outer)], limit: Annotated[int, Depends(AppState("limit"))]):
+    raise AssertionError  # pragma: no cover - only its signature matters
+
+
+async def test_an_app_state_dependency_of_a_dependency_is_read_not_called():
+    class State:
+        limit = 41
+
+    class App:
+        state = State()
+
+    plan = _simple_dependencies(get_dependant(path="/", call=_endpoint))
+    assert plan is not None and [name for name, _ in plan] == ["value", "limit"]
+    (_, value), (_, limit) = plan
+    assert limit.attribute == "limit" and value.attribute is None
+    assert value.needs[0][1].attribute == "limit"
+    request = Request({"type": "http", "app": App(), "headers": [], "method": "POST", "path": "/"})
+    _OUTER_CALLS.clear()
+    assert await value.solve(request, {}) == 42 and _OUTER_CALLS == [41]
+    assert await limit.solve(request, {}) == 41
+    # FastAPI's handler calls it like any dependency of the request: the same value.
+    assert await AppState("limit")(request) == 41 and repr(AppState("limit")) == "AppState('limit')"
