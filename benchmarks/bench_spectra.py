@@ -535,7 +535,10 @@ def _sync_dependencies() -> list[str]:
     for hint in hints.values():
         for meta in getattr(hint, "__metadata__", ()):
             call = getattr(meta, "dependency", None)
-            if callable(call) and not (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)):
+            # (FastAPI awaits an `async def`, and an instance whose `__call__` is one, such as AppState)
+            method = getattr(call, "__call__", call)  # noqa: B004  (the method itself, not a test of callability)
+            target = call if inspect.isroutine(call) or inspect.isclass(call) else method
+            if callable(call) and not (inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)):
                 names.append(getattr(call, "__name__", repr(call)))
     return names
 
