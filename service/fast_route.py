@@ -152,8 +152,7 @@ class AppState:
     FastAPI calls it as it calls any ``async def`` dependency of the request. The lean handler reads
     the attribute itself, on every request as FastAPI would, but without a coroutine and the
     ``Request.app`` property: for the two such dependencies of a prediction route (the settings and
-    the compute pool) 1.0 instead of 3.3 µs in a loop, about 2 % of a Marchenko–Pastur answer
-    under load (issue 13).
+    the compute pool) 1.0 instead of 3.3 µs in a loop (issue 13).
     """
 
     __slots__ = ("attribute",)
