@@ -15,6 +15,8 @@ import collections
 import concurrent.futures
 import fcntl
 import functools
+import hashlib
+import json
 import logging
 import math
 import os
@@ -67,6 +69,10 @@ WATCHDOG_POLL_SECONDS = 1.0
 TASK_SECONDS = 0.5
 #: Tasks of one job in flight per worker: one running and one queued behind it.
 TASKS_PER_WORKER = 2
+#: Trial costs remembered (one per kind, parameters and sizes; least recently used dropped first), so that
+#: a job like an earlier one sizes its first tasks by that job's measured cost instead of running one
+#: chunk per task until its own first chunk has finished.
+TRIAL_COSTS_KEPT = 256
 
 #: `Retry-After` (seconds) of a 429 for too many unfinished jobs: about one short job's lifetime.
 ACTIVE_JOBS_RETRY_AFTER = 10
@@ -105,6 +111,8 @@ class JobManager:
         self._rates: dict[str, _Rate] = {}
         #: Why a job is not progressing right now (scheduler lost, store full, resubmitted), shown in its progress.
         self._notes: dict[str, str] = {}
+        #: Seconds per trial last measured for a job of the same kind, parameters and sizes (:func:`_cost_key`).
+        self._trial_seconds: collections.OrderedDict[str, float] = collections.OrderedDict()
         self.task_seconds = TASK_SECONDS
         self.watchdog_factor = WATCHDOG_FACTOR
         self.watchdog_min_seconds = WATCHDOG_MIN_SECONDS
@@ -380,12 +388,16 @@ class JobManager:
         pending = collections.deque((i, n) for i, n in enumerate(job.chunk_trials) if i not in saved)
         futures: dict[Any, list[int]] = {}
         waiting: dict[asyncio.Future[Any], Any] = {}
+        sizer = _BatchSizer(self.task_seconds)
+        cost_key = None
         try:
             shared = None
             if pending:
-                problem = await anyio.to_thread.run_sync(
-                    functools.partial(trial_arguments, job, resolve=self._resolver(job.owner))
+                # In a thread, with the trial's arguments: the key hashes `params`, which may hold data arrays.
+                problem, cost_key = await anyio.to_thread.run_sync(
+                    lambda: (trial_arguments(job, resolve=self._resolver(job.owner)), _cost_key(job))
                 )
+                sizer.prior = self._trial_seconds.get(cost_key)
                 try:
                     shared = await self.runner.share(problem)
                 except _LOST_SCHEDULER_ERRORS as exc:
@@ -393,7 +405,6 @@ class JobManager:
             if not await self._storage_retry(job_id, store.mark_running, job_id):
                 return "gone"
             self._notes.pop(job_id, None)
-            sizer = _BatchSizer(self.task_seconds)
             last_progress = time.monotonic()
             slowest = 0.0
             while pending or waiting:
@@ -452,6 +463,11 @@ class JobManager:
                     return "stuck"
             return "complete"
         finally:
+            if cost_key is not None and (measured := sizer.seconds_per_trial) is not None:
+                self._trial_seconds[cost_key] = measured
+                self._trial_seconds.move_to_end(cost_key)
+                while len(self._trial_seconds) > TRIAL_COSTS_KEPT:
+                    self._trial_seconds.popitem(last=False)
             for task in waiting:
                 task.cancel()
             if futures:
@@ -542,26 +558,35 @@ class JobManager:
 class _BatchSizer:
     """How many consecutive chunks the next task runs: about ``target`` seconds of work by the chunks seen so far.
 
-    Before any chunk has finished a task runs one chunk. A task never takes more than
-    1/(2 × workers) of the chunks still to submit (guided self-scheduling), so tasks shrink towards
-    the end of a job and no worker is left with a long task while the others are idle.
+    The cost of a trial is what this job's finished chunks measured; before any has finished, it is
+    ``prior`` (seconds per trial, measured by the last job of the same kind, parameters and sizes), and
+    without one a task runs one chunk. A task never takes more than 1/(2 × workers) of the chunks still
+    to submit (guided self-scheduling), so tasks shrink towards the end of a job and no worker is left
+    with a long task while the others are idle.
     """
 
-    def __init__(self, target: float) -> None:
+    def __init__(self, target: float, *, prior: float | None = None) -> None:
         self.target = target
+        self.prior = prior
         self.seconds = 0.0
-        self.chunks = 0
+        self.trials = 0
 
     def observe(self, results: Sequence[ChunkStatistics]) -> None:
         for stats in results:
             if stats.completed:
                 self.seconds += stats.seconds
-                self.chunks += 1
+                self.trials += stats.count
 
-    def size(self, remaining: int, workers: int) -> int:
-        if self.chunks == 0 or remaining <= 0:
+    @property
+    def seconds_per_trial(self) -> float | None:
+        """Seconds one trial took on average in the chunks observed, or ``None`` before the first."""
+        return self.seconds / self.trials if self.trials else None
+
+    def size(self, remaining: int, workers: int, *, chunk_trials: int = 1) -> int:
+        per_trial = self.seconds_per_trial if self.trials else self.prior
+        if per_trial is None or remaining <= 0:
             return 1
-        per_chunk = self.seconds / self.chunks
+        per_chunk = per_trial * chunk_trials
         by_cost = remaining if per_chunk <= 0 else int(self.target / per_chunk)
         return max(1, min(by_cost, math.ceil(remaining / (2 * workers))))
 
@@ -571,9 +596,16 @@ class _BatchSizer:
         """Up to ``tasks`` batches from the front of ``pending`` (removed from it), in chunk order."""
         batches: list[list[tuple[int, int]]] = []
         while pending and len(batches) < tasks:
-            size = self.size(len(pending), workers)
+            size = self.size(len(pending), workers, chunk_trials=pending[0][1])
             batches.append([pending.popleft() for _ in range(min(size, len(pending)))])
         return batches
+
+
+def _cost_key(job: JobRow) -> str:
+    """What a trial's cost depends on: the kind, its parameters and the finite sizes (hashed: `params` may
+    hold a data set's arrays inline)."""
+    text = json.dumps([job.kind, job.params, job.plan["sizes"]], sort_keys=True)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 class _SchedulerLost(Exception):

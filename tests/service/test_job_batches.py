@@ -91,6 +91,16 @@ def test_batches_cover_every_chunk_once_in_order_and_shrink_at_the_end():
     assert len(batches) < 20  # instead of 64 tasks
 
 
+def test_a_known_cost_sizes_the_first_tasks():
+    """With a prior (seconds per trial, from an earlier job like this one) the first tasks are sized at once:
+    0.5 s / (4 trials × 7.5 ms) = 16 chunks, capped by the guided share ⌈left / (2 × 2 workers)⌉."""
+    pending = collections.deque((i, 4) for i in range(64))
+    sizer = _BatchSizer(0.5, prior=0.0075)
+    assert [len(b) for b in sizer.take(pending, tasks=4, workers=2)] == [16, 12, 9, 7]
+    sizer.observe([_chunk(0.5)])  # then this job's own chunks decide: 0.5 s for one trial
+    assert sizer.seconds_per_trial == 0.5 and sizer.size(20, 2, chunk_trials=4) == 1
+
+
 def test_slow_chunks_run_one_per_task():
     assert all(len(b) == 1 for b in _batches(_BatchSizer(0.5), chunks=16, workers=2, seconds=2.0))
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from service.jobs.kinds import KINDS
-from service.jobs.store import JobStore
-from solvers.montecarlo.engine import chunk_seed, chunk_sizes, merge_chunks, simulate_chunk
+from service.jobs.store import JobStore, decode_chunk, encode_chunk
+from solvers.montecarlo.engine import ChunkStatistics, chunk_seed, chunk_sizes, merge_chunks, simulate_chunk
 from solvers.montecarlo.spectra import marchenko_pastur_prediction, marchenko_pastur_trial
 
 PROBLEM = {"n_features": 20, "n_samples": 40, "variance": 1.0, "matrix": "covariance", "n_moments": 2}
@@ -85,6 +85,34 @@ def test_store_lifecycle_and_guards(store):
     assert not store.save_chunk("a", 1, stats) and not store.succeed("a", {})  # nothing lands on a dismissed job
     assert store.get("a").status == "dismissed" and store.check() == []
     assert store.delete("a") and store.get("a") is None and store.chunks("a") == []
+
+
+def test_chunk_statistics_round_trip_bit_for_bit_and_read_the_older_encoding():
+    """Every double comes back as the same bits (NaN, ±inf, -0.0, subnormals, 17-digit values), the counts as
+    integers; a chunk written by the ``json.dumps`` encoder of earlier versions reads back the same."""
+    import json
+
+    rng = np.random.default_rng(5)
+    special = [np.nan, np.inf, -np.inf, -0.0, 5e-324, 2.2250738585072014e-308, 0.1, 1 / 3, 1e308]
+    mean = np.concatenate([special, rng.standard_normal(50) * 10.0 ** rng.integers(-300, 300, 50)])
+    m2 = rng.random(mean.size) ** 7
+    stats = ChunkStatistics(
+        count=4, mean=mean, m2=m2, cdf_counts=rng.integers(0, 2**40, 1024), eigenvalues=2**53 + 1, seconds=0.25
+    )
+    older = json.dumps(
+        {
+            "count": 4,
+            "mean": mean.tolist(),
+            "m2": m2.tolist(),
+            "cdf_counts": stats.cdf_counts.tolist(),
+            "eigenvalues": stats.eigenvalues,
+        }
+    )
+    for text in (encode_chunk(stats), older):
+        back = decode_chunk(text, 0.25)
+        assert back.mean.tobytes() == mean.tobytes() and back.m2.tobytes() == m2.tobytes()
+        assert back.cdf_counts.dtype == np.int64 and np.array_equal(back.cdf_counts, stats.cdf_counts)
+        assert back.count == 4 and back.eigenvalues == 2**53 + 1 and back.seconds == 0.25
 
 
 def test_store_pages_newest_first(store):

@@ -242,6 +242,31 @@ async def test_one_and_two_workers_give_the_same_result(tmp_path):
     assert results[0] == results[1]
 
 
+async def test_a_job_like_an_earlier_one_starts_with_tasks_sized_by_its_cost(tmp_path):
+    """The first job runs one chunk per task until its first chunk is measured; a second job of the same kind,
+    parameters and sizes starts with tasks sized by that measurement (guided: at most half of its chunks on one
+    worker); a job with other parameters starts again from one chunk. The grouping never changes a result."""
+    first_batches: list[int] = []
+    async with running_app(settings_for(tmp_path, dask_workers=1)) as (http, app):
+        runner = app.state.jobs.runner
+        submit_batches = runner.submit
+
+        async def spy(*, batches, **kwargs):
+            if not first_batches or kwargs["job_id"] != first_batches[-1][0]:
+                first_batches.append((kwargs["job_id"], len(batches[0])))
+            return await submit_batches(batches=batches, **kwargs)
+
+        runner.submit = spy
+        request = mp_job(trials=64, n_samples=60, seed=7)
+        bodies = []
+        for payload in (request, {**request, "seed": 7}, mp_job(trials=64, n_samples=60, seed=7, n_moments=2)):
+            bodies.append(await poll(http, await submit(http, payload), lambda b: b["status"] in FINAL))
+        assert [b["status"] for b in bodies] == ["successful"] * 3
+    # 64 one-trial chunks of well under 0.5 s each: the cost bound never binds, the guided bound ⌈64 / 2⌉ does.
+    assert [size for _, size in first_batches] == [1, 32, 1]
+    assert bodies[0]["result"] == bodies[1]["result"]  # other task boundaries, the same numbers
+
+
 async def test_twenty_jobs_at_once_all_finish_and_the_store_is_consistent(tmp_path):
     async with running_app(settings_for(tmp_path)) as (http, _):
         payloads = [mp_job(trials=6, n_samples=60, seed=i) for i in range(20)]
