@@ -18,6 +18,7 @@ from typing import Any
 
 import dask
 import numpy as np
+from dask.sizeof import sizeof
 from distributed import Client, Event, Future, LocalCluster
 
 from service.jobs.spans import SpanPruner
@@ -52,6 +53,8 @@ EMBEDDED_CONFIG = {
 #: setting bounds the scheduler's transition log and its event topics. 50 keeps the last few
 #: seconds of traffic for a post-mortem.
 CLIENT_CONFIG = {"distributed.admin.low-level-log-length": 50}
+#: Largest trial arguments (bytes, by ``dask.sizeof``) sent inside each task instead of broadcast once per job.
+INLINE_PROBLEM_BYTES = 64 * 1024
 #: Dask key prefix of every chunk task (``rmt-chunk-<job id>-<chunk index>``).
 CHUNK_KEY_PREFIX = "rmt-chunk-"
 
@@ -131,12 +134,18 @@ class DaskRunner:
         if self._starting is not None:
             await asyncio.gather(asyncio.shield(self._starting), return_exceptions=True)
 
-    async def share(self, problem: dict[str, Any]) -> Future:
-        """Send the trial's arguments (data arrays for the random-features kinds) to every worker, once per job start.
+    async def share(self, problem: dict[str, Any]) -> Future | dict[str, Any]:
+        """Make the trial's arguments available to every worker, once per job start; what to pass to :meth:`submit`.
 
-        Broadcast, so that every worker already holds them: the scheduler then places each chunk task by
-        the workers' load alone, instead of queueing the first tasks on the one worker that received them.
+        Arguments up to ``INLINE_PROBLEM_BYTES`` (the sizes and parameters of most kinds) are returned as
+        they are and travel inside each task: a broadcast would cost a round trip through the scheduler
+        to every worker at the start of each job, and a release at its end, for a few hundred bytes.
+        Larger ones (data arrays) are broadcast, so that every worker already holds them: the scheduler
+        then places each chunk task by the workers' load alone, instead of queueing the first tasks on
+        the one worker that received them.
         """
+        if sizeof(problem) <= INLINE_PROBLEM_BYTES:
+            return problem
         client = await self.client()
         # Shielded: a scatter cancelled half-way (its job cancelled meanwhile) has already made the
         # scheduler hold the key for this client, but the future that would release it is never made:
@@ -164,7 +173,7 @@ class DaskRunner:
         *,
         job_id: str,
         trial: Any,
-        problem: Future,
+        problem: Future | dict[str, Any],
         entropy: int,
         batches: Iterable[Sequence[tuple[int, int]]],
         cdf_grid: list[float] | None,
@@ -172,7 +181,7 @@ class DaskRunner:
     ) -> dict[Future, list[int]]:
         """Submit one task per batch of ``(chunk_index, trials)`` pairs; returns future → chunk indices.
 
-        ``problem`` is the future returned by :meth:`share`. A task's key names its job and its first
+        ``problem`` is what :meth:`share` returned (the arguments, or the future of their broadcast). A task's key names its job and its first
         chunk. ``attempt`` > 0 (a resubmission after a lost scheduler or the watchdog) gives the tasks new
         keys, so the scheduler cannot hand back the stuck task under the old key. The seed of chunk
         *i* does not depend on the key or on the batch, so the result does not either.

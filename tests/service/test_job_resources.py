@@ -28,6 +28,7 @@ import pytest
 from distributed import Client, wait
 
 from service.jobs import manager as manager_module
+from service.jobs import runner as runner_module
 from service.jobs.runner import CLIENT_CONFIG, EMBEDDED_CONFIG, DaskRunner
 from service.jobs.worker import cancel_event_name
 from tests.live_server import REPO_ROOT, free_port, stop
@@ -38,7 +39,11 @@ pytestmark = pytest.mark.anyio
 JOBS = 12
 
 
-async def test_finished_jobs_leave_nothing_behind(tmp_path):
+@pytest.mark.parametrize("inline_bytes", [runner_module.INLINE_PROBLEM_BYTES, 0], ids=["inline", "broadcast"])
+async def test_finished_jobs_leave_nothing_behind(tmp_path, monkeypatch, inline_bytes):
+    # The trial's arguments travel inside each task (small, as here) or are broadcast once per job start
+    # (data arrays; forced here by a threshold of 0 bytes): neither leaves anything behind.
+    monkeypatch.setattr(runner_module, "INLINE_PROBLEM_BYTES", inline_bytes)
     async with running_app(settings_for(tmp_path, dask_workers=1)) as (http, app):
         jobs = app.state.jobs
         jobs.cancel_flag_seconds = 0.0  # clear each flag as soon as its job's supervisor has ended

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -172,10 +173,44 @@ async def test_lifecycle_submit_progress_result(tmp_path):
 
 
 def _flag_seen_by_a_worker(job_id: str) -> bool:
-    """Run on a Dask worker: the cancellation check that chunks of ``job_id`` make between trials."""
+    """Run on a Dask worker: the cancellation check that chunks of ``job_id`` make between trials. A look
+    never waits for the scheduler's answer (it arrives for a later look), so look until it has (bounded)."""
     from service.jobs.worker import _cancelled
 
-    return _cancelled(job_id)()
+    check = _cancelled(job_id)
+    for _ in range(1000):
+        if check():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _looks_until_seen(job_id: str) -> tuple[bool, int]:
+    """Run on a Dask worker: the first look at a job's flag, and how many looks it took to see it set."""
+    from service.jobs.worker import _cancelled
+
+    check = _cancelled(job_id)
+    first = check()
+    for looks in range(2, 1000):
+        if check():
+            return first, looks
+        time.sleep(0.01)
+    return first, -1
+
+
+async def test_a_look_at_the_flag_never_waits_for_the_scheduler(tmp_path):
+    """A chunk's look at its job's flag sends the question and answers from what the worker heard before: the
+    first look at a set flag says 'not cancelled' (no answer yet), a later one says 'cancelled', and a task of the
+    same job that starts on that worker afterwards sees it at its first look."""
+    async with running_app(settings_for(tmp_path, dask_workers=1)) as (http, app):
+        await poll(http, await submit(http, mp_job(trials=2, n_samples=20)), lambda b: b["status"] in FINAL)
+        runner = app.state.jobs.runner
+        await runner.cancel("flagged")
+        first, looks = await runner._client.submit(_looks_until_seen, "flagged", pure=False)
+        assert first is False and looks >= 2
+        first, looks = await runner._client.submit(_looks_until_seen, "flagged", pure=False)
+        assert first is True  # the worker's answer for this job, kept across tasks
+        runner.clear_cancel_flag_later("flagged", 0.0)
 
 
 async def test_cancel_while_running_frees_the_workers(tmp_path):
@@ -231,10 +266,14 @@ async def test_restart_resumes_and_equals_an_uninterrupted_run(tmp_path, monkeyp
     assert resumed["result"] == fresh["result"]  # bit-identical, including the KS distance
 
 
-async def test_one_and_two_workers_give_the_same_result(tmp_path):
+async def test_one_and_two_workers_give_the_same_result(tmp_path, monkeypatch):
+    from service.jobs import runner as runner_module
+
     request = mp_job(trials=40, n_samples=120, seed=5, matrix="gram")
     results = []
     for workers in (1, 2):
+        # One worker with the trial's arguments inside each task, two with them broadcast once (as data arrays are).
+        monkeypatch.setattr(runner_module, "INLINE_PROBLEM_BYTES", 64 * 1024 if workers == 1 else 0)
         async with running_app(settings_for(tmp_path / str(workers), dask_workers=workers)) as (http, _):
             body = await poll(http, await submit(http, request), lambda b: b["status"] in FINAL)
         assert body["status"] == "successful"
