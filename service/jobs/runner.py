@@ -181,10 +181,11 @@ class DaskRunner:
     ) -> dict[Future, list[int]]:
         """Submit one task per batch of ``(chunk_index, trials)`` pairs; returns future → chunk indices.
 
-        ``problem`` is what :meth:`share` returned (the arguments, or the future of their broadcast). A task's key names its job and its first
-        chunk. ``attempt`` > 0 (a resubmission after a lost scheduler or the watchdog) gives the tasks new
-        keys, so the scheduler cannot hand back the stuck task under the old key. The seed of chunk
-        *i* does not depend on the key or on the batch, so the result does not either.
+        ``problem`` is what :meth:`share` returned (the arguments, or the future of their broadcast).
+        A task's key names its job and its first chunk. ``attempt`` > 0 (a resubmission after a lost
+        scheduler or the watchdog) gives the tasks new keys, so the scheduler cannot hand back the stuck
+        task under the old key. The seed of chunk *i* does not depend on the key or on the batch, so the
+        result does not either.
         """
         client = await self.client()
         # An array is one opaque argument to Dask; a list of 1024 floats is walked element by element

@@ -73,12 +73,14 @@ def _cancelled(job_id: str) -> Callable[[], bool]:
                 with contextlib.suppress(Exception):  # the scheduler could not answer: no news
                     look.answer = look.answer or bool(pending.result())  # a set flag is never unset for this job
             if look.pending is None:
-                question = worker.scheduler.event_is_set(name=cancel_event_name(job_id))
+                question = None
                 try:
+                    question = worker.scheduler.event_is_set(name=cancel_event_name(job_id))
                     loop = worker.loop.asyncio_loop  # type: ignore[attr-defined]  # tornado's IOLoop runs on asyncio
                     look.pending = asyncio.run_coroutine_threadsafe(question, loop)
-                except Exception:  # the worker is closing
-                    question.close()
+                except Exception:  # the worker is closing: no news, and no question left unawaited
+                    if question is not None:
+                        question.close()
             return look.answer
 
     return check
