@@ -153,10 +153,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         check(job)
         location = job.headers["location"]
         deadline = time.monotonic() + 600
-        while (body := http.get(location).json())["status"] not in ("successful", "failed", "dismissed"):
+        # A long poll: each request is answered as soon as the job ends, or after 10 s.
+        while (body := http.get(location, params={"wait_seconds": 10}).json())["status"] not in (
+            "successful",
+            "failed",
+            "dismissed",
+        ):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"simulation job {location} did not finish in 600 s")
-            time.sleep(0.5)
         if body["status"] != "successful":
             raise RuntimeError(f"simulation job {location} ended {body['status']}: {body.get('error')}")
         simulated = next(q for q in body["result"]["quantities"] if q["name"].startswith("test_mse"))

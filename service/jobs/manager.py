@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import contextlib
 import fcntl
 import functools
 import hashlib
@@ -74,6 +75,13 @@ TASKS_PER_WORKER = 2
 #: chunk per task until its own first chunk has finished.
 TRIAL_COSTS_KEPT = 256
 
+#: Longest `wait_seconds` of a status request (a long poll): a client waiting for a job asks again after
+#: at most this long, so that no request outlives a server's graceful shutdown by much.
+MAX_WAIT_SECONDS = 10.0
+#: A waiting status request reads the store again at least this often: a job supervised by another
+#: process (a second API worker answers GETs too) ends without waking this one.
+WAIT_RECHECK_SECONDS = 1.0
+
 #: `Retry-After` (seconds) of a 429 for too many unfinished jobs: about one short job's lifetime.
 ACTIVE_JOBS_RETRY_AFTER = 10
 #: Seconds a cancel waits for the job's supervisor to release its queued chunks.
@@ -119,6 +127,10 @@ class JobManager:
         self.shutdown_grace = SHUTDOWN_GRACE
         self.cancel_flag_seconds = CANCEL_FLAG_SECONDS
         self._lock_fd: int | None = None
+        #: Status requests waiting for a job to end (a long poll): job id → one event per request, set to
+        #: make it read the job again. Each request clears only its own, so no wake-up is lost.
+        self._waiting: dict[str, set[asyncio.Event]] = {}
+        self._closing = False
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -133,6 +145,10 @@ class JobManager:
 
     async def close(self) -> None:
         """Stop supervising (unfinished jobs stay unfinished in the store, to resume), close Dask and the store."""
+        # Answer the status requests still waiting (they would keep the store open).
+        self._closing = True
+        for job_id in list(self._waiting):
+            self._wake(job_id)
         # Let jobs about to finish land (a tiny job submitted just before shutdown would otherwise
         # be resumed, and start a cluster, at every later start-up); then stop the others.
         await self.runner.wait_started()
@@ -234,9 +250,42 @@ class JobManager:
         self._supervise(job.id)
         return self._resource(job)
 
-    async def get(self, job_id: str, *, owner: str = ANONYMOUS) -> SimulationJob:
-        """One job of ``owner``, or 404 (also for another owner's job: its existence is not revealed)."""
-        return self._resource(await self._row(job_id, owner))
+    async def get(self, job_id: str, *, owner: str = ANONYMOUS, wait: float = 0.0) -> SimulationJob:
+        """One job of ``owner``, or 404 (also for another owner's job: its existence is not revealed).
+
+        With ``wait`` > 0 (seconds, a long poll), an unfinished job is answered as soon as it ends, or
+        as it is after ``wait`` seconds, whichever comes first: a client waiting for a result makes one
+        request where it would make many polls, each of which costs this process CPU that the workers
+        could use.
+        """
+        if wait <= 0:
+            return self._resource(await self._row(job_id, owner))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        event = asyncio.Event()
+        # Registered before the first read, so that a job ending during that read wakes this request.
+        waiting = self._waiting.setdefault(job_id, set())
+        waiting.add(event)
+        try:
+            while True:
+                event.clear()
+                job = await self._row(job_id, owner)
+                remaining = deadline - loop.time()
+                if job.status in FINISHED or remaining <= 0 or self._closing:
+                    return self._resource(job)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), timeout=min(remaining, WAIT_RECHECK_SECONDS))
+                if self._closing:
+                    return self._resource(job)
+        finally:
+            waiting.discard(event)
+            if not waiting and self._waiting.get(job_id) is waiting:
+                del self._waiting[job_id]
+
+    def _wake(self, job_id: str) -> None:
+        """Make the status requests waiting for ``job_id`` read it again (its status may have changed)."""
+        for event in self._waiting.get(job_id, ()):
+            event.set()
 
     async def page(
         self, *, statuses: Sequence[str] | None, limit: int, offset: int, owner: str = ANONYMOUS
@@ -280,6 +329,7 @@ class JobManager:
         self._require_supervisor()
         store = await self.store()
         await self._db(store.dismiss, job_id)
+        self._wake(job_id)
         await self.runner.cancel(job_id)
         rate = self._rates.get(job_id)
         slowest = 0.0 if rate is None else rate.slowest_task
@@ -334,10 +384,13 @@ class JobManager:
         self._rates[job_id] = _Rate(since=time.monotonic(), trials_at_start=job.trials_done)
         backoff = RECONNECT_BACKOFF[0]
         attempt = 0
+        #: The chunks this supervisor saved (the first result of each), kept to merge at the end
+        #: without reading them back: decoding a job's 64 stored chunks took longer than the merge.
+        computed: dict[int, ChunkStatistics] = {}
         try:
             while True:
                 try:
-                    outcome = await self._run_chunks(job_id, job, attempt)
+                    outcome = await self._run_chunks(job_id, job, attempt, computed)
                 except _SchedulerLost as lost:
                     attempt += 1
                     self._notes[job_id] = f"Waiting for the Dask scheduler ({lost}); retrying in {backoff:.0f} s."
@@ -355,7 +408,10 @@ class JobManager:
             job = await self._storage_retry(job_id, store.get, job_id)
             if job is None or job.status in FINISHED:
                 return
-            chunks = await self._storage_retry(job_id, store.chunks, job_id)
+            if len(computed) == job.n_chunks:
+                chunks = [computed[index] for index in range(job.n_chunks)]
+            else:  # a resumed job: the chunks saved before this supervisor started are in the store only
+                chunks = await self._storage_retry(job_id, store.chunks, job_id)
             if len(chunks) != job.n_chunks:
                 raise RuntimeError(f"job {job_id} has {len(chunks)} of {job.n_chunks} chunks after all completed")
             result = await anyio.to_thread.run_sync(build_result, job, chunks)
@@ -368,8 +424,9 @@ class JobManager:
         finally:
             self._rates.pop(job_id, None)
             self._notes.pop(job_id, None)
+            self._wake(job_id)  # ended, failed or stopped: a waiting status request reads it again
 
-    async def _run_chunks(self, job_id: str, job: JobRow, attempt: int) -> str:
+    async def _run_chunks(self, job_id: str, job: JobRow, attempt: int, computed: dict[int, ChunkStatistics]) -> str:
         """Submit the job's missing chunks in batches, a bounded window at a time, and save each batch as it arrives.
 
         At most ``TASKS_PER_WORKER`` tasks per worker are in flight (one running, one queued, so that no
@@ -379,7 +436,8 @@ class JobManager:
         finish together). Chunk *i* keeps its seed whatever task runs it, so the grouping (which depends
         on timing and on the number of workers) never changes the result.
 
-        Returns ``"complete"`` (every chunk saved), ``"gone"`` (dismissed or deleted meanwhile) or
+        Each chunk saved is also put in ``computed`` (chunk index → statistics; the first one saved, as
+        the store keeps). Returns ``"complete"`` (every chunk saved), ``"gone"`` (dismissed or deleted meanwhile) or
         ``"stuck"`` (the watchdog fired; the caller resubmits). Raises :class:`_SchedulerLost` (also when
         Dask cancelled a result this supervisor did not cancel).
         """
@@ -450,8 +508,11 @@ class JobManager:
                     sizer.observe(results)
                     # A task stopped by a cancellation returns fewer results than it had chunks.
                     finished += [(i, stats) for i, stats in zip(indices, results, strict=False) if stats.completed]
-                if finished and not await self._storage_retry(job_id, store.save_chunks, job_id, finished):
-                    return "gone"  # dismissed meanwhile
+                if finished:
+                    if not await self._storage_retry(job_id, store.save_chunks, job_id, finished):
+                        return "gone"  # dismissed meanwhile
+                    for index, stats in finished:
+                        computed.setdefault(index, stats)
                 if not done and await self._stuck(last_progress, slowest):
                     logger.warning(
                         "job %s: no chunk finished for %.0f s while no worker is busy; resubmitting its %d missing chunks",

@@ -11,6 +11,7 @@ from schemas.problem import PROBLEM_MEDIA_TYPE, Problem
 from service.auth import PrincipalDep
 from service.dependencies import JobsDep
 from service.jobs.kinds import KINDS, SimulationRequest
+from service.jobs.manager import MAX_WAIT_SECONDS
 from service.problems import PROBLEM_RESPONSES
 from service.representations import RepresentationRoute
 
@@ -94,9 +95,27 @@ async def list_simulation_kinds() -> list[SimulationKind]:
 @router.get(
     "/{job_id}", operation_id="getSimulation", summary="Status, progress and result of a job", responses=_NOT_FOUND
 )
-async def get_simulation(job_id: str, jobs: JobsDep, principal: PrincipalDep) -> SimulationJob:
-    """The job resource; `result` once `successful`, `error` (problem+json) once `failed`."""
-    return await jobs.get(job_id, owner=principal.name)
+async def get_simulation(
+    job_id: str,
+    jobs: JobsDep,
+    principal: PrincipalDep,
+    wait_seconds: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            description=(
+                "Long poll: while the job is `accepted` or `running`, hold the answer until it ends (`successful`, "
+                f"`failed`, `dismissed`) or for this many seconds, whichever comes first (at most {MAX_WAIT_SECONDS:g}). "
+                "0 answers at once. A client waiting for a result repeats this request instead of polling."
+            ),
+            examples=[10],
+        ),
+    ] = 0.0,
+) -> SimulationJob:
+    """The job resource; `result` once `successful`, `error` (problem+json) once `failed`. With `wait_seconds`, an
+    unfinished job is answered when it ends or when the wait is over."""
+    return await jobs.get(job_id, owner=principal.name, wait=wait_seconds)
 
 
 @router.post(

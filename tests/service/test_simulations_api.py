@@ -85,6 +85,16 @@ async def poll(
     pytest.fail(f"hung: no change after {HANG_GUARD_POLLS} polls of {url}: {body['status']} {body['progress']}")
 
 
+async def long_poll(http: httpx.AsyncClient, url: str) -> dict:
+    """GET ``url`` with ``wait_seconds`` (the service's longest wait) until the job has ended."""
+    for _ in range(HANG_GUARD_POLLS // 500):  # at least 15 minutes of 10-s waits
+        response = await http.get(url, params={"wait_seconds": manager_module.MAX_WAIT_SECONDS})
+        assert response.status_code == 200, response.text
+        if (body := response.json())["status"] in FINAL:
+            return body
+    pytest.fail(f"hung: {url} did not end: {body['status']} {body['progress']}")
+
+
 async def submit(http: httpx.AsyncClient, payload: dict) -> str:
     response = await http.post(URL, json=payload)
     assert response.status_code == 202, response.text
@@ -147,7 +157,7 @@ async def test_lifecycle_submit_progress_result(tmp_path):
         ridge = await submit(http, RIDGE_JOB)
         seen: list[dict] = []
         body = await poll(http, location, lambda b: b["status"] in FINAL, seen=seen)
-        ridge_body = await poll(http, ridge, lambda b: b["status"] in FINAL)
+        ridge_body = await long_poll(http, ridge)
     assert_agrees_with_ridge_prediction(ridge_body, n_samples=200)
     assert body["status"] == "successful", body
     statuses = [b["status"] for b in seen]
@@ -213,19 +223,25 @@ async def test_a_look_at_the_flag_never_waits_for_the_scheduler(tmp_path):
         runner.clear_cancel_flag_later("flagged", 0.0)
 
 
-async def test_cancel_while_running_frees_the_workers(tmp_path):
+async def test_cancel_while_running_frees_the_workers(tmp_path, monkeypatch):
     # n = 2000 (p = 1000): ~0.3–0.5 s per trial, 20 trials per chunk, so a chunk would keep its worker
     # busy for several seconds if the cancellation flag were not checked between trials.
+    # A status request waiting for the job is answered by the cancel's wake-up: the store's recheck
+    # (60 s here) would only come after its 10-s wait, which would answer `running`.
+    monkeypatch.setattr(manager_module, "WAIT_RECHECK_SECONDS", 60.0)
     async with running_app(settings_for(tmp_path)) as (http, app):
         location = await submit(http, mp_job(trials=1280, n_samples=2000))
         await poll(http, location, lambda b: b["status"] == "running")
-        await asyncio.sleep(1.0)  # both workers are inside a chunk now
+        job_id = location.rsplit("/", 1)[-1]
+        waiting = asyncio.create_task(http.get(location, params={"wait_seconds": 10}))
+        await asyncio.sleep(1.0)  # both workers are inside a chunk now, and the request waits
+        assert app.state.jobs._waiting.get(job_id)
         response = await http.post(f"{location}/cancel")
         assert response.status_code == 200 and response.json()["status"] == "dismissed"
+        assert (await waiting).json()["status"] == "dismissed"
         at_cancel = response.json()["progress"]
         # The flag the running chunks check between trials is set, and a worker sees it (a chunk
         # then stops at its next check: test_jobs_store.test_should_stop_ends_a_chunk_between_trials).
-        job_id = location.rsplit("/", 1)[-1]
         client = app.state.jobs.runner._client
         assert await client.submit(_flag_seen_by_a_worker, job_id, pure=False) is True
         # The workers are free: a small job submitted now runs to the end.
@@ -259,10 +275,22 @@ async def test_restart_resumes_and_equals_an_uninterrupted_run(tmp_path, monkeyp
     store.close()
     assert job is not None and job.status == "running" and 2 <= job.chunks_done < 64, job
 
+    # The resumed job merges chunks read back from the store (some were saved before the restart); the
+    # fresh one merges the chunks its supervisor kept in memory. Both give the same bits.
+    read_back: list[str] = []
+    chunks = JobStore.chunks
+
+    def counting_chunks(self, job_id):
+        read_back.append(job_id)
+        return chunks(self, job_id)
+
+    monkeypatch.setattr(JobStore, "chunks", counting_chunks)
     async with running_app(settings_for(tmp_path, dask_workers=2)) as (http, _):
         resumed = await poll(http, location, lambda b: b["status"] in FINAL)
-        fresh = await poll(http, await submit(http, request), lambda b: b["status"] in FINAL)
+        fresh_location = await submit(http, request)
+        fresh = await poll(http, fresh_location, lambda b: b["status"] in FINAL)
     assert resumed["status"] == fresh["status"] == "successful"
+    assert read_back == [job.id]
     assert resumed["result"] == fresh["result"]  # bit-identical, including the KS distance
 
 
@@ -408,6 +436,23 @@ async def test_unknown_job_is_a_404_problem(http):
     for method in ("GET", "DELETE"):
         body = assert_problem(await http.request(method, f"{URL}/no-such-job"), 404)
         assert body["type"] == "urn:rmt-service:problem:not-found"
+    # A long poll of an unknown job is the same 404, answered at once (there is nothing to wait for).
+    assert_problem(await http.get(f"{URL}/no-such-job", params={"wait_seconds": 10}), 404)
+
+
+@pytest.mark.parametrize(
+    ("wait", "rule"),
+    [
+        ("-1", "greater_than_equal"),
+        ("10.5", "less_than_equal"),
+        ("inf", "less_than_equal"),
+        ("nan", "less_than_equal"),
+        ("soon", "float_parsing"),
+    ],
+)
+async def test_a_bad_wait_is_a_422_naming_it(http, wait, rule):
+    body = assert_problem(await http.get(f"{URL}/no-such-job", params={"wait_seconds": wait}), 422, "wait_seconds")
+    assert [error["rule"] for error in body["errors"]] == [rule]
 
 
 async def test_list_is_empty_and_filters_are_validated(http):
