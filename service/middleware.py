@@ -84,7 +84,7 @@ class RequestBodyMiddleware:
                     status=400,
                     type_=ProblemType.MALFORMED_BODY,
                     title="Malformed request body",
-                    detail=f"The body is not valid JSON: {error}.",
+                    detail=error.detail,
                     instance=scope["path"],
                 )(scope, replay, send)
                 return

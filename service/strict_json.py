@@ -47,6 +47,19 @@ JSON_DOCUMENT = "rmt.json_document"
 class MalformedBody(ValueError):
     """The body is not one JSON document with unique keys."""
 
+    @property
+    def detail(self) -> str:
+        """The sentence a 400 problem's ``detail`` gives."""
+        return f"The body is not valid JSON: {self}."
+
+
+class IntegerTooLong(MalformedBody):
+    """The body is JSON, but holds an integer with more digits than Python converts (``sys.get_int_max_str_digits``)."""
+
+    @property
+    def detail(self) -> str:
+        return f"The body is valid JSON, but {self}, more than this service reads; send a shorter number."
+
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     document = dict(pairs)  # (in C; the keys are looked at one by one only when one repeats)
@@ -90,7 +103,7 @@ def _check_json_strictly(body: bytes) -> Any:
     except MalformedBody:  # (a repeated key, from the hook: a ValueError too)
         raise
     except ValueError:  # (Python's cap on the digits of an integer it converts: a 500 before)
-        raise MalformedBody(f"a number in the body has more than {sys.get_int_max_str_digits()} digits") from None
+        raise IntegerTooLong(f"an integer in it has more than {sys.get_int_max_str_digits()} digits") from None
 
 
 @lru_cache(maxsize=256)  # parsing a header with `email` costs ~10 µs; clients send a handful of distinct values

@@ -184,6 +184,14 @@ async def test_malformed_npz_and_transport_errors():
         problem(await http.post(URL, content=npz(x=X, y=Y, w=Y), headers=npz_type), 422, "w")
         problem(await http.post(URL, content=npz(x=X.astype(str), y=Y), headers=npz_type), 422, "x")
         problem(await http.post(URL, content=b"not an archive", headers=npz_type), 400)
+        # A JSON upload is as strict as every JSON body, with the same details (it is parsed by the data-set route).
+        json_type = {"content-type": "application/json"}
+        repeated = problem(await http.post(URL, content=b'{"x": [[1.0]], "x": [[2.0]]}', headers=json_type), 400)
+        assert repeated["detail"] == 'The body is not valid JSON: duplicate key "x" in one object.'
+        long_integer = problem(await http.post(URL, content=b'{"x": [[' + b"7" * 5000 + b"]]}", headers=json_type), 400)
+        assert long_integer["detail"].startswith(
+            "The body is valid JSON, but an integer in it has more than 4300 digits"
+        )
         problem(await http.post(URL, content=b"x,y\n1,2", headers={"content-type": "text/csv"}), 415)
         problem(await http.post(URL, content=npz(x=X, y=Y), headers={**npz_type, "content-encoding": "br"}), 415)
         problem(

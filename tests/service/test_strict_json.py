@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.exception_handlers import shorten
-from service.strict_json import MalformedBody, check_json
+from service.strict_json import IntegerTooLong, MalformedBody, check_json
 
 
 def _reference(body: bytes) -> Any:
@@ -46,7 +46,7 @@ def _reference(body: bytes) -> Any:
     except MalformedBody:  # (a repeated key, from the hook: a ValueError too)
         raise
     except ValueError:  # an integer of more digits than int() converts
-        raise MalformedBody(f"a number in the body has more than {sys.get_int_max_str_digits()} digits") from None
+        raise IntegerTooLong(f"an integer in it has more than {sys.get_int_max_str_digits()} digits") from None
 
 
 BODIES = [
@@ -78,7 +78,7 @@ def _outcome(check: Any, body: bytes) -> tuple[str, str]:
     try:
         return "document", repr(check(body))
     except MalformedBody as error:
-        return "refused", str(error)
+        return "refused", f"{type(error).__name__}: {error.detail}"
 
 
 @pytest.mark.parametrize("body", BODIES, ids=range(len(BODIES)))
