@@ -21,6 +21,7 @@ from service.openapi import install_openapi
 from service.routers import ROUTERS, TAGS
 from service.routing import include_flat, install_fixed_path_dispatch
 from service.settings import Settings
+from service.shutdown import on_exit_signals
 from service.spectral_cache import SpectralCache
 from service.version import SERVICE_VERSION
 
@@ -50,8 +51,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.jobs = jobs
         await jobs.start()
         app.state.ready = True
+
+        def stopping() -> None:
+            # The server has begun to stop: load balancers should send no more requests (/readyz), and
+            # the long polls answer now instead of holding the shutdown for their whole wait.
+            app.state.ready = False
+            jobs.stop_waiting()
+
         try:
-            yield
+            with on_exit_signals(stopping):
+                yield
         finally:
             app.state.ready = False
             await jobs.close()

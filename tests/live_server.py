@@ -15,7 +15,7 @@ import httpx
 # The same subprocess helpers as the benchmarks (stdlib only): one place for the port and the terminate/kill.
 from benchmarks._harness import REPO_ROOT, free_port, stop
 
-__all__ = ["REPO_ROOT", "free_port", "live_server", "stop"]
+__all__ = ["REPO_ROOT", "free_port", "live_process", "live_server", "stop"]
 
 
 @contextmanager
@@ -26,6 +26,15 @@ def live_server(tmp_path: Path, *, timeout: float = 60.0, **settings: str) -> It
     (``timeout`` seconds on /healthz); the process is terminated (then killed) on exit, and its log
     is shown when it dies early.
     """
+    with live_process(tmp_path, timeout=timeout, **settings) as (url, _):
+        yield url
+
+
+@contextmanager
+def live_process(
+    tmp_path: Path, *, timeout: float = 60.0, **settings: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """:func:`live_server`, yielding the process too (to signal it); its log is ``tmp_path / "uvicorn.log"``."""
     port = free_port()
     env = {
         **os.environ,
@@ -69,6 +78,6 @@ def live_server(tmp_path: Path, *, timeout: float = 60.0, **settings: str) -> It
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"uvicorn did not answer /healthz in {timeout} s:\n{log_path.read_text()}")
                 time.sleep(0.2)
-            yield url
+            yield url, process
         finally:
             stop(process, timeout=15.0)

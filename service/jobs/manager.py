@@ -145,10 +145,7 @@ class JobManager:
 
     async def close(self) -> None:
         """Stop supervising (unfinished jobs stay unfinished in the store, to resume), close Dask and the store."""
-        # Answer the status requests still waiting (they would keep the store open).
-        self._closing = True
-        for job_id in list(self._waiting):
-            self._wake(job_id)
+        self.stop_waiting()  # (they would keep the store open)
         # Let jobs about to finish land (a tiny job submitted just before shutdown would otherwise
         # be resumed, and start a cluster, at every later start-up); then stop the others.
         await self.runner.wait_started()
@@ -281,6 +278,19 @@ class JobManager:
             waiting.discard(event)
             if not waiting and self._waiting.get(job_id) is waiting:
                 del self._waiting[job_id]
+
+    def stop_waiting(self) -> None:
+        """Answer every status request waiting for a job now, and every later one at once: the server is stopping.
+
+        Called on the exit signal (:mod:`service.shutdown`), when the server starts waiting for its
+        requests in progress, and again by :meth:`close`.
+        """
+        if not self._closing:
+            self._closing = True
+            waiting = sum(len(events) for events in self._waiting.values())
+            logger.info("stopping: %d waiting status requests answered now, later ones at once", waiting)
+        for job_id in list(self._waiting):
+            self._wake(job_id)
 
     def _wake(self, job_id: str) -> None:
         """Make the status requests waiting for ``job_id`` read it again (its status may have changed)."""

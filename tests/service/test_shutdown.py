@@ -1,0 +1,118 @@
+"""A stopping server answers its long polls at once (`service/shutdown.py`, `JobManager.stop_waiting`).
+
+uvicorn waits for the requests in progress before it runs the app's lifespan shutdown; a status
+request waiting for its job (`?wait_seconds=`) must not hold that wait for up to 10 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import fcntl
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.jobs.store import JobStore
+from service.shutdown import on_exit_signals
+from tests.live_server import live_process
+
+#: Only a guard against a hang, never a speed claim.
+HANG_GUARD_SECONDS = 60.0
+
+
+@pytest.mark.anyio
+async def test_an_exit_signal_schedules_the_callback_and_runs_the_servers_handler():
+    seen: list[str] = []
+
+    def server_handler(signum, frame):  # what uvicorn's Server.handle_exit stands for
+        seen.append(f"server {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, server_handler)
+    try:
+        called = asyncio.Event()
+
+        def callback() -> None:
+            seen.append("app")
+            called.set()
+
+        with on_exit_signals(callback):
+            signal.raise_signal(signal.SIGTERM)
+            await asyncio.wait_for(called.wait(), HANG_GUARD_SECONDS)
+        # The server's handler runs in the signal handler; the app's callback on the loop, after it.
+        assert seen == ["server SIGTERM", "app"]
+        assert signal.getsignal(signal.SIGTERM) is server_handler  # restored
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.anyio
+async def test_a_default_or_ignored_signal_is_left_alone():
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        with on_exit_signals(lambda: None):
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _accepted_job(tmp_path: Path) -> str:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    try:
+        store.create(
+            job_id="waiting-job",
+            kind="marchenko_pastur",
+            params={"ratio": 0.5, "x": [1.0]},
+            trials=4,
+            seed=1,
+            plan={"version": 2, "sizes": {"n_samples": 10, "n_features": 5}},
+            chunk_trials=[4],
+        )
+    finally:
+        store.close()
+    return "waiting-job"
+
+
+def _in_progress(url: str) -> float:
+    """The `rmt_http_requests_in_progress` gauge (this /metrics request included)."""
+    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+        if line.startswith("rmt_http_requests_in_progress "):
+            return float(line.split()[1])
+    raise AssertionError("no rmt_http_requests_in_progress series")
+
+
+def test_sigterm_answers_a_waiting_long_poll_before_the_lifespan_shutdown(tmp_path):
+    # An `accepted` job nothing runs: this test holds the store's supervisor lock, so the server answers
+    # GETs but supervises nothing (and starts no Dask). The job would stay `accepted` for ever.
+    job_id = _accepted_job(tmp_path)
+    lock = os.open(tmp_path / "jobs.sqlite3.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        with live_process(tmp_path) as (url, process), concurrent.futures.ThreadPoolExecutor(1) as pool:
+            poll = pool.submit(
+                httpx.get, f"{url}/v1/simulations/{job_id}", params={"wait_seconds": 10}, timeout=HANG_GUARD_SECONDS
+            )
+            deadline = time.monotonic() + HANG_GUARD_SECONDS
+            while _in_progress(url) < 2:  # the long poll is being served
+                assert time.monotonic() < deadline, "the long poll never reached the server"
+                time.sleep(0.02)
+            process.send_signal(signal.SIGTERM)
+            response = poll.result(timeout=HANG_GUARD_SECONDS)
+            # uvicorn shuts down gracefully, then raises the signal it caught again (its documented exit).
+            assert process.wait(timeout=HANG_GUARD_SECONDS) == -signal.SIGTERM
+    finally:
+        os.close(lock)
+    assert response.status_code == 200 and response.json()["status"] == "accepted"
+    messages = [
+        json.loads(line)["message"]
+        for line in (tmp_path / "uvicorn.log").read_text().splitlines()
+        if line.startswith("{")
+    ]
+    stopping = next(i for i, m in enumerate(messages) if m.startswith("stopping: "))
+    # On the signal, not when the lifespan shutdown closes the job manager after the requests in progress.
+    assert stopping < messages.index("Waiting for application shutdown.")
