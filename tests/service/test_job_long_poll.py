@@ -17,6 +17,7 @@ from service.jobs import manager as manager_module
 from service.jobs.manager import JobManager
 from service.jobs.store import JobStore
 from service.settings import Settings
+from tests.service.job_rows import accepted_job as create_accepted_job
 
 pytestmark = pytest.mark.anyio
 
@@ -43,18 +44,7 @@ async def jobs(tmp_path: Path):
 
 
 async def accepted_job(jobs: JobManager, job_id: str = "job-1", owner: str = "alice") -> str:
-    store = await jobs.store()
-    store.create(
-        job_id=job_id,
-        kind="marchenko_pastur",
-        params={"ratio": 0.5, "x": [1.0]},
-        trials=4,
-        seed=1,
-        plan={"version": 2, "sizes": {"n_samples": 10, "n_features": 5}},
-        chunk_trials=[4],
-        owner=owner,
-    )
-    return job_id
+    return create_accepted_job(await jobs.store(), job_id=job_id, owner=owner).id
 
 
 def count_reads(jobs: JobManager, monkeypatch) -> list[str]:

@@ -21,6 +21,7 @@ import pytest
 from service.jobs.store import JobStore
 from service.shutdown import on_exit_signals
 from tests.live_server import live_process
+from tests.service.job_rows import accepted_job
 
 #: Only a guard against a hang, never a speed claim.
 HANG_GUARD_SECONDS = 60.0
@@ -64,18 +65,9 @@ async def test_a_default_or_ignored_signal_is_left_alone():
 def _accepted_job(tmp_path: Path) -> str:
     store = JobStore(tmp_path / "jobs.sqlite3")
     try:
-        store.create(
-            job_id="waiting-job",
-            kind="marchenko_pastur",
-            params={"ratio": 0.5, "x": [1.0]},
-            trials=4,
-            seed=1,
-            plan={"version": 2, "sizes": {"n_samples": 10, "n_features": 5}},
-            chunk_trials=[4],
-        )
+        return accepted_job(store, job_id="waiting-job").id
     finally:
         store.close()
-    return "waiting-job"
 
 
 def _in_progress(url: str) -> float:
