@@ -76,7 +76,8 @@ TASKS_PER_WORKER = 2
 TRIAL_COSTS_KEPT = 256
 
 #: Longest `wait_seconds` of a status request (a long poll): a client waiting for a job asks again after
-#: at most this long, so that no request outlives a server's graceful shutdown by much.
+#: at most this long, well within the idle timeouts of common proxies (30–60 s). A stopping server
+#: answers the waiting requests at once (:meth:`JobManager.stop_waiting`).
 MAX_WAIT_SECONDS = 10.0
 #: A waiting status request reads the store again at least this often: a job supervised by another
 #: process (a second API worker answers GETs too) ends without waking this one.

@@ -102,7 +102,7 @@ def _loads(text: str) -> Any:
 
     jiter parses a float to the same double as ``json.loads`` (correctly rounded), about 8× faster
     on the float arrays of a plan (two 1024-point grids) and of a chunk: the plan is decoded at
-    every status poll, the chunks at every job's end.
+    every status poll, the chunks at the end of a resumed job.
     """
     return jiter.from_json(text.encode(), allow_inf_nan=True)
 
