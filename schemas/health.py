@@ -19,9 +19,10 @@ class HealthResponse(ResponseModel):
 class ReadinessResponse(ResponseModel):
     """The service can take requests: start-up has completed and, with a remote Dask scheduler, it is reachable."""
 
-    status: Literal["ready", "starting", "degraded"] = Field(
-        description="`ready` once start-up has completed; `degraded` (503) while the configured Dask scheduler is "
-        "unreachable: predictions are still served, simulation jobs wait.",
+    status: Literal["ready", "starting", "stopping", "degraded"] = Field(
+        description="`ready` once start-up has completed; `starting` (503) before; `stopping` (503) from the "
+        "exit signal (SIGTERM, SIGINT) on, while requests in progress are answered; `degraded` (503) while the "
+        "configured Dask scheduler is unreachable: predictions are still served, simulation jobs wait.",
         examples=["ready"],
     )
     reason: str | None = Field(

@@ -50,19 +50,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs = JobManager(settings, datasets=app.state.datasets)
         app.state.jobs = jobs
         await jobs.start()
-        app.state.ready = True
+        app.state.phase = "ready"
 
         def stopping() -> None:
             # The server has begun to stop: load balancers should send no more requests (/readyz), and
             # the long polls answer now instead of holding the shutdown for their whole wait.
-            app.state.ready = False
+            app.state.phase = "stopping"
             jobs.stop_waiting()
 
         try:
             with on_exit_signals(stopping):
                 yield
         finally:
-            app.state.ready = False
+            app.state.phase = "stopping"
             await jobs.close()
             app.state.datasets.close()
             app.state.compute.close()
@@ -83,7 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.compute = Compute.from_settings(settings)
     app.state.auth = Authenticator(settings)
     app.state.spectral_cache = SpectralCache(max_bytes=settings.spectral_cache_bytes)
-    app.state.ready = False
+    #: What /readyz reports: "starting" until the lifespan has started, "ready", then "stopping" from
+    #: the exit signal (or the lifespan's end) on.
+    app.state.phase = "starting"
     install_exception_handlers(app)
     # Bodies are capped, then checked as strict JSON, in one layer. Data set uploads have their own cap
     # (counted by their route while the body streams) and their own media types.

@@ -30,14 +30,15 @@ async def healthz() -> HealthResponse:
     responses={
         503: {
             "model": ReadinessResponse,
-            "description": "Still starting (or shutting down), or the Dask scheduler is unreachable.",
+            "description": "Still starting, stopping, or the Dask scheduler is unreachable.",
         },
         500: PROBLEM_RESPONSES[500],
     },
 )
 async def readyz(request: Request) -> JSONResponse:
-    if not getattr(request.app.state, "ready", False):
-        return JSONResponse({"status": "starting"}, status_code=503)
+    phase = request.app.state.phase
+    if phase != "ready":  # "starting" or "stopping"
+        return JSONResponse({"status": phase}, status_code=503)
     reachable, reason = await request.app.state.jobs.runner.scheduler_reachable()
     if not reachable:
         return JSONResponse({"status": "degraded", "reason": reason}, status_code=503)

@@ -18,8 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from service.app import create_app
 from service.jobs.store import JobStore
 from service.shutdown import on_exit_signals
+from tests.conftest import isolated_settings
 from tests.live_server import live_process
 from tests.service.job_rows import accepted_job
 
@@ -112,3 +114,23 @@ def test_sigterm_answers_a_waiting_long_poll_before_the_lifespan_shutdown(tmp_pa
     stopping = next(i for i, m in enumerate(messages) if m.startswith("stopping: "))
     # On the signal, not when the lifespan shutdown closes the job manager after the requests in progress.
     assert stopping < messages.index("Waiting for application shutdown.")
+
+
+@pytest.mark.anyio
+async def test_readyz_answers_stopping_from_the_exit_signal_on(tmp_path):
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)  # a server's handler, as uvicorn's
+    try:
+        app = create_app(isolated_settings())
+        transport = httpx.ASGITransport(app=app)
+        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            assert (await http.get("/readyz")).json() == {"status": "ready"}
+            signal.raise_signal(signal.SIGTERM)
+            for _ in range(HANG_GUARD_LOOKS):  # the callback runs on the loop, soon after the handler
+                response = await http.get("/readyz")
+                if response.status_code == 503:
+                    break
+                await asyncio.sleep(0)
+            assert response.status_code == 503 and response.json() == {"status": "stopping"}
+            assert response.headers["content-type"] == "application/json"
+    finally:
+        signal.signal(signal.SIGTERM, previous)
