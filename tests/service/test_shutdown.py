@@ -122,7 +122,10 @@ async def test_readyz_answers_stopping_from_the_exit_signal_on(tmp_path):
     try:
         app = create_app(isolated_settings())
         transport = httpx.ASGITransport(app=app)
-        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://t") as http,
+        ):
             assert (await http.get("/readyz")).json() == {"status": "ready"}
             signal.raise_signal(signal.SIGTERM)
             for _ in range(HANG_GUARD_LOOKS):  # the callback runs on the loop, soon after the handler
