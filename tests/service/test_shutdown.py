@@ -117,7 +117,7 @@ def test_sigterm_answers_a_waiting_long_poll_before_the_lifespan_shutdown(tmp_pa
 
 
 @pytest.mark.anyio
-async def test_readyz_answers_stopping_from_the_exit_signal_on(tmp_path):
+async def test_readyz_answers_stopping_from_the_exit_signal_on():
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)  # a server's handler, as uvicorn's
     try:
         app = create_app(isolated_settings())
