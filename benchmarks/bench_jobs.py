@@ -95,21 +95,27 @@ async def _run_job(http: httpx.AsyncClient, payload: dict[str, Any], timeout: fl
             raise TimeoutError(f"job not finished after {timeout} s")
 
 
-def _bare_trials(trials: int) -> float:
-    """Seconds for ``trials`` of the job's trials in this process: the engine call a worker makes, without
-    Dask or the service (the hardware's and the machine's load's share of the speedup)."""
+def job_arguments() -> tuple[Any, dict[str, Any], list[float]]:
+    """The job's trial function, its arguments and its CDF grid, as the service computes them."""
     from schemas.jobs import SimulationSize
     from service.jobs.kinds import KINDS
-    from solvers.montecarlo.engine import simulate_chunk
 
     kind = KINDS[KIND]
-    request = _request(trials, 0)
+    request = _request(TRIALS, 0)
     params = kind.params.model_validate(request["params"])
     sizes = kind.dimensions(params, SimulationSize(**request["size"])).sizes
     grid = kind.prediction(**kind.arguments(kind.prediction, params, sizes)).cdf_grid
-    problem = kind.arguments(kind.trial, params, sizes)
+    return kind.trial, kind.arguments(kind.trial, params, sizes), grid
+
+
+def _bare_trials(trials: int) -> float:
+    """Seconds for ``trials`` of the job's trials in this process: the engine call a worker makes, without
+    Dask or the service (the hardware's and the machine's load's share of the speedup)."""
+    from solvers.montecarlo.engine import simulate_chunk
+
+    trial, problem, grid = job_arguments()
     started = time.perf_counter()
-    simulate_chunk(kind.trial, problem=problem, seed=0, trials=trials, cdf_grid=grid)
+    simulate_chunk(trial, problem=problem, seed=0, trials=trials, cdf_grid=grid)
     return time.perf_counter() - started
 
 

@@ -39,8 +39,6 @@ from typing import Any
 import numpy as np
 
 from benchmarks import bench_jobs
-from schemas.jobs import SimulationSize
-from service.jobs.kinds import KINDS
 from service.jobs.manager import TASK_SECONDS, TASKS_PER_WORKER, _BatchSizer
 from service.jobs.worker import run_chunks
 
@@ -55,16 +53,6 @@ class ChunkActor:
         return run_chunks(*arguments)
 
 
-def _job_arguments() -> tuple[Any, dict[str, Any], np.ndarray]:
-    """The benchmark job's trial, its arguments and its CDF grid, as the service computes them."""
-    kind = KINDS[bench_jobs.KIND]
-    request = bench_jobs._request(bench_jobs.TRIALS, 0)
-    params = kind.params.model_validate(request["params"])
-    sizes = kind.dimensions(params, SimulationSize(**request["size"])).sizes
-    grid = kind.prediction(**kind.arguments(kind.prediction, params, sizes)).cdf_grid
-    return kind.trial, kind.arguments(kind.trial, params, sizes), np.asarray(grid, dtype=np.float64)
-
-
 class Floor:
     """One cluster's client (and its actors); runs the benchmark job's chunks in either mode."""
 
@@ -72,7 +60,8 @@ class Floor:
         self.client = client
         self.workers = workers
         self.actors = actors
-        self.arguments = _job_arguments()
+        trial, problem, grid = bench_jobs.job_arguments()
+        self.arguments = (trial, problem, np.asarray(grid, dtype=np.float64))
         self.prior: float | None = None
 
     @classmethod
