@@ -115,6 +115,35 @@ def test_chunk_statistics_round_trip_bit_for_bit_and_read_the_older_encoding():
         assert back.count == 4 and back.eigenvalues == 2**53 + 1 and back.seconds == 0.25
 
 
+def test_params_and_plan_read_back_bit_for_bit_as_the_older_encoder_wrote_them(store):
+    """A job's ``params``, ``plan`` and ``chunk_trials`` come back as the values stored (every double as the
+    same bits, integers of any size, non-ASCII text), and read the same as the ``json.dumps`` text that
+    earlier versions wrote into the same columns."""
+    import json
+
+    rng = np.random.default_rng(6)
+    grid = np.concatenate(
+        [[-0.0, 5e-324, 0.1, 1 / 3, 1e308], rng.standard_normal(1019) * 10.0 ** rng.integers(-300, 300, 1019)]
+    )
+    params = {"data": {"x": grid.tolist()}, "seed_like": 2**70 + 3, "label": "σ² = 0.5 \u2028", "flags": [True, None]}
+    plan = {"version": 2, "sizes": {"n_samples": 600}, "cdf_grid": grid.tolist(), "missing": float("nan")}
+    job = store.create(
+        job_id="new", kind="marchenko_pastur", params=params, trials=3, seed=1, plan=plan, chunk_trials=[2, 1]
+    )
+    store.create(job_id="old", kind="marchenko_pastur", params={}, trials=3, seed=1, plan={}, chunk_trials=[3])
+    with store._lock:  # the columns as an earlier version wrote them
+        store._db.execute(
+            "UPDATE jobs SET params = ?, plan = ?, chunk_trials = ? WHERE id = 'old'",
+            (json.dumps(params), json.dumps(plan), json.dumps([2, 1])),
+        )
+    for read in (job, store.get("new"), store.get("old")):
+        assert np.asarray(read.params["data"]["x"]).tobytes() == grid.tobytes()
+        assert np.asarray(read.plan["cdf_grid"]).tobytes() == grid.tobytes()
+        assert read.params["seed_like"] == 2**70 + 3 and read.params["label"] == params["label"]
+        assert read.params["flags"] == [True, None] and read.plan["sizes"] == {"n_samples": 600}
+        assert np.isnan(read.plan["missing"]) and read.chunk_trials == [2, 1]
+
+
 def test_store_pages_newest_first(store):
     for i in range(5):
         _job(store, f"j{i}")
